@@ -1,0 +1,291 @@
+// tdsdiag: SQL Server Connection Diagnostics, a post-dissector over Wireshark's TCP, TDS and TLS.
+//
+// First pass: read the primed fields into a tdsdiag::Packet, feed the core, keep the frame's result
+// (p_add_proto_data, file scope). Every pass: render the kept result and the connection's summary.
+// Wireshark errors unwind with longjmp, so the functions that call proto_tree_add_* hold no C++
+// object with a destructor, and no C++ exception leaves the core calls.
+
+#include <epan/to_str.h>
+#include <epan/expert.h>
+#include <epan/packet.h>
+#include <epan/prefs.h>
+#include <epan/proto_data.h>
+#include <epan/range.h>
+#include <wsutil/wmem/wmem.h>
+
+#include <exception>
+#include <new>
+
+#include "tdsdiag/analyzer.hpp"
+#include "version_compat.hpp"
+#include "wanted_fields.hpp"
+
+extern "C" void proto_register_tdsdiag(void);
+extern "C" void proto_reg_handoff_tdsdiag(void);
+
+namespace {
+
+int proto_tdsdiag = -1;
+
+int hf_step = -1;
+int hf_step_first = -1;
+int hf_step_delta = -1;
+int hf_conn = -1;
+int hf_conn_last_step = -1;
+int hf_conn_outcome = -1;
+int hf_conn_encryption = -1;
+int hf_conn_tls_version = -1;
+int hf_conn_cipher = -1;
+int hf_conn_id = -1;
+int hf_conn_close_by = -1;
+int hf_conn_close_kind = -1;
+int hf_conn_stream = -1;
+
+int ett_tdsdiag = -1;
+int ett_conn = -1;
+
+expert_field ei_step_begins = EI_INIT;
+
+dissector_handle_t tdsdiag_handle;
+range_t* pref_sql_ports = nullptr;
+
+tdsdiag::Analyzer* g_analyzer = nullptr;  // one per open capture file (init/cleanup routines)
+tdsdiag::Packet* g_packet = nullptr;      // reused for every frame to keep its buffers
+
+const value_string step_vals[] = {
+    {0, "SQL Browser instance lookup"},
+    {1, "TCP handshake"},
+    {2, "Prelogin"},
+    {3, "TLS handshake"},
+    {4, "Login"},
+    {5, "Login response"},
+    {6, "Commands"},
+    {7, "Close"},
+    {0, nullptr},
+};
+
+constexpr guint8 kNoStep = 0xff;
+
+// What the first pass found for one frame; lives in file scope.
+struct FrameData {
+    guint32 stream;
+    guint8 step;  // kNoStep when the capture cannot tell
+    gboolean first;
+    gboolean has_delta;
+    nstime_t delta;
+};
+
+// The connection summary, as plain C strings in packet scope, ready to render.
+struct ConnView {
+    gboolean known;
+    guint8 last_step;  // kNoStep if none
+    const char* outcome;
+    const char* encryption;
+    const char* tls_version;
+    const char* cipher;
+    const char* conn_id;
+    const char* close_by;
+    const char* close_kind;
+};
+
+tdsdiag::Config make_config() {
+    tdsdiag::Config c;
+    c.sql_ports.clear();
+    if (pref_sql_ports != nullptr) {
+        for (guint i = 0; i < pref_sql_ports->nranges; ++i)
+            for (guint32 port = pref_sql_ports->ranges[i].low; port <= pref_sql_ports->ranges[i].high && port <= 65535; ++port)
+                c.sql_ports.push_back(static_cast<uint16_t>(port));
+    }
+    if (c.sql_ports.empty()) c.sql_ports.push_back(1433);
+    return c;
+}
+
+void tdsdiag_cleanup() {
+    delete g_analyzer;
+    g_analyzer = nullptr;
+    delete g_packet;
+    g_packet = nullptr;
+}
+
+void tdsdiag_init() {
+    tdsdiag_cleanup();
+    try {
+        g_analyzer = new tdsdiag::Analyzer(make_config());
+        g_packet = new tdsdiag::Packet();
+    } catch (const std::exception&) {
+        tdsdiag_cleanup();
+    }
+}
+
+// First pass: the core's verdict on this frame, or nullptr when the frame is not ours.
+FrameData* analyze_frame(packet_info* pinfo, proto_tree* tree) {
+    if (g_analyzer == nullptr || g_packet == nullptr) return nullptr;
+    try {
+        tdsdiag::Packet& p = *g_packet;
+        p.clear();
+        if (!tdsdiag_plugin::read_packet(tree, p)) return nullptr;
+        p.frame = pinfo->num;
+        p.time_ns = static_cast<int64_t>(pinfo->abs_ts.secs) * 1000000000 + pinfo->abs_ts.nsecs;
+        p.src_port = static_cast<uint16_t>(pinfo->srcport);
+        p.dst_port = static_cast<uint16_t>(pinfo->destport);
+        // Addresses are needed when a connection starts, or to tell sides apart on equal ports.
+        if (p.src_port == p.dst_port || g_analyzer->find(p.stream) == nullptr) {
+            char* src = address_to_str(pinfo->pool, &pinfo->src);
+            char* dst = address_to_str(pinfo->pool, &pinfo->dst);
+            p.src_addr = src ? src : "";
+            p.dst_addr = dst ? dst : "";
+        }
+        const tdsdiag::FrameResult r = g_analyzer->on_packet(p);
+        if (!r.in_connection) return nullptr;
+        auto* fd = wmem_new0(wmem_file_scope(), FrameData);
+        fd->stream = p.stream;
+        fd->step = r.step ? static_cast<guint8>(*r.step) : kNoStep;
+        fd->first = r.step_first;
+        if (r.step_delta_ns) {
+            fd->has_delta = TRUE;
+            fd->delta.secs = static_cast<time_t>(*r.step_delta_ns / 1000000000);
+            fd->delta.nsecs = static_cast<int>(*r.step_delta_ns % 1000000000);
+        }
+        return fd;
+    } catch (const std::exception&) {
+        return nullptr;
+    }
+}
+
+const char* pstr(packet_info* pinfo, const std::string& s) { return s.empty() ? nullptr : wmem_strdup(pinfo->pool, s.c_str()); }
+const char* pstr(const char* s) { return (s == nullptr || *s == '\0') ? nullptr : s; }
+
+// The connection's summary as known now; final once the whole capture has been read.
+ConnView view_connection(packet_info* pinfo, guint32 stream) {
+    ConnView v{};
+    v.last_step = kNoStep;
+    if (g_analyzer == nullptr) return v;
+    try {
+        const tdsdiag::Connection* c = g_analyzer->find(stream);
+        if (c == nullptr) return v;
+        const tdsdiag::Summary s = c->summary(PINFO_FD_VISITED(pinfo));
+        v.known = TRUE;
+        if (s.last_step) v.last_step = static_cast<guint8>(*s.last_step);
+        v.outcome = pstr(tdsdiag::outcome_name(s.outcome));
+        v.encryption = pstr(tdsdiag::encryption_name(s.encryption));
+        if (s.tls_version) v.tls_version = pstr(pinfo, tdsdiag::tls_version_name(*s.tls_version));
+        if (s.cipher) {
+            const char* name = tdsdiag_plugin::cipher_suite_name(*s.cipher);
+            v.cipher = name ? name : wmem_strdup_printf(pinfo->pool, "0x%04x", *s.cipher);
+        }
+        v.conn_id = pstr(pinfo, s.conn_id);
+        v.close_by = pstr(tdsdiag::side_name(s.close_by));
+        v.close_kind = pstr(tdsdiag::close_kind_name(s.close_kind));
+    } catch (const std::exception&) {
+        v.known = FALSE;
+    }
+    return v;
+}
+
+void add_string(proto_tree* tree, int hf, tvbuff_t* tvb, const char* value) {
+    if (value != nullptr) proto_item_set_generated(proto_tree_add_string(tree, hf, tvb, 0, 0, value));
+}
+
+int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) {
+    auto* fd = static_cast<FrameData*>(p_get_proto_data(wmem_file_scope(), pinfo, proto_tdsdiag, 0));
+    if (fd == nullptr && !PINFO_FD_VISITED(pinfo)) {
+        fd = analyze_frame(pinfo, tree);
+        if (fd != nullptr) p_add_proto_data(wmem_file_scope(), pinfo, proto_tdsdiag, 0, fd);
+    }
+    if (fd == nullptr) return 0;
+
+    proto_item* ti = proto_tree_add_item(tree, proto_tdsdiag, tvb, 0, 0, ENC_NA);
+    proto_item_set_generated(ti);
+    proto_tree* st = proto_item_add_subtree(ti, ett_tdsdiag);
+    proto_item* it;
+    if (fd->step != kNoStep) {
+        it = proto_tree_add_uint(st, hf_step, tvb, 0, 0, fd->step);
+        proto_item_set_generated(it);
+        proto_item_append_text(ti, ", Step %u: %s", fd->step, val_to_str_const(fd->step, step_vals, "?"));
+        if (fd->first) {
+            proto_item_set_generated(proto_tree_add_boolean(st, hf_step_first, tvb, 0, 0, TRUE));
+            expert_add_info_format(pinfo, it, &ei_step_begins, "Step %u (%s) begins", fd->step,
+                                   val_to_str_const(fd->step, step_vals, "?"));
+        }
+        if (fd->has_delta) proto_item_set_generated(proto_tree_add_time(st, hf_step_delta, tvb, 0, 0, &fd->delta));
+    }
+
+    const ConnView v = view_connection(pinfo, fd->stream);
+    if (!v.known) return tvb_captured_length(tvb);
+    proto_item* ci = proto_tree_add_item(st, hf_conn, tvb, 0, 0, ENC_NA);
+    proto_item_set_generated(ci);
+    proto_tree* ct = proto_item_add_subtree(ci, ett_conn);
+    proto_item_set_generated(proto_tree_add_uint(ct, hf_conn_stream, tvb, 0, 0, fd->stream));
+    if (v.last_step != kNoStep) proto_item_set_generated(proto_tree_add_uint(ct, hf_conn_last_step, tvb, 0, 0, v.last_step));
+    add_string(ct, hf_conn_outcome, tvb, v.outcome);
+    add_string(ct, hf_conn_encryption, tvb, v.encryption);
+    add_string(ct, hf_conn_tls_version, tvb, v.tls_version);
+    add_string(ct, hf_conn_cipher, tvb, v.cipher);
+    add_string(ct, hf_conn_id, tvb, v.conn_id);
+    add_string(ct, hf_conn_close_by, tvb, v.close_by);
+    add_string(ct, hf_conn_close_kind, tvb, v.close_kind);
+    if (v.outcome != nullptr) proto_item_append_text(ci, ": %s", v.outcome);
+    return tvb_captured_length(tvb);
+}
+
+}  // namespace
+
+extern "C" void proto_register_tdsdiag(void) {
+    static hf_register_info hf[] = {
+        {&hf_step, {"Step", "tdsdiag.step", FT_UINT8, BASE_DEC, VALS(step_vals), 0x0,
+                    "Connection step of this frame: 1 TCP handshake, 2 Prelogin, 3 TLS handshake, 4 Login, "
+                    "5 Login response, 6 Commands, 7 Close (0 SQL Browser lookup)", HFILL}},
+        {&hf_step_first, {"Opens step", "tdsdiag.step.first", FT_BOOLEAN, BASE_NONE, nullptr, 0x0,
+                          "This frame is the first of its step (filter on it for the outline of each connection)", HFILL}},
+        {&hf_step_delta, {"Time since previous step", "tdsdiag.step.delta", FT_RELATIVE_TIME, BASE_NONE, nullptr, 0x0,
+                          "Time from the opening of the previous step to the opening of this one", HFILL}},
+        {&hf_conn, {"Connection", "tdsdiag.conn", FT_NONE, BASE_NONE, nullptr, 0x0,
+                    "Summary of the SQL Server connection this frame belongs to", HFILL}},
+        {&hf_conn_stream, {"TCP stream", "tdsdiag.conn.stream", FT_UINT32, BASE_DEC, nullptr, 0x0,
+                           "TCP stream index of the connection (same as tcp.stream)", HFILL}},
+        {&hf_conn_last_step, {"Last step", "tdsdiag.conn.last_step", FT_UINT8, BASE_DEC, VALS(step_vals), 0x0,
+                              "Highest step the connection has reached", HFILL}},
+        {&hf_conn_outcome, {"Outcome", "tdsdiag.conn.outcome", FT_STRING, BASE_NONE, nullptr, 0x0,
+                            "connected, login_failed, failed (ended before the login completed), open (capture ended "
+                            "before the login completed) or unknown (the capture cannot show the login's result)",
+                            HFILL}},
+        {&hf_conn_encryption, {"Encryption", "tdsdiag.conn.encryption", FT_STRING, BASE_NONE, nullptr, 0x0,
+                               "none, login_only, full, or strict (TDS 8.0)", HFILL}},
+        {&hf_conn_tls_version, {"TLS version", "tdsdiag.conn.tls_version", FT_STRING, BASE_NONE, nullptr, 0x0,
+                                "TLS version chosen by the server's ServerHello", HFILL}},
+        {&hf_conn_cipher, {"Cipher suite", "tdsdiag.conn.cipher", FT_STRING, BASE_NONE, nullptr, 0x0,
+                           "Cipher suite chosen by the server's ServerHello", HFILL}},
+        {&hf_conn_id, {"Connection ID", "tdsdiag.conn.id", FT_STRING, BASE_NONE, nullptr, 0x0,
+                       "Connection ID GUID from the prelogin TRACEID option, as SQL Server's own logs show it", HFILL}},
+        {&hf_conn_close_by, {"Closed by", "tdsdiag.conn.close_by", FT_STRING, BASE_NONE, nullptr, 0x0,
+                             "Side that sent the first FIN or RST: client or server", HFILL}},
+        {&hf_conn_close_kind, {"Close kind", "tdsdiag.conn.close_kind", FT_STRING, BASE_NONE, nullptr, 0x0,
+                               "How the connection began to close: fin or rst", HFILL}},
+    };
+    static gint* ett[] = {&ett_tdsdiag, &ett_conn};
+    static ei_register_info ei[] = {
+        {&ei_step_begins, {"tdsdiag.step.begins", PI_SEQUENCE, PI_CHAT, "A connection step begins", EXPFILL}},
+    };
+
+    proto_tdsdiag = proto_register_protocol("SQL Server Connection Diagnostics", "tdsdiag", "tdsdiag");
+    proto_register_field_array(proto_tdsdiag, hf, G_N_ELEMENTS(hf));
+    proto_register_subtree_array(ett, G_N_ELEMENTS(ett));
+    expert_module_t* em = expert_register_protocol(proto_tdsdiag);
+    expert_register_field_array(em, ei, G_N_ELEMENTS(ei));
+
+    module_t* module = prefs_register_protocol(proto_tdsdiag, nullptr);
+    range_convert_str(wmem_epan_scope(), &pref_sql_ports, "1433", 65535);
+    prefs_register_range_preference(module, "sql_ports", "SQL Server TCP ports",
+                                    "TCP ports where SQL Server listens (1433 and any others); TDS on other ports "
+                                    "is still found by its prelogin or login",
+                                    &pref_sql_ports, 65535);
+
+    tdsdiag_handle = create_dissector_handle(dissect_tdsdiag, proto_tdsdiag);
+    register_postdissector(tdsdiag_handle);
+    register_init_routine(tdsdiag_init);
+    register_cleanup_routine(tdsdiag_cleanup);
+}
+
+extern "C" void proto_reg_handoff_tdsdiag(void) {
+    set_postdissector_wanted_hfids(tdsdiag_handle, tdsdiag_plugin::resolve_wanted_fields());
+}

@@ -1,0 +1,155 @@
+#include "wanted_fields.hpp"
+
+#include <epan/packet.h>
+#include <epan/proto.h>
+#include <epan/value_string.h>
+
+#include <algorithm>
+
+#include "tdsdiag/packet.hpp"
+#include "version_compat.hpp"
+
+namespace tdsdiag_plugin {
+namespace {
+
+struct Wanted {
+    WantedField id;
+    const char* name;
+};
+
+// Every field tdsdiag reads, by the name users know from display filters.
+const Wanted kWanted[W_COUNT] = {
+    {W_TCP_STREAM, "tcp.stream"},
+    {W_TCP_FLAGS, "tcp.flags"},
+    {W_TCP_LEN, "tcp.len"},
+    {W_TCP_RETRANSMISSION, "tcp.analysis.retransmission"},
+    {W_TCP_SPURIOUS_RETRANSMISSION, "tcp.analysis.spurious_retransmission"},
+    {W_TDS_TYPE, "tds.type"},
+    {W_TDS_PRELOGIN_ENCRYPTION, "tds.prelogin.option.encryption"},
+    {W_TDS_PRELOGIN_TRACEID, "tds.prelogin.option.traceid"},
+    {W_TDS_LOGINACK, "tds.loginack"},
+    {W_TDS_ERROR_NUMBER, "tds.error.number"},
+    {W_TDS_ERROR_STATE, "tds.error.state"},
+    {W_TDS_ERROR_CLASS, "tds.error.class"},
+    {W_TDS_ERROR_MSGTEXT, "tds.error.msgtext"},
+    {W_TDS_ENVCHANGE_TYPE, "tds.envchange.type"},
+    {W_TLS_CONTENT_TYPE, "tls.record.content_type"},
+    {W_TLS_HANDSHAKE_TYPE, "tls.handshake.type"},
+    {W_TLS_HANDSHAKE_VERSION, "tls.handshake.version"},
+    {W_TLS_SUPPORTED_VERSION, "tls.handshake.extensions.supported_version"},
+    {W_TLS_CIPHERSUITE, "tls.handshake.ciphersuite"},
+    {W_TLS_ALERT_LEVEL, "tls.alert_message.level"},
+    {W_TLS_ALERT_DESC, "tls.alert_message.desc"},
+    {W_TLS_ALPN, "tls.handshake.extensions_alpn_str"},
+};
+
+// Some names carry several hfids (tls.handshake.type and tls.handshake.version have two).
+constexpr int kMaxHfids = 4;
+int g_hfids[W_COUNT][kMaxHfids];
+int g_nhfids[W_COUNT];
+
+header_field_info* g_cipher_hfi = nullptr;
+
+// Calls fn(field_info*) for every occurrence of a wanted field in the frame's tree.
+template <typename Fn>
+void each(proto_tree* tree, WantedField w, Fn fn) {
+    for (int i = 0; i < g_nhfids[w]; ++i) {
+        GPtrArray* arr = proto_get_finfo_ptr_array(tree, g_hfids[w][i]);
+        if (arr == nullptr) continue;
+        for (guint k = 0; k < arr->len; ++k) fn(static_cast<field_info*>(g_ptr_array_index(arr, k)));
+    }
+}
+
+bool present(proto_tree* tree, WantedField w) {
+    bool found = false;
+    each(tree, w, [&](field_info*) { found = true; });
+    return found;
+}
+
+template <typename T>
+void read_uints(proto_tree* tree, WantedField w, std::vector<T>& out) {
+    each(tree, w, [&](field_info* fi) { out.push_back(static_cast<T>(fvalue_get_uinteger(TDSDIAG_FVALUE(fi)))); });
+}
+
+bool first_uint(proto_tree* tree, WantedField w, guint32& v) {
+    bool found = false;
+    each(tree, w, [&](field_info* fi) {
+        if (!found) v = fvalue_get_uinteger(TDSDIAG_FVALUE(fi));
+        found = true;
+    });
+    return found;
+}
+
+}  // namespace
+
+GArray* resolve_wanted_fields() {
+    GArray* ids = g_array_new(FALSE, FALSE, sizeof(int));
+    for (const Wanted& w : kWanted) {
+        g_nhfids[w.id] = 0;
+        for (header_field_info* hfi = proto_registrar_get_byname(w.name); hfi != nullptr && g_nhfids[w.id] < kMaxHfids;
+             hfi = hfi->same_name_next) {
+            g_hfids[w.id][g_nhfids[w.id]++] = hfi->id;
+            g_array_append_val(ids, hfi->id);
+        }
+    }
+    g_cipher_hfi = proto_registrar_get_byname("tls.handshake.ciphersuite");
+    return ids;
+}
+
+const char* cipher_suite_name(guint16 suite) {
+    if (g_cipher_hfi == nullptr || g_cipher_hfi->strings == nullptr) return nullptr;
+    if (g_cipher_hfi->display & BASE_EXT_STRING)
+        return try_val_to_str_ext(suite, static_cast<value_string_ext*>(const_cast<void*>(g_cipher_hfi->strings)));
+    return try_val_to_str(suite, static_cast<const value_string*>(g_cipher_hfi->strings));
+}
+
+bool read_packet(proto_tree* tree, tdsdiag::Packet& p) {
+    if (tree == nullptr) return false;
+    guint32 v = 0;
+    if (!first_uint(tree, W_TCP_STREAM, v)) return false;
+    p.stream = v;
+    if (first_uint(tree, W_TCP_FLAGS, v)) p.tcp_flags = static_cast<uint16_t>(v);
+    if (first_uint(tree, W_TCP_LEN, v)) p.tcp_len = v;
+    p.retransmission = present(tree, W_TCP_RETRANSMISSION) || present(tree, W_TCP_SPURIOUS_RETRANSMISSION);
+
+    read_uints(tree, W_TDS_TYPE, p.tds_types);
+    if (first_uint(tree, W_TDS_PRELOGIN_ENCRYPTION, v)) p.prelogin_encryption = static_cast<int>(v);
+    each(tree, W_TDS_PRELOGIN_TRACEID, [&](field_info* fi) {
+        const guint8* b = fvalue_get_bytes(TDSDIAG_FVALUE(fi));
+        if (b != nullptr && p.trace_id.empty() && fi->length > 0) p.trace_id.assign(b, b + fi->length);
+    });
+    p.login_ack = present(tree, W_TDS_LOGINACK);
+
+    std::vector<uint32_t> numbers, states, classes;
+    read_uints(tree, W_TDS_ERROR_NUMBER, numbers);
+    read_uints(tree, W_TDS_ERROR_STATE, states);
+    read_uints(tree, W_TDS_ERROR_CLASS, classes);
+    std::vector<const char*> texts;
+    each(tree, W_TDS_ERROR_MSGTEXT, [&](field_info* fi) { texts.push_back(fvalue_get_string(TDSDIAG_FVALUE(fi))); });
+    for (size_t i = 0; i < numbers.size(); ++i) {
+        tdsdiag::TdsError e;
+        e.number = numbers[i];
+        if (i < states.size()) e.state = static_cast<uint8_t>(states[i]);
+        if (i < classes.size()) e.severity = static_cast<uint8_t>(classes[i]);
+        if (i < texts.size() && texts[i] != nullptr) e.message = texts[i];
+        p.errors.push_back(std::move(e));
+    }
+    read_uints(tree, W_TDS_ENVCHANGE_TYPE, p.envchange_types);
+
+    read_uints(tree, W_TLS_CONTENT_TYPE, p.tls_content_types);
+    read_uints(tree, W_TLS_HANDSHAKE_TYPE, p.tls_handshake_types);
+    read_uints(tree, W_TLS_HANDSHAKE_VERSION, p.tls_handshake_versions);
+    read_uints(tree, W_TLS_SUPPORTED_VERSION, p.tls_supported_versions);
+    read_uints(tree, W_TLS_CIPHERSUITE, p.tls_cipher_suites);
+    std::vector<uint8_t> levels, descs;
+    read_uints(tree, W_TLS_ALERT_LEVEL, levels);
+    read_uints(tree, W_TLS_ALERT_DESC, descs);
+    for (size_t i = 0; i < descs.size(); ++i) p.tls_alerts.push_back({i < levels.size() ? levels[i] : uint8_t{0}, descs[i]});
+    each(tree, W_TLS_ALPN, [&](field_info* fi) {
+        const char* s = fvalue_get_string(TDSDIAG_FVALUE(fi));
+        if (s != nullptr) p.alpn.emplace_back(s);
+    });
+    return true;
+}
+
+}  // namespace tdsdiag_plugin

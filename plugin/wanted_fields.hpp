@@ -1,0 +1,55 @@
+// The one declarative table of the other dissectors' fields that tdsdiag reads.
+// Resolved once at handoff (every hfid registered under each name), handed to
+// set_postdissector_wanted_hfids, and read back into a tdsdiag::Packet per frame.
+#pragma once
+
+#include <glib.h>
+
+namespace tdsdiag {
+struct Packet;
+}
+
+struct _packet_info;
+struct _proto_node;
+
+namespace tdsdiag_plugin {
+
+// One value per field we read; the table in wanted_fields.cpp gives each its filter name.
+enum WantedField : int {
+    W_TCP_STREAM,
+    W_TCP_FLAGS,
+    W_TCP_LEN,
+    W_TCP_RETRANSMISSION,
+    W_TCP_SPURIOUS_RETRANSMISSION,
+    W_TDS_TYPE,
+    W_TDS_PRELOGIN_ENCRYPTION,
+    W_TDS_PRELOGIN_TRACEID,
+    W_TDS_LOGINACK,
+    W_TDS_ERROR_NUMBER,
+    W_TDS_ERROR_STATE,
+    W_TDS_ERROR_CLASS,
+    W_TDS_ERROR_MSGTEXT,
+    W_TDS_ENVCHANGE_TYPE,
+    W_TLS_CONTENT_TYPE,
+    W_TLS_HANDSHAKE_TYPE,
+    W_TLS_HANDSHAKE_VERSION,
+    W_TLS_SUPPORTED_VERSION,
+    W_TLS_CIPHERSUITE,
+    W_TLS_ALERT_LEVEL,
+    W_TLS_ALERT_DESC,
+    W_TLS_ALPN,
+    W_COUNT
+};
+
+// Resolves every name of the table; returns the array for set_postdissector_wanted_hfids
+// (the caller hands it over to Wireshark). Names Wireshark does not know are skipped.
+GArray* resolve_wanted_fields();
+
+// Fills `out` (already cleared) from the fields primed in `tree`. Returns false if the
+// frame carries no TCP stream.
+bool read_packet(struct _proto_node* tree, tdsdiag::Packet& out);
+
+// Name of a TLS cipher suite from the TLS dissector's own table, or nullptr.
+const char* cipher_suite_name(guint16 suite);
+
+}  // namespace tdsdiag_plugin

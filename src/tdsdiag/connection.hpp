@@ -1,0 +1,117 @@
+// One state machine per TCP connection to SQL Server.
+// Each frame is first classified into a Message (a pure function of the frame and a little context),
+// then the next State is a pure function of the current State and that Message.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "tdsdiag/model.hpp"
+#include "tdsdiag/packet.hpp"
+
+namespace tdsdiag {
+
+// Where the connection stands. Each state maps to one step (see step_of).
+enum class State : uint8_t {
+    Start,          // nothing seen yet
+    SynSent,        // the client's SYN is out, no answer yet
+    Established,    // SYN/ACK seen, no payload yet
+    Prelogin,       // prelogin request sent; its answer may have come
+    TlsHandshake,   // TLS handshake records are flowing
+    Login,          // the client's login (Login7, SSPI) is on its way
+    LoginResponse,  // the server is answering the login
+    Commands,       // the session carries commands and results
+    Closing,        // a FIN or RST has been seen
+    Midstream,      // the capture joined an established connection at a point it cannot name
+};
+
+// What one frame says, in the terms of the connection's life.
+enum class Message : uint8_t {
+    Syn,               // SYN without ACK
+    SynAck,            // SYN with ACK
+    Fin,               // FIN (possibly with data)
+    Rst,               // RST
+    Ack,               // no payload
+    PreloginRequest,   // client PRELOGIN without TLS inside
+    PreloginResponse,  // server response carrying prelogin options
+    TlsHandshake,      // TLS handshake, change-cipher-spec or alert records
+    AppData,           // TLS application data carrying the session's messages
+    Login7,            // TDS Login7 in clear
+    Sspi,              // TDS SSPI message (Windows authentication round trip)
+    Command,           // SQL batch, RPC, attention, bulk load, transaction manager
+    Response,          // TDS tabular response in clear
+    Data,              // payload the dissectors did not name (a segment of a larger PDU)
+};
+
+std::optional<Step> step_of(State s);
+const char* message_name(Message m);
+
+// Context the classifier needs beyond the frame itself.
+struct ClassifyContext {
+    bool tls13 = false;                  // the ServerHello chose TLS 1.3
+    bool client_finished_seen = false;   // TLS 1.3: the client's encrypted Finished has gone by
+};
+
+// Pure: the message a frame carries, seen from one side.
+Message classify(const Packet& p, bool from_client, const ClassifyContext& ctx);
+
+// Pure: the next state. `strict` is TDS 8.0 (TLS first); `prelogin_answered` tells whether the
+// server has answered the prelogin (TDS 8.0 carries it inside TLS, so only order tells it apart).
+State next_state(State s, Message m, bool from_client, bool strict, bool prelogin_answered);
+
+class Connection {
+public:
+    Connection(const Packet& first, bool src_is_client);
+
+    FrameResult on_packet(const Packet& p);
+    // capture_complete: the whole capture has been read, so undecided outcomes become final.
+    Summary summary(bool capture_complete) const;
+
+    uint32_t stream() const { return stream_; }
+    uint32_t first_frame() const { return first_frame_; }
+    int64_t start_ns() const { return start_ns_; }
+    const std::string& client_addr() const { return client_addr_; }
+    const std::string& server_addr() const { return server_addr_; }
+    uint16_t client_port() const { return client_port_; }
+    uint16_t server_port() const { return server_port_; }
+    State state() const { return state_; }
+
+private:
+    bool from_client(const Packet& p) const;
+    void learn(const Packet& p, bool client, Message m);
+
+    uint32_t stream_ = 0;
+    uint32_t first_frame_ = 0;
+    int64_t start_ns_ = 0;
+    std::string client_addr_, server_addr_;
+    uint16_t client_port_ = 0, server_port_ = 0;
+
+    State state_ = State::Start;
+    uint8_t opened_steps_ = 0;         // bit n: step n has been opened (seen its first frame)
+    std::optional<int64_t> last_open_ns_;
+    std::optional<Step> last_step_;
+
+    bool midstream_ = false;           // no SYN from the client in the capture
+    bool strict_ = false;              // TDS 8.0
+    bool prelogin_answered_ = false;
+    bool login_seen_ = false;          // a login was sent in the capture
+    bool before_login_seen_ = false;   // the capture shows a prelogin, TLS handshake or login
+    bool login_answered_ = false;      // the server answered the login
+    bool login7_in_clear_ = false;
+    bool tls_seen_ = false;
+    bool clear_tds_after_login_ = false;  // a TDS message in clear after the login (login-only TLS)
+    bool appdata_after_login_ = false;    // server application data answered the login
+    bool login_ack_ = false;
+    bool login_error_ = false;
+    bool commands_after_response_ = false;
+    int client_encryption_ = -1;       // prelogin ENCRYPTION option of each side
+    int server_encryption_ = -1;
+    ClassifyContext tls_;
+    std::optional<uint16_t> tls_version_;
+    std::optional<uint16_t> cipher_;
+    std::string conn_id_;
+    Side close_by_ = Side::Unknown;
+    CloseKind close_kind_ = CloseKind::None;
+};
+
+}  // namespace tdsdiag

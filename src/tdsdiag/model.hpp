@@ -1,0 +1,73 @@
+// What the core says: the step of each frame and the summary of each connection.
+// The names returned by the *_name functions are a user contract (display filters, scripts).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace tdsdiag {
+
+// The seven steps of a SQL Server connection, numbered by meaning (TDS 8.0 runs them 1,3,2,4,...).
+enum class Step : uint8_t {
+    Browser = 0,        // SQL Browser instance lookup (UDP 1434)
+    TcpHandshake = 1,   // SYN, SYN/ACK, ACK
+    Prelogin = 2,       // TDS PRELOGIN request and its response
+    TlsHandshake = 3,   // ClientHello ... server Finished
+    Login = 4,          // Login7 (clear or encrypted), SSPI exchanges
+    LoginResponse = 5,  // LOGINACK or ERROR
+    Commands = 6,       // batches, RPCs, attentions and their responses
+    Close = 7,          // FIN / RST exchange
+};
+
+enum class Outcome : uint8_t {
+    Pending,      // not known yet (shown only when the capture is fully read)
+    Connected,    // the login was acknowledged (or, encrypted, commands followed it)
+    LoginFailed,  // the login response carried an error
+    Failed,       // the connection ended before the login completed
+    Open,         // the capture ended before the login completed
+    Unknown,      // the capture cannot show the login's result
+};
+
+enum class Encryption : uint8_t {
+    Unknown,    // not known (yet)
+    None,       // no TLS at all: Login7 in clear
+    LoginOnly,  // TLS protects the Login7 only
+    Full,       // everything after the handshake is TLS
+    Strict,     // TDS 8.0: TLS first, prelogin inside TLS
+};
+
+enum class Side : uint8_t { Unknown, Client, Server };
+enum class CloseKind : uint8_t { None, Fin, Rst };
+
+// Per frame, computed once on the first pass.
+struct FrameResult {
+    bool in_connection = false;          // the frame belongs to a tracked SQL Server connection
+    std::optional<Step> step;            // absent where the capture cannot tell
+    bool step_first = false;             // this frame opens its step
+    std::optional<int64_t> step_delta_ns;  // on opening frames: time since the previous step opened
+};
+
+// Per connection, as far as known.
+struct Summary {
+    std::optional<Step> last_step;  // highest step reached
+    Outcome outcome = Outcome::Pending;
+    Encryption encryption = Encryption::Unknown;
+    std::optional<uint16_t> tls_version;
+    std::optional<uint16_t> cipher;
+    std::string conn_id;  // prelogin TRACEID connection GUID, empty if not seen
+    Side close_by = Side::Unknown;
+    CloseKind close_kind = CloseKind::None;
+};
+
+const char* step_name(Step s);
+const char* outcome_name(Outcome o);        // "" for Pending
+const char* encryption_name(Encryption e);  // "" for Unknown
+const char* side_name(Side s);              // "" for Unknown
+const char* close_kind_name(CloseKind k);   // "" for None
+std::string tls_version_name(uint16_t v);   // "TLS 1.2", or "0x7f1c" when unknown
+
+// Formats the first 16 bytes of a TRACEID as a Windows GUID string; "" if too short.
+std::string format_guid(const uint8_t* bytes, size_t len);
+
+}  // namespace tdsdiag

@@ -1,0 +1,110 @@
+// What the core is told about one captured frame of a TCP connection.
+// The plugin fills it from Wireshark's fields; unit tests fill it by hand.
+// No Wireshark header is included here: the core is plain C++17.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tdsdiag {
+
+// TCP flag bits, as on the wire.
+enum TcpFlag : uint16_t {
+    kFin = 0x01,
+    kSyn = 0x02,
+    kRst = 0x04,
+    kPsh = 0x08,
+    kAck = 0x10,
+};
+
+// TDS packet types (MS-TDS 2.2.3.1.1) the analysis cares about.
+enum TdsType : uint8_t {
+    kTdsSqlBatch = 0x01,
+    kTdsPreTds7Login = 0x02,
+    kTdsRpc = 0x03,
+    kTdsResponse = 0x04,
+    kTdsAttention = 0x06,
+    kTdsBulkLoad = 0x07,
+    kTdsFedAuthToken = 0x08,
+    kTdsTransMgr = 0x0e,
+    kTdsLogin7 = 0x10,
+    kTdsSspi = 0x11,
+    kTdsPrelogin = 0x12,
+    kTdsTlsMisparsed = 0x16,  // Wireshark 4.0 reads a bare TLS handshake record on a TDS port as TDS type 22
+};
+
+// TLS record content types (RFC 8446 5.1).
+enum TlsContentType : uint8_t {
+    kTlsChangeCipherSpec = 20,
+    kTlsAlert = 21,
+    kTlsHandshake = 22,
+    kTlsApplicationData = 23,
+};
+
+// TLS handshake message types (RFC 8446 4).
+enum TlsHandshakeType : uint8_t {
+    kHsClientHello = 1,
+    kHsServerHello = 2,
+    kHsNewSessionTicket = 4,
+    kHsCertificate = 11,
+    kHsServerKeyExchange = 12,
+    kHsCertificateRequest = 13,
+    kHsServerHelloDone = 14,
+    kHsClientKeyExchange = 16,
+    kHsFinished = 20,
+};
+
+struct TlsAlert {
+    uint8_t level = 0;        // 1 warning, 2 fatal
+    uint8_t description = 0;  // RFC 8446 6.2 AlertDescription
+};
+
+struct TdsError {
+    uint32_t number = 0;
+    uint8_t state = 0;
+    uint8_t severity = 0;  // "class"
+    std::string message;
+};
+
+struct Packet {
+    uint32_t frame = 0;      // frame number, 1-based
+    int64_t time_ns = 0;     // absolute capture time in nanoseconds
+    uint32_t stream = 0;     // TCP stream index (one per connection)
+    std::string src_addr;    // printable addresses, copied once per connection
+    std::string dst_addr;
+    uint16_t src_port = 0;
+    uint16_t dst_port = 0;
+
+    // TCP
+    uint16_t tcp_flags = 0;
+    uint32_t tcp_len = 0;
+    bool retransmission = false;  // a copy of data or of a SYN/FIN already seen
+
+    // TDS, as dissected by Wireshark (one entry per TDS packet in the frame)
+    std::vector<uint8_t> tds_types;
+    int prelogin_encryption = -1;      // ENCRYPTION option value, -1 if absent
+    std::vector<uint8_t> trace_id;     // TRACEID option bytes (ConnID GUID first)
+    bool login_ack = false;            // LOGINACK token present
+    std::vector<TdsError> errors;      // ERROR tokens
+    std::vector<uint8_t> envchange_types;
+
+    // TLS, as dissected by Wireshark
+    std::vector<uint8_t> tls_content_types;  // one per record, in order
+    std::vector<uint8_t> tls_handshake_types;
+    std::vector<uint16_t> tls_handshake_versions;  // legacy_version of Client/ServerHello
+    std::vector<uint16_t> tls_supported_versions;  // supported_versions extension
+    std::vector<uint16_t> tls_cipher_suites;       // offered (ClientHello) or chosen (ServerHello)
+    std::vector<TlsAlert> tls_alerts;
+    std::vector<std::string> alpn;
+
+    bool syn() const { return (tcp_flags & kSyn) != 0; }
+    bool ack() const { return (tcp_flags & kAck) != 0; }
+    bool fin() const { return (tcp_flags & kFin) != 0; }
+    bool rst() const { return (tcp_flags & kRst) != 0; }
+
+    // Reset to an empty packet but keep the vectors' capacity (the plugin reuses one Packet).
+    void clear();
+};
+
+}  // namespace tdsdiag

@@ -1,0 +1,13 @@
+# Shared by the golden scripts: the tshark command line whose output the expected files hold.
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+
+# golden_output PLUGIN_TREE NAME PASS: prints the fields of every frame of captures/NAME.pcapng.
+golden_output() {
+  local tree=$1 name=$2 pass=$3 fields=() f
+  while read -r f; do [ -n "$f" ] && fields+=(-e "$f"); done < "$here/columns"
+  local two=()
+  [ "$pass" = 2pass ] && two=(-2)
+  "$root/tests/tshark-plugin" "$tree" -r "$root/captures/$name.pcapng" "${two[@]}" \
+    -T fields -E header=y -E separator=/t -E occurrence=a -E aggregator=, "${fields[@]}"
+}

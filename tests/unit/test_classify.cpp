@@ -1,0 +1,60 @@
+// classify(): what one frame says, as a pure function of the frame and a little context.
+#include <catch2/catch.hpp>
+
+#include "builders.hpp"
+#include "tdsdiag/connection.hpp"
+
+using tdsdiag::ClassifyContext;
+using tdsdiag::Message;
+
+TEST_CASE("TCP control segments are classified by their flags", "[classify]") {
+    ClassifyContext ctx;
+    CHECK(tdsdiag::classify(test::syn(), true, ctx) == Message::Syn);
+    CHECK(tdsdiag::classify(test::synack(), false, ctx) == Message::SynAck);
+    CHECK(tdsdiag::classify(test::ack(true), true, ctx) == Message::Ack);
+    CHECK(tdsdiag::classify(test::fin(false), false, ctx) == Message::Fin);
+    CHECK(tdsdiag::classify(test::rst(true), true, ctx) == Message::Rst);
+    SECTION("a RST wins over data in the same segment") {
+        auto p = test::tds(true, {tdsdiag::kTdsSqlBatch});
+        p.tcp_flags |= tdsdiag::kRst;
+        CHECK(tdsdiag::classify(p, true, ctx) == Message::Rst);
+    }
+}
+
+TEST_CASE("TDS packets are classified by type and by the side that sends them", "[classify]") {
+    ClassifyContext ctx;
+    CHECK(tdsdiag::classify(test::prelogin(0), true, ctx) == Message::PreloginRequest);
+    CHECK(tdsdiag::classify(test::prelogin_response(0), false, ctx) == Message::PreloginResponse);
+    CHECK(tdsdiag::classify(test::tds(true, {tdsdiag::kTdsLogin7}), true, ctx) == Message::Login7);
+    CHECK(tdsdiag::classify(test::tds(true, {tdsdiag::kTdsSspi}), true, ctx) == Message::Sspi);
+    CHECK(tdsdiag::classify(test::tds(true, {tdsdiag::kTdsSqlBatch}), true, ctx) == Message::Command);
+    CHECK(tdsdiag::classify(test::tds(true, {tdsdiag::kTdsRpc}), true, ctx) == Message::Command);
+    CHECK(tdsdiag::classify(test::tds(true, {tdsdiag::kTdsAttention}), true, ctx) == Message::Command);
+    CHECK(tdsdiag::classify(test::login_ack(), false, ctx) == Message::Response);
+    SECTION("a payload no dissector named is plain data") {
+        CHECK(tdsdiag::classify(test::frame(true, tdsdiag::kAck, 1460), true, ctx) == Message::Data);
+    }
+    SECTION("a server never sends a login, and a client never sends a response") {
+        CHECK(tdsdiag::classify(test::tds(false, {tdsdiag::kTdsLogin7}), false, ctx) == Message::Data);
+        CHECK(tdsdiag::classify(test::tds(true, {tdsdiag::kTdsResponse}), true, ctx) == Message::Data);
+    }
+    SECTION("a bare TLS record that Wireshark 4.0 reads as TDS type 22 is a TLS handshake") {
+        CHECK(tdsdiag::classify(test::tds(true, {tdsdiag::kTdsTlsMisparsed}), true, ctx) == Message::TlsHandshake);
+    }
+}
+
+TEST_CASE("TLS records are handshake or application data", "[classify]") {
+    ClassifyContext ctx;
+    CHECK(tdsdiag::classify(test::client_hello(), true, ctx) == Message::TlsHandshake);
+    CHECK(tdsdiag::classify(test::client_finished(), true, ctx) == Message::TlsHandshake);
+    CHECK(tdsdiag::classify(test::appdata(true), true, ctx) == Message::AppData);
+    SECTION("in TLS 1.3 the server's encrypted flight and the client's Finished are handshake") {
+        ctx.tls13 = true;
+        CHECK(tdsdiag::classify(test::appdata(false, 3), false, ctx) == Message::TlsHandshake);
+        CHECK(tdsdiag::classify(test::appdata(true, 1), true, ctx) == Message::TlsHandshake);
+        CHECK(tdsdiag::classify(test::appdata(true, 2), true, ctx) == Message::AppData);
+        ctx.client_finished_seen = true;
+        CHECK(tdsdiag::classify(test::appdata(true, 1), true, ctx) == Message::AppData);
+        CHECK(tdsdiag::classify(test::appdata(false, 1), false, ctx) == Message::AppData);
+    }
+}
