@@ -40,14 +40,23 @@ int hf_conn_id = -1;
 int hf_conn_close_by = -1;
 int hf_conn_close_kind = -1;
 int hf_conn_stream = -1;
+int hf_conn_capture_point = -1;
+int hf_diagnosis = -1;
+int hf_scenario = -1;
 
 int ett_tdsdiag = -1;
 int ett_conn = -1;
 
 expert_field ei_step_begins = EI_INIT;
+// One expert entry per diagnosis code (tdsdiag.analysis.<code>), and a second one for the codes
+// whose severity depends on the evidence (a fatal TLS alert, a weak hash that broke the handshake).
+expert_field ei_code[tdsdiag::kCodeCount];
+expert_field ei_code_alt[tdsdiag::kCodeCount];
 
 dissector_handle_t tdsdiag_handle;
 range_t* pref_sql_ports = nullptr;
+guint pref_slow_accept_ms = 1000;
+guint pref_slow_login_ms = 2000;
 
 tdsdiag::Analyzer* g_analyzer = nullptr;  // one per open capture file (init/cleanup routines)
 tdsdiag::Packet* g_packet = nullptr;      // reused for every frame to keep its buffers
@@ -66,6 +75,12 @@ const value_string step_vals[] = {
 
 constexpr guint8 kNoStep = 0xff;
 
+struct DiagData {
+    guint8 code;      // tdsdiag::Code
+    guint8 severity;  // tdsdiag::Severity
+    const char* text;
+};
+
 // What the first pass found for one frame; lives in file scope.
 struct FrameData {
     guint32 stream;
@@ -73,6 +88,8 @@ struct FrameData {
     gboolean first;
     gboolean has_delta;
     nstime_t delta;
+    guint n_diags;
+    DiagData* diags;
 };
 
 // The connection summary, as plain C strings in packet scope, ready to render.
@@ -86,6 +103,7 @@ struct ConnView {
     const char* conn_id;
     const char* close_by;
     const char* close_kind;
+    const char* capture_point;
 };
 
 tdsdiag::Config make_config() {
@@ -97,6 +115,9 @@ tdsdiag::Config make_config() {
                 c.sql_ports.push_back(static_cast<uint16_t>(port));
     }
     if (c.sql_ports.empty()) c.sql_ports.push_back(1433);
+    c.slow_accept_ns = static_cast<int64_t>(pref_slow_accept_ms) * 1000000;
+    c.slow_login_ns = static_cast<int64_t>(pref_slow_login_ms) * 1000000;
+    c.cipher_name = [](uint16_t suite) { return tdsdiag_plugin::cipher_suite_name(suite); };
     return c;
 }
 
@@ -146,6 +167,15 @@ FrameData* analyze_frame(packet_info* pinfo, proto_tree* tree) {
             fd->delta.secs = static_cast<time_t>(*r.step_delta_ns / 1000000000);
             fd->delta.nsecs = static_cast<int>(*r.step_delta_ns % 1000000000);
         }
+        if (!r.diagnoses.empty()) {
+            fd->n_diags = static_cast<guint>(r.diagnoses.size());
+            fd->diags = wmem_alloc_array(wmem_file_scope(), DiagData, fd->n_diags);
+            for (guint i = 0; i < fd->n_diags; ++i) {
+                fd->diags[i].code = static_cast<guint8>(r.diagnoses[i].code);
+                fd->diags[i].severity = static_cast<guint8>(r.diagnoses[i].severity);
+                fd->diags[i].text = wmem_strdup(wmem_file_scope(), r.diagnoses[i].text.c_str());
+            }
+        }
         return fd;
     } catch (const std::exception&) {
         return nullptr;
@@ -176,10 +206,18 @@ ConnView view_connection(packet_info* pinfo, guint32 stream) {
         v.conn_id = pstr(pinfo, s.conn_id);
         v.close_by = pstr(tdsdiag::side_name(s.close_by));
         v.close_kind = pstr(tdsdiag::close_kind_name(s.close_kind));
+        v.capture_point = pstr(tdsdiag::side_name(s.capture_point));
     } catch (const std::exception&) {
         v.known = FALSE;
     }
     return v;
+}
+
+// Whether a diagnosis kept for this frame still stands (later evidence may retract one).
+gboolean diagnosis_holds(guint32 stream, guint32 frame, guint8 code) {
+    if (g_analyzer == nullptr) return FALSE;
+    const tdsdiag::Connection* c = g_analyzer->find(stream);
+    return c != nullptr && c->holds(frame, static_cast<tdsdiag::Code>(code));
 }
 
 void add_string(proto_tree* tree, int hf, tvbuff_t* tvb, const char* value) {
@@ -209,6 +247,17 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
         }
         if (fd->has_delta) proto_item_set_generated(proto_tree_add_time(st, hf_step_delta, tvb, 0, 0, &fd->delta));
     }
+    for (guint i = 0; i < fd->n_diags; ++i) {
+        const DiagData& d = fd->diags[i];
+        if (!diagnosis_holds(fd->stream, pinfo->num, d.code)) continue;
+        const tdsdiag::CodeInfo& info = tdsdiag::code_info(static_cast<tdsdiag::Code>(d.code));
+        it = proto_tree_add_string(st, hf_diagnosis, tvb, 0, 0, info.name);
+        proto_item_set_generated(it);
+        if (info.scenario != 0) proto_item_set_generated(proto_tree_add_uint(st, hf_scenario, tvb, 0, 0, info.scenario));
+        const bool alt = d.severity != static_cast<guint8>(info.severity);
+        expert_add_info_format(pinfo, it, alt ? &ei_code_alt[d.code] : &ei_code[d.code], "%s", d.text);
+        col_append_fstr(pinfo->cinfo, COL_INFO, " [tdsdiag: %s]", info.name);
+    }
 
     const ConnView v = view_connection(pinfo, fd->stream);
     if (!v.known) return tvb_captured_length(tvb);
@@ -224,11 +273,50 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
     add_string(ct, hf_conn_id, tvb, v.conn_id);
     add_string(ct, hf_conn_close_by, tvb, v.close_by);
     add_string(ct, hf_conn_close_kind, tvb, v.close_kind);
+    add_string(ct, hf_conn_capture_point, tvb, v.capture_point);
     if (v.outcome != nullptr) proto_item_append_text(ci, ": %s", v.outcome);
     return tvb_captured_length(tvb);
 }
 
 }  // namespace
+
+int expert_severity(tdsdiag::Severity s) {
+    switch (s) {
+    case tdsdiag::Severity::Chat: return PI_CHAT;
+    case tdsdiag::Severity::Note: return PI_NOTE;
+    case tdsdiag::Severity::Warn: return PI_WARN;
+    case tdsdiag::Severity::Error: return PI_ERROR;
+    }
+    return PI_NOTE;
+}
+
+// tdsdiag.analysis.<code> for every code, with the catalogue's severity; the two codes whose
+// severity depends on the evidence get a second entry, tdsdiag.analysis.<code>.<qualifier>.
+void register_code_experts(expert_module_t* em) {
+    static ei_register_info eis[2 * tdsdiag::kCodeCount];
+    int n = 0;
+    for (size_t i = 0; i < tdsdiag::kCodeCount; ++i) {
+        const tdsdiag::CodeInfo& info = tdsdiag::code_info(static_cast<tdsdiag::Code>(i));
+        const int group = info.severity == tdsdiag::Severity::Error ? PI_RESPONSE_CODE : PI_SEQUENCE;
+        eis[n++] = {&ei_code[i],
+                    {g_strdup_printf("tdsdiag.analysis.%s", info.name), group, expert_severity(info.severity),
+                     info.summary, EXPFILL}};
+        const tdsdiag::Code code = static_cast<tdsdiag::Code>(i);
+        if (code == tdsdiag::Code::TlsAlert)
+            eis[n++] = {&ei_code_alt[i],
+                        {"tdsdiag.analysis.tls_alert.fatal", group, PI_ERROR, "A fatal TLS alert was sent", EXPFILL}};
+        else if (code == tdsdiag::Code::WeakCertHash)
+            eis[n++] = {&ei_code_alt[i],
+                        {"tdsdiag.analysis.weak_cert_hash.failed", PI_RESPONSE_CODE, PI_ERROR,
+                         "The TLS handshake failed on a certificate signed with a weak hash", EXPFILL}};
+    }
+    expert_register_field_array(em, eis, n);
+    // Codes without a second entry share the first one.
+    for (size_t i = 0; i < tdsdiag::kCodeCount; ++i) {
+        const tdsdiag::Code code = static_cast<tdsdiag::Code>(i);
+        if (code != tdsdiag::Code::TlsAlert && code != tdsdiag::Code::WeakCertHash) ei_code_alt[i] = ei_code[i];
+    }
+}
 
 extern "C" void proto_register_tdsdiag(void) {
     static hf_register_info hf[] = {
@@ -261,6 +349,14 @@ extern "C" void proto_register_tdsdiag(void) {
                              "Side that sent the first FIN or RST: client or server", HFILL}},
         {&hf_conn_close_kind, {"Close kind", "tdsdiag.conn.close_kind", FT_STRING, BASE_NONE, nullptr, 0x0,
                                "How the connection began to close: fin or rst", HFILL}},
+        {&hf_conn_capture_point, {"Capture point", "tdsdiag.conn.capture_point", FT_STRING, BASE_NONE, nullptr, 0x0,
+                                  "Side the capture was taken on (client or server), from checksum-offload marks on "
+                                  "the packets that side sends", HFILL}},
+        {&hf_diagnosis, {"Diagnosis", "tdsdiag.diagnosis", FT_STRING, BASE_NONE, nullptr, 0x0,
+                         "Diagnosis code whose evidence became complete on this frame (see tdsdiag.analysis.*)",
+                         HFILL}},
+        {&hf_scenario, {"Scenario", "tdsdiag.scenario", FT_UINT8, BASE_DEC, nullptr, 0x0,
+                        "Scenario 1-6 of Microsoft's error-10054 article that the diagnosis corresponds to", HFILL}},
     };
     static gint* ett[] = {&ett_tdsdiag, &ett_conn};
     static ei_register_info ei[] = {
@@ -272,6 +368,7 @@ extern "C" void proto_register_tdsdiag(void) {
     proto_register_subtree_array(ett, G_N_ELEMENTS(ett));
     expert_module_t* em = expert_register_protocol(proto_tdsdiag);
     expert_register_field_array(em, ei, G_N_ELEMENTS(ei));
+    register_code_experts(em);
 
     module_t* module = prefs_register_protocol(proto_tdsdiag, nullptr);
     range_convert_str(wmem_epan_scope(), &pref_sql_ports, "1433", 65535);
@@ -279,6 +376,12 @@ extern "C" void proto_register_tdsdiag(void) {
                                     "TCP ports where SQL Server listens (1433 and any others); TDS on other ports "
                                     "is still found by its prelogin or login",
                                     &pref_sql_ports, 65535);
+    prefs_register_uint_preference(module, "slow_accept_ms", "Slow accept threshold (ms)",
+                                   "A SYN answered later than this many milliseconds is diagnosed as slow_accept",
+                                   10, &pref_slow_accept_ms);
+    prefs_register_uint_preference(module, "slow_login_ms", "Slow login threshold (ms)",
+                                   "A login answered later than this many milliseconds is diagnosed as slow_login",
+                                   10, &pref_slow_login_ms);
 
     tdsdiag_handle = create_dissector_handle(dissect_tdsdiag, proto_tdsdiag);
     register_postdissector(tdsdiag_handle);

@@ -41,6 +41,7 @@ const Wanted kWanted[W_COUNT] = {
     {W_TLS_ALERT_LEVEL, "tls.alert_message.level"},
     {W_TLS_ALERT_DESC, "tls.alert_message.desc"},
     {W_TLS_ALPN, "tls.handshake.extensions_alpn_str"},
+    {W_TLS_CERTIFICATE, "tls.handshake.certificate"},
 };
 
 // Some names carry several hfids (tls.handshake.type and tls.handshake.version have two).
@@ -148,6 +149,10 @@ bool read_packet(proto_tree* tree, tdsdiag::Packet& p) {
     each(tree, W_TLS_ALPN, [&](field_info* fi) {
         const char* s = fvalue_get_string(TDSDIAG_FVALUE(fi));
         if (s != nullptr) p.alpn.emplace_back(s);
+    });
+    each(tree, W_TLS_CERTIFICATE, [&](field_info* fi) {
+        const guint8* b = fvalue_get_bytes(TDSDIAG_FVALUE(fi));
+        if (b != nullptr && fi->length > 0) p.certificates.emplace_back(b, b + fi->length);
     });
     return true;
 }

@@ -38,6 +38,7 @@ enum WantedField : int {
     W_TLS_ALERT_LEVEL,
     W_TLS_ALERT_DESC,
     W_TLS_ALPN,
+    W_TLS_CERTIFICATE,
     W_COUNT
 };
 

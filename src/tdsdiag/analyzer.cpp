@@ -40,7 +40,11 @@ FrameResult Analyzer::on_packet(const Packet& p) {
     if (it == conns_.end()) {
         bool src_is_client = true;
         if (!starts_tracking(p, src_is_client)) return {};
-        auto conn = std::make_unique<Connection>(p, src_is_client);
+        const std::string server = src_is_client ? p.dst_addr + ":" + std::to_string(p.dst_port)
+                                                 : p.src_addr + ":" + std::to_string(p.src_port);
+        auto& facts = servers_[server];
+        if (!facts) facts = std::make_unique<ServerFacts>();
+        auto conn = std::make_unique<Connection>(p, src_is_client, config_, *facts);
         order_.push_back(conn.get());
         it = conns_.emplace(p.stream, std::move(conn)).first;
     }

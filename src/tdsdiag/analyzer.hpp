@@ -3,16 +3,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "tdsdiag/config.hpp"
 #include "tdsdiag/connection.hpp"
 
 namespace tdsdiag {
-
-struct Config {
-    std::vector<uint16_t> sql_ports{1433};  // TCP ports where SQL Server listens
-};
 
 class Analyzer {
 public:
@@ -32,6 +30,7 @@ private:
 
     Config config_;
     std::unordered_map<uint32_t, std::unique_ptr<Connection>> conns_;
+    std::unordered_map<std::string, std::unique_ptr<ServerFacts>> servers_;  // by "address:port"
     std::vector<const Connection*> order_;
 };
 

@@ -150,8 +150,8 @@ State next_state(State s, Message m, bool from_client, bool strict, bool prelogi
     return State::Closing;
 }
 
-Connection::Connection(const Packet& first, bool src_is_client)
-    : stream_(first.stream), first_frame_(first.frame), start_ns_(first.time_ns) {
+Connection::Connection(const Packet& first, bool src_is_client, const Config& config, ServerFacts& server)
+    : config_(config), server_(server), stream_(first.stream), first_frame_(first.frame), start_ns_(first.time_ns) {
     client_addr_ = src_is_client ? first.src_addr : first.dst_addr;
     server_addr_ = src_is_client ? first.dst_addr : first.src_addr;
     client_port_ = src_is_client ? first.src_port : first.dst_port;
@@ -170,8 +170,10 @@ FrameResult Connection::on_packet(const Packet& p) {
     if (state_ == State::Start) midstream_ = !p.syn();
 
     if (p.retransmission) {
-        // A copy of something already seen belongs to the step in progress and changes nothing.
+        // A copy of something already seen belongs to the step in progress and changes nothing,
+        // except that a SYN sent again tells that the first got no answer.
         r.step = step_of(state_);
+        diagnose_retransmission(p, client, r);
         return r;
     }
 
@@ -201,6 +203,7 @@ FrameResult Connection::on_packet(const Packet& p) {
         if (!last_step_ || static_cast<uint8_t>(*r.step) > static_cast<uint8_t>(*last_step_)) last_step_ = r.step;
         if (prev == State::LoginResponse && state_ == State::Commands) commands_after_response_ = true;
     }
+    diagnose(p, client, m, prev, r);
     return r;
 }
 
@@ -245,6 +248,12 @@ void Connection::learn(const Packet& p, bool client, Message m) {
     }
 }
 
+bool Connection::holds(uint32_t frame, Code code) const {
+    for (const Finding& f : findings_)
+        if (f.frame == frame && f.code == code) return !f.retracted;
+    return false;
+}
+
 Summary Connection::summary(bool capture_complete) const {
     Summary s;
     s.last_step = last_step_;
@@ -253,6 +262,7 @@ Summary Connection::summary(bool capture_complete) const {
     s.conn_id = conn_id_;
     s.close_by = close_by_;
     s.close_kind = close_kind_;
+    s.capture_point = capture_point_;
 
     if (strict_)
         s.encryption = Encryption::Strict;

@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <string>
 
+#include "tdsdiag/config.hpp"
 #include "tdsdiag/model.hpp"
 #include "tdsdiag/packet.hpp"
+#include "tdsdiag/x509.hpp"
 
 namespace tdsdiag {
 
@@ -59,9 +61,24 @@ Message classify(const Packet& p, bool from_client, const ClassifyContext& ctx);
 // server has answered the prelogin (TDS 8.0 carries it inside TLS, so only order tells it apart).
 State next_state(State s, Message m, bool from_client, bool strict, bool prelogin_answered);
 
+// What the connections to one server (address:port) have shown about it, for the others.
+struct ServerFacts {
+    std::optional<CertInfo> weak_cert;  // a certificate signed with a weak hash
+    uint32_t weak_cert_stream = 0;      // the connection that showed it
+    uint32_t weak_cert_frame = 0;
+};
+
+// A diagnosis as kept by the connection, for its summary and statistics.
+struct Finding {
+    uint32_t frame;
+    Code code;
+    Severity severity;
+    bool retracted;  // later evidence contradicted it (e.g. a SYN/ACK after syn_unanswered)
+};
+
 class Connection {
 public:
-    Connection(const Packet& first, bool src_is_client);
+    Connection(const Packet& first, bool src_is_client, const Config& config, ServerFacts& server);
 
     FrameResult on_packet(const Packet& p);
     // capture_complete: the whole capture has been read, so undecided outcomes become final.
@@ -75,11 +92,49 @@ public:
     uint16_t client_port() const { return client_port_; }
     uint16_t server_port() const { return server_port_; }
     State state() const { return state_; }
+    const std::vector<Finding>& findings() const { return findings_; }
+    // Whether the connection still holds the diagnosis `code` made on `frame`.
+    bool holds(uint32_t frame, Code code) const;
 
 private:
     bool from_client(const Packet& p) const;
     void learn(const Packet& p, bool client, Message m);
+    // The diagnosis rules (rules.cpp): each names its code where its evidence becomes complete.
+    void diagnose(const Packet& p, bool client, Message m, State prev, FrameResult& r);
+    void diagnose_retransmission(const Packet& p, bool client, FrameResult& r);
+    void diagnose_tls(const Packet& p, bool client, FrameResult& r);
+    void diagnose_close(const Packet& p, bool client, Message m, State prev, FrameResult& r);
+    void emit(FrameResult& r, const Packet& p, Code code, std::string text);
+    void emit(FrameResult& r, const Packet& p, Code code, Severity severity, std::string text);
+    void retract(Code code);
+    std::string server_name() const;
+    std::string cipher_text(uint16_t suite) const;
+    const char* seen_from(Side sender) const;
 
+    const Config& config_;
+    ServerFacts& server_;
+    std::vector<Finding> findings_;
+
+    // Evidence for the rules.
+    int64_t first_syn_ns_ = -1;
+    int syn_retransmissions_ = 0;
+    bool client_fin_sent_ = false;
+    bool server_fin_sent_ = false;
+    Side last_payload_from_ = Side::Unknown;
+    int64_t last_client_payload_ns_ = 0;
+    int64_t login_ns_ = -1;                // when the login was sent
+    uint32_t client_hello_frame_ = 0;
+    uint16_t offered_max_ = 0, offered_min_ = 0;
+    std::vector<uint16_t> offered_suites_;
+    bool server_hello_seen_ = false;
+    bool server_certificate_seen_ = false;
+    std::optional<CertInfo> cert_;
+    int64_t cert_seen_s_ = 0;              // capture time of the certificate, in seconds
+    bool client_key_exchange_seen_ = false;
+    bool server_finished_seen_ = false;
+    bool dhe_ = false;
+    bool alert_seen_ = false;
+    bool handshake_diagnosed_ = false;     // a specific TLS diagnosis explains the failure
     uint32_t stream_ = 0;
     uint32_t first_frame_ = 0;
     int64_t start_ns_ = 0;
@@ -111,6 +166,7 @@ private:
     std::optional<uint16_t> cipher_;
     std::string conn_id_;
     Side close_by_ = Side::Unknown;
+    Side capture_point_ = Side::Unknown;
     CloseKind close_kind_ = CloseKind::None;
 };
 

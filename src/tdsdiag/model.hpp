@@ -5,6 +5,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "tdsdiag/diagnosis.hpp"
 
 namespace tdsdiag {
 
@@ -46,6 +49,7 @@ struct FrameResult {
     std::optional<Step> step;            // absent where the capture cannot tell
     bool step_first = false;             // this frame opens its step
     std::optional<int64_t> step_delta_ns;  // on opening frames: time since the previous step opened
+    std::vector<Diagnosis> diagnoses;      // diagnoses whose evidence became complete on this frame
 };
 
 // Per connection, as far as known.
@@ -58,6 +62,7 @@ struct Summary {
     std::string conn_id;  // prelogin TRACEID connection GUID, empty if not seen
     Side close_by = Side::Unknown;
     CloseKind close_kind = CloseKind::None;
+    Side capture_point = Side::Unknown;  // the side the capture was taken on
 };
 
 const char* step_name(Step s);

@@ -25,6 +25,7 @@ void Packet::clear() {
     tls_cipher_suites.clear();
     tls_alerts.clear();
     alpn.clear();
+    certificates.clear();
 }
 
 }  // namespace tdsdiag

@@ -69,7 +69,7 @@ inline Packet client_hello(bool in_prelogin = true) {
 }
 inline Packet server_hello(uint16_t version = 0x0303, uint16_t cipher = 0xc02f, bool in_prelogin = true) {
     Packet p = tls(false, {22, 22, 22, 22}, {2, 11, 12, 14}, in_prelogin);
-    p.tls_handshake_versions = {0x0303};
+    p.tls_handshake_versions = {static_cast<uint16_t>(version == 0x0304 ? 0x0303 : version)};
     if (version == 0x0304) {
         p.tls_supported_versions = {0x0304};
         p.tls_content_types = {22, 20, 23, 23};
@@ -104,10 +104,12 @@ inline Packet retrans(Packet p) {
 // Numbers frames 1..n in order, spaced 10 ms apart unless a time was set, and feeds them.
 struct Run {
     tdsdiag::Analyzer analyzer;
+    explicit Run(std::vector<Packet> frames, tdsdiag::Config config) : analyzer(std::move(config)) { feed(std::move(frames)); }
     std::vector<tdsdiag::FrameResult> results;
 
-    explicit Run(std::vector<Packet> frames) {
-        uint32_t n = 0;
+    explicit Run(std::vector<Packet> frames) { feed(std::move(frames)); }
+    void feed(std::vector<Packet> frames) {
+        uint32_t n = static_cast<uint32_t>(results.size());
         for (Packet& p : frames) {
             p.frame = ++n;
             if (p.time_ns == 0) p.time_ns = static_cast<int64_t>(n) * 10000000;

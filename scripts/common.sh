@@ -1,0 +1,30 @@
+# Shared by scripts/quickstart and scripts/test: install what is missing, build.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${TDSDIAG_BUILD_DIR:-$root/build}
+
+# Debian bookworm packages the build and the tests need.
+BUILD_PACKAGES=(build-essential cmake pkg-config libglib2.0-dev libwireshark-dev wireshark-dev tshark catch2 util-linux)
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_packages() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "== installing: ${missing[*]}" >&2
+  # tshark asks whether non-root users may capture; answer no, without a prompt.
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | as_root debconf-set-selections
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+build_plugin() {
+  echo "== building in $build" >&2
+  cmake -S "$root" -B "$build" "$@" >&2
+  cmake --build "$build" -j "$(nproc)" >&2
+}

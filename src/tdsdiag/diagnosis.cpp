@@ -1,0 +1,128 @@
+#include "tdsdiag/diagnosis.hpp"
+
+namespace tdsdiag {
+
+namespace {
+using S = Severity;
+// Indexed by Code.
+const CodeInfo kCodes[kCodeCount] = {
+    {"no_common_tls_version", 1, S::Error, "Client and server share no TLS version"},
+    {"no_common_cipher", 2, S::Error, "Client and server share no TLS cipher suite"},
+    {"dhe_cipher", 3, S::Warn, "A TLS_DHE cipher suite was negotiated"},
+    {"weak_cert_hash", 4, S::Warn, "The server certificate is signed with a hash TLS 1.2 logins cannot use"},
+    {"dhe_handshake_failure", 5, S::Error, "The server dropped a TLS_DHE handshake after the client's key exchange"},
+    {"syn_rejected", 6, S::Error, "The SYN was answered by a reset"},
+    {"syn_unanswered", 6, S::Error, "The SYN got no answer"},
+    {"slow_accept", 6, S::Warn, "The server was slow to accept the TCP connection"},
+    {"login_timeout", 6, S::Error, "The client gave up waiting for the server"},
+    {"slow_login", 0, S::Warn, "The login response was slow"},
+    {"tls_alert", 0, S::Warn, "A TLS alert was sent"},
+    {"certificate_rejected", 0, S::Error, "The client rejected the server certificate"},
+    {"tls_handshake_incomplete", 0, S::Error, "The TLS handshake did not complete"},
+    {"old_tls_version", 0, S::Warn, "TLS 1.0 or 1.1 was negotiated"},
+    {"encryption_not_supported", 0, S::Error, "One side requires encryption the other does not support"},
+    {"cleartext_login", 0, S::Warn, "The login travelled without TLS"},
+    {"login_failed", 0, S::Error, "The login failed"},
+    {"redirected", 0, S::Note, "The server redirected the client to another server"},
+    {"attention", 0, S::Note, "The client sent an attention (query cancel or timeout)"},
+    {"server_first_fin", 0, S::Warn, "The server closed the connection first"},
+    {"server_reset", 0, S::Error, "The server reset the connection"},
+    {"client_reset", 0, S::Note, "The client reset the connection instead of closing it"},
+    {"capture_started_midstream", 0, S::Note, "The capture holds no TCP handshake for this connection"},
+    {"browser_unanswered", 0, S::Error, "The SQL Browser request got no answer"},
+    {"browser_instance_missing", 0, S::Error, "The SQL Browser does not know the instance"},
+    {"browser_slow", 0, S::Warn, "The SQL Browser answered slowly"},
+    {"anonymous_logon", 0, S::Error, "The NTLM logon is anonymous"},
+    {"ntlm_fallback", 0, S::Warn, "The login fell back from Kerberos to NTLM"},
+};
+}  // namespace
+
+const CodeInfo& code_info(Code c) { return kCodes[static_cast<size_t>(c) % kCodeCount]; }
+
+const char* tls_alert_name(uint8_t d) {
+    switch (d) {
+    case 0: return "close_notify";
+    case 10: return "unexpected_message";
+    case 20: return "bad_record_mac";
+    case 21: return "decryption_failed";
+    case 22: return "record_overflow";
+    case 30: return "decompression_failure";
+    case 40: return "handshake_failure";
+    case 41: return "no_certificate";
+    case 42: return "bad_certificate";
+    case 43: return "unsupported_certificate";
+    case 44: return "certificate_revoked";
+    case 45: return "certificate_expired";
+    case 46: return "certificate_unknown";
+    case 47: return "illegal_parameter";
+    case 48: return "unknown_ca";
+    case 49: return "access_denied";
+    case 50: return "decode_error";
+    case 51: return "decrypt_error";
+    case 60: return "export_restriction";
+    case 70: return "protocol_version";
+    case 71: return "insufficient_security";
+    case 80: return "internal_error";
+    case 86: return "inappropriate_fallback";
+    case 90: return "user_canceled";
+    case 100: return "no_renegotiation";
+    case 109: return "missing_extension";
+    case 110: return "unsupported_extension";
+    case 112: return "unrecognized_name";
+    case 113: return "bad_certificate_status_response";
+    case 115: return "unknown_psk_identity";
+    case 116: return "certificate_required";
+    case 120: return "no_application_protocol";
+    default: return "unknown alert";
+    }
+}
+
+const char* login_failed_state_meaning(uint8_t state) {
+    switch (state) {
+    case 1: return "the server hides the reason from the client; the SQL Server error log has the real state";
+    case 2:
+    case 5: return "the login name does not exist on the server (check the user name, or create the login)";
+    case 6: return "a Windows login name was used with SQL Server authentication";
+    case 7: return "the login is disabled and the password is wrong";
+    case 8: return "the password is wrong";
+    case 9: return "the password is not valid";
+    case 11:
+    case 12: return "the login is valid but has no access to the server (grant CONNECT SQL, or check Windows group membership)";
+    case 13: return "the SQL Server service is paused";
+    case 18: return "the password must be changed before logging in";
+    case 38:
+    case 46: return "the database the login asked for (or its default database) could not be opened";
+    case 58: return "SQL Server authentication was used but the server accepts Windows authentication only";
+    case 102:
+    case 103:
+    case 104:
+    case 105:
+    case 106:
+    case 107:
+    case 108:
+    case 109:
+    case 110:
+    case 111: return "Microsoft Entra (Azure AD) authentication failed";
+    case 132:
+    case 133: return "Microsoft Entra (Azure AD) authentication failed";
+    default: return "";
+    }
+}
+
+const char* login_error_meaning(uint32_t number) {
+    switch (number) {
+    case 18452: return "the login is from an untrusted domain and cannot be used with Windows authentication";
+    case 18456: return "the login failed";
+    case 18470: return "the login is disabled";
+    case 18486: return "the login is locked out";
+    case 18487: return "the password of the login has expired";
+    case 18488: return "the password of the login must be changed";
+    case 4060: return "the database requested by the login cannot be opened";
+    case 4064: return "the default database of the login cannot be opened";
+    case 40615: return "the Azure SQL firewall does not allow the client's address";
+    case 40532: return "the Azure SQL server cannot be opened as requested by the login";
+    default: return "";
+    }
+}
+
+}  // namespace tdsdiag

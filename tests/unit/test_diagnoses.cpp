@@ -1,0 +1,268 @@
+// The diagnosis rules: each code on the frame where its evidence becomes complete, and nowhere else.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <set>
+
+#include "builders.hpp"
+#include "cert_md5.hpp"
+#include "tdsdiag/x509.hpp"
+
+using namespace test;
+using tdsdiag::Code;
+using tdsdiag::Severity;
+
+namespace {
+
+// frame number -> names of the codes diagnosed on it (retracted ones left out)
+std::map<int, std::set<std::string>> diagnoses(const Run& run, uint32_t stream = 0) {
+    std::map<int, std::set<std::string>> m;
+    for (size_t i = 0; i < run.results.size(); ++i)
+        for (const auto& d : run.results[i].diagnoses) {
+            const auto frame = static_cast<uint32_t>(i + 1);
+            const auto* c = run.analyzer.find(stream);
+            if (c && c->holds(frame, d.code)) m[static_cast<int>(frame)].insert(tdsdiag::code_info(d.code).name);
+        }
+    return m;
+}
+const tdsdiag::Diagnosis* find(const Run& run, int frame, Code code) {
+    for (const auto& d : run.results.at(static_cast<size_t>(frame - 1)).diagnoses)
+        if (d.code == code) return &d;
+    return nullptr;
+}
+using D = std::map<int, std::set<std::string>>;
+
+Packet at(Packet p, int64_t ms) {
+    p.time_ns = ms * 1000000;
+    return p;
+}
+Packet alert(bool c, uint8_t level, uint8_t desc) {
+    Packet p = tls(c, {21});
+    p.tls_alerts.push_back({level, desc});
+    return p;
+}
+Packet cert_flight() {
+    Packet p = server_hello();
+    p.certificates.emplace_back(kMd5Cert, kMd5Cert + kMd5CertLen);
+    return p;
+}
+const char* names(uint16_t suite) {
+    switch (suite) {
+    case 0x009f: return "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384";
+    case 0xc02f: return "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256";
+    default: return nullptr;
+    }
+}
+tdsdiag::Config config() {
+    tdsdiag::Config c;
+    c.cipher_name = names;
+    return c;
+}
+std::vector<Packet> handshake_start() { return {syn(), synack(), ack(true), prelogin(0), prelogin_response(0), client_hello()}; }
+std::vector<Packet> operator+(std::vector<Packet> a, std::initializer_list<Packet> b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+}
+
+}  // namespace
+
+TEST_CASE("Successful sessions carry no diagnosis", "[diagnoses]") {
+    SECTION("login-only TLS") {
+        Run run(handshake_start() + std::initializer_list<Packet>{server_hello(), client_finished(), server_finished(),
+                                                                   appdata(true), login_ack(),
+                                                                   tds(true, {tdsdiag::kTdsSqlBatch}), fin(true),
+                                                                   fin(false)},
+                config());
+        CHECK(diagnoses(run).empty());
+    }
+    SECTION("full TLS with duplicated packets") {
+        Run run({syn(), retrans(syn()), synack(), prelogin(1), retrans(prelogin(1)), prelogin_response(1),
+                 client_hello(), server_hello(), client_finished(), server_finished(), appdata(true), appdata(false),
+                 appdata(true), fin(true), retrans(fin(true)), fin(false)},
+                config());
+        CHECK(diagnoses(run).empty());
+    }
+}
+
+TEST_CASE("Step 1: the SYN refused, unanswered, or slow to be accepted (scenario 6)", "[diagnoses]") {
+    SECTION("a reset in answer to the SYN is syn_rejected, and only that") {
+        Run run({syn(), rst(false)}, config());
+        CHECK(diagnoses(run) == D{{2, {"syn_rejected"}}});
+        CHECK(tdsdiag::code_info(Code::SynRejected).scenario == 6);
+    }
+    SECTION("a SYN sent again without an answer is syn_unanswered") {
+        Run run({at(syn(), 1), at(retrans(syn()), 1001), at(retrans(syn()), 3001)}, config());
+        CHECK(diagnoses(run) == D{{2, {"syn_unanswered"}}});
+        CHECK(find(run, 2, Code::SynUnanswered)->text.find("1.000 s") != std::string::npos);
+    }
+    SECTION("a SYN/ACK after a retransmitted SYN retracts syn_unanswered and says slow_accept") {
+        Run run({at(syn(), 0), at(retrans(syn()), 1000), at(synack(), 1200), at(ack(true), 1201)}, config());
+        CHECK(diagnoses(run) == D{{3, {"slow_accept"}}});
+    }
+    SECTION("a SYN/ACK within the threshold is not slow") {
+        Run run({at(syn(), 0), at(synack(), 900)}, config());
+        CHECK(diagnoses(run).empty());
+    }
+}
+
+TEST_CASE("The client giving up while the server is silent is login_timeout", "[diagnoses]") {
+    SECTION("no prelogin response") {
+        Run run({at(syn(), 0), at(synack(), 1), at(prelogin(0), 2), at(fin(true), 15002), at(ack(false), 15003)}, config());
+        CHECK(diagnoses(run) == D{{4, {"login_timeout"}}});
+        CHECK(find(run, 4, Code::LoginTimeout)->text.find("prelogin response (step 2)") != std::string::npos);
+        CHECK(find(run, 4, Code::LoginTimeout)->text.find("15.000 s") != std::string::npos);
+    }
+    SECTION("no login response") {
+        Run run({syn(), synack(), prelogin(2), prelogin_response(2), tds(true, {tdsdiag::kTdsLogin7}), fin(true)}, config());
+        CHECK(diagnoses(run) == D{{5, {"cleartext_login"}}, {6, {"login_timeout"}}});
+    }
+    SECTION("the server closing during the prelogin is server_first_fin, not a timeout") {
+        Run run({syn(), synack(), prelogin(0), fin(false), fin(true)}, config());
+        CHECK(diagnoses(run) == D{{4, {"server_first_fin"}}});
+    }
+}
+
+TEST_CASE("TLS handshake failures of scenarios 1 and 2", "[diagnoses]") {
+    SECTION("a protocol_version alert is no_common_tls_version and tls_alert") {
+        Run run(handshake_start() + std::initializer_list<Packet>{alert(false, 2, 70), fin(false)}, config());
+        auto d = diagnoses(run);
+        CHECK(d[7] == std::set<std::string>{"no_common_tls_version", "tls_alert"});
+        CHECK(find(run, 7, Code::TlsAlert)->severity == Severity::Error);
+        CHECK(d[8] == std::set<std::string>{"server_first_fin"});
+    }
+    SECTION("a handshake_failure alert before any ServerHello is no_common_cipher, naming the suites") {
+        Run run(handshake_start() + std::initializer_list<Packet>{alert(false, 2, 40), rst(false)}, config());
+        CHECK(diagnoses(run)[7] == std::set<std::string>{"no_common_cipher", "tls_alert"});
+        const auto* d = find(run, 7, Code::NoCommonCipher);
+        CHECK(d->text.find("3 cipher") != std::string::npos);
+        CHECK(d->text.find("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256") != std::string::npos);
+    }
+    SECTION("the server closing right after a TLS 1.2 ClientHello is likely no_common_cipher") {
+        Run run(handshake_start() + std::initializer_list<Packet>{fin(false)}, config());
+        CHECK(diagnoses(run)[7] == std::set<std::string>{"no_common_cipher", "server_first_fin"});
+        CHECK(find(run, 7, Code::NoCommonCipher)->text.find("likely") != std::string::npos);
+    }
+    SECTION("the server resetting right after it is the same, plus server_reset") {
+        Run run(handshake_start() + std::initializer_list<Packet>{rst(false)}, config());
+        CHECK(diagnoses(run)[7] == std::set<std::string>{"no_common_cipher", "server_reset"});
+    }
+    SECTION("the server closing right after a ClientHello offering at most TLS 1.1 is likely no_common_tls_version") {
+        auto frames = handshake_start();
+        frames.back().tls_supported_versions.clear();
+        frames.back().tls_handshake_versions = {0x0302};
+        Run run(frames + std::initializer_list<Packet>{fin(false)}, config());
+        CHECK(diagnoses(run)[7] == std::set<std::string>{"no_common_tls_version", "server_first_fin"});
+    }
+}
+
+TEST_CASE("DHE suites: negotiated (scenario 3) and dropped after the key exchange (scenario 5)", "[diagnoses]") {
+    SECTION("a DHE suite chosen by the server is dhe_cipher") {
+        Run run(handshake_start() + std::initializer_list<Packet>{server_hello(0x0303, 0x009f)}, config());
+        CHECK(diagnoses(run) == D{{7, {"dhe_cipher"}}});
+    }
+    SECTION("the server closing after the client's key exchange without its Finished is dhe_handshake_failure") {
+        Run run(handshake_start() + std::initializer_list<Packet>{server_hello(0x0303, 0x009f), client_finished(), rst(false)},
+                config());
+        CHECK(diagnoses(run)[9] == std::set<std::string>{"dhe_handshake_failure", "server_reset"});
+    }
+}
+
+TEST_CASE("Certificates: weak hash (scenario 4) and rejection", "[diagnoses]") {
+    SECTION("a certificate signed with MD5 is weak_cert_hash on the certificate's frame") {
+        Run run(handshake_start() + std::initializer_list<Packet>{cert_flight(), client_finished()}, config());
+        CHECK(diagnoses(run) == D{{7, {"weak_cert_hash"}}});
+        CHECK(find(run, 7, Code::WeakCertHash)->text.find("sqlprod01.lab.test") != std::string::npos);
+        CHECK(find(run, 7, Code::WeakCertHash)->severity == Severity::Warn);
+    }
+    SECTION("the client closing right after it is certificate_rejected, and weak_cert_hash becomes an error") {
+        Run run(handshake_start() + std::initializer_list<Packet>{at(cert_flight(), 1797999999000), fin(true)}, config());
+        CHECK(diagnoses(run)[8] == std::set<std::string>{"certificate_rejected", "weak_cert_hash"});
+        CHECK(find(run, 8, Code::WeakCertHash)->severity == Severity::Error);
+        const auto& text = find(run, 8, Code::CertificateRejected)->text;
+        CHECK(text.find("self-signed") != std::string::npos);
+        CHECK(text.find("expired at capture time") != std::string::npos);
+    }
+    SECTION("an unknown_ca alert from the client is certificate_rejected and tls_alert") {
+        Run run(handshake_start() + std::initializer_list<Packet>{cert_flight(), alert(true, 2, 48), fin(true)}, config());
+        CHECK(diagnoses(run)[8] == std::set<std::string>{"certificate_rejected", "tls_alert"});
+    }
+    SECTION("a second connection closed after its ClientHello is read with the first one's certificate") {
+        auto second = [](Packet p) {
+            p.stream = 1;
+            if (p.src_port == kClientPort) p.src_port = kClientPort + 1;
+            if (p.dst_port == kClientPort) p.dst_port = kClientPort + 1;
+            return p;
+        };
+        std::vector<Packet> frames = handshake_start() + std::initializer_list<Packet>{cert_flight(), client_finished()};
+        for (Packet p : handshake_start() + std::initializer_list<Packet>{fin(false)}) frames.push_back(second(p));
+        Run run(frames, config());
+        auto d = diagnoses(run, 1);
+        CHECK(d[15] == std::set<std::string>{"weak_cert_hash", "server_first_fin"});
+        const auto* w = find(run, 15, Code::WeakCertHash);
+        REQUIRE(w != nullptr);
+        CHECK(w->severity == Severity::Error);
+        CHECK(w->text.find("connection 0 (frame 7)") != std::string::npos);
+        CHECK(w->text.find("likely") != std::string::npos);
+    }
+}
+
+TEST_CASE("Prelogin, login and close diagnoses", "[diagnoses]") {
+    SECTION("client requires encryption, server does not support it") {
+        Run run({syn(), synack(), prelogin(1), prelogin_response(2), fin(true)}, config());
+        CHECK(diagnoses(run) == D{{5, {"encryption_not_supported"}}});
+    }
+    SECTION("server requires encryption, client does not support it") {
+        Run run({syn(), synack(), prelogin(2), prelogin_response(3), fin(false)}, config());
+        CHECK(diagnoses(run) == D{{5, {"encryption_not_supported", "server_first_fin"}}});
+    }
+    SECTION("login failed 18456 carries number, state, message and the state's meaning") {
+        Run run({syn(), synack(), prelogin(2), prelogin_response(2), tds(true, {tdsdiag::kTdsLogin7}),
+                 login_error(18456, 8), fin(true)},
+                config());
+        CHECK(diagnoses(run) == D{{5, {"cleartext_login"}}, {6, {"login_failed"}}});
+        const auto& text = find(run, 6, Code::LoginFailed)->text;
+        CHECK(text.find("error 18456, state 8") != std::string::npos);
+        CHECK(text.find("password is wrong") != std::string::npos);
+        CHECK(text.find("Login failed for user 'sa'.") != std::string::npos);
+    }
+    SECTION("a login answered after the threshold is slow_login") {
+        Run run({at(syn(), 1), at(synack(), 2), at(prelogin(1), 3), at(prelogin_response(1), 4), at(client_hello(), 5),
+                 at(server_hello(), 6), at(client_finished(), 7), at(server_finished(), 8), at(appdata(true), 10),
+                 at(appdata(false), 2510)},
+                config());
+        CHECK(diagnoses(run) == D{{10, {"slow_login"}}});
+    }
+    SECTION("TLS 1.0 negotiated is old_tls_version") {
+        Run run(handshake_start() + std::initializer_list<Packet>{server_hello(0x0301)}, config());
+        CHECK(diagnoses(run) == D{{7, {"old_tls_version"}}});
+    }
+    SECTION("a client reset after a session is client_reset; a server reset mid-session is server_reset") {
+        Run a({syn(), synack(), prelogin(2), prelogin_response(2), tds(true, {tdsdiag::kTdsLogin7}), login_ack(),
+               tds(true, {tdsdiag::kTdsSqlBatch}), rst(true)},
+              config());
+        CHECK(diagnoses(a)[8] == std::set<std::string>{"client_reset"});
+        Run b({syn(), synack(), prelogin(2), prelogin_response(2), tds(true, {tdsdiag::kTdsLogin7}), login_ack(),
+               tds(true, {tdsdiag::kTdsSqlBatch}), rst(false)},
+              config());
+        CHECK(diagnoses(b)[8] == std::set<std::string>{"server_reset"});
+    }
+    SECTION("a connection without its handshake is capture_started_midstream") {
+        Run run({tds(true, {tdsdiag::kTdsSqlBatch}), tds(false, {tdsdiag::kTdsResponse})}, config());
+        CHECK(diagnoses(run) == D{{1, {"capture_started_midstream"}}});
+    }
+}
+
+TEST_CASE("Certificates are read from their DER bytes, and malformed ones are refused", "[x509]") {
+    auto info = tdsdiag::parse_certificate(kMd5Cert, kMd5CertLen);
+    REQUIRE(info);
+    CHECK(info->signature_oid == "1.2.840.113549.1.1.4");
+    CHECK(tdsdiag::signature_hash(info->signature_oid) == "MD5");
+    CHECK(info->subject_cn == "sqlprod01.lab.test");
+    CHECK(info->self_issued);
+    CHECK(info->not_before == 1795309406);
+    CHECK(info->not_after == 1797901406);
+    CHECK(tdsdiag::format_utc(info->not_after) == "2026-12-22 01:03:26 UTC");
+    SECTION("every truncation is refused without reading past the end") {
+        for (unsigned len = 0; len < kMd5CertLen; len += 7) CHECK(!tdsdiag::parse_certificate(kMd5Cert, len));
+    }
+}
