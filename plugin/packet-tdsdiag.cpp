@@ -145,6 +145,7 @@ FrameData* analyze_frame(packet_info* pinfo, proto_tree* tree) {
         tdsdiag::Packet& p = *g_packet;
         p.clear();
         if (!tdsdiag_plugin::read_packet(tree, p)) return nullptr;
+        if (g_analyzer->wants_checksum(p.stream)) p.checksum_ok = static_cast<int8_t>(tdsdiag_plugin::tcp_checksum_state(pinfo, tree));
         p.frame = pinfo->num;
         p.time_ns = static_cast<int64_t>(pinfo->abs_ts.secs) * 1000000000 + pinfo->abs_ts.nsecs;
         p.src_port = static_cast<uint16_t>(pinfo->srcport);

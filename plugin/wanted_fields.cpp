@@ -1,7 +1,11 @@
 #include "wanted_fields.hpp"
 
 #include <epan/packet.h>
+extern "C" {
+#include <epan/in_cksum.h>  // has no extern "C" of its own
+}
 #include <epan/proto.h>
+#include <epan/tvbuff.h>
 #include <epan/value_string.h>
 
 #include <algorithm>
@@ -22,6 +26,8 @@ const Wanted kWanted[W_COUNT] = {
     {W_TCP_STREAM, "tcp.stream"},
     {W_TCP_FLAGS, "tcp.flags"},
     {W_TCP_LEN, "tcp.len"},
+    {W_TCP_HDR_LEN, "tcp.hdr_len"},
+    {W_TCP_CHECKSUM, "tcp.checksum"},
     {W_TCP_RETRANSMISSION, "tcp.analysis.retransmission"},
     {W_TCP_SPURIOUS_RETRANSMISSION, "tcp.analysis.spurious_retransmission"},
     {W_TDS_TYPE, "tds.type"},
@@ -95,6 +101,41 @@ GArray* resolve_wanted_fields() {
     }
     g_cipher_hfi = proto_registrar_get_byname("tls.handshake.ciphersuite");
     return ids;
+}
+
+int tcp_checksum_state(packet_info* pinfo, proto_tree* tree) {
+    // No object with a destructor here: tvb functions may throw (they cannot, lengths are checked first).
+    if (tree == nullptr || pinfo->src.type != pinfo->dst.type) return -1;
+    const int alen = pinfo->src.type == AT_IPv4 ? 4 : pinfo->src.type == AT_IPv6 ? 16 : 0;
+    if (alen == 0 || pinfo->src.len != alen || pinfo->dst.len != alen) return -1;
+    field_info* sum = nullptr;
+    guint32 hdr_len = 0, tcp_len = 0;
+    each(tree, W_TCP_CHECKSUM, [&](field_info* fi) { if (sum == nullptr) sum = fi; });
+    if (sum == nullptr || sum->ds_tvb == nullptr || !first_uint(tree, W_TCP_HDR_LEN, hdr_len) ||
+        !first_uint(tree, W_TCP_LEN, tcp_len))
+        return -1;
+    const gint off = sum->start - 16;  // the checksum sits 16 bytes into the TCP header
+    const guint64 seg = static_cast<guint64>(hdr_len) + tcp_len;
+    if (off < 0 || hdr_len < 20 || seg > 65535 ||
+        static_cast<guint64>(tvb_captured_length_remaining(sum->ds_tvb, off)) < seg)
+        return -1;  // not all of the segment was captured
+    guint8 pseudo[40];
+    memcpy(pseudo, pinfo->src.data, static_cast<size_t>(alen));
+    memcpy(pseudo + alen, pinfo->dst.data, static_cast<size_t>(alen));
+    int plen = 2 * alen;
+    if (alen == 4) {
+        const guint8 tail[4] = {0, 6, static_cast<guint8>(seg >> 8), static_cast<guint8>(seg)};
+        memcpy(pseudo + plen, tail, 4);
+    } else {
+        const guint8 tail[8] = {0, 0, static_cast<guint8>(seg >> 8), static_cast<guint8>(seg), 0, 0, 0, 6};
+        memcpy(pseudo + plen, tail, 8);
+        plen += 4;
+    }
+    plen += 4;
+    vec_t vec[2];
+    SET_CKSUM_VEC_PTR(vec[0], pseudo, plen);
+    SET_CKSUM_VEC_TVB(vec[1], sum->ds_tvb, off, static_cast<int>(seg));
+    return in_cksum(vec, 2) == 0 ? 1 : 0;
 }
 
 const char* cipher_suite_name(guint16 suite) {

@@ -19,6 +19,8 @@ enum WantedField : int {
     W_TCP_STREAM,
     W_TCP_FLAGS,
     W_TCP_LEN,
+    W_TCP_HDR_LEN,
+    W_TCP_CHECKSUM,
     W_TCP_RETRANSMISSION,
     W_TCP_SPURIOUS_RETRANSMISSION,
     W_TDS_TYPE,
@@ -49,6 +51,10 @@ GArray* resolve_wanted_fields();
 // Fills `out` (already cleared) from the fields primed in `tree`. Returns false if the
 // frame carries no TCP stream.
 bool read_packet(struct _proto_node* tree, tdsdiag::Packet& out);
+
+// Whether the frame's TCP checksum is right (1), wrong (0), or could not be checked (-1).
+// Computed here rather than by the TCP dissector, whose check is off by default.
+int tcp_checksum_state(struct _packet_info* pinfo, struct _proto_node* tree);
 
 // Name of a TLS cipher suite from the TLS dissector's own table, or nullptr.
 const char* cipher_suite_name(guint16 suite);

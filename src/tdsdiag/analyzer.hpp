@@ -20,6 +20,11 @@ public:
     FrameResult on_packet(const Packet& p);
 
     const Connection* find(uint32_t stream) const;
+    // Whether the next frame of `stream` should carry its checksum state (new or undecided connections).
+    bool wants_checksum(uint32_t stream) const {
+        const Connection* c = find(stream);
+        return c == nullptr || c->wants_checksums();
+    }
     // Connections in the order their first frame appeared.
     const std::vector<const Connection*>& connections() const { return order_; }
 

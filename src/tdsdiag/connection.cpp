@@ -208,6 +208,16 @@ FrameResult Connection::on_packet(const Packet& p) {
 }
 
 void Connection::learn(const Packet& p, bool client, Message m) {
+    if (p.checksum_ok >= 0 && wants_checksums()) {
+        // Checksum offload: a capture taken on a host records the packets it sends before the NIC
+        // fills in their checksum. Wrong checksums on one side's packets only: captured on that side.
+        ++checksum_samples_;
+        (p.checksum_ok ? good_checksums_ : bad_checksums_)[client ? 0 : 1]++;
+        if (bad_checksums_[0] > 0 && good_checksums_[0] == 0 && good_checksums_[1] > 0 && bad_checksums_[1] == 0)
+            capture_point_ = Side::Client;
+        else if (bad_checksums_[1] > 0 && good_checksums_[1] == 0 && good_checksums_[0] > 0 && bad_checksums_[0] == 0)
+            capture_point_ = Side::Server;
+    }
     if (!p.tls_content_types.empty()) tls_seen_ = true;
 
     if (p.prelogin_encryption >= 0) {

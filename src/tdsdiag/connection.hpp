@@ -93,6 +93,8 @@ public:
     uint16_t server_port() const { return server_port_; }
     State state() const { return state_; }
     const std::vector<Finding>& findings() const { return findings_; }
+    // Whether checksums of this connection's packets still help to find the capture point.
+    bool wants_checksums() const { return capture_point_ == Side::Unknown && checksum_samples_ < 16; }
     // Whether the connection still holds the diagnosis `code` made on `frame`.
     bool holds(uint32_t frame, Code code) const;
 
@@ -167,6 +169,9 @@ private:
     std::string conn_id_;
     Side close_by_ = Side::Unknown;
     Side capture_point_ = Side::Unknown;
+    int checksum_samples_ = 0;
+    int bad_checksums_[2] = {0, 0};   // [client, server]
+    int good_checksums_[2] = {0, 0};
     CloseKind close_kind_ = CloseKind::None;
 };
 

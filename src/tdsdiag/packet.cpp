@@ -12,6 +12,7 @@ void Packet::clear() {
     tcp_flags = 0;
     tcp_len = 0;
     retransmission = false;
+    checksum_ok = -1;
     tds_types.clear();
     prelogin_encryption = -1;
     trace_id.clear();

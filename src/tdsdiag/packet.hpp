@@ -80,6 +80,7 @@ struct Packet {
     uint16_t tcp_flags = 0;
     uint32_t tcp_len = 0;
     bool retransmission = false;  // a copy of data or of a SYN/FIN already seen
+    int8_t checksum_ok = -1;      // TCP checksum: 1 right, 0 wrong (offloaded: captured on the sender), -1 not checked
 
     // TDS, as dissected by Wireshark (one entry per TDS packet in the frame)
     std::vector<uint8_t> tds_types;

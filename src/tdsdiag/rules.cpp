@@ -39,8 +39,9 @@ std::string Connection::cipher_text(uint16_t suite) const {
 
 const char* Connection::seen_from(Side sender) const {
     // The capture point tells whether a packet was seen leaving its sender or arriving at its peer.
-    if (capture_point_ == Side::Unknown || capture_point_ == sender) return "sent";
-    return "sent (seen arriving at the other side)";
+    if (capture_point_ == Side::Unknown) return "";
+    if (capture_point_ == sender) return " (the capture was taken on that side)";
+    return sender == Side::Server ? " and it reached the client" : " and it reached the server";
 }
 
 void Connection::emit(FrameResult& r, const Packet& p, Code code, std::string text) {
@@ -61,6 +62,9 @@ void Connection::retract(Code code) {
 
 void Connection::diagnose_retransmission(const Packet& p, bool client, FrameResult& r) {
     if (!(client && p.syn() && !p.ack() && state_ == State::SynSent)) return;
+    // A copy within 200 ms (below any stack's minimum retransmission timeout) is a duplicate made
+    // by the capture, not a SYN sent again.
+    if (p.time_ns - first_syn_ns_ < 200000000) return;
     ++syn_retransmissions_;
     if (syn_retransmissions_ != 1 || first_syn_ns_ < 0) return;
     emit(r, p, Code::SynUnanswered,
@@ -199,9 +203,9 @@ void Connection::diagnose_tls(const Packet& p, bool client, FrameResult& r) {
         const char* who = client ? "client" : "server";
         const bool fatal = a.level == 2;
         emit(r, p, Code::TlsAlert, fatal ? Severity::Error : Severity::Warn,
-             format("The %s %s a %s TLS alert %u (%s)%s.", who, seen_from(client ? Side::Client : Side::Server),
-                    fatal ? "fatal" : "warning", a.description, tls_alert_name(a.description),
-                    state_ == State::TlsHandshake ? " during the TLS handshake" : ""));
+             format("The %s sent a %s TLS alert %u (%s)%s%s.", who, fatal ? "fatal" : "warning", a.description,
+                    tls_alert_name(a.description), state_ == State::TlsHandshake ? " during the TLS handshake" : "",
+                    seen_from(client ? Side::Client : Side::Server)));
         if (a.description == 70) {
             handshake_diagnosed_ = true;
             emit(r, p, Code::NoCommonTlsVersion,
@@ -257,7 +261,7 @@ void Connection::diagnose_close(const Packet& p, bool client, Message m, State p
     // Step 1: the SYN refused.
     if (prev == State::SynSent && !client && rst) {
         emit(r, p, Code::SynRejected,
-             format("The server %s a reset in answer to the client's SYN: nothing listens on %s, or the listener's "
+             format("The server answered the client's SYN with a reset%s: nothing listens on %s, or the listener's "
                     "backlog is full. Check that SQL Server runs and listens on this address and port (SQL Server "
                     "Configuration Manager, TCP/IP; the error log shows the ports), and that the client uses the "
                     "right port.",
@@ -375,10 +379,10 @@ void Connection::diagnose_close(const Packet& p, bool client, Message m, State p
                     step_name(step_of(prev).value_or(Step::TcpHandshake))));
     if (!client && rst && !client_fin_sent_)
         emit(r, p, Code::ServerReset,
-             format("The server %s a reset during step %u (%s): the client sees \"An existing connection was forcibly "
-                    "closed by the remote host\" (10054).",
-                    seen_from(Side::Server), static_cast<unsigned>(step_of(prev).value_or(Step::TcpHandshake)),
-                    step_name(step_of(prev).value_or(Step::TcpHandshake))));
+             format("The server reset the connection during step %u (%s)%s: the client sees \"An existing connection "
+                    "was forcibly closed by the remote host\" (10054).",
+                    static_cast<unsigned>(step_of(prev).value_or(Step::TcpHandshake)),
+                    step_name(step_of(prev).value_or(Step::TcpHandshake)), seen_from(Side::Server)));
     if (client && rst && !client_fin_sent_ && close_by_ == Side::Client && close_kind_ == CloseKind::Rst)
         emit(r, p, Code::ClientReset,
              "The client ended the connection with a reset instead of a FIN. Many non-Microsoft drivers close this "

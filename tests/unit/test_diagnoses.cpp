@@ -99,6 +99,10 @@ TEST_CASE("Step 1: the SYN refused, unanswered, or slow to be accepted (scenario
         Run run({at(syn(), 0), at(retrans(syn()), 1000), at(synack(), 1200), at(ack(true), 1201)}, config());
         CHECK(diagnoses(run) == D{{3, {"slow_accept"}}});
     }
+    SECTION("a SYN recorded twice by the capture tool is no retransmission") {
+        Run run({at(syn(), 1), retrans(at(syn(), 1)), at(synack(), 2)}, config());
+        CHECK(diagnoses(run).empty());
+    }
     SECTION("a SYN/ACK within the threshold is not slow") {
         Run run({at(syn(), 0), at(synack(), 900)}, config());
         CHECK(diagnoses(run).empty());
