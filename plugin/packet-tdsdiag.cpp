@@ -11,12 +11,18 @@
 #include <epan/prefs.h>
 #include <epan/proto_data.h>
 #include <epan/range.h>
+#include <epan/stat_tap_ui.h>
+#include <epan/tap.h>
 #include <wsutil/wmem/wmem.h>
 
+#include <cstdio>
+#include <cstring>
 #include <exception>
+#include <set>
 #include <new>
 
 #include "tdsdiag/analyzer.hpp"
+#include "tdsdiag/report.hpp"
 #include "version_compat.hpp"
 #include "wanted_fields.hpp"
 
@@ -54,6 +60,9 @@ expert_field ei_code[tdsdiag::kCodeCount];
 expert_field ei_code_alt[tdsdiag::kCodeCount];
 
 dissector_handle_t tdsdiag_handle;
+int tdsdiag_tap = -1;
+gboolean g_have_start = FALSE;
+int64_t g_capture_start_ns = 0;
 range_t* pref_sql_ports = nullptr;
 guint pref_slow_accept_ms = 1000;
 guint pref_slow_login_ms = 2000;
@@ -130,6 +139,7 @@ void tdsdiag_cleanup() {
 
 void tdsdiag_init() {
     tdsdiag_cleanup();
+    g_have_start = FALSE;
     try {
         g_analyzer = new tdsdiag::Analyzer(make_config());
         g_packet = new tdsdiag::Packet();
@@ -227,11 +237,16 @@ void add_string(proto_tree* tree, int hf, tvbuff_t* tvb, const char* value) {
 
 int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) {
     auto* fd = static_cast<FrameData*>(p_get_proto_data(wmem_file_scope(), pinfo, proto_tdsdiag, 0));
+    if (!g_have_start) {
+        g_have_start = TRUE;
+        g_capture_start_ns = static_cast<int64_t>(pinfo->abs_ts.secs) * 1000000000 + pinfo->abs_ts.nsecs;
+    }
     if (fd == nullptr && !PINFO_FD_VISITED(pinfo)) {
         fd = analyze_frame(pinfo, tree);
         if (fd != nullptr) p_add_proto_data(wmem_file_scope(), pinfo, proto_tdsdiag, 0, fd);
     }
     if (fd == nullptr) return 0;
+    tap_queue_packet(tdsdiag_tap, pinfo, fd);
 
     proto_item* ti = proto_tree_add_item(tree, proto_tdsdiag, tvb, 0, 0, ENC_NA);
     proto_item_set_generated(ti);
@@ -280,6 +295,69 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
 }
 
 }  // namespace
+
+// ---- statistics: tshark -z tdsdiag,conv|csv|summary[,filter] --------------------------------
+
+enum class Report { Conv, Csv, Summary };
+
+struct TapContext {
+    Report report;
+    std::set<uint32_t>* streams;  // connections with at least one frame that passed the filter
+};
+
+void tap_reset(void* data) {
+    auto* ctx = static_cast<TapContext*>(data);
+    if (ctx->streams) ctx->streams->clear();
+}
+
+tap_packet_status tap_packet(void* data, packet_info*, epan_dissect_t*, const void* frame, tap_flags_t) {
+    auto* ctx = static_cast<TapContext*>(data);
+    const auto* fd = static_cast<const FrameData*>(frame);
+    try {
+        ctx->streams->insert(fd->stream);
+    } catch (const std::exception&) {
+        return TAP_PACKET_FAILED;
+    }
+    return TAP_PACKET_DONT_REDRAW;
+}
+
+void tap_draw(void* data) {
+    auto* ctx = static_cast<TapContext*>(data);
+    if (g_analyzer == nullptr) return;
+    try {
+        const std::vector<tdsdiag::Row> rows = tdsdiag::make_rows(*g_analyzer, g_capture_start_ns, ctx->streams);
+        const std::string text = ctx->report == Report::Conv  ? tdsdiag::conv_table(rows)
+                                 : ctx->report == Report::Csv ? tdsdiag::csv_table(rows)
+                                                              : tdsdiag::summary_page(rows);
+        fputs(text.c_str(), stdout);
+    } catch (const std::exception& e) {
+        fprintf(stderr, "tdsdiag: cannot print the statistics: %s\n", e.what());
+    }
+}
+
+void tap_finish(void* data) {
+    auto* ctx = static_cast<TapContext*>(data);
+    delete ctx->streams;
+    delete ctx;
+}
+
+void tap_init(Report report, const char* prefix, const char* opt_arg) {
+    const char* filter = nullptr;
+    const size_t n = strlen(prefix);
+    if (strncmp(opt_arg, prefix, n) == 0 && opt_arg[n] == ',') filter = opt_arg + n + 1;
+    auto* ctx = new TapContext{report, new std::set<uint32_t>()};
+    GString* err = register_tap_listener("tdsdiag", ctx, filter, TL_REQUIRES_NOTHING, tap_reset, tap_packet, tap_draw,
+                                         tap_finish);
+    if (err != nullptr) {
+        fprintf(stderr, "tdsdiag: cannot start the %s statistics: %s\n", prefix, err->str);
+        g_string_free(err, TRUE);
+        tap_finish(ctx);
+    }
+}
+
+void tap_init_conv(const char* opt_arg, void*) { tap_init(Report::Conv, "tdsdiag,conv", opt_arg); }
+void tap_init_csv(const char* opt_arg, void*) { tap_init(Report::Csv, "tdsdiag,csv", opt_arg); }
+void tap_init_summary(const char* opt_arg, void*) { tap_init(Report::Summary, "tdsdiag,summary", opt_arg); }
 
 int expert_severity(tdsdiag::Severity s) {
     switch (s) {
@@ -386,6 +464,14 @@ extern "C" void proto_register_tdsdiag(void) {
 
     tdsdiag_handle = create_dissector_handle(dissect_tdsdiag, proto_tdsdiag);
     register_postdissector(tdsdiag_handle);
+    tdsdiag_tap = register_tap("tdsdiag");
+    static stat_tap_ui conv_ui = {REGISTER_STAT_GROUP_GENERIC, "SQL Server connections", "tdsdiag,conv", tap_init_conv, 0, nullptr};
+    static stat_tap_ui csv_ui = {REGISTER_STAT_GROUP_GENERIC, "SQL Server connections (CSV)", "tdsdiag,csv", tap_init_csv, 0, nullptr};
+    static stat_tap_ui summary_ui = {REGISTER_STAT_GROUP_GENERIC, "SQL Server connections summary", "tdsdiag,summary",
+                                     tap_init_summary, 0, nullptr};
+    register_stat_tap_ui(&conv_ui, nullptr);
+    register_stat_tap_ui(&csv_ui, nullptr);
+    register_stat_tap_ui(&summary_ui, nullptr);
     register_init_routine(tdsdiag_init);
     register_cleanup_routine(tdsdiag_cleanup);
 }

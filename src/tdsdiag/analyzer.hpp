@@ -20,6 +20,7 @@ public:
     FrameResult on_packet(const Packet& p);
 
     const Connection* find(uint32_t stream) const;
+    const Config& config() const { return config_; }
     // Whether the next frame of `stream` should carry its checksum state (new or undecided connections).
     bool wants_checksum(uint32_t stream) const {
         const Connection* c = find(stream);

@@ -168,6 +168,7 @@ FrameResult Connection::on_packet(const Packet& p) {
     r.in_connection = true;
     const bool client = from_client(p);
     if (state_ == State::Start) midstream_ = !p.syn();
+    last_ns_ = std::max(last_ns_, p.time_ns);
 
     if (p.retransmission) {
         // A copy of something already seen belongs to the step in progress and changes nothing,
@@ -199,6 +200,7 @@ FrameResult Connection::on_packet(const Packet& p) {
             r.step_first = true;
             if (last_open_ns_) r.step_delta_ns = p.time_ns - *last_open_ns_;
             last_open_ns_ = p.time_ns;
+            step_open_ns_[static_cast<size_t>(*r.step) % 8] = p.time_ns;
         }
         if (!last_step_ || static_cast<uint8_t>(*r.step) > static_cast<uint8_t>(*last_step_)) last_step_ = r.step;
         if (prev == State::LoginResponse && state_ == State::Commands) commands_after_response_ = true;

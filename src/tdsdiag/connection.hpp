@@ -86,6 +86,9 @@ public:
 
     uint32_t stream() const { return stream_; }
     uint32_t first_frame() const { return first_frame_; }
+    int64_t last_ns() const { return last_ns_; }
+    // When each step opened in the capture (index = step number), if it did.
+    const std::optional<int64_t>& step_opened_ns(Step s) const { return step_open_ns_[static_cast<size_t>(s) % 8]; }
     int64_t start_ns() const { return start_ns_; }
     const std::string& client_addr() const { return client_addr_; }
     const std::string& server_addr() const { return server_addr_; }
@@ -146,6 +149,8 @@ private:
     State state_ = State::Start;
     uint8_t opened_steps_ = 0;         // bit n: step n has been opened (seen its first frame)
     std::optional<int64_t> last_open_ns_;
+    std::optional<int64_t> step_open_ns_[8];
+    int64_t last_ns_ = 0;
     std::optional<Step> last_step_;
 
     bool midstream_ = false;           // no SYN from the client in the capture

@@ -45,6 +45,7 @@ struct CodeInfo {
     uint8_t scenario;     // scenario of the error-10054 document, 0 if none
     Severity severity;    // the catalogue's severity (a diagnosis may raise or lower it, see Diagnosis)
     const char* summary;  // one line for the expert-info registration and the README
+    const char* fix;      // what to do, in one sentence ("" where the code names no fix)
 };
 
 const CodeInfo& code_info(Code c);

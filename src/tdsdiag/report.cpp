@@ -1,0 +1,166 @@
+#include "tdsdiag/report.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+namespace tdsdiag {
+namespace {
+
+std::string endpoint(const std::string& addr, uint16_t port) {
+    if (addr.find(':') != std::string::npos) return "[" + addr + "]:" + std::to_string(port);
+    return addr + ":" + std::to_string(port);
+}
+
+std::string fixed(double v, int decimals) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+    return buf;
+}
+
+std::string join(const std::vector<std::string>& v, const char* sep) {
+    std::string s;
+    for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
+    return s;
+}
+
+std::string csv_field(const std::string& s) {
+    if (s.find_first_of(",\"\n") == std::string::npos) return s;
+    std::string q = "\"";
+    for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return q + "\"";
+}
+
+std::string close_text(const Row& r) { return r.close_by.empty() ? "-" : r.close_by + " " + r.close_kind; }
+
+}  // namespace
+
+std::vector<Row> make_rows(const Analyzer& analyzer, int64_t capture_start_ns, const std::set<uint32_t>* streams) {
+    std::vector<Row> rows;
+    for (const Connection* c : analyzer.connections()) {
+        if (streams && !streams->count(c->stream())) continue;
+        const Summary s = c->summary(true);
+        Row r;
+        r.stream = c->stream();
+        r.client = endpoint(c->client_addr(), c->client_port());
+        r.server = endpoint(c->server_addr(), c->server_port());
+        r.start_s = static_cast<double>(c->start_ns() - capture_start_ns) / 1e9;
+        r.last_step = s.last_step;
+        // A step lasts from its opening to the next opening, the last one to the connection's last frame.
+        std::vector<std::pair<int64_t, int>> opened;
+        for (int k = 1; k <= 7; ++k)
+            if (const auto& t = c->step_opened_ns(static_cast<Step>(k))) opened.emplace_back(*t, k);
+        std::sort(opened.begin(), opened.end());
+        for (size_t i = 0; i < opened.size(); ++i) {
+            const int64_t end = i + 1 < opened.size() ? opened[i + 1].first : c->last_ns();
+            r.step_ms[opened[i].second] = static_cast<double>(end - opened[i].first) / 1e6;
+        }
+        r.encryption = encryption_name(s.encryption);
+        if (s.tls_version) r.tls_version = tls_version_name(*s.tls_version);
+        if (s.cipher) {
+            const char* name = analyzer.config().cipher_name ? analyzer.config().cipher_name(*s.cipher) : nullptr;
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "0x%04x", *s.cipher);
+            r.cipher = name ? name : hex;
+        }
+        r.close_by = side_name(s.close_by);
+        r.close_kind = close_kind_name(s.close_kind);
+        r.outcome = outcome_name(s.outcome);
+        for (const Finding& f : c->findings()) {
+            if (f.retracted) continue;
+            const std::string name = code_info(f.code).name;
+            if (std::find(r.diagnoses.begin(), r.diagnoses.end(), name) == r.diagnoses.end()) r.diagnoses.push_back(name);
+        }
+        rows.push_back(std::move(r));
+    }
+    return rows;
+}
+
+std::string conv_table(const std::vector<Row>& rows) {
+    std::vector<std::vector<std::string>> cells;
+    cells.push_back({"stream", "client", "server", "start_s", "last", "s1_ms", "s2_ms", "s3_ms", "s4_ms", "s5_ms", "s6_ms",
+                     "s7_ms", "encryption", "tls", "cipher", "close", "outcome", "diagnoses"});
+    for (const Row& r : rows) {
+        std::vector<std::string> c{std::to_string(r.stream), r.client, r.server, fixed(r.start_s, 3),
+                                   r.last_step ? std::to_string(static_cast<int>(*r.last_step)) : "-"};
+        for (int k = 1; k <= 7; ++k) c.push_back(r.step_ms[k] ? fixed(*r.step_ms[k], 1) : "-");
+        c.push_back(r.encryption.empty() ? "-" : r.encryption);
+        c.push_back(r.tls_version.empty() ? "-" : r.tls_version);
+        c.push_back(r.cipher.empty() ? "-" : r.cipher);
+        c.push_back(close_text(r));
+        c.push_back(r.outcome.empty() ? "-" : r.outcome);
+        c.push_back(r.diagnoses.empty() ? "-" : join(r.diagnoses, ","));
+        cells.push_back(std::move(c));
+    }
+    std::vector<size_t> width(cells.front().size(), 0);
+    for (const auto& row : cells)
+        for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+    std::string out = "SQL Server connections (tdsdiag): " + std::to_string(rows.size()) + "\n";
+    for (const auto& row : cells) {
+        std::string line;
+        for (size_t i = 0; i < row.size(); ++i) {
+            const bool last = i + 1 == row.size();
+            line += row[i];
+            if (!last) line += std::string(width[i] - row[i].size() + 2, ' ');
+        }
+        out += line + "\n";
+    }
+    return out;
+}
+
+std::string csv_table(const std::vector<Row>& rows) {
+    std::string out =
+        "stream,client,server,start_s,last_step,s1_ms,s2_ms,s3_ms,s4_ms,s5_ms,s6_ms,s7_ms,encryption,tls_version,"
+        "cipher,close_by,close_kind,outcome,diagnoses\n";
+    for (const Row& r : rows) {
+        std::vector<std::string> c{std::to_string(r.stream), r.client, r.server, fixed(r.start_s, 6),
+                                   r.last_step ? std::to_string(static_cast<int>(*r.last_step)) : ""};
+        for (int k = 1; k <= 7; ++k) c.push_back(r.step_ms[k] ? fixed(*r.step_ms[k], 3) : "");
+        for (const std::string* s : {&r.encryption, &r.tls_version, &r.cipher, &r.close_by, &r.close_kind, &r.outcome})
+            c.push_back(*s);
+        c.push_back(join(r.diagnoses, " "));
+        std::string line;
+        for (size_t i = 0; i < c.size(); ++i) line += (i ? "," : "") + csv_field(c[i]);
+        out += line + "\n";
+    }
+    return out;
+}
+
+std::string summary_page(const std::vector<Row>& rows) {
+    std::map<std::string, int> outcomes, codes;
+    struct Server {
+        int connections = 0, failures = 0;
+        std::set<std::string> tls, ciphers;
+    };
+    std::map<std::string, Server> servers;
+    for (const Row& r : rows) {
+        outcomes[r.outcome.empty() ? "-" : r.outcome]++;
+        for (const auto& d : r.diagnoses) codes[d]++;
+        Server& s = servers[r.server];
+        s.connections++;
+        if (r.outcome == "failed" || r.outcome == "login_failed") s.failures++;
+        if (!r.tls_version.empty()) s.tls.insert(r.tls_version);
+        if (!r.cipher.empty()) s.ciphers.insert(r.cipher);
+    }
+    std::string out = "SQL Server connections (tdsdiag): " + std::to_string(rows.size()) + "\n\nOutcomes\n";
+    for (const auto& [k, n] : outcomes) out += "  " + k + ": " + std::to_string(n) + "\n";
+    out += "\nDiagnoses (connections carrying each)\n";
+    if (codes.empty()) out += "  none\n";
+    for (const auto& [k, n] : codes) {
+        const char* fix = "";
+        for (size_t i = 0; i < kCodeCount; ++i)
+            if (k == code_info(static_cast<Code>(i)).name) fix = code_info(static_cast<Code>(i)).fix;
+        out += "  " + k + ": " + std::to_string(n) + (*fix ? std::string(" - fix: ") + fix : std::string()) + "\n";
+    }
+    out += "\nServers\n";
+    for (const auto& [name, s] : servers) {
+        out += "  " + name + ": " + std::to_string(s.connections) + " connection(s), " + std::to_string(s.failures) +
+               " failed";
+        if (!s.tls.empty()) out += "; TLS " + join({s.tls.begin(), s.tls.end()}, ", ");
+        if (!s.ciphers.empty()) out += "; suites " + join({s.ciphers.begin(), s.ciphers.end()}, ", ");
+        out += "\n";
+    }
+    return out;
+}
+
+}  // namespace tdsdiag

@@ -1,0 +1,32 @@
+// One row per connection: the statistics tap's table (-z tdsdiag,conv), its CSV form
+// (-z tdsdiag,csv) and the summary page (-z tdsdiag,summary). Pure formatting over the Analyzer.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tdsdiag/analyzer.hpp"
+
+namespace tdsdiag {
+
+struct Row {
+    uint32_t stream = 0;
+    std::string client, server;          // address:port ([v6]:port)
+    double start_s = 0;                  // seconds since the capture's first frame
+    std::optional<Step> last_step;
+    std::optional<double> step_ms[8];    // time spent in each step (index = step), where it opened
+    std::string encryption, tls_version, cipher, close_by, close_kind, outcome;
+    std::vector<std::string> diagnoses;  // codes, in frame order, each once
+};
+
+// Rows for the connections of `analyzer` in start order; only those in `streams` if given.
+std::vector<Row> make_rows(const Analyzer& analyzer, int64_t capture_start_ns, const std::set<uint32_t>* streams);
+
+std::string conv_table(const std::vector<Row>& rows);  // aligned for a terminal
+std::string csv_table(const std::vector<Row>& rows);   // RFC 4180, header row, stable column names
+std::string summary_page(const std::vector<Row>& rows);
+
+}  // namespace tdsdiag
