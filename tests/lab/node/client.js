@@ -1,0 +1,64 @@
+// tedious client for the tdsdiag capture lab.
+// Usage: node client.js '<json options>'
+//   server, port, user, password, encrypt (true|false), trustServerCertificate,
+//   ca (file), minVersion, maxVersion, ciphers, connectTimeout, requestTimeout,
+//   query (default "select 1"), close: "end" (default) | "reset" (RST via
+//   socket.resetAndDestroy()), holdMs (wait before closing)
+'use strict';
+const fs = require('fs');
+const { Connection, Request } = require('tedious');
+
+const o = Object.assign({
+  server: '10.10.10.120', port: 1433, user: 'sa', password: 'Lab-Passw0rd',
+  encrypt: true, trustServerCertificate: true, query: 'select 1',
+  connectTimeout: 15000, close: 'end', holdMs: 0,
+}, JSON.parse(process.argv[2] || '{}'));
+
+const creds = {};
+if (o.minVersion) creds.minVersion = o.minVersion;
+if (o.maxVersion) creds.maxVersion = o.maxVersion;
+if (o.ciphers) creds.ciphers = o.ciphers;
+if (o.ca) creds.ca = fs.readFileSync(o.ca);
+
+const conn = new Connection({
+  server: o.server,
+  authentication: { type: 'default', options: { userName: o.user, password: o.password } },
+  options: {
+    port: o.port, encrypt: o.encrypt, trustServerCertificate: o.trustServerCertificate,
+    connectTimeout: o.connectTimeout, requestTimeout: o.requestTimeout || 15000,
+    cryptoCredentialsDetails: creds, database: undefined,
+  },
+});
+
+function finish(code) {
+  setTimeout(() => {
+    if (o.close === 'reset' && conn.socket && typeof conn.socket.resetAndDestroy === 'function') {
+      conn.socket.resetAndDestroy();
+      console.log('tedious: socket reset (RST)');
+      setTimeout(() => process.exit(code), 200);
+    } else {
+      conn.close();
+      setTimeout(() => process.exit(code), 300);
+    }
+  }, o.holdMs);
+}
+
+conn.on('connect', (err) => {
+  if (err) {
+    console.log('tedious: connect failed: ' + (err.code || '') + ' ' + err.message);
+    setTimeout(() => process.exit(2), 300);
+    return;
+  }
+  console.log('tedious: connected');
+  if (!o.query) return finish(0);
+  const req = new Request(o.query, (e, rowCount) => {
+    if (e) { console.log('tedious: query failed: ' + e.message); return finish(3); }
+    console.log('tedious: query done, rows=' + rowCount);
+    finish(0);
+  });
+  req.on('row', (cols) => console.log('tedious: row ' + cols.map((c) => c.value).join(',')));
+  conn.execSqlBatch(req);
+});
+conn.on('error', (e) => console.log('tedious: error: ' + e.message));
+conn.on('end', () => console.log('tedious: connection ended'));
+conn.connect();

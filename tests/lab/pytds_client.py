@@ -1,0 +1,50 @@
+#!/usr/bin/python3
+"""pytds client for the tdsdiag capture lab (Debian python3-tds + python3-openssl).
+
+Usage: /usr/bin/python3 pytds_client.py [--server H] [--port P] [--cafile F]
+       [--login-only] [--query SQL] [--close end|reset] [--login-timeout S]
+"""
+import argparse
+import socket
+import struct
+import sys
+
+import pytds
+
+p = argparse.ArgumentParser()
+p.add_argument("--server", default="10.10.10.120")
+p.add_argument("--port", type=int, default=1433)
+p.add_argument("--user", default="sa")
+p.add_argument("--password", default="Lab-Passw0rd")
+p.add_argument("--cafile", help="enables TLS (pytds needs a CA file for TLS)")
+p.add_argument("--login-only", action="store_true", help="encrypt the login only")
+p.add_argument("--no-validate-host", action="store_true")
+p.add_argument("--query", default="select 1")
+p.add_argument("--close", choices=["end", "reset"], default="end",
+               help="reset: SO_LINGER 0 on the socket before closing, so the kernel sends RST")
+p.add_argument("--login-timeout", type=float, default=10)
+a = p.parse_args()
+
+try:
+    conn = pytds.connect(server=a.server, port=a.port, user=a.user, password=a.password,
+                         cafile=a.cafile, validate_host=not a.no_validate_host,
+                         enc_login_only=a.login_only, login_timeout=a.login_timeout,
+                         disable_connect_retry=True, autocommit=True)
+except Exception as e:
+    print("pytds: connect failed: %s: %s" % (type(e).__name__, e))
+    sys.exit(2)
+print("pytds: connected")
+if a.query:
+    with conn.cursor() as cur:
+        cur.execute(a.query)
+        print("pytds: rows %r" % (cur.fetchall(),))
+if a.close == "reset":
+    import gc  # find the TCP socket under pytds' transport objects
+    for s in [o for o in gc.get_objects() if isinstance(o, socket.socket)]:
+        try:
+            if s.fileno() >= 0 and s.getpeername()[1] == a.port:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+    print("pytds: closing with SO_LINGER 0 (RST)")
+conn.close()

@@ -1,0 +1,289 @@
+# Scenarios of the tdsdiag capture lab, sourced by tests/lab/run.
+#
+# Each scenario is one entry "name|what the capture shows" in SCENARIOS and a
+# function sc_<name with - turned into _>.  The function starts the server
+# (`server FLAGS...`, see tests/lab/tds_server.py --help) and runs real
+# clients (tsql_client, tedious_client, pytds_client).  It may set EXPECT
+# (the expected steps and outcome, written into captures/NAME.txt), NO_SERVER
+# (why no server runs) and call `note` for lab setup worth recording
+# (firewall rules...).  Client queries: TSQL_QUERY (default "select 1\ngo\n").
+
+SCENARIOS=(
+# ---- successful connections
+"cleartext-login|tsql with encryption = off (prelogin 2), server ENCRYPT_NOT_SUP: Login7 in clear, select 1, FIN close by the client"
+"login-only-tls|tsql with encryption = request (prelogin 0), server ENCRYPT_OFF: TLS 1.2 handshake inside prelogin packets, Login7 as the first TLS application data record, login response and batch in clear, FIN close by the client"
+"full-tls-freetds|tsql with encryption = require (prelogin 1), server ENCRYPT_ON: TLS 1.2 handshake inside prelogin packets, then everything is TLS application data, FIN close by the client"
+"full-tls-tedious|tedious with encrypt: true, trustServerCertificate: true, server ENCRYPT_ON: full TLS 1.2, tedious' SET batch then select 1, FIN close by the client"
+"overlapping-connections|five connections started 0.2 s apart, whose lifetimes overlap (server delays each login response by 1.5 s): tsql cleartext, tsql login-only, tsql full, tedious full, pytds login-only; all log in and close with FIN"
+# ---- TLS version and cipher failures
+"tls-alert-protocol-version|tedious limited to TLS 1.0-1.1 (maxVersion TLSv1.1), server minimum TLS 1.2: the server answers the ClientHello with a fatal alert protocol_version (70) and closes"
+"old-client-server-closes-after-hello|tedious limited to TLS 1.0-1.1, server minimum TLS 1.2 and no alert (like Schannel): the server closes with FIN right after the ClientHello"
+"tls-alert-handshake-failure|tsql offers TLS 1.0-1.3 with GnuTLS' usual suites, server allows only CAMELLIA suites: the server answers the ClientHello with a fatal alert handshake_failure (40)"
+"no-cipher-server-fin-after-hello|tsql offers TLS 1.2 with GnuTLS' suites, server allows only CAMELLIA suites and sends no alert: FIN from the server right after the ClientHello"
+"no-cipher-server-rst-after-hello|as no-cipher-server-fin-after-hello, but the server resets (RST) right after the ClientHello"
+"dhe-cipher-success|server allows only TLS_DHE_RSA suites: ServerHello selects a DHE suite, login-only TLS with tsql succeeds"
+"dhe-server-fin-after-client-finished|DHE suite negotiated with tsql; after the client's ClientKeyExchange/ChangeCipherSpec/Finished the server closes with FIN without its own Finished (no alert)"
+"dhe-server-rst-after-client-finished|as dhe-server-fin-after-client-finished, but the server resets (RST)"
+"tls10-negotiated|server capped at TLS 1.0, tsql offers 1.0-1.3: TLS 1.0 negotiated, login-only TLS, login succeeds"
+# ---- certificates
+"cert-md5-accepted|server certificate (lab-CA signed) signed with md5WithRSAEncryption; tsql without a CA file accepts it; login-only TLS, login succeeds"
+"cert-md5-rejected|same MD5-signed certificate; tsql with 'ca file' (GnuTLS verification) rejects it by closing with FIN right after the server's Certificate/ServerHelloDone, no alert"
+"cert-sha1-accepted|server certificate signed with sha1WithRSAEncryption; tsql without a CA file accepts it, login succeeds"
+"cert-sha1-rejected|same SHA-1-signed certificate; tsql with 'ca file' rejects it by closing with FIN after the server's flight, no alert"
+"cert-sha512-accepted|server certificate signed with sha512WithRSAEncryption; tsql with 'ca file' verifies and accepts it, login succeeds"
+"cert-self-signed-untrusted|self-signed server certificate; pytds (OpenSSL) with the lab CA as its only trust anchor sends alert unknown_ca (48) after the server's flight and closes"
+"cert-expired|lab-CA signed server certificate that expired 30 days before the run; pytds (OpenSSL) with the lab CA sends alert certificate_expired (45) and closes"
+"cross-connection-md5-then-closed-after-hello|two connections to one server with an MD5-signed certificate: connection 1 (tsql) completes TLS and shows the MD5 certificate; connection 2 (tedious) gets a server FIN right after its ClientHello"
+# ---- TCP
+"syn-rst|nothing listens on 10.10.10.120:1433: the SYN is answered by RST (tsql)"
+"syn-unanswered|the server namespace drops SYNs to 1433 (iptables): tsql's SYN is retransmitted, never answered, and tsql gives up after its connect timeout"
+"slow-accept|the server namespace drops only the first SYN (iptables statistic nth): the retransmitted SYN is answered about 1 s later, then a normal cleartext login with tsql"
+"server-rst-mid-session|tsql logs in (login-only TLS); the server answers its select 1 with a RST"
+"client-rst-after-session|tedious (full TLS) logs in, runs select 1 and resets the connection (socket.resetAndDestroy) instead of closing"
+# ---- prelogin / login
+"prelogin-no-answer|the server never answers the PRELOGIN; tedious (connectTimeout 3000 ms) gives up and closes after 3 s"
+"server-fin-during-prelogin|the server reads tsql's PRELOGIN and closes with FIN without answering"
+"login-failed-18456-state8|tsql (login-only TLS) gets ERROR 18456 state 8 (password mismatch), class 14, 'Login failed for user 'sa'.' and closes"
+"login-failed-18456-state5|tsql (cleartext) gets ERROR 18456 state 5 (invalid user), class 14, and closes"
+"slow-login|the server answers tsql's Login7 (login-only TLS) after 2.5 s; login succeeds"
+"login-response-timeout|the server never answers the Login7; tedious (connectTimeout 3000 ms, full TLS) gives up and closes"
+"client-requires-encryption-server-not-sup|tsql with encryption = require (prelogin 1), server answers ENCRYPT_NOT_SUP: tsql closes right after the prelogin"
+"server-requires-encryption-client-not-sup|tsql with encryption = off (prelogin 2), server answers ENCRYPT_REQ and closes with FIN after the prelogin"
+)
+
+# ---------------------------------------------------------------------------
+sc_cleartext_login() {
+    EXPECT="steps 1,2,4,5,6,7; encryption none; outcome connected; diagnosis cleartext_login; close by client FIN"
+    server --encryption not_sup
+    tsql_client off
+}
+
+sc_login_only_tls() {
+    EXPECT="steps 1-7; encryption login_only (TLS 1.2, ECDHE); outcome connected; close by client FIN"
+    server --encryption off
+    tsql_client request
+}
+
+sc_full_tls_freetds() {
+    EXPECT="steps 1-7; encryption full (TLS 1.2); steps 4-6 seen only as TLS application data; outcome connected; close by client FIN"
+    server --encryption on
+    tsql_client require
+}
+
+sc_full_tls_tedious() {
+    EXPECT="steps 1-7; encryption full (TLS 1.2); outcome connected; close by client FIN"
+    server --encryption on
+    tedious_client '{"encrypt": true, "trustServerCertificate": true, "query": "select 1"}'
+}
+
+sc_overlapping_connections() {
+    EXPECT="5 connections, each steps 1-7 and outcome connected; encryption none, login_only, full, full, login_only; slow_login does not fire (1.5 s < 2 s)"
+    server --encryption off --login-delay 1.5 --ca-signed
+    tsql_client off & sleep 0.2
+    tsql_client request & sleep 0.2
+    tsql_client require & sleep 0.2
+    tedious_client '{"encrypt": true, "trustServerCertificate": true}' & sleep 0.2
+    pytds_client --cafile "$T/ca.pem" --no-validate-host --login-only &
+    wait
+}
+
+# ---- TLS version / cipher ---------------------------------------------------
+OLD_TEDIOUS='{"encrypt": true, "trustServerCertificate": true, "minVersion": "TLSv1", "maxVersion": "TLSv1.1", "ciphers": "DEFAULT@SECLEVEL=0"}'
+
+sc_tls_alert_protocol_version() {
+    EXPECT="steps 1,2,3,7; ClientHello max TLS 1.1; server alert protocol_version (70); diagnosis no_common_tls_version + tls_alert; outcome failed"
+    server --encryption on --tls-min 1.2
+    tedious_client "$OLD_TEDIOUS"
+}
+
+sc_old_client_server_closes_after_hello() {
+    EXPECT="steps 1,2,3,7; ClientHello max TLS 1.1; server FIN right after it, no alert; diagnosis no_common_tls_version (likely) + server_first_fin; outcome failed"
+    server --encryption on --tls-min 1.2 --on-handshake-error fin
+    tedious_client "$OLD_TEDIOUS"
+}
+
+NOCIPHER='CAMELLIA256-SHA:CAMELLIA128-SHA'
+
+sc_tls_alert_handshake_failure() {
+    EXPECT="steps 1,2,3,7; server alert handshake_failure (40) after the ClientHello; diagnosis no_common_cipher + tls_alert; outcome failed"
+    server --encryption off --ciphers "$NOCIPHER"
+    tsql_client request
+}
+
+sc_no_cipher_server_fin_after_hello() {
+    EXPECT="steps 1,2,3,7; server FIN right after a ClientHello offering TLS 1.2, no alert; diagnosis no_common_cipher (likely) + server_first_fin; outcome failed"
+    server --encryption off --ciphers "$NOCIPHER" --on-handshake-error fin
+    tsql_client request
+}
+
+sc_no_cipher_server_rst_after_hello() {
+    EXPECT="steps 1,2,3,7; server RST right after a ClientHello offering TLS 1.2; diagnosis no_common_cipher (likely) + server_reset; outcome failed"
+    server --encryption off --ciphers "$NOCIPHER" --on-handshake-error rst
+    tsql_client request
+}
+
+DHE='DHE-RSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-SHA256:DHE-RSA-AES128-SHA256'
+
+sc_dhe_cipher_success() {
+    EXPECT="steps 1-7; ServerHello selects TLS_DHE_RSA_*; diagnosis dhe_cipher; outcome connected"
+    server --encryption off --ciphers "$DHE"
+    tsql_client request
+}
+
+sc_dhe_server_fin_after_client_finished() {
+    EXPECT="steps 1,2,3,7; DHE suite; client sends ClientKeyExchange/CCS/Finished; server FIN without its Finished; diagnosis dhe_handshake_failure + dhe_cipher + server_first_fin; outcome failed"
+    server --encryption off --ciphers "$DHE" --close-after-client-finished fin
+    tsql_client request
+}
+
+sc_dhe_server_rst_after_client_finished() {
+    EXPECT="steps 1,2,3,7; DHE suite; server RST after the client's Finished; diagnosis dhe_handshake_failure + dhe_cipher + server_reset; outcome failed"
+    server --encryption off --ciphers "$DHE" --close-after-client-finished rst
+    tsql_client request
+}
+
+sc_tls10_negotiated() {
+    EXPECT="steps 1-7; ServerHello TLS 1.0; diagnosis old_tls_version; outcome connected"
+    server --encryption off --tls-max 1.0
+    tsql_client request
+}
+
+# ---- certificates ------------------------------------------------------------
+tsql_with_ca() {  # ENCRYPTION: tsql that verifies the server certificate against the lab CA
+    tsql_client "$1" "ca file = $T/ca.pem" "check certificate hostname = no"
+}
+
+sc_cert_md5_accepted() {
+    EXPECT="steps 1-7; certificate signature md5WithRSAEncryption; diagnosis weak_cert_hash (warning); outcome connected"
+    server --encryption off --ca-signed --cert-hash md5
+    tsql_client request
+}
+
+sc_cert_md5_rejected() {
+    EXPECT="steps 1,2,3,7; MD5 certificate; client FIN after the server's Certificate flight, no alert; diagnosis weak_cert_hash (error) / certificate_rejected; outcome failed"
+    server --encryption off --ca-signed --cert-hash md5
+    tsql_with_ca request
+}
+
+sc_cert_sha1_accepted() {
+    EXPECT="steps 1-7; certificate signature sha1WithRSAEncryption; diagnosis weak_cert_hash (warning); outcome connected"
+    server --encryption off --ca-signed --cert-hash sha1
+    tsql_client request
+}
+
+sc_cert_sha1_rejected() {
+    EXPECT="steps 1,2,3,7; SHA-1 certificate; client FIN after the server's flight, no alert; diagnosis weak_cert_hash (error) / certificate_rejected; outcome failed"
+    server --encryption off --ca-signed --cert-hash sha1
+    tsql_with_ca request
+}
+
+sc_cert_sha512_accepted() {
+    EXPECT="steps 1-7; certificate signature sha512WithRSAEncryption; diagnosis weak_cert_hash (warning: SQL Server's Schannel may reject it); outcome connected"
+    server --encryption off --ca-signed --cert-hash sha512
+    tsql_with_ca request
+}
+
+sc_cert_self_signed_untrusted() {
+    EXPECT="steps 1,2,3,7; self-signed certificate; client alert unknown_ca (48) then FIN; diagnosis certificate_rejected + tls_alert; outcome failed"
+    server --encryption on --self-signed
+    pytds_client --cafile "$T/ca.pem" --no-validate-host
+}
+
+sc_cert_expired() {
+    EXPECT="steps 1,2,3,7; certificate notAfter 30 days before the capture; client alert certificate_expired (45); diagnosis certificate_rejected + tls_alert; outcome failed"
+    server --encryption on --ca-signed --cert-expired
+    pytds_client --cafile "$T/ca.pem" --no-validate-host
+}
+
+sc_cross_connection_md5_then_closed_after_hello() {
+    EXPECT="connection 1: steps 1-7, MD5 certificate, connected; connection 2: steps 1,2,3,7, server FIN after the ClientHello; diagnosis on connection 2: weak_cert_hash (evidence from connection 1) rather than no_common_cipher"
+    server --encryption on --ca-signed --cert-hash md5 --fail-conns 2- --close-after-clienthello fin
+    tsql_client require
+    sleep 0.5
+    tedious_client '{"encrypt": true, "trustServerCertificate": true}'
+}
+
+# ---- TCP ---------------------------------------------------------------------
+sc_syn_rst() {
+    EXPECT="step 1 only: SYN answered by RST/ACK; diagnosis syn_rejected; outcome failed"
+    NO_SERVER="nothing listens on $SERVER_IP:$PORT"
+    tsql_client off
+}
+
+sc_syn_unanswered() {
+    EXPECT="step 1 only: SYN and its retransmissions (about 1, 3, 7 s), never answered; tsql gives up (connect timeout = 8); diagnosis syn_unanswered; outcome failed"
+    in_server iptables -A INPUT -p tcp --dport "$PORT" --syn -j DROP || die "iptables failed"
+    note "iptables -A INPUT -p tcp --dport $PORT --syn -j DROP in the server namespace"
+    server --encryption off
+    tsql_client off "connect timeout = 8"
+}
+
+sc_slow_accept() {
+    EXPECT="step 1: first SYN unanswered, retransmission after about 1 s answered by SYN/ACK; then steps 2,4,5,6,7 in clear; diagnosis slow_accept + cleartext_login; outcome connected"
+    in_server iptables -A INPUT -p tcp --dport "$PORT" --syn -m statistic --mode nth --every 1000 --packet 0 -j DROP \
+        || die "iptables statistic failed"
+    note "iptables -A INPUT -p tcp --dport $PORT --syn -m statistic --mode nth --every 1000 --packet 0 -j DROP in the server namespace (drops the first SYN only)"
+    server --encryption not_sup
+    tsql_client off
+}
+
+sc_server_rst_mid_session() {
+    EXPECT="steps 1-6 then 7 by server RST in answer to the first SQL batch; login-only TLS; diagnosis server_reset; outcome connected"
+    server --encryption off --rst-mid-session 1
+    tsql_client request
+}
+
+sc_client_rst_after_session() {
+    EXPECT="steps 1-7; full TLS; the client ends with RST instead of FIN; diagnosis client_reset; outcome connected"
+    server --encryption on
+    tedious_client '{"encrypt": true, "trustServerCertificate": true, "close": "reset"}'
+}
+
+# ---- prelogin / login --------------------------------------------------------
+sc_prelogin_no_answer() {
+    EXPECT="steps 1,2,7: PRELOGIN sent, never answered; the client closes after 3 s; diagnosis login_timeout (step 2 unanswered); outcome failed"
+    server --encryption on --prelogin no-answer
+    tedious_client '{"encrypt": true, "trustServerCertificate": true, "connectTimeout": 3000}'
+}
+
+sc_server_fin_during_prelogin() {
+    EXPECT="steps 1,2,7: the server closes with FIN after the PRELOGIN request, no response; diagnosis server_first_fin; outcome failed"
+    server --encryption off --prelogin fin
+    tsql_client request
+}
+
+sc_login_failed_18456_state8() {
+    EXPECT="steps 1-5,7; login-only TLS; ERROR 18456 state 8 class 14 in the login response; diagnosis login_failed; outcome login_failed"
+    server --encryption off --login-error 18456 --error-state 8
+    tsql_client request
+}
+
+sc_login_failed_18456_state5() {
+    EXPECT="steps 1,2,4,5,7; cleartext; ERROR 18456 state 5 class 14; diagnosis login_failed + cleartext_login; outcome login_failed"
+    server --encryption not_sup --login-error 18456 --error-state 5
+    tsql_client off
+}
+
+sc_slow_login() {
+    EXPECT="steps 1-7; login-only TLS; login response 2.5 s after the Login7; diagnosis slow_login; outcome connected"
+    server --encryption off --login-delay 2.5
+    tsql_client request
+}
+
+sc_login_response_timeout() {
+    EXPECT="steps 1-4,7: full TLS, Login7 sent as application data, never answered; the client closes after about 3 s; diagnosis login_timeout (step 5 unanswered); outcome failed"
+    server --encryption on --login-no-answer
+    tedious_client '{"encrypt": true, "trustServerCertificate": true, "connectTimeout": 3000}'
+}
+
+sc_client_requires_encryption_server_not_sup() {
+    EXPECT="steps 1,2,7: prelogin ENCRYPTION 1 from the client, 2 (NOT_SUP) from the server; the client closes; diagnosis encryption_not_supported; outcome failed"
+    server --encryption not_sup
+    tsql_client require
+}
+
+sc_server_requires_encryption_client_not_sup() {
+    EXPECT="steps 1,2,7: prelogin ENCRYPTION 2 (NOT_SUP) from the client, 3 (REQ) from the server; the server closes; diagnosis encryption_not_supported; outcome failed"
+    server --encryption req
+    tsql_client off
+}

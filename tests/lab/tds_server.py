@@ -1,0 +1,883 @@
+#!/usr/bin/python3
+"""Scripted TDS 7.x server for the tdsdiag capture lab.
+
+Run it with the system Python (/usr/bin/python3): it needs only the standard
+library plus python3-cryptography (a dependency of python3-openssl) to make its
+certificates.  It speaks enough TDS 7.x for real clients (FreeTDS tsql,
+tedious, pytds) to log in and run `select 1`, and it can be told, by flags, to
+misbehave the way a real SQL Server or its network does in the failure
+scenarios of docs/diagnoses.md.
+
+Everything the server puts on the wire comes from the kernel's TCP and from
+OpenSSL (Python's ssl module with memory BIOs); the TDS bytes are built here.
+The one exception is --alert, which writes a plaintext TLS alert record by
+hand (said so in --help and in the capture's provenance).
+
+Wire behaviour copied from SQL Server:
+  * PRELOGIN answered with a type 0x04 packet (VERSION, ENCRYPTION, INSTOPT,
+    THREADID, MARS);
+  * the TLS handshake rides inside type 0x12 packets, the server's flights
+    included; after the handshake TLS records go bare over TCP;
+  * login-only encryption (both sides answer ENCRYPT_OFF): TLS stops after
+    the Login7;
+  * the packet id restarts at 1 for every message.
+"""
+
+import argparse
+import datetime
+import ipaddress
+import os
+import select
+import signal
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+# TDS packet types
+PKT_BATCH = 0x01
+PKT_RPC = 0x03
+PKT_RESPONSE = 0x04
+PKT_ATTENTION = 0x06
+PKT_LOGIN7 = 0x10
+PKT_SSPI = 0x11
+PKT_PRELOGIN = 0x12
+
+# PRELOGIN encryption values
+ENC = {"off": 0, "on": 1, "not_sup": 2, "req": 3}
+ENC_NAME = {v: k for k, v in ENC.items()}
+
+TLS_VERSIONS = {
+    "1.0": ssl.TLSVersion.TLSv1,
+    "1.1": ssl.TLSVersion.TLSv1_1,
+    "1.2": ssl.TLSVersion.TLSv1_2,
+    "1.3": ssl.TLSVersion.TLSv1_3,
+}
+
+ALERTS = {
+    "close_notify": 0, "unexpected_message": 10, "bad_record_mac": 20,
+    "handshake_failure": 40, "bad_certificate": 42,
+    "unsupported_certificate": 43, "certificate_revoked": 44,
+    "certificate_expired": 45, "certificate_unknown": 46,
+    "illegal_parameter": 47, "unknown_ca": 48, "access_denied": 49,
+    "decode_error": 50, "decrypt_error": 51, "protocol_version": 70,
+    "insufficient_security": 71, "internal_error": 80,
+}
+
+SERVER_NAME = "LABSQL"
+SERVER_VERSION = (16, 0, 1000, 6)  # SQL Server 2022 RTM numbering
+
+LOG_LOCK = threading.Lock()
+
+
+def log(msg):
+    with LOG_LOCK:
+        sys.stderr.write("[tds_server %s] %s\n" % (time.strftime("%H:%M:%S"), msg))
+        sys.stderr.flush()
+
+
+class Closed(Exception):
+    """The peer closed (or reset) the connection."""
+
+
+class Abort(Exception):
+    """The scenario ends the connection here; the socket is already closed."""
+
+
+# --------------------------------------------------------------------------
+# Certificates
+# --------------------------------------------------------------------------
+
+def make_certificates(args, workdir):
+    """Make a CA and the server certificate with python3-cryptography.
+
+    Returns (certfile, keyfile, cafile).  Nothing is kept: the files live in a
+    temp dir, except the CA certificate, copied to --ca-out for the clients.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    hash_algo = {
+        "md5": hashes.MD5(), "sha1": hashes.SHA1(), "sha224": hashes.SHA224(),
+        "sha256": hashes.SHA256(), "sha384": hashes.SHA384(),
+        "sha512": hashes.SHA512(),
+    }[args.cert_hash]
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+
+    def key():
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    ca_key = key()
+    ca_name = x509.Name([
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "tdsdiag lab"),
+        x509.NameAttribute(NameOID.COMMON_NAME, "tdsdiag lab CA"),
+    ])
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name).issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=400))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(
+            digital_signature=True, content_commitment=False, key_encipherment=False,
+            data_encipherment=False, key_agreement=False, key_cert_sign=True,
+            crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+
+    leaf_key = key()
+    leaf_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, args.cert_cn)])
+    if args.cert_expired:
+        nb = now - datetime.timedelta(days=400)
+        na = now - datetime.timedelta(days=30)
+    else:
+        nb = now - datetime.timedelta(days=1)
+        na = now + datetime.timedelta(days=365)
+    sans = [x509.DNSName(args.cert_cn)]
+    for a in args.cert_ip:
+        sans.append(x509.IPAddress(ipaddress.ip_address(a)))
+    self_signed = args.cert_signer == "self"
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(leaf_name)
+        .issuer_name(leaf_name if self_signed else ca_name)
+        .public_key(leaf_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(nb).not_valid_after(na)
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(x509.ExtendedKeyUsage(
+            [x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+    )
+    leaf = builder.sign(leaf_key if self_signed else ca_key, hash_algo)
+
+    pem = serialization.Encoding.PEM
+    certfile = os.path.join(workdir, "server.crt")
+    keyfile = os.path.join(workdir, "server.key")
+    cafile = os.path.join(workdir, "ca.crt")
+    with open(certfile, "wb") as f:
+        f.write(leaf.public_bytes(pem))
+    with open(keyfile, "wb") as f:
+        f.write(leaf_key.private_bytes(pem, serialization.PrivateFormat.TraditionalOpenSSL,
+                                       serialization.NoEncryption()))
+    with open(cafile, "wb") as f:
+        # For a self-signed leaf, the "CA" a client should trust is the leaf
+        # itself; --ca-out gets the real CA anyway so that a client given it
+        # rejects the self-signed leaf (unknown CA).
+        f.write(ca_cert.public_bytes(pem))
+    return certfile, keyfile, cafile
+
+
+def make_dh_params(workdir):
+    path = os.path.join(workdir, "dh.pem")
+    subprocess.run(["openssl", "genpkey", "-genparam", "-algorithm", "DH",
+                    "-pkeyopt", "group:ffdhe2048", "-out", path],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return path
+
+
+def make_ssl_context(args, workdir):
+    certfile, keyfile, cafile = make_certificates(args, workdir)
+    if args.ca_out:
+        with open(cafile, "rb") as src, open(args.ca_out + ".tmp", "wb") as dst:
+            dst.write(src.read())
+        os.replace(args.ca_out + ".tmp", args.ca_out)
+    if args.cert_out:
+        with open(certfile, "rb") as src, open(args.cert_out, "wb") as dst:
+            dst.write(src.read())
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = TLS_VERSIONS[args.tls_min]
+    ctx.maximum_version = TLS_VERSIONS[args.tls_max]
+    # Security level 0 so that TLS 1.0/1.1 and MD5/SHA-1 certificates work,
+    # like an old Windows server; the cipher list itself is OpenSSL's DEFAULT
+    # unless --ciphers says otherwise.
+    ciphers = args.ciphers or "DEFAULT"
+    if "@SECLEVEL" not in ciphers:
+        ciphers += ":@SECLEVEL=0"
+    ctx.set_ciphers(ciphers)
+    if args.tls13_ciphers and hasattr(ctx, "set_ciphersuites"):
+        ctx.set_ciphersuites(args.tls13_ciphers)
+    ctx.load_dh_params(make_dh_params(workdir))
+    ctx.load_cert_chain(certfile, keyfile)
+    if args.no_tickets:
+        ctx.options |= ssl.OP_NO_TICKET
+    return ctx
+
+
+# --------------------------------------------------------------------------
+# TDS encoding helpers
+# --------------------------------------------------------------------------
+
+def ucs2(s):
+    return s.encode("utf-16-le")
+
+
+def b_varchar(s):
+    return bytes([len(s)]) + ucs2(s)
+
+
+def us_varchar(s):
+    return struct.pack("<H", len(s)) + ucs2(s)
+
+
+class Tokens:
+    """Builds token streams for the TDS version the client logged in with."""
+
+    def __init__(self, tds_version):
+        self.v = tds_version  # e.g. 0x74000004
+
+    @property
+    def v72(self):
+        return (self.v >> 24) >= 0x72
+
+    def envchange(self, typ, new, old):
+        body = bytes([typ]) + new + old
+        return b"\xe3" + struct.pack("<H", len(body)) + body
+
+    def env_database(self, new, old):
+        return self.envchange(1, b_varchar(new), b_varchar(old))
+
+    def env_language(self, new, old=""):
+        return self.envchange(2, b_varchar(new), b_varchar(old))
+
+    def env_packetsize(self, new, old):
+        return self.envchange(4, b_varchar(str(new)), b_varchar(str(old)))
+
+    def env_collation(self):
+        # SQL_Latin1_General_CP1_CI_AS
+        coll = bytes([0x09, 0x04, 0xD0, 0x00, 0x34])
+        return self.envchange(7, bytes([len(coll)]) + coll, b"\x00")
+
+    def _msg(self, token, number, state, klass, text, proc="", line=1):
+        body = (struct.pack("<iBB", number, state, klass) + us_varchar(text)
+                + b_varchar(SERVER_NAME) + b_varchar(proc)
+                + (struct.pack("<i", line) if self.v72 else struct.pack("<H", line)))
+        return bytes([token]) + struct.pack("<H", len(body)) + body
+
+    def info(self, number, state, klass, text):
+        return self._msg(0xAB, number, state, klass, text)
+
+    def error(self, number, state, klass, text):
+        return self._msg(0xAA, number, state, klass, text)
+
+    def loginack(self):
+        prog = b_varchar("Microsoft SQL Server")
+        ver = struct.pack(">I", self.v)
+        mj, mn, bld, _ = SERVER_VERSION
+        body = b"\x01" + ver + prog + bytes([mj, mn]) + struct.pack(">H", bld)
+        return b"\xad" + struct.pack("<H", len(body)) + body
+
+    def done(self, status=0, curcmd=0, rowcount=0, token=0xFD):
+        if self.v72:
+            return bytes([token]) + struct.pack("<HHQ", status, curcmd, rowcount)
+        return bytes([token]) + struct.pack("<HHI", status, curcmd, rowcount)
+
+    def int_result(self, name, value):
+        usertype = struct.pack("<I", 0) if self.v72 else struct.pack("<H", 0)
+        colmeta = (b"\x81" + struct.pack("<H", 1) + usertype
+                   + struct.pack("<H", 0x0000)  # flags
+                   + b"\x38"  # INT4
+                   + b_varchar(name))
+        row = b"\xd1" + struct.pack("<i", value)
+        return colmeta + row
+
+
+# --------------------------------------------------------------------------
+# One connection
+# --------------------------------------------------------------------------
+
+class Connection:
+    def __init__(self, server, sock, addr, number):
+        self.server = server
+        self.args = server.args
+        self.sock = sock
+        self.addr = addr
+        self.n = number
+        self.raw = bytearray()  # bytes read from TCP, not yet consumed
+        self.tls = None          # SSLObject once the handshake starts
+        self.tls_in = None
+        self.tls_out = None
+        self.tls_plain = bytearray()  # decrypted bytes not yet consumed
+        self.encrypt_all = False  # full encryption after the handshake
+        self.login_tls = False    # Login7 travels in TLS
+        self.tds_version = 0x74000004
+        self.packet_size = 4096
+        self.tokens = Tokens(self.tds_version)
+        self.username = ""
+        self.batches = 0
+        self.closed = False
+        # Failure flags apply to the connections selected by --fail-conns.
+        self.fail = server.fail_applies(number)
+
+    def log(self, msg):
+        log("conn %d %s:%d: %s" % (self.n, self.addr[0], self.addr[1], msg))
+
+    # ---- raw socket -----------------------------------------------------
+
+    def recv_more(self, timeout=None):
+        if timeout is not None:
+            r, _, _ = select.select([self.sock], [], [], timeout)
+            if not r:
+                return False
+        try:
+            data = self.sock.recv(65536)
+        except ConnectionResetError:
+            raise Closed("reset by peer")
+        if not data:
+            raise Closed("FIN from peer")
+        self.raw += data
+        return True
+
+    def take(self, n):
+        while len(self.raw) < n:
+            self.recv_more()
+        out = bytes(self.raw[:n])
+        del self.raw[:n]
+        return out
+
+    def sendall(self, data):
+        try:
+            self.sock.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            raise Closed("reset by peer while sending")
+
+    # ---- closing -----------------------------------------------------------
+
+    def drain(self):
+        """Read what the peer already sent so that close() gives FIN, not RST."""
+        self.sock.setblocking(False)
+        try:
+            while True:
+                d = self.sock.recv(65536)
+                if not d:
+                    break
+        except (BlockingIOError, ConnectionResetError, OSError):
+            pass
+        finally:
+            self.sock.setblocking(True)
+
+    def close(self, kind="fin", why=""):
+        if self.closed:
+            return
+        self.closed = True
+        if kind == "rst":
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        else:
+            self.drain()
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        self.log("closed by server with %s%s" % (kind.upper(), (": " + why) if why else ""))
+
+    def abort(self, kind, why):
+        self.close(kind, why)
+        raise Abort(why)
+
+    def wait_for_peer_close(self, limit):
+        """Read and discard until the client closes (or `limit` seconds)."""
+        end = time.time() + limit
+        while time.time() < end:
+            try:
+                if self.recv_more(timeout=max(0.0, end - time.time())):
+                    self.raw.clear()
+            except Closed as e:
+                self.log("client closed (%s)" % e)
+                return True
+        return False
+
+    # ---- TDS framing -------------------------------------------------------
+
+    def read_packet_raw(self):
+        hdr = self.take(8)
+        typ, status, length = hdr[0], hdr[1], struct.unpack(">H", hdr[2:4])[0]
+        if length < 8:
+            raise Closed("bad TDS length %d" % length)
+        return typ, status, self.take(length - 8)
+
+    def read_packet_tls(self):
+        while len(self.tls_plain) < 8:
+            self.tls_fill()
+        length = struct.unpack(">H", bytes(self.tls_plain[2:4]))[0]
+        while len(self.tls_plain) < length:
+            self.tls_fill()
+        pkt = bytes(self.tls_plain[:length])
+        del self.tls_plain[:length]
+        return pkt[0], pkt[1], pkt[8:]
+
+    def read_message(self, via_tls=False):
+        """Read one TDS message (packets up to End Of Message)."""
+        data = bytearray()
+        while True:
+            typ, status, payload = (self.read_packet_tls() if via_tls
+                                    else self.read_packet_raw())
+            data += payload
+            if status & 0x01:
+                return typ, bytes(data)
+
+    def build_message(self, typ, payload):
+        out = bytearray()
+        chunk = max(512, self.packet_size) - 8
+        pid = 1
+        pos = 0
+        while True:
+            part = payload[pos:pos + chunk]
+            pos += len(part)
+            last = pos >= len(payload)
+            out += struct.pack(">BBHHBB", typ, 0x01 if last else 0x00,
+                               len(part) + 8, 0, pid & 0xFF, 0)
+            out += part
+            pid += 1
+            if last:
+                return bytes(out)
+
+    def send_message(self, typ, payload, via_tls=False):
+        msg = self.build_message(typ, payload)
+        if via_tls:
+            self.tls.write(msg)
+            self.sendall(self.tls_out.read())
+        else:
+            self.sendall(msg)
+
+    # ---- TLS after the handshake (bare records) ----------------------------
+
+    def tls_fill(self):
+        """Feed one whole bare TLS record to OpenSSL and collect plaintext."""
+        hdr = self.take(5)
+        length = struct.unpack(">H", hdr[3:5])[0]
+        body = self.take(length)
+        if hdr[0] == 0x15:
+            self.log("TLS alert record from client")
+        self.tls_in.write(hdr + body)
+        while True:
+            try:
+                d = self.tls.read(65536)
+            except ssl.SSLWantReadError:
+                break
+            except ssl.SSLZeroReturnError:
+                raise Closed("TLS close_notify from client")
+            except ssl.SSLError as e:
+                raise Closed("TLS error %s" % e)
+            if not d:
+                break
+            self.tls_plain += d
+
+    # ---- PRELOGIN ----------------------------------------------------------
+
+    def parse_prelogin(self, data):
+        opts = {}
+        pos = 0
+        while pos < len(data) and data[pos] != 0xFF:
+            tok, off, ln = struct.unpack(">BHH", data[pos:pos + 5])
+            opts[tok] = data[off:off + ln]
+            pos += 5
+        return opts
+
+    def prelogin_reply(self, enc_value):
+        mj, mn, bld, sub = SERVER_VERSION
+        fields = [
+            (0, struct.pack(">BBHH", mj, mn, bld, sub)),   # VERSION
+            (1, bytes([enc_value])),                       # ENCRYPTION
+            (2, b"\x00"),                                  # INSTOPT
+            (3, struct.pack(">I", self.n)),                # THREADID
+            (4, b"\x00"),                                  # MARS off
+        ]
+        head = bytearray()
+        body = bytearray()
+        offset = 5 * len(fields) + 1
+        for tok, val in fields:
+            head += struct.pack(">BHH", tok, offset + len(body), len(val))
+            body += val
+        return bytes(head + b"\xff" + body)
+
+    # ---- TLS handshake inside PRELOGIN packets ------------------------------
+
+    def send_alert_record(self, name, version):
+        # Hand-made plaintext alert (only with --alert): level fatal (2).
+        rec = bytes([0x15]) + version + b"\x00\x02" + bytes([2, ALERTS[name]])
+        self.send_message(PKT_PRELOGIN, rec)
+        self.log("sent hand-made TLS alert %s" % name)
+
+    def tls_handshake(self):
+        a = self.args
+        self.tls_in = ssl.MemoryBIO()
+        self.tls_out = ssl.MemoryBIO()
+        self.tls = self.server.ctx.wrap_bio(self.tls_in, self.tls_out, server_side=True)
+        client_records = bytearray()
+        seen_ccs = False
+        client_finished = False
+        flight = 0
+        while True:
+            typ, data = self.read_message()
+            if typ != PKT_PRELOGIN:
+                self.log("expected a PRELOGIN packet with TLS, got type 0x%02x" % typ)
+                self.abort("fin", "unexpected packet during TLS handshake")
+            flight += 1
+            # Track the client's records to know when its Finished is in.
+            client_records += data
+            while len(client_records) >= 5:
+                ln = struct.unpack(">H", client_records[3:5])[0]
+                if len(client_records) < 5 + ln:
+                    break
+                ctype = client_records[0]
+                if ctype == 0x14:
+                    seen_ccs = True
+                elif ctype == 0x16 and seen_ccs:
+                    client_finished = True
+                del client_records[:5 + ln]
+            if flight == 1 and self.fail:
+                if a.close_after_clienthello:
+                    self.abort(a.close_after_clienthello, "--close-after-clienthello")
+                if a.alert:
+                    ver = bytes(data[1:3]) if len(data) >= 3 else b"\x03\x01"
+                    self.send_alert_record(a.alert, ver)
+                    self.abort("fin", "--alert %s" % a.alert)
+                if a.hello_delay:
+                    time.sleep(a.hello_delay)
+            if client_finished and self.fail and a.close_after_client_finished:
+                self.abort(a.close_after_client_finished, "--close-after-client-finished")
+            self.tls_in.write(data)
+            done = False
+            try:
+                self.tls.do_handshake()
+                done = True
+            except ssl.SSLWantReadError:
+                pass
+            except ssl.SSLError as e:
+                out = self.tls_out.read()
+                self.log("TLS handshake failed: %s" % e)
+                mode = a.on_handshake_error if self.fail else "alert"
+                if mode == "alert" and out:
+                    self.send_message(PKT_PRELOGIN, out)
+                    self.abort("fin", "TLS handshake error, alert sent")
+                self.abort("rst" if mode == "rst" else "fin",
+                           "TLS handshake error, no alert (--on-handshake-error %s)" % mode)
+            out = self.tls_out.read()
+            if out:
+                self.send_message(PKT_PRELOGIN, out)
+            if done:
+                self.log("TLS handshake done: %s %s" % (self.tls.version(), self.tls.cipher()[0]))
+                return
+
+    # ---- Login and commands -------------------------------------------------
+
+    def handle_login7(self, data):
+        if len(data) >= 44:
+            self.tds_version = struct.unpack("<I", data[4:8])[0]
+            if (self.tds_version >> 24) > 0x74 or (self.tds_version >> 24) < 0x70:
+                self.tds_version = 0x74000004
+            ps = struct.unpack("<I", data[8:12])[0]
+            if 512 <= ps <= 32767:
+                self.packet_size = ps
+            ib, cch = struct.unpack("<HH", data[40:44])
+            try:
+                self.username = data[ib:ib + 2 * cch].decode("utf-16-le")
+            except UnicodeDecodeError:
+                self.username = "?"
+        self.tokens = Tokens(self.tds_version)
+        self.log("Login7 user=%r tds=0x%08x packet size=%d"
+                 % (self.username, self.tds_version, self.packet_size))
+
+    def login_response(self):
+        a, t = self.args, self.tokens
+        if self.fail and a.login_error:
+            msg = a.login_error_message or ("Login failed for user '%s'." % self.username)
+            return (t.error(a.login_error, a.error_state, 14, msg)
+                    + t.done(status=0x0002))
+        return (t.env_database("master", "master")
+                + t.info(5701, 2, 0, "Changed database context to 'master'.")
+                + t.env_language("us_english")
+                + t.info(5703, 1, 0, "Changed language setting to us_english.")
+                + (t.env_collation() if (self.tds_version >> 24) >= 0x71 else b"")
+                + t.loginack()
+                + t.env_packetsize(self.packet_size, self.packet_size)
+                + t.done())
+
+    def batch_text(self, data):
+        if (self.tds_version >> 24) >= 0x72 and len(data) >= 4:
+            total = struct.unpack("<I", data[:4])[0]
+            if 4 <= total <= len(data):
+                data = data[total:]
+        try:
+            return data.decode("utf-16-le", "replace")
+        except Exception:
+            return ""
+
+    def batch_response(self, text):
+        t = self.tokens
+        q = " ".join(text.strip().lower().split())
+        if q.startswith("select ") and q[7:].strip().lstrip("-").isdigit():
+            return t.int_result("", int(q[7:].strip())) + t.done(status=0x0010, curcmd=0xC1, rowcount=1)
+        if q.startswith("select "):
+            return t.int_result("", 1) + t.done(status=0x0010, curcmd=0xC1, rowcount=1)
+        return t.done()
+
+    def run(self):
+        a = self.args
+        self.log("accepted")
+        # ---- step 2: PRELOGIN
+        typ, data = self.read_message()
+        if typ != PKT_PRELOGIN:
+            self.log("first packet is type 0x%02x, not PRELOGIN" % typ)
+            self.abort("fin", "no PRELOGIN")
+        opts = self.parse_prelogin(data)
+        client_enc = opts.get(1, b"\x02")[0] & 0x0F
+        self.log("PRELOGIN from client, encryption=%s" % ENC_NAME.get(client_enc, client_enc))
+        if self.fail and a.prelogin != "answer":
+            if a.prelogin == "no-answer":
+                self.log("not answering the PRELOGIN (--prelogin no-answer)")
+                self.wait_for_peer_close(a.no_answer_limit)
+                self.abort("fin", "--prelogin no-answer")
+            self.abort("rst" if a.prelogin == "rst" else "fin", "--prelogin %s" % a.prelogin)
+        if self.fail and a.prelogin_delay:
+            time.sleep(a.prelogin_delay)
+        server_enc = ENC[a.encryption]
+        self.send_message(PKT_RESPONSE, self.prelogin_reply(server_enc))
+
+        # MS-TDS 2.2.6.5 (PRELOGIN ENCRYPTION) negotiation table
+        c_on = client_enc in (1, 3)
+        if server_enc == 2:  # server: not supported
+            if c_on:
+                self.log("client requires encryption, server does not support it")
+                # The client is expected to close; the server waits.
+                self.wait_for_peer_close(a.idle_limit)
+                self.abort("fin", "encryption mismatch")
+            tls_mode = "none"
+        elif client_enc == 2:  # client: not supported
+            if server_enc in (1, 3):
+                self.log("server requires encryption, client does not support it")
+                self.abort("fin", "encryption required")
+            tls_mode = "none"
+        elif server_enc == 0 and client_enc == 0:
+            tls_mode = "login"
+        else:
+            tls_mode = "full"
+        self.log("encryption: %s" % tls_mode)
+
+        # ---- step 3: TLS handshake
+        if tls_mode != "none":
+            self.tls_handshake()
+            self.login_tls = True
+            self.encrypt_all = tls_mode == "full"
+
+        # ---- step 4: Login7
+        typ, data = self.read_message(via_tls=self.login_tls)
+        if typ != PKT_LOGIN7:
+            self.log("expected Login7, got type 0x%02x" % typ)
+            self.abort("fin", "no Login7")
+        self.handle_login7(data)
+        if self.fail and a.login_delay:
+            self.log("delaying the login response by %.1f s" % a.login_delay)
+            time.sleep(a.login_delay)
+        if self.fail and a.login_no_answer:
+            self.log("not answering the Login7 (--login-no-answer)")
+            self.wait_for_peer_close(a.no_answer_limit)
+            self.abort("fin", "--login-no-answer")
+
+        # ---- step 5: login response
+        self.send_message(PKT_RESPONSE, self.login_response(), via_tls=self.encrypt_all)
+        if self.fail and a.login_error:
+            self.log("login failed with error %d state %d" % (a.login_error, a.error_state))
+
+        # ---- step 6: commands
+        while True:
+            typ, data = self.read_message(via_tls=self.encrypt_all)
+            if typ == PKT_BATCH:
+                self.batches += 1
+                text = self.batch_text(data)
+                self.log("SQL batch %d: %r" % (self.batches, text[:60]))
+                if self.fail and a.rst_mid_session and self.batches >= a.rst_mid_session:
+                    if a.rst_delay:
+                        time.sleep(a.rst_delay)
+                    self.abort("rst", "--rst-mid-session")
+                if self.fail and a.fin_mid_session and self.batches >= a.fin_mid_session:
+                    self.abort("fin", "--fin-mid-session")
+                if self.fail and a.batch_delay:
+                    time.sleep(a.batch_delay)
+                self.send_message(PKT_RESPONSE, self.batch_response(text), via_tls=self.encrypt_all)
+            elif typ == PKT_RPC:
+                self.log("RPC request")
+                t = self.tokens
+                self.send_message(PKT_RESPONSE, t.int_result("", 1)
+                                  + t.done(status=0x0010, curcmd=0xC1, rowcount=1, token=0xFF)
+                                  + t.done(token=0xFE),
+                                  via_tls=self.encrypt_all)
+            elif typ == PKT_ATTENTION:
+                self.log("attention")
+                self.send_message(PKT_RESPONSE, self.tokens.done(status=0x0020),
+                                  via_tls=self.encrypt_all)
+            else:
+                self.log("ignoring packet type 0x%02x" % typ)
+
+    def serve(self):
+        try:
+            self.run()
+        except Abort:
+            pass
+        except Closed as e:
+            self.log("client closed: %s" % e)
+            self.close("fin", "after the client")
+        except Exception as e:  # keep the server up for the other connections
+            self.log("error: %r" % e)
+            self.close("fin", "server error")
+        finally:
+            if not self.closed:
+                self.close("fin")
+            self.server.done_one()
+
+
+# --------------------------------------------------------------------------
+# Listener
+# --------------------------------------------------------------------------
+
+def parse_conn_set(spec):
+    """'all', '2', '2-', '1,3', '2-4' -> predicate on the connection number."""
+    if spec in (None, "", "all"):
+        return lambda n: True
+    parts = []
+    for p in spec.split(","):
+        if p.endswith("-"):
+            lo = int(p[:-1])
+            parts.append(lambda n, lo=lo: n >= lo)
+        elif "-" in p:
+            lo, hi = map(int, p.split("-"))
+            parts.append(lambda n, lo=lo, hi=hi: lo <= n <= hi)
+        else:
+            v = int(p)
+            parts.append(lambda n, v=v: n == v)
+    return lambda n: any(f(n) for f in parts)
+
+
+class Server:
+    def __init__(self, args):
+        self.args = args
+        self.fail_applies = parse_conn_set(args.fail_conns)
+        self.count = 0
+        self.finished = 0
+        self.lock = threading.Lock()
+        self.all_done = threading.Event()
+        self.workdir = tempfile.mkdtemp(prefix="tdslab-")
+        self.ctx = make_ssl_context(args, self.workdir)
+
+    def done_one(self):
+        with self.lock:
+            self.finished += 1
+            if self.args.max_conns and self.finished >= self.args.max_conns:
+                self.all_done.set()
+
+    def serve_forever(self):
+        a = self.args
+        lsock = socket.socket(socket.AF_INET6 if ":" in a.listen else socket.AF_INET,
+                              socket.SOCK_STREAM)
+        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        lsock.bind((a.listen, a.port))
+        lsock.listen(a.backlog)
+        log("listening on %s:%d, encryption=%s, pid %d" % (a.listen, a.port, a.encryption, os.getpid()))
+        if a.ready_file:
+            with open(a.ready_file, "w") as f:
+                f.write("%d\n" % os.getpid())
+        lsock.settimeout(0.2)
+        while not self.all_done.is_set():
+            try:
+                sock, addr = lsock.accept()
+            except socket.timeout:
+                continue
+            sock.settimeout(None)
+            with self.lock:
+                self.count += 1
+                n = self.count
+            conn = Connection(self, sock, addr, n)
+            threading.Thread(target=conn.serve, daemon=True).start()
+        log("served %d connection(s), exiting" % self.finished)
+        lsock.close()
+
+
+def main():
+    p = argparse.ArgumentParser(
+        description="Scripted TDS 7.x server for the tdsdiag capture lab "
+                    "(real TCP and OpenSSL, scripted TDS).")
+    g = p.add_argument_group("basics")
+    g.add_argument("--listen", default="0.0.0.0")
+    g.add_argument("--port", type=int, default=1433)
+    g.add_argument("--backlog", type=int, default=16)
+    g.add_argument("--ready-file", help="written once the socket listens")
+    g.add_argument("--max-conns", type=int, default=0,
+                   help="exit after serving this many connections (0: run until killed)")
+    g.add_argument("--encryption", choices=list(ENC), default="off",
+                   help="ENCRYPTION value of the PRELOGIN reply (default off: login-only "
+                        "TLS when the client sends off, full TLS when it sends on)")
+    g.add_argument("--idle-limit", type=float, default=30.0,
+                   help="how long to wait for a client expected to close")
+    g.add_argument("--fail-conns", default="all",
+                   help="connections (1-based, in accept order) the failure flags apply to: "
+                        "all, 2, 2-, 1,3, 2-4")
+
+    g = p.add_argument_group("TLS and certificate")
+    g.add_argument("--tls-min", choices=list(TLS_VERSIONS), default="1.0")
+    g.add_argument("--tls-max", choices=list(TLS_VERSIONS), default="1.2",
+                   help="default 1.2: TDS 7.x clients hang on TLS 1.3 like with SQL Server")
+    g.add_argument("--ciphers", help="OpenSSL cipher string for TLS <= 1.2, e.g. 'DHE-RSA-AES256-GCM-SHA384'")
+    g.add_argument("--tls13-ciphers", help="OpenSSL TLS 1.3 cipher suites")
+    g.add_argument("--no-tickets", action="store_true", help="send no NewSessionTicket")
+    g.add_argument("--cert-hash", choices=["md5", "sha1", "sha224", "sha256", "sha384", "sha512"],
+                   default="sha256", help="signature hash of the server certificate")
+    g.add_argument("--cert-signer", choices=["ca", "self"], default="self",
+                   help="self-signed certificate (SQL Server's default) or signed by the lab CA")
+    g.add_argument("--self-signed", dest="cert_signer", action="store_const", const="self")
+    g.add_argument("--ca-signed", dest="cert_signer", action="store_const", const="ca")
+    g.add_argument("--cert-expired", action="store_true", help="certificate expired 30 days ago")
+    g.add_argument("--cert-cn", default="labsql.tdsdiag.test")
+    g.add_argument("--cert-ip", action="append", default=[], help="IP SAN (repeatable)")
+    g.add_argument("--ca-out", help="write the lab CA certificate here (for the clients' trust)")
+    g.add_argument("--cert-out", help="write the server certificate here")
+
+    g = p.add_argument_group("failure injection (only on --fail-conns connections)")
+    g.add_argument("--prelogin", choices=["answer", "no-answer", "fin", "rst"], default="answer",
+                   help="no-answer: never reply to the PRELOGIN; fin/rst: close instead of replying")
+    g.add_argument("--prelogin-delay", type=float, default=0.0)
+    g.add_argument("--no-answer-limit", type=float, default=60.0,
+                   help="with --prelogin no-answer / --login-no-answer: give up after this long")
+    g.add_argument("--close-after-clienthello", choices=["fin", "rst"],
+                   help="close right after reading the ClientHello, without answering")
+    g.add_argument("--hello-delay", type=float, default=0.0,
+                   help="wait this long before answering the ClientHello")
+    g.add_argument("--close-after-client-finished", choices=["fin", "rst"],
+                   help="close after the client's ClientKeyExchange/ChangeCipherSpec/Finished, "
+                        "without the server's Finished")
+    g.add_argument("--on-handshake-error", choices=["alert", "fin", "rst"], default="alert",
+                   help="when OpenSSL fails the handshake (no common version or cipher): send its "
+                        "alert (default), or close with FIN/RST and no alert, like Schannel")
+    g.add_argument("--alert", choices=sorted(ALERTS),
+                   help="answer the ClientHello with this fatal alert (record written by this "
+                        "script, not by OpenSSL) and close")
+    g.add_argument("--login-delay", type=float, default=0.0, help="seconds before the login response")
+    g.add_argument("--login-no-answer", action="store_true", help="never answer the Login7")
+    g.add_argument("--login-error", type=int, default=0, help="answer Login7 with this ERROR number, e.g. 18456")
+    g.add_argument("--error-state", type=int, default=1)
+    g.add_argument("--login-error-message")
+    g.add_argument("--rst-mid-session", type=int, default=0, metavar="N",
+                   help="reset the connection on the Nth SQL batch instead of answering")
+    g.add_argument("--rst-delay", type=float, default=0.0)
+    g.add_argument("--fin-mid-session", type=int, default=0, metavar="N",
+                   help="close with FIN on the Nth SQL batch instead of answering")
+    g.add_argument("--batch-delay", type=float, default=0.0, help="seconds before each batch response")
+    args = p.parse_args()
+    if not args.cert_ip and args.listen not in ("0.0.0.0", "::"):
+        args.cert_ip = [args.listen]
+
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    Server(args).serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+// The per-connection table of the statistics tap.
+#include <catch2/catch.hpp>
+
+#include "builders.hpp"
+#include "tdsdiag/report.hpp"
+
+using namespace test;
+
+TEST_CASE("The connection table has one row per connection with its steps' durations", "[report]") {
+    auto second = [](Packet p) {
+        p.stream = 1;
+        if (p.src_port == kClientPort) p.src_port = kClientPort + 1;
+        if (p.dst_port == kClientPort) p.dst_port = kClientPort + 1;
+        return p;
+    };
+    Run run({syn(), synack(), ack(true), prelogin(2), second(syn()), prelogin_response(2), tds(true, {tdsdiag::kTdsLogin7}),
+             second(rst(false)), login_ack(), tds(true, {tdsdiag::kTdsSqlBatch}), fin(true), fin(false)});
+    auto rows = tdsdiag::make_rows(run.analyzer, 10000000, nullptr);
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0].stream == 0);
+    CHECK(rows[0].client == "10.10.10.10:50000");
+    CHECK(rows[0].server == "10.10.10.120:1433");
+    CHECK(rows[0].outcome == "connected");
+    CHECK(rows[0].encryption == "none");
+    REQUIRE(rows[0].step_ms[1]);
+    CHECK(*rows[0].step_ms[1] == Approx(30.0));  // SYN at 10 ms, prelogin at 40 ms
+    CHECK(!rows[0].step_ms[3]);                   // no TLS
+    CHECK(rows[0].diagnoses == std::vector<std::string>{"cleartext_login"});
+    CHECK(rows[1].stream == 1);
+    CHECK(rows[1].start_s == Approx(0.04));
+    CHECK(rows[1].outcome == "failed");
+    CHECK(rows[1].diagnoses == std::vector<std::string>{"syn_rejected"});
+
+    SECTION("the filter keeps the connections it names") {
+        std::set<uint32_t> only{1};
+        CHECK(tdsdiag::make_rows(run.analyzer, 0, &only).size() == 1);
+    }
+    SECTION("the CSV form has a header and one line per connection") {
+        const std::string csv = tdsdiag::csv_table(rows);
+        CHECK(csv.rfind("stream,client,server,start_s,last_step,", 0) == 0);
+        CHECK(std::count(csv.begin(), csv.end(), '\n') == 3);
+        CHECK(csv.find("1,10.10.10.10:50001,10.10.10.120:1433,0.040000,7,") != std::string::npos);
+    }
+    SECTION("the summary counts outcomes and diagnoses with their fix") {
+        const std::string page = tdsdiag::summary_page(rows);
+        CHECK(page.find("connected: 1") != std::string::npos);
+        CHECK(page.find("failed: 1") != std::string::npos);
+        CHECK(page.find("syn_rejected: 1 - fix: ") != std::string::npos);
+    }
+}
