@@ -28,6 +28,7 @@ import datetime
 import ipaddress
 import os
 import select
+import shutil
 import signal
 import socket
 import ssl
@@ -766,8 +767,11 @@ class Server:
         self.finished = 0
         self.lock = threading.Lock()
         self.all_done = threading.Event()
-        self.workdir = tempfile.mkdtemp(prefix="tdslab-")
-        self.ctx = make_ssl_context(args, self.workdir)
+        workdir = tempfile.mkdtemp(prefix="tdslab-server-")
+        try:
+            self.ctx = make_ssl_context(args, workdir)
+        finally:  # the key is in memory now: keep nothing on disk
+            shutil.rmtree(workdir, ignore_errors=True)
 
     def done_one(self):
         with self.lock:
