@@ -371,7 +371,8 @@ void Connection::diagnose_close(const Packet& p, bool client, Message m, State p
     }
 
     // Who closed, and how.
-    if (!client && !rst && !client_fin_sent_)
+    // After refusing a login the server ends the connection itself; that close is expected.
+    if (!client && !rst && !client_fin_sent_ && !login_error_)
         emit(r, p, Code::ServerFirstFin,
              format("The server closed the connection first, during step %u (%s): SQL Server does not end a "
                     "connection on its own in a normal session, so read this together with the step.",

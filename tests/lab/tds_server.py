@@ -293,6 +293,39 @@ class Tokens:
         return colmeta + row
 
 
+def negotiate(client, setting, reply_mode):
+    """PRELOGIN ENCRYPTION: (value the server sends, what happens next).
+
+    reply_mode "negotiate" answers like SQL Server (MS-TDS 2.2.6.5): the value
+    depends on the client's; "literal" sends the --encryption value as is.
+    What happens: none, login (login-only TLS), full, client-ends (the client
+    must give up), server-ends (the server closes).
+    """
+    c_on = client in (1, 3)
+    if reply_mode == "negotiate":
+        if setting == 2:
+            reply = 2
+        elif client == 2:
+            reply = 2 if setting == 0 else 3
+        elif setting == 0:
+            reply = 1 if c_on else 0
+        elif setting == 1:
+            reply = 1 if c_on else 3
+        else:
+            reply = 3 if client == 0 else 1
+    else:
+        reply = setting
+    if reply == 2:
+        mode = "client-ends" if c_on else "none"
+    elif client == 2:
+        mode = "server-ends" if reply in (1, 3) else "none"
+    elif reply == 0 and client == 0:
+        mode = "login"
+    else:
+        mode = "full"
+    return reply, mode
+
+
 # --------------------------------------------------------------------------
 # One connection
 # --------------------------------------------------------------------------
@@ -642,27 +675,16 @@ class Connection:
             self.abort("rst" if a.prelogin == "rst" else "fin", "--prelogin %s" % a.prelogin)
         if self.fail and a.prelogin_delay:
             time.sleep(a.prelogin_delay)
-        server_enc = ENC[a.encryption]
+        server_enc, tls_mode = negotiate(client_enc, ENC[a.encryption], a.encryption_reply)
         self.send_message(PKT_RESPONSE, self.prelogin_reply(server_enc))
-
-        # MS-TDS 2.2.6.5 (PRELOGIN ENCRYPTION) negotiation table
-        c_on = client_enc in (1, 3)
-        if server_enc == 2:  # server: not supported
-            if c_on:
-                self.log("client requires encryption, server does not support it")
-                # The client is expected to close; the server waits.
-                self.wait_for_peer_close(a.idle_limit)
-                self.abort("fin", "encryption mismatch")
-            tls_mode = "none"
-        elif client_enc == 2:  # client: not supported
-            if server_enc in (1, 3):
-                self.log("server requires encryption, client does not support it")
-                self.abort("fin", "encryption required")
-            tls_mode = "none"
-        elif server_enc == 0 and client_enc == 0:
-            tls_mode = "login"
-        else:
-            tls_mode = "full"
+        if tls_mode == "client-ends":
+            self.log("client requires encryption, server does not support it")
+            # The client is expected to close; the server waits.
+            self.wait_for_peer_close(a.idle_limit)
+            self.abort("fin", "encryption mismatch")
+        if tls_mode == "server-ends":
+            self.log("server requires encryption, client does not support it")
+            self.abort("fin", "encryption required")
         self.log("encryption: %s" % tls_mode)
 
         # ---- step 3: TLS handshake
@@ -818,8 +840,13 @@ def main():
     g.add_argument("--max-conns", type=int, default=0,
                    help="exit after serving this many connections (0: run until killed)")
     g.add_argument("--encryption", choices=list(ENC), default="off",
-                   help="ENCRYPTION value of the PRELOGIN reply (default off: login-only "
-                        "TLS when the client sends off, full TLS when it sends on)")
+                   help="server's encryption setting: off (TLS available: login-only when the "
+                        "client sends off, full when it sends on), on / req (forced: full TLS), "
+                        "not_sup (no certificate: no TLS); default off")
+    g.add_argument("--encryption-reply", choices=["negotiate", "literal"], default="negotiate",
+                   help="negotiate (default): answer the client's ENCRYPTION like SQL Server with "
+                        "the --encryption setting; literal: send the --encryption value whatever "
+                        "the client sent")
     g.add_argument("--idle-limit", type=float, default=30.0,
                    help="how long to wait for a client expected to close")
     g.add_argument("--fail-conns", default="all",

@@ -222,8 +222,9 @@ TEST_CASE("Prelogin, login and close diagnoses", "[diagnoses]") {
     }
     SECTION("login failed 18456 carries number, state, message and the state's meaning") {
         Run run({syn(), synack(), prelogin(2), prelogin_response(2), tds(true, {tdsdiag::kTdsLogin7}),
-                 login_error(18456, 8), fin(true)},
+                 login_error(18456, 8), fin(false), fin(true)},
                 config());
+        // the server closing after refusing the login is expected: no server_first_fin
         CHECK(diagnoses(run) == D{{5, {"cleartext_login"}}, {6, {"login_failed"}}});
         const auto& text = find(run, 6, Code::LoginFailed)->text;
         CHECK(text.find("error 18456, state 8") != std::string::npos);
