@@ -70,17 +70,8 @@ guint pref_slow_login_ms = 2000;
 tdsdiag::Analyzer* g_analyzer = nullptr;  // one per open capture file (init/cleanup routines)
 tdsdiag::Packet* g_packet = nullptr;      // reused for every frame to keep its buffers
 
-const value_string step_vals[] = {
-    {0, "SQL Browser instance lookup"},
-    {1, "TCP handshake"},
-    {2, "Prelogin"},
-    {3, "TLS handshake"},
-    {4, "Login"},
-    {5, "Login response"},
-    {6, "Commands"},
-    {7, "Close"},
-    {0, nullptr},
-};
+// Step names come from the core; filled in at registration.
+value_string step_vals[9];
 
 constexpr guint8 kNoStep = 0xff;
 
@@ -398,6 +389,8 @@ void register_code_experts(expert_module_t* em) {
 }
 
 extern "C" void proto_register_tdsdiag(void) {
+    for (guint32 k = 0; k <= 7; ++k) step_vals[k] = {k, tdsdiag::step_name(static_cast<tdsdiag::Step>(k))};
+    step_vals[8] = {0, nullptr};
     static hf_register_info hf[] = {
         {&hf_step, {"Step", "tdsdiag.step", FT_UINT8, BASE_DEC, VALS(step_vals), 0x0,
                     "Connection step of this frame: 1 TCP handshake, 2 Prelogin, 3 TLS handshake, 4 Login, "
