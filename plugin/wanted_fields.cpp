@@ -93,8 +93,10 @@ GArray* resolve_wanted_fields() {
     GArray* ids = g_array_new(FALSE, FALSE, sizeof(int));
     for (const Wanted& w : kWanted) {
         g_nhfids[w.id] = 0;
-        for (header_field_info* hfi = proto_registrar_get_byname(w.name); hfi != nullptr && g_nhfids[w.id] < kMaxHfids;
-             hfi = hfi->same_name_next) {
+        // The registrar links fields of one name both ways: back to the first, then forward.
+        header_field_info* hfi = proto_registrar_get_byname(w.name);
+        while (hfi != nullptr && hfi->same_name_prev_id != -1) hfi = proto_registrar_get_nth(hfi->same_name_prev_id);
+        for (; hfi != nullptr && g_nhfids[w.id] < kMaxHfids; hfi = hfi->same_name_next) {
             g_hfids[w.id][g_nhfids[w.id]++] = hfi->id;
             g_array_append_val(ids, hfi->id);
         }

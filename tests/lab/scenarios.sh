@@ -4,7 +4,8 @@
 # function sc_<name with - turned into _>.  The function starts the server
 # (`server FLAGS...`, see tests/lab/tds_server.py --help) and runs real
 # clients (tsql_client, tedious_client, pytds_client).  It may set EXPECT
-# (the expected steps and outcome, written into captures/NAME.txt), NO_SERVER
+# (the expected steps and outcome, written into captures/NAME.txt)
+# Clients run in parallel with `in_bg CLIENT ARGS` and `wait_clients`, NO_SERVER
 # (why no server runs) and call `note` for lab setup worth recording
 # (firewall rules...).  Client queries: TSQL_QUERY (default "select 1\ngo\n").
 
@@ -79,12 +80,12 @@ sc_full_tls_tedious() {
 sc_overlapping_connections() {
     EXPECT="5 connections, each steps 1-7 and outcome connected; encryption none, login_only, full, full, login_only; slow_login does not fire (1.5 s < 2 s)"
     server --encryption off --login-delay 1.5 --ca-signed
-    tsql_client off & sleep 0.2
-    tsql_client request & sleep 0.2
-    tsql_client require & sleep 0.2
-    tedious_client '{"encrypt": true, "trustServerCertificate": true}' & sleep 0.2
-    pytds_client --cafile "$T/ca.pem" --no-validate-host --login-only &
-    wait
+    in_bg tsql_client off; sleep 0.2
+    in_bg tsql_client request; sleep 0.2
+    in_bg tsql_client require; sleep 0.2
+    in_bg tedious_client '{"encrypt": true, "trustServerCertificate": true}'; sleep 0.2
+    in_bg pytds_client --cafile "$T/ca.pem" --no-validate-host --login-only
+    wait_clients
 }
 
 # ---- TLS version / cipher ---------------------------------------------------
