@@ -49,9 +49,11 @@ int hf_conn_stream = -1;
 int hf_conn_capture_point = -1;
 int hf_diagnosis = -1;
 int hf_scenario = -1;
+int hf_diagnosis_detail = -1;
 
 int ett_tdsdiag = -1;
 int ett_conn = -1;
+int ett_diagnosis = -1;
 
 expert_field ei_step_begins = EI_INIT;
 // One expert entry per diagnosis code (tdsdiag.analysis.<code>), and a second one for the codes
@@ -79,6 +81,7 @@ struct DiagData {
     guint8 code;      // tdsdiag::Code
     guint8 severity;  // tdsdiag::Severity
     const char* text;
+    const char* detail;  // nullptr when empty
 };
 
 // What the first pass found for one frame; lives in file scope.
@@ -176,6 +179,9 @@ FrameData* analyze_frame(packet_info* pinfo, proto_tree* tree) {
                 fd->diags[i].code = static_cast<guint8>(r.diagnoses[i].code);
                 fd->diags[i].severity = static_cast<guint8>(r.diagnoses[i].severity);
                 fd->diags[i].text = wmem_strdup(wmem_file_scope(), r.diagnoses[i].text.c_str());
+                fd->diags[i].detail = r.diagnoses[i].detail.empty()
+                                          ? nullptr
+                                          : wmem_strdup(wmem_file_scope(), r.diagnoses[i].detail.c_str());
             }
         }
         return fd;
@@ -260,6 +266,10 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
         const tdsdiag::CodeInfo& info = tdsdiag::code_info(static_cast<tdsdiag::Code>(d.code));
         it = proto_tree_add_string(st, hf_diagnosis, tvb, 0, 0, info.name);
         proto_item_set_generated(it);
+        if (d.detail != nullptr) {
+            proto_tree* dt = proto_item_add_subtree(it, ett_diagnosis);
+            proto_item_set_generated(proto_tree_add_string(dt, hf_diagnosis_detail, tvb, 0, 0, d.detail));
+        }
         if (info.scenario != 0) proto_item_set_generated(proto_tree_add_uint(st, hf_scenario, tvb, 0, 0, info.scenario));
         const bool alt = d.severity != static_cast<guint8>(info.severity);
         expert_add_info_format(pinfo, it, alt ? &ei_code_alt[d.code] : &ei_code[d.code], "%s", d.text);
@@ -427,10 +437,13 @@ extern "C" void proto_register_tdsdiag(void) {
         {&hf_diagnosis, {"Diagnosis", "tdsdiag.diagnosis", FT_STRING, BASE_NONE, nullptr, 0x0,
                          "Diagnosis code whose evidence became complete on this frame (see tdsdiag.analysis.*)",
                          HFILL}},
+        {&hf_diagnosis_detail, {"Evidence", "tdsdiag.diagnosis.detail", FT_STRING, BASE_NONE, nullptr, 0x0,
+                                "More evidence for the diagnosis: the suites offered, the certificate's subject, "
+                                "issuer and validity, the server's error message", HFILL}},
         {&hf_scenario, {"Scenario", "tdsdiag.scenario", FT_UINT8, BASE_DEC, nullptr, 0x0,
                         "Scenario 1-6 of Microsoft's error-10054 article that the diagnosis corresponds to", HFILL}},
     };
-    static gint* ett[] = {&ett_tdsdiag, &ett_conn};
+    static gint* ett[] = {&ett_tdsdiag, &ett_conn, &ett_diagnosis};
     static ei_register_info ei[] = {
         {&ei_step_begins, {"tdsdiag.step.begins", PI_SEQUENCE, PI_CHAT, "A connection step begins", EXPFILL}},
     };

@@ -109,8 +109,10 @@ private:
     void diagnose_retransmission(const Packet& p, bool client, FrameResult& r);
     void diagnose_tls(const Packet& p, bool client, FrameResult& r);
     void diagnose_close(const Packet& p, bool client, Message m, State prev, FrameResult& r);
-    void emit(FrameResult& r, const Packet& p, Code code, std::string text);
-    void emit(FrameResult& r, const Packet& p, Code code, Severity severity, std::string text);
+    void emit(FrameResult& r, const Packet& p, Code code, std::string text, std::string detail = {});
+    void emit(FrameResult& r, const Packet& p, Code code, Severity severity, std::string text, std::string detail = {});
+    std::string certificate_detail() const;  // subject, issuer, algorithm, validity of the server certificate
+    std::string offered_detail() const;      // versions and suites of the ClientHello
     void retract(Code code);
     std::string server_name() const;
     std::string cipher_text(uint16_t suite) const;

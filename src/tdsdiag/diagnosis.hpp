@@ -51,10 +51,14 @@ struct CodeInfo {
 const CodeInfo& code_info(Code c);
 constexpr size_t kCodeCount = static_cast<size_t>(Code::Count);
 
+// Wireshark cuts expert-info texts at 240 bytes: `text` stays below that.
+constexpr size_t kMaxTextLength = 239;
+
 struct Diagnosis {
     Code code;
     Severity severity;
-    std::string text;  // full sentences: evidence, certainty, fix
+    std::string text;    // full sentences: evidence, certainty ("likely"), fix; at most kMaxTextLength
+    std::string detail;  // more evidence (suite lists, certificate dates, who sent what), may be empty
 };
 
 // Name of a TLS alert description (RFC 8446 6.2, RFC 5246 7.2), e.g. "unknown_ca".
