@@ -309,7 +309,8 @@ Summary Connection::summary(bool capture_complete) const {
     } else if (state_ == State::Closing)
         s.outcome = Outcome::Failed;
     else if (capture_complete)
-        s.outcome = Outcome::Open;
+        // A SYN sent again and never answered: the client gave up, which sends nothing on the wire.
+        s.outcome = state_ == State::SynSent && syn_retransmissions_ > 0 ? Outcome::Failed : Outcome::Open;
     return s;
 }
 

@@ -332,6 +332,19 @@ void Connection::diagnose_close(const Packet& p, bool client, Message m, State p
                                                             : "",
                         cert_ && cert_->not_after < cert_seen_s_ ? kRenewFix : kTrustFix),
                  certificate_detail());
+        } else if (client && server_certificate_seen_ && server_finished_seen_ && !alert_seen_) {
+            // Some clients (Node.js, so tedious) verify the certificate only once the handshake is done.
+            handshake_diagnosed_ = true;
+            emit(r, p, Code::CertificateRejected,
+                 format("The client %s the connection after a completed handshake, before its login: likely it "
+                        "rejected the certificate%s. %s",
+                        how,
+                        !cert_                            ? ""
+                        : cert_->not_after < cert_seen_s_ ? " (expired at capture time)"
+                        : cert_->self_issued              ? " (self-signed)"
+                                                          : "",
+                        cert_ && cert_->not_after < cert_seen_s_ ? kRenewFix : kTrustFix),
+                 certificate_detail());
         } else if (!client && dhe_ && client_key_exchange_seen_ && !server_finished_seen_ && !alert_seen_) {
             handshake_diagnosed_ = true;
             emit(r, p, Code::DheHandshakeFailure,

@@ -95,6 +95,8 @@ TEST_CASE("Step 1: the SYN refused, unanswered, or slow to be accepted (scenario
     SECTION("a SYN sent again without an answer is syn_unanswered") {
         Run run({at(syn(), 1), at(retrans(syn()), 1001), at(retrans(syn()), 3001)}, config());
         CHECK(diagnoses(run) == D{{2, {"syn_unanswered"}}});
+        CHECK(run.summary(false).outcome == tdsdiag::Outcome::Pending);
+        CHECK(run.summary(true).outcome == tdsdiag::Outcome::Failed);
         CHECK(find(run, 2, Code::SynUnanswered)->text.find("1.000 s") != std::string::npos);
     }
     SECTION("a SYN/ACK after a retransmitted SYN retracts syn_unanswered and says slow_accept") {
@@ -194,6 +196,13 @@ TEST_CASE("Certificates: weak hash (scenario 4) and rejection", "[diagnoses]") {
     SECTION("an unknown_ca alert from the client is certificate_rejected and tls_alert") {
         Run run(handshake_start() + std::initializer_list<Packet>{cert_flight(), alert(true, 2, 48), fin(true)}, config());
         CHECK(diagnoses(run)[8] == std::set<std::string>{"certificate_rejected", "tls_alert"});
+    }
+    SECTION("the client closing right after a completed handshake, before its login, likely rejected the certificate") {
+        Run run(handshake_start() + std::initializer_list<Packet>{cert_flight(), client_finished(), server_finished(), fin(true)},
+                config());
+        auto d = diagnoses(run);
+        CHECK(d[10] == std::set<std::string>{"certificate_rejected"});
+        CHECK(find(run, 10, Code::CertificateRejected)->text.find("likely") != std::string::npos);
     }
     SECTION("a second connection closed after its ClientHello is read with the first one's certificate") {
         auto second = [](Packet p) {
