@@ -16,6 +16,9 @@ SCENARIOS=(
 "full-tls-freetds|tsql with encryption = require (prelogin 1), server ENCRYPT_ON: TLS 1.2 handshake inside prelogin packets, then everything is TLS application data, FIN close by the client"
 "full-tls-tedious|tedious with encrypt: true, trustServerCertificate: true, server ENCRYPT_ON: full TLS 1.2, tedious' SET batch then select 1, FIN close by the client"
 "overlapping-connections|five connections started 0.2 s apart, whose lifetimes overlap (server delays each login response by 1.5 s): tsql cleartext, tsql login-only, tsql full, tedious full, pytds login-only; all log in and close with FIN"
+"browser-lookup|tsql with 'instance = SQLEXPRESS' asks the SQL Browser (SSRP, UDP 1434) for the port, gets it, then logs in with login-only TLS"
+"browser-unanswered|tsql with 'instance = SQLEXPRESS', no SQL Browser on the server: its UDP 1434 request gets ICMP port unreachable, tsql fails without any TCP connection"
+"browser-slow|the SQL Browser answers tsql's instance request after 1.5 s, then a login-only TLS login succeeds"
 # ---- TLS version and cipher failures
 "tls-alert-protocol-version|tedious limited to TLS 1.0-1.1 (maxVersion TLSv1.1), server minimum TLS 1.2: the server answers the ClientHello with a fatal alert protocol_version (70) and closes"
 "old-client-server-closes-after-hello|tedious limited to TLS 1.0-1.1, server minimum TLS 1.2 and no alert (like Schannel): the server closes with FIN right after the ClientHello"
@@ -25,6 +28,7 @@ SCENARIOS=(
 "dhe-cipher-success|server allows only TLS_DHE_RSA suites: ServerHello selects a DHE suite, login-only TLS with tsql succeeds"
 "dhe-server-fin-after-client-finished|DHE suite negotiated with tsql; after the client's ClientKeyExchange/ChangeCipherSpec/Finished the server closes with FIN without its own Finished (no alert)"
 "dhe-server-rst-after-client-finished|as dhe-server-fin-after-client-finished, but the server resets (RST)"
+"server-fin-after-client-finished|ECDHE suite (no DHE) with tsql; after the client's ClientKeyExchange/ChangeCipherSpec/Finished the server closes with FIN without its own Finished and without an alert"
 "tls10-negotiated|server capped at TLS 1.0, tsql offers 1.0-1.3: TLS 1.0 negotiated, login-only TLS, login succeeds"
 # ---- certificates
 "cert-md5-accepted|server certificate (lab-CA signed) signed with md5WithRSAEncryption; tsql without a CA file accepts it; login-only TLS, login succeeds"
@@ -32,8 +36,9 @@ SCENARIOS=(
 "cert-sha1-accepted|server certificate signed with sha1WithRSAEncryption; tsql without a CA file accepts it, login succeeds"
 "cert-sha1-rejected|same SHA-1-signed certificate; tsql with 'ca file' rejects it by closing with FIN after the server's flight, no alert"
 "cert-sha512-accepted|server certificate signed with sha512WithRSAEncryption; tsql with 'ca file' verifies and accepts it, login succeeds"
-"cert-self-signed-untrusted|self-signed server certificate; pytds (OpenSSL) with the lab CA as its only trust anchor sends alert unknown_ca (48) after the server's flight and closes"
-"cert-expired|lab-CA signed server certificate that expired 30 days before the run; pytds (OpenSSL) with the lab CA sends alert certificate_expired (45) and closes"
+"cert-self-signed-untrusted|self-signed server certificate; tedious with trustServerCertificate: false and the lab CA completes the TLS handshake, then rejects the certificate (self-signed) and closes with FIN before sending its Login7; no alert"
+"cert-self-signed-untrusted-pytds|self-signed server certificate; pytds (pyOpenSSL) with the lab CA rejects it right after the server's Certificate/ServerHelloDone flight and closes with FIN; no alert (pytds does not flush OpenSSL's alert)"
+"cert-expired|lab-CA signed server certificate that expired 30 days before the run; tsql with 'ca file' (GnuTLS) rejects it by closing with FIN right after the server's flight, no alert"
 "cross-connection-md5-then-closed-after-hello|two connections to one server with an MD5-signed certificate: connection 1 (tsql) completes TLS and shows the MD5 certificate; connection 2 (tedious) gets a server FIN right after its ClientHello"
 # ---- TCP
 "syn-rst|nothing listens on 10.10.10.120:1433: the SYN is answered by RST (tsql)"
@@ -49,7 +54,8 @@ SCENARIOS=(
 "slow-login|the server answers tsql's Login7 (login-only TLS) after 2.5 s; login succeeds"
 "login-response-timeout|the server never answers the Login7; tedious (connectTimeout 3000 ms, full TLS) gives up and closes"
 "client-requires-encryption-server-not-sup|tsql with encryption = require (prelogin 1), server answers ENCRYPT_NOT_SUP: tsql closes right after the prelogin"
-"server-requires-encryption-client-not-sup|tsql with encryption = off (prelogin 2), server answers ENCRYPT_REQ and closes with FIN after the prelogin"
+"server-requires-encryption-client-not-sup|pytds without TLS (prelogin 2, ENCRYPT_NOT_SUP), server answers ENCRYPT_REQ and closes with FIN; pytds gives up"
+"server-requires-encryption-freetds-not-sup|tsql with encryption = off (prelogin 2), server answers ENCRYPT_REQ and closes with FIN; FreeTDS starts TLS anyway, its ClientHello meets the closed socket and the server's kernel answers RST"
 )
 
 # ---------------------------------------------------------------------------
@@ -86,6 +92,25 @@ sc_overlapping_connections() {
     in_bg tedious_client '{"encrypt": true, "trustServerCertificate": true}'; sleep 0.2
     in_bg pytds_client --cafile "$T/ca.pem" --no-validate-host --login-only
     wait_clients
+}
+
+# ---- SQL Browser --------------------------------------------------------------
+sc_browser_lookup() {
+    EXPECT="step 0 (SSRP request and answer), then steps 1-7 with login-only TLS; outcome connected"
+    server --encryption off --browser
+    tsql_client request "instance = SQLEXPRESS"
+}
+
+sc_browser_unanswered() {
+    EXPECT="step 0 only: SSRP request answered by ICMP port unreachable; no TCP; diagnosis browser_unanswered"
+    server --encryption off
+    tsql_client request "instance = SQLEXPRESS"
+}
+
+sc_browser_slow() {
+    EXPECT="step 0 with the SSRP answer 1.5 s after the request, then steps 1-7; diagnosis browser_slow; outcome connected"
+    server --encryption off --browser --browser-delay 1.5
+    tsql_client request "instance = SQLEXPRESS"
 }
 
 # ---- TLS version / cipher ---------------------------------------------------
@@ -143,6 +168,12 @@ sc_dhe_server_rst_after_client_finished() {
     tsql_client request
 }
 
+sc_server_fin_after_client_finished() {
+    EXPECT="steps 1,2,3,7; ECDHE suite; server FIN after the client's Finished, without its own; no DHE, no alert, no certificate problem: diagnosis tls_handshake_incomplete + server_first_fin; outcome failed"
+    server --encryption off --close-after-client-finished fin
+    tsql_client request
+}
+
 sc_tls10_negotiated() {
     EXPECT="steps 1-7; ServerHello TLS 1.0; diagnosis old_tls_version; outcome connected"
     server --encryption off --tls-max 1.0
@@ -185,15 +216,21 @@ sc_cert_sha512_accepted() {
 }
 
 sc_cert_self_signed_untrusted() {
-    EXPECT="steps 1,2,3,7; self-signed certificate; client alert unknown_ca (48) then FIN; diagnosis certificate_rejected + tls_alert; outcome failed"
+    EXPECT="steps 1,2,3,7; self-signed certificate; TLS handshake completes (both Finished), then the client FIN without application data; diagnosis certificate_rejected (self-signed); outcome failed"
+    server --encryption on --self-signed
+    tedious_client "{\"encrypt\": true, \"trustServerCertificate\": false, \"ca\": \"$T/ca.pem\"}"
+}
+
+sc_cert_self_signed_untrusted_pytds() {
+    EXPECT="steps 1,2,3,7; self-signed certificate; client FIN right after the server's Certificate flight, no alert; diagnosis certificate_rejected (self-signed); outcome failed"
     server --encryption on --self-signed
     pytds_client --cafile "$T/ca.pem" --no-validate-host
 }
 
 sc_cert_expired() {
-    EXPECT="steps 1,2,3,7; certificate notAfter 30 days before the capture; client alert certificate_expired (45); diagnosis certificate_rejected + tls_alert; outcome failed"
-    server --encryption on --ca-signed --cert-expired
-    pytds_client --cafile "$T/ca.pem" --no-validate-host
+    EXPECT="steps 1,2,3,7; certificate notAfter 30 days before the capture; client FIN right after the server's flight, no alert; diagnosis certificate_rejected (expired); outcome failed"
+    server --encryption off --ca-signed --cert-expired
+    tsql_with_ca request
 }
 
 sc_cross_connection_md5_then_closed_after_hello() {
@@ -212,7 +249,7 @@ sc_syn_rst() {
 }
 
 sc_syn_unanswered() {
-    EXPECT="step 1 only: SYN and its retransmissions (about 1, 3, 7 s), never answered; tsql gives up (connect timeout = 8); diagnosis syn_unanswered; outcome failed"
+    EXPECT="step 1 only: SYN and its retransmissions (this kernel: 1 s apart four times, then 2 s: net.ipv4.tcp_syn_linear_timeouts), never answered; tsql gives up after its connect timeout (8 s) without sending anything more; diagnosis syn_unanswered; outcome failed"
     in_server iptables -A INPUT -p tcp --dport "$PORT" --syn -j DROP || die "iptables failed"
     note "iptables -A INPUT -p tcp --dport $PORT --syn -j DROP in the server namespace"
     server --encryption off
@@ -284,7 +321,13 @@ sc_client_requires_encryption_server_not_sup() {
 }
 
 sc_server_requires_encryption_client_not_sup() {
-    EXPECT="steps 1,2,7: prelogin ENCRYPTION 2 (NOT_SUP) from the client, 3 (REQ) from the server; the server closes; diagnosis encryption_not_supported; outcome failed"
+    EXPECT="steps 1,2,7: prelogin ENCRYPTION 2 (NOT_SUP) from the client, 3 (REQ) from the server; the server closes with FIN; diagnosis encryption_not_supported; outcome failed"
+    server --encryption req
+    pytds_client
+}
+
+sc_server_requires_encryption_freetds_not_sup() {
+    EXPECT="steps 1,2,(3),7: prelogin ENCRYPTION 2 (NOT_SUP) from the client, 3 (REQ) from the server, server FIN, then a ClientHello from FreeTDS answered by RST from the server's kernel; diagnosis encryption_not_supported; outcome failed"
     server --encryption req
     tsql_client off
 }

@@ -801,8 +801,33 @@ class Server:
             if self.args.max_conns and self.finished >= self.args.max_conns:
                 self.all_done.set()
 
+    def browser(self):
+        """SQL Server Browser (SSRP, MC-SQLR) on UDP 1434."""
+        a = self.args
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind((a.listen, 1434))
+        text = ("ServerName;%s;InstanceName;%s;IsClustered;No;Version;%d.%d.%d.%d;tcp;%d;;"
+                % ((SERVER_NAME, a.browser_instance) + SERVER_VERSION + (a.port,)))
+        while True:
+            data, peer = u.recvfrom(4096)
+            if not data:
+                continue
+            asked = data[1:].split(b"\0")[0].decode("latin-1", "replace") if data[0] == 4 else ""
+            log("SSRP request 0x%02x from %s:%d %s" % (data[0], peer[0], peer[1], asked))
+            if data[0] == 4 and asked.upper() != a.browser_instance.upper():
+                log("SSRP: no instance %r, no answer (like SQL Browser)" % asked)
+                continue
+            if data[0] not in (2, 3, 4):
+                continue
+            if a.browser_delay:
+                time.sleep(a.browser_delay)
+            body = text.encode("ascii")
+            u.sendto(b"\x05" + struct.pack("<H", len(body)) + body, peer)
+
     def serve_forever(self):
         a = self.args
+        if a.browser:
+            threading.Thread(target=self.browser, daemon=True).start()
         lsock = socket.socket(socket.AF_INET6 if ":" in a.listen else socket.AF_INET,
                               socket.SOCK_STREAM)
         lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -852,6 +877,12 @@ def main():
     g.add_argument("--fail-conns", default="all",
                    help="connections (1-based, in accept order) the failure flags apply to: "
                         "all, 2, 2-, 1,3, 2-4")
+
+    g.add_argument("--browser", action="store_true",
+                   help="also answer SQL Browser (SSRP) requests on UDP 1434")
+    g.add_argument("--browser-instance", default="SQLEXPRESS",
+                   help="the one instance the SQL Browser knows (requests for others get no answer)")
+    g.add_argument("--browser-delay", type=float, default=0.0, help="seconds before each SSRP answer")
 
     g = p.add_argument_group("TLS and certificate")
     g.add_argument("--tls-min", choices=list(TLS_VERSIONS), default="1.0")
