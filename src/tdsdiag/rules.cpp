@@ -330,7 +330,7 @@ void Connection::diagnose_close(const Packet& p, bool client, Message m, State p
                         : weak                              ? " (weak hash)"
                         : cert_->self_issued                ? " (self-signed)"
                                                             : "",
-                        cert_ && cert_->not_after < cert_seen_s_ ? kRenewFix : kTrustFix),
+                        cert_ && cert_->not_after < cert_seen_s_ ? kRenewFix : weak ? kCertFix : kTrustFix),
                  certificate_detail());
         } else if (client && server_certificate_seen_ && server_finished_seen_ && !alert_seen_) {
             // Some clients (Node.js, so tedious) verify the certificate only once the handshake is done.
