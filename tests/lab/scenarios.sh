@@ -16,6 +16,7 @@ SCENARIOS=(
 "full-tls-freetds|tsql with encryption = require (prelogin 1), server ENCRYPT_ON: TLS 1.2 handshake inside prelogin packets, then everything is TLS application data, FIN close by the client"
 "full-tls-tedious|tedious with encrypt: true, trustServerCertificate: true, server ENCRYPT_ON: full TLS 1.2, tedious' SET batch then select 1, FIN close by the client"
 "overlapping-connections|five connections started 0.2 s apart, whose lifetimes overlap (server delays each login response by 1.5 s): tsql cleartext, tsql login-only, tsql full, tedious full, pytds login-only; all log in and close with FIN"
+"many-connections-mixed|26 connections in batches of overlapping clients (tsql in three encryption modes, tedious closing with FIN or RST); the server refuses every fifth login with 18456 state 8: mixed outcomes for the statistics"
 "browser-lookup|tsql with 'instance = SQLEXPRESS' asks the SQL Browser (SSRP, UDP 1434) for the port, gets it, then logs in with login-only TLS"
 "browser-unanswered|tsql with 'instance = SQLEXPRESS', no SQL Browser on the server: its UDP 1434 request gets ICMP port unreachable, tsql fails without any TCP connection"
 "browser-slow|the SQL Browser answers tsql's instance request after 1.5 s, then a login-only TLS login succeeds"
@@ -92,6 +93,26 @@ sc_overlapping_connections() {
     in_bg tedious_client '{"encrypt": true, "trustServerCertificate": true}'; sleep 0.2
     in_bg pytds_client --cafile "$T/ca.pem" --no-validate-host --login-only
     wait_clients
+}
+
+sc_many_connections_mixed() {
+    EXPECT="26 connections: 21 connected, 5 login_failed (connections 5, 10, 15, 20, 25 by the server's count); encryption none, login_only and full; tedious closes some with RST (client_reset)"
+    server --encryption off --login-error 18456 --error-state 8 --fail-conns 5,10,15,20,25
+    local batch i
+    for batch in 0 1 2 3 4; do
+        for i in 1 2 3 4 5; do
+            case $(((batch * 5 + i) % 5)) in
+                1) in_bg tsql_client off ;;
+                2) in_bg tsql_client request ;;
+                3) in_bg tsql_client require ;;
+                4) in_bg tedious_client '{"encrypt": true, "trustServerCertificate": true}' ;;
+                0) in_bg tedious_client '{"encrypt": false, "close": "reset"}' ;;
+            esac
+            sleep 0.15
+        done
+        wait_clients
+    done
+    tsql_client request
 }
 
 # ---- SQL Browser --------------------------------------------------------------
