@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 
 namespace tdsdiag {
@@ -161,6 +162,116 @@ std::string summary_page(const std::vector<Row>& rows) {
         out += "\n";
     }
     return out;
+}
+
+namespace {
+
+// Splits one CSV record (RFC 4180; no newlines inside fields, as csv_table never writes them).
+bool split_csv(const std::string& line, std::vector<std::string>& out) {
+    out.clear();
+    std::string cur;
+    bool quoted = false;
+    for (size_t i = 0; i < line.size(); ++i) {
+        const char c = line[i];
+        if (quoted) {
+            if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+                cur += '"';
+                ++i;
+            } else if (c == '"') {
+                quoted = false;
+            } else {
+                cur += c;
+            }
+        } else if (c == '"' && cur.empty()) {
+            quoted = true;
+        } else if (c == ',') {
+            out.push_back(cur);
+            cur.clear();
+        } else if (c != '\r') {
+            cur += c;
+        }
+    }
+    out.push_back(cur);
+    return !quoted;
+}
+
+std::optional<double> number(const std::string& s) {
+    if (s.empty()) return std::nullopt;
+    char* end = nullptr;
+    const double v = std::strtod(s.c_str(), &end);
+    if (end == s.c_str() || *end != '\0') return std::nullopt;
+    return v;
+}
+
+}  // namespace
+
+bool parse_csv(std::istream& in, std::vector<Row>& rows, std::string& error) {
+    std::string line;
+    std::vector<std::string> header, f;
+    size_t lineno = 0;
+    auto col = [&](const char* name) -> int {
+        for (size_t i = 0; i < header.size(); ++i)
+            if (header[i] == name) return static_cast<int>(i);
+        return -1;
+    };
+    int c_stream = -1, c_client = -1, c_server = -1, c_start = -1, c_last = -1, c_enc = -1, c_tls = -1, c_cipher = -1,
+        c_by = -1, c_kind = -1, c_outcome = -1, c_diag = -1, c_step[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+    while (std::getline(in, line)) {
+        ++lineno;
+        if (line.empty()) continue;
+        if (!split_csv(line, f)) {
+            error = "line " + std::to_string(lineno) + ": unbalanced quotes";
+            return false;
+        }
+        const bool is_header = std::find(f.begin(), f.end(), "stream") != f.end() &&
+                               std::find(f.begin(), f.end(), "outcome") != f.end();
+        if (is_header) {  // the first row, or a header repeated where tables were merged
+            header = f;
+            c_stream = col("stream"), c_client = col("client"), c_server = col("server"), c_start = col("start_s");
+            c_last = col("last_step"), c_enc = col("encryption"), c_tls = col("tls_version"), c_cipher = col("cipher");
+            c_by = col("close_by"), c_kind = col("close_kind"), c_outcome = col("outcome"), c_diag = col("diagnoses");
+            for (int k = 1; k <= 7; ++k) c_step[k] = col(("s" + std::to_string(k) + "_ms").c_str());
+            if (c_server < 0 || c_diag < 0) {
+                error = "line " + std::to_string(lineno) + ": not a tdsdiag connection table header";
+                return false;
+            }
+            continue;
+        }
+        if (header.empty()) {
+            error = "line " + std::to_string(lineno) + ": no tdsdiag header before the rows";
+            return false;
+        }
+        if (f.size() != header.size()) {
+            error = "line " + std::to_string(lineno) + ": " + std::to_string(f.size()) + " fields, the header has " +
+                    std::to_string(header.size());
+            return false;
+        }
+        auto get = [&](int c) { return c < 0 ? std::string() : f[static_cast<size_t>(c)]; };
+        Row r;
+        r.stream = static_cast<uint32_t>(number(get(c_stream)).value_or(0));
+        r.client = get(c_client);
+        r.server = get(c_server);
+        r.start_s = number(get(c_start)).value_or(0);
+        if (auto v = number(get(c_last))) r.last_step = static_cast<Step>(static_cast<int>(*v) & 7);
+        for (int k = 1; k <= 7; ++k) r.step_ms[k] = number(get(c_step[k]));
+        r.encryption = get(c_enc);
+        r.tls_version = get(c_tls);
+        r.cipher = get(c_cipher);
+        r.close_by = get(c_by);
+        r.close_kind = get(c_kind);
+        r.outcome = get(c_outcome);
+        const std::string diags = get(c_diag);
+        size_t pos = 0;
+        while (pos < diags.size()) {
+            const size_t sp = diags.find(' ', pos);
+            const std::string d = diags.substr(pos, sp == std::string::npos ? std::string::npos : sp - pos);
+            if (!d.empty()) r.diagnoses.push_back(d);
+            if (sp == std::string::npos) break;
+            pos = sp + 1;
+        }
+        rows.push_back(std::move(r));
+    }
+    return true;
 }
 
 }  // namespace tdsdiag

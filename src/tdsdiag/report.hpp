@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <istream>
 #include <optional>
 #include <set>
 #include <string>
@@ -28,5 +29,9 @@ std::vector<Row> make_rows(const Analyzer& analyzer, int64_t capture_start_ns, c
 std::string conv_table(const std::vector<Row>& rows);  // aligned for a terminal
 std::string csv_table(const std::vector<Row>& rows);   // RFC 4180, header row, stable column names
 std::string summary_page(const std::vector<Row>& rows);
+
+// Reads rows back from csv_table() output, with any extra columns (the batch's `file`) ignored.
+// Returns false and sets `error` ("line 3: ...") on input that is not such a table.
+bool parse_csv(std::istream& in, std::vector<Row>& rows, std::string& error);
 
 }  // namespace tdsdiag
