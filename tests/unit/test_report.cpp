@@ -1,6 +1,8 @@
 // The per-connection table of the statistics tap.
 #include <catch2/catch.hpp>
 
+#include <sstream>
+
 #include "builders.hpp"
 #include "tdsdiag/report.hpp"
 
@@ -40,6 +42,30 @@ TEST_CASE("The connection table has one row per connection with its steps' durat
         CHECK(csv.rfind("stream,client,server,start_s,last_step,", 0) == 0);
         CHECK(std::count(csv.begin(), csv.end(), '\n') == 3);
         CHECK(csv.find("1,10.10.10.10:50001,10.10.10.120:1433,0.040000,7,") != std::string::npos);
+    }
+    SECTION("the CSV reads back, also merged with a file column and a repeated header") {
+        std::string csv = tdsdiag::csv_table(rows);
+        std::string merged;
+        std::istringstream lines(csv);
+        std::string line;
+        bool first = true;
+        while (std::getline(lines, line)) {
+            merged += (first ? "file," : "\"a,b.pcap\",") + line + "\n";
+            first = false;
+        }
+        std::vector<tdsdiag::Row> back;
+        std::string error;
+        std::istringstream m(merged);
+        REQUIRE(tdsdiag::parse_csv(m, back, error));
+        REQUIRE(back.size() == 2);
+        CHECK(back[1].outcome == "failed");
+        CHECK(back[1].diagnoses == rows[1].diagnoses);
+        CHECK(back[0].step_ms[1] == rows[0].step_ms[1]);
+        CHECK(tdsdiag::summary_page(back) == tdsdiag::summary_page(rows));
+        std::istringstream junk("hello,world\n1,2\n");
+        back.clear();
+        CHECK(!tdsdiag::parse_csv(junk, back, error));
+        CHECK(error.find("line 1") != std::string::npos);
     }
     SECTION("the summary counts outcomes and diagnoses with their fix") {
         const std::string page = tdsdiag::summary_page(rows);
