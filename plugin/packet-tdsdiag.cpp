@@ -19,6 +19,7 @@
 #include <cstring>
 #include <exception>
 #include <set>
+#include <unordered_map>
 #include <new>
 
 #include "tdsdiag/analyzer.hpp"
@@ -360,6 +361,121 @@ void tap_init_conv(const char* opt_arg, void*) { tap_init(Report::Conv, "tdsdiag
 void tap_init_csv(const char* opt_arg, void*) { tap_init(Report::Csv, "tdsdiag,csv", opt_arg); }
 void tap_init_summary(const char* opt_arg, void*) { tap_init(Report::Summary, "tdsdiag,summary", opt_arg); }
 
+// ---- the same table in Wireshark's Statistics menu (and tshark -z tdsdiag,connections) ---------
+
+stat_tap_table_item conn_table_fields[] = {
+    {TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "Stream", "%u"},
+    {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Client", "%s"},
+    {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Server", "%s"},
+    {TABLE_ITEM_FLOAT, TAP_ALIGN_RIGHT, "Start (s)", "%.3f"},
+    {TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "Last step", "%u"},
+    {TABLE_ITEM_STRING, TAP_ALIGN_RIGHT, "Step 1-7 (ms)", "%s"},
+    {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Encryption", "%s"},
+    {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "TLS", "%s"},
+    {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Cipher suite", "%s"},
+    {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Close", "%s"},
+    {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Outcome", "%s"},
+    {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Diagnoses", "%s"},
+};
+constexpr guint kConnTableFields = G_N_ELEMENTS(conn_table_fields);
+const char* const kConnTableName = "SQL Server connections";
+
+void conn_table_init(stat_tap_table_ui* ui) {
+    stat_tap_table* table = stat_tap_find_table(ui, kConnTableName);
+    if (table != nullptr) {
+        if (ui->stat_tap_reset_table_cb) ui->stat_tap_reset_table_cb(table);
+        return;
+    }
+    table = stat_tap_init_table(kConnTableName, kConnTableFields, 0, "tcp.stream == %d");
+    stat_tap_add_table(ui, table);
+}
+
+void conn_table_free_item(stat_tap_table*, guint, guint, stat_tap_table_item_type* item) {
+    if (item->type == TABLE_ITEM_STRING) g_free(const_cast<char*>(item->value.string_value));
+}
+
+// Row of each connection per open table, so a packet finds its row without a scan.
+std::unordered_map<const stat_tap_table*, std::unordered_map<guint32, guint>> g_conn_rows;
+
+void conn_table_reset(stat_tap_table* table) {
+    g_conn_rows.erase(table);
+    for (guint row = 0; row < table->num_elements; ++row)
+        for (guint col = 0; col < table->num_fields; ++col)
+            conn_table_free_item(table, row, col, &table->elements[row][col]);
+    // Rows are rebuilt on the next retap; emptying the table keeps it in step with the capture.
+    for (guint row = 0; row < table->num_elements; ++row) g_free(table->elements[row]);
+    g_free(table->elements);
+    table->elements = nullptr;
+    table->num_elements = 0;
+}
+
+// The row's cells as plain values, computed away from the tap's C frames.
+struct ConnCells {
+    guint stream, last_step;
+    double start;
+    char* text[9];  // client, server, steps, encryption, tls, cipher, close, outcome, diagnoses (g_malloc'd)
+};
+
+gboolean conn_cells(guint32 stream, ConnCells& out) {
+    if (g_analyzer == nullptr) return FALSE;
+    try {
+        const tdsdiag::Connection* c = g_analyzer->find(stream);
+        if (c == nullptr) return FALSE;
+        const tdsdiag::Row r = tdsdiag::make_row(*g_analyzer, *c, g_capture_start_ns);
+        std::string steps;
+        for (int k = 1; k <= 7; ++k) {
+            char buf[32];
+            std::snprintf(buf, sizeof buf, "%s%.1f", k > 1 ? " " : "", r.step_ms[k] ? *r.step_ms[k] : 0.0);
+            steps += r.step_ms[k] ? buf : (k > 1 ? " -" : "-");
+        }
+        std::string diags;
+        for (const auto& d : r.diagnoses) diags += (diags.empty() ? "" : ", ") + d;
+        const std::string close = r.close_by.empty() ? "" : r.close_by + " " + r.close_kind;
+        out.stream = r.stream;
+        out.last_step = r.last_step ? static_cast<guint>(*r.last_step) : 0;
+        out.start = r.start_s;
+        const std::string* texts[9] = {&r.client, &r.server, &steps, &r.encryption, &r.tls_version,
+                                       &r.cipher, &close,    &r.outcome, &diags};
+        for (int i = 0; i < 9; ++i) out.text[i] = g_strdup(texts[i]->c_str());
+        return TRUE;
+    } catch (const std::exception&) {
+        return FALSE;
+    }
+}
+
+tap_packet_status conn_table_packet(void* data, packet_info*, epan_dissect_t*, const void* frame, tap_flags_t) {
+    auto* stat = static_cast<stat_data_t*>(data);
+    const auto* fd = static_cast<const FrameData*>(frame);
+    stat_tap_table* table = g_array_index(stat->stat_tap_data->tables, stat_tap_table*, 0);
+    // One row per connection: find it by its stream, or append it.
+    guint row = table->num_elements;
+    try {
+        row = g_conn_rows[table].emplace(fd->stream, table->num_elements).first->second;
+    } catch (const std::exception&) {
+        return TAP_PACKET_FAILED;
+    }
+    ConnCells cells;
+    if (!conn_cells(fd->stream, cells)) return TAP_PACKET_DONT_REDRAW;
+    stat_tap_table_item_type items[kConnTableFields];
+    memset(items, 0, sizeof items);
+    for (guint i = 0; i < kConnTableFields; ++i) items[i].type = conn_table_fields[i].type;
+    items[0].value.uint_value = cells.stream;
+    items[1].value.string_value = cells.text[0];
+    items[2].value.string_value = cells.text[1];
+    items[3].value.float_value = cells.start;
+    items[4].value.uint_value = cells.last_step;
+    for (int i = 2; i < 9; ++i) items[i + 3].value.string_value = cells.text[i];
+    if (row == table->num_elements) {
+        stat_tap_init_table_row(table, row, kConnTableFields, items);
+    } else {
+        for (guint col = 0; col < kConnTableFields; ++col) {
+            conn_table_free_item(table, row, col, stat_tap_get_field_data(table, row, col));
+            stat_tap_set_field_data(table, row, col, &items[col]);
+        }
+    }
+    return TAP_PACKET_REDRAW;
+}
+
 int expert_severity(tdsdiag::Severity s) {
     switch (s) {
     case tdsdiag::Severity::Chat: return PI_CHAT;
@@ -478,6 +594,22 @@ extern "C" void proto_register_tdsdiag(void) {
     register_stat_tap_ui(&conv_ui, nullptr);
     register_stat_tap_ui(&csv_ui, nullptr);
     register_stat_tap_ui(&summary_ui, nullptr);
+    static stat_tap_table_ui conn_table_ui = {REGISTER_STAT_GROUP_GENERIC,
+                                              "SQL Server Connections (tdsdiag)",
+                                              "tdsdiag",
+                                              "tdsdiag,connections",
+                                              conn_table_init,
+                                              conn_table_packet,
+                                              conn_table_reset,
+                                              conn_table_free_item,
+                                              nullptr,
+                                              kConnTableFields,
+                                              conn_table_fields,
+                                              0,
+                                              nullptr,
+                                              nullptr,
+                                              0};
+    register_stat_tap_table_ui(&conn_table_ui);
     register_init_routine(tdsdiag_init);
     register_cleanup_routine(tdsdiag_cleanup);
 }

@@ -36,44 +36,46 @@ std::string close_text(const Row& r) { return r.close_by.empty() ? "-" : r.close
 
 }  // namespace
 
+Row make_row(const Analyzer& analyzer, const Connection& c, int64_t capture_start_ns) {
+    const Summary s = c.summary(true);
+    Row r;
+    r.stream = c.stream();
+    r.client = endpoint(c.client_addr(), c.client_port());
+    r.server = endpoint(c.server_addr(), c.server_port());
+    r.start_s = static_cast<double>(c.start_ns() - capture_start_ns) / 1e9;
+    r.last_step = s.last_step;
+    // A step lasts from its opening to the next opening, the last one to the connection's last frame.
+    std::vector<std::pair<int64_t, int>> opened;
+    for (int k = 1; k <= 7; ++k)
+        if (const auto& t = c.step_opened_ns(static_cast<Step>(k))) opened.emplace_back(*t, k);
+    std::sort(opened.begin(), opened.end());
+    for (size_t i = 0; i < opened.size(); ++i) {
+        const int64_t end = i + 1 < opened.size() ? opened[i + 1].first : c.last_ns();
+        r.step_ms[opened[i].second] = static_cast<double>(end - opened[i].first) / 1e6;
+    }
+    r.encryption = encryption_name(s.encryption);
+    if (s.tls_version) r.tls_version = tls_version_name(*s.tls_version);
+    if (s.cipher) {
+        const char* name = analyzer.config().cipher_name ? analyzer.config().cipher_name(*s.cipher) : nullptr;
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "0x%04x", *s.cipher);
+        r.cipher = name ? name : hex;
+    }
+    r.close_by = side_name(s.close_by);
+    r.close_kind = close_kind_name(s.close_kind);
+    r.outcome = outcome_name(s.outcome);
+    for (const Finding& f : c.findings()) {
+        if (f.retracted) continue;
+        const std::string name = code_info(f.code).name;
+        if (std::find(r.diagnoses.begin(), r.diagnoses.end(), name) == r.diagnoses.end()) r.diagnoses.push_back(name);
+    }
+    return r;
+}
+
 std::vector<Row> make_rows(const Analyzer& analyzer, int64_t capture_start_ns, const std::set<uint32_t>* streams) {
     std::vector<Row> rows;
-    for (const Connection* c : analyzer.connections()) {
-        if (streams && !streams->count(c->stream())) continue;
-        const Summary s = c->summary(true);
-        Row r;
-        r.stream = c->stream();
-        r.client = endpoint(c->client_addr(), c->client_port());
-        r.server = endpoint(c->server_addr(), c->server_port());
-        r.start_s = static_cast<double>(c->start_ns() - capture_start_ns) / 1e9;
-        r.last_step = s.last_step;
-        // A step lasts from its opening to the next opening, the last one to the connection's last frame.
-        std::vector<std::pair<int64_t, int>> opened;
-        for (int k = 1; k <= 7; ++k)
-            if (const auto& t = c->step_opened_ns(static_cast<Step>(k))) opened.emplace_back(*t, k);
-        std::sort(opened.begin(), opened.end());
-        for (size_t i = 0; i < opened.size(); ++i) {
-            const int64_t end = i + 1 < opened.size() ? opened[i + 1].first : c->last_ns();
-            r.step_ms[opened[i].second] = static_cast<double>(end - opened[i].first) / 1e6;
-        }
-        r.encryption = encryption_name(s.encryption);
-        if (s.tls_version) r.tls_version = tls_version_name(*s.tls_version);
-        if (s.cipher) {
-            const char* name = analyzer.config().cipher_name ? analyzer.config().cipher_name(*s.cipher) : nullptr;
-            char hex[8];
-            std::snprintf(hex, sizeof hex, "0x%04x", *s.cipher);
-            r.cipher = name ? name : hex;
-        }
-        r.close_by = side_name(s.close_by);
-        r.close_kind = close_kind_name(s.close_kind);
-        r.outcome = outcome_name(s.outcome);
-        for (const Finding& f : c->findings()) {
-            if (f.retracted) continue;
-            const std::string name = code_info(f.code).name;
-            if (std::find(r.diagnoses.begin(), r.diagnoses.end(), name) == r.diagnoses.end()) r.diagnoses.push_back(name);
-        }
-        rows.push_back(std::move(r));
-    }
+    for (const Connection* c : analyzer.connections())
+        if (!streams || streams->count(c->stream())) rows.push_back(make_row(analyzer, *c, capture_start_ns));
     return rows;
 }
 

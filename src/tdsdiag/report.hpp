@@ -23,6 +23,8 @@ struct Row {
     std::vector<std::string> diagnoses;  // codes, in frame order, each once
 };
 
+// The row of one connection.
+Row make_row(const Analyzer& analyzer, const Connection& c, int64_t capture_start_ns);
 // Rows for the connections of `analyzer` in start order; only those in `streams` if given.
 std::vector<Row> make_rows(const Analyzer& analyzer, int64_t capture_start_ns, const std::set<uint32_t>* streams);
 
