@@ -275,6 +275,7 @@ Summary Connection::summary(bool capture_complete) const {
     s.close_by = close_by_;
     s.close_kind = close_kind_;
     s.capture_point = capture_point_;
+    if (cert_) s.cert_signature = signature_algorithm_name(cert_->signature_oid);
 
     if (strict_)
         s.encryption = Encryption::Strict;

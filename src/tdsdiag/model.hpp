@@ -63,6 +63,7 @@ struct Summary {
     Side close_by = Side::Unknown;
     CloseKind close_kind = CloseKind::None;
     Side capture_point = Side::Unknown;  // the side the capture was taken on
+    std::string cert_signature;          // signature algorithm of the server certificate, if seen
 };
 
 const char* step_name(Step s);

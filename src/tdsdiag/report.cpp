@@ -64,6 +64,7 @@ Row make_row(const Analyzer& analyzer, const Connection& c, int64_t capture_star
     r.close_by = side_name(s.close_by);
     r.close_kind = close_kind_name(s.close_kind);
     r.outcome = outcome_name(s.outcome);
+    r.cert_signature = s.cert_signature;
     for (const Finding& f : c.findings()) {
         if (f.retracted) continue;
         const std::string name = code_info(f.code).name;
@@ -114,7 +115,7 @@ std::string conv_table(const std::vector<Row>& rows) {
 std::string csv_table(const std::vector<Row>& rows) {
     std::string out =
         "stream,client,server,start_s,last_step,s1_ms,s2_ms,s3_ms,s4_ms,s5_ms,s6_ms,s7_ms,encryption,tls_version,"
-        "cipher,close_by,close_kind,outcome,diagnoses\n";
+        "cipher,close_by,close_kind,outcome,diagnoses,cert_signature\n";
     for (const Row& r : rows) {
         std::vector<std::string> c{std::to_string(r.stream), r.client, r.server, fixed(r.start_s, 6),
                                    r.last_step ? std::to_string(static_cast<int>(*r.last_step)) : ""};
@@ -122,6 +123,7 @@ std::string csv_table(const std::vector<Row>& rows) {
         for (const std::string* s : {&r.encryption, &r.tls_version, &r.cipher, &r.close_by, &r.close_kind, &r.outcome})
             c.push_back(*s);
         c.push_back(join(r.diagnoses, " "));
+        c.push_back(r.cert_signature);
         std::string line;
         for (size_t i = 0; i < c.size(); ++i) line += (i ? "," : "") + csv_field(c[i]);
         out += line + "\n";
@@ -133,7 +135,7 @@ std::string summary_page(const std::vector<Row>& rows) {
     std::map<std::string, int> outcomes, codes;
     struct Server {
         int connections = 0, failures = 0;
-        std::set<std::string> tls, ciphers;
+        std::set<std::string> tls, ciphers, certs;
     };
     std::map<std::string, Server> servers;
     for (const Row& r : rows) {
@@ -144,6 +146,7 @@ std::string summary_page(const std::vector<Row>& rows) {
         if (r.outcome == "failed" || r.outcome == "login_failed") s.failures++;
         if (!r.tls_version.empty()) s.tls.insert(r.tls_version);
         if (!r.cipher.empty()) s.ciphers.insert(r.cipher);
+        if (!r.cert_signature.empty()) s.certs.insert(r.cert_signature);
     }
     std::string out = "SQL Server connections (tdsdiag): " + std::to_string(rows.size()) + "\n\nOutcomes\n";
     for (const auto& [k, n] : outcomes) out += "  " + k + ": " + std::to_string(n) + "\n";
@@ -161,6 +164,7 @@ std::string summary_page(const std::vector<Row>& rows) {
                " failed";
         if (!s.tls.empty()) out += "; TLS " + join({s.tls.begin(), s.tls.end()}, ", ");
         if (!s.ciphers.empty()) out += "; suites " + join({s.ciphers.begin(), s.ciphers.end()}, ", ");
+        if (!s.certs.empty()) out += "; certificate signed with " + join({s.certs.begin(), s.certs.end()}, ", ");
         out += "\n";
     }
     return out;
@@ -217,7 +221,7 @@ bool parse_csv(std::istream& in, std::vector<Row>& rows, std::string& error) {
         return -1;
     };
     int c_stream = -1, c_client = -1, c_server = -1, c_start = -1, c_last = -1, c_enc = -1, c_tls = -1, c_cipher = -1,
-        c_by = -1, c_kind = -1, c_outcome = -1, c_diag = -1, c_step[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+        c_by = -1, c_kind = -1, c_outcome = -1, c_diag = -1, c_cert = -1, c_step[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
     while (std::getline(in, line)) {
         ++lineno;
         if (line.empty()) continue;
@@ -232,6 +236,7 @@ bool parse_csv(std::istream& in, std::vector<Row>& rows, std::string& error) {
             c_stream = col("stream"), c_client = col("client"), c_server = col("server"), c_start = col("start_s");
             c_last = col("last_step"), c_enc = col("encryption"), c_tls = col("tls_version"), c_cipher = col("cipher");
             c_by = col("close_by"), c_kind = col("close_kind"), c_outcome = col("outcome"), c_diag = col("diagnoses");
+            c_cert = col("cert_signature");
             for (int k = 1; k <= 7; ++k) c_step[k] = col(("s" + std::to_string(k) + "_ms").c_str());
             if (c_server < 0 || c_diag < 0) {
                 error = "line " + std::to_string(lineno) + ": not a tdsdiag connection table header";
@@ -262,6 +267,7 @@ bool parse_csv(std::istream& in, std::vector<Row>& rows, std::string& error) {
         r.close_by = get(c_by);
         r.close_kind = get(c_kind);
         r.outcome = get(c_outcome);
+        r.cert_signature = get(c_cert);
         const std::string diags = get(c_diag);
         size_t pos = 0;
         while (pos < diags.size()) {

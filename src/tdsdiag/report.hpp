@@ -21,6 +21,7 @@ struct Row {
     std::optional<double> step_ms[8];    // time spent in each step (index = step), where it opened
     std::string encryption, tls_version, cipher, close_by, close_kind, outcome;
     std::vector<std::string> diagnoses;  // codes, in frame order, each once
+    std::string cert_signature;          // the server certificate's signature algorithm
 };
 
 // The row of one connection.
