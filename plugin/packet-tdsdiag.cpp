@@ -594,7 +594,8 @@ extern "C" void proto_register_tdsdiag(void) {
     register_stat_tap_ui(&conv_ui, nullptr);
     register_stat_tap_ui(&csv_ui, nullptr);
     register_stat_tap_ui(&summary_ui, nullptr);
-    static stat_tap_table_ui conn_table_ui = {REGISTER_STAT_GROUP_GENERIC,
+    // REGISTER_PACKET_STAT_GROUP_UNSORTED: the group Wireshark's Statistics menu lists (GENERIC is CLI-only).
+    static stat_tap_table_ui conn_table_ui = {REGISTER_PACKET_STAT_GROUP_UNSORTED,
                                               "SQL Server Connections (tdsdiag)",
                                               "tdsdiag",
                                               "tdsdiag,connections",
