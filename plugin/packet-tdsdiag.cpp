@@ -24,6 +24,7 @@
 
 #include "tdsdiag/analyzer.hpp"
 #include "tdsdiag/report.hpp"
+#include "tds8.hpp"
 #include "version_compat.hpp"
 #include "wanted_fields.hpp"
 
@@ -48,6 +49,10 @@ int hf_conn_close_by = -1;
 int hf_conn_close_kind = -1;
 int hf_conn_stream = -1;
 int hf_conn_capture_point = -1;
+int hf_conn_user = -1;
+int hf_conn_app = -1;
+int hf_conn_client_host = -1;
+int hf_conn_database = -1;
 int hf_diagnosis = -1;
 int hf_scenario = -1;
 int hf_diagnosis_detail = -1;
@@ -67,6 +72,7 @@ int tdsdiag_tap = -1;
 gboolean g_have_start = FALSE;
 int64_t g_capture_start_ns = 0;
 range_t* pref_sql_ports = nullptr;
+gboolean pref_tds8 = TRUE;
 guint pref_slow_accept_ms = 1000;
 guint pref_slow_login_ms = 2000;
 
@@ -108,6 +114,10 @@ struct ConnView {
     const char* close_by;
     const char* close_kind;
     const char* capture_point;
+    const char* user;
+    const char* app;
+    const char* client_host;
+    const char* database;
 };
 
 tdsdiag::Config make_config() {
@@ -216,6 +226,10 @@ ConnView view_connection(packet_info* pinfo, guint32 stream) {
         v.close_by = pstr(tdsdiag::side_name(s.close_by));
         v.close_kind = pstr(tdsdiag::close_kind_name(s.close_kind));
         v.capture_point = pstr(tdsdiag::side_name(s.capture_point));
+        v.user = pstr(pinfo, s.user);
+        v.app = pstr(pinfo, s.app);
+        v.client_host = pstr(pinfo, s.client_host);
+        v.database = pstr(pinfo, s.database);
     } catch (const std::exception&) {
         v.known = FALSE;
     }
@@ -292,6 +306,10 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
     add_string(ct, hf_conn_close_by, tvb, v.close_by);
     add_string(ct, hf_conn_close_kind, tvb, v.close_kind);
     add_string(ct, hf_conn_capture_point, tvb, v.capture_point);
+    add_string(ct, hf_conn_user, tvb, v.user);
+    add_string(ct, hf_conn_app, tvb, v.app);
+    add_string(ct, hf_conn_client_host, tvb, v.client_host);
+    add_string(ct, hf_conn_database, tvb, v.database);
     if (v.outcome != nullptr) proto_item_append_text(ci, ": %s", v.outcome);
     return tvb_captured_length(tvb);
 }
@@ -550,6 +568,15 @@ extern "C" void proto_register_tdsdiag(void) {
         {&hf_conn_capture_point, {"Capture point", "tdsdiag.conn.capture_point", FT_STRING, BASE_NONE, nullptr, 0x0,
                                   "Side the capture was taken on (client or server), from checksum-offload marks on "
                                   "the packets that side sends", HFILL}},
+        {&hf_conn_user, {"User", "tdsdiag.conn.user", FT_STRING, BASE_NONE, nullptr, 0x0,
+                         "User name of the Login7 (in clear, or decrypted with the TLS key log); never the password",
+                         HFILL}},
+        {&hf_conn_app, {"Application", "tdsdiag.conn.app", FT_STRING, BASE_NONE, nullptr, 0x0,
+                        "Application name of the Login7", HFILL}},
+        {&hf_conn_client_host, {"Client host", "tdsdiag.conn.client_host", FT_STRING, BASE_NONE, nullptr, 0x0,
+                                "Client host name of the Login7", HFILL}},
+        {&hf_conn_database, {"Database", "tdsdiag.conn.database", FT_STRING, BASE_NONE, nullptr, 0x0,
+                             "Database the Login7 asks for (empty: the login's default database)", HFILL}},
         {&hf_diagnosis, {"Diagnosis", "tdsdiag.diagnosis", FT_STRING, BASE_NONE, nullptr, 0x0,
                          "Diagnosis code whose evidence became complete on this frame (see tdsdiag.analysis.*)",
                          HFILL}},
@@ -571,12 +598,17 @@ extern "C" void proto_register_tdsdiag(void) {
     expert_register_field_array(em, ei, G_N_ELEMENTS(ei));
     register_code_experts(em);
 
-    module_t* module = prefs_register_protocol(proto_tdsdiag, nullptr);
+    module_t* module = prefs_register_protocol(proto_tdsdiag, proto_reg_handoff_tdsdiag);
     range_convert_str(wmem_epan_scope(), &pref_sql_ports, "1433", 65535);
     prefs_register_range_preference(module, "sql_ports", "SQL Server TCP ports",
                                     "TCP ports where SQL Server listens (1433 and any others); TDS on other ports "
                                     "is still found by its prelogin or login",
                                     &pref_sql_ports, 65535);
+    prefs_register_bool_preference(module, "tds8", "Dissect TDS 8.0 (strict encryption)",
+                                   "On the SQL Server TCP ports, dissect a connection whose first bytes are a TLS "
+                                   "handshake as TLS (TDS 8.0), and TDS inside TLS as TDS when the TLS keys are "
+                                   "known; other connections go to the TDS dissector as before",
+                                   &pref_tds8);
     prefs_register_uint_preference(module, "slow_accept_ms", "Slow accept threshold (ms)",
                                    "A SYN answered later than this many milliseconds is diagnosed as slow_accept",
                                    10, &pref_slow_accept_ms);
@@ -585,6 +617,7 @@ extern "C" void proto_register_tdsdiag(void) {
                                    10, &pref_slow_login_ms);
 
     tdsdiag_handle = create_dissector_handle(dissect_tdsdiag, proto_tdsdiag);
+    tdsdiag_plugin::register_tds8(proto_tdsdiag);
     register_postdissector(tdsdiag_handle);
     tdsdiag_tap = register_tap("tdsdiag");
     static stat_tap_ui conv_ui = {REGISTER_STAT_GROUP_GENERIC, "SQL Server connections", "tdsdiag,conv", tap_init_conv, 0, nullptr};
@@ -616,5 +649,11 @@ extern "C" void proto_register_tdsdiag(void) {
 }
 
 extern "C" void proto_reg_handoff_tdsdiag(void) {
-    set_postdissector_wanted_hfids(tdsdiag_handle, tdsdiag_plugin::resolve_wanted_fields());
+    // Called at start-up and again when the preferences change.
+    static gboolean initialized = FALSE;
+    if (!initialized) {
+        set_postdissector_wanted_hfids(tdsdiag_handle, tdsdiag_plugin::resolve_wanted_fields());
+        initialized = TRUE;
+    }
+    tdsdiag_plugin::handoff_tds8(pref_sql_ports, pref_tds8);
 }

@@ -39,7 +39,13 @@ const Wanted kWanted[W_COUNT] = {
     {W_TDS_ERROR_CLASS, "tds.error.class"},
     {W_TDS_ERROR_MSGTEXT, "tds.error.msgtext"},
     {W_TDS_ENVCHANGE_TYPE, "tds.envchange.type"},
+    // Login7 names (the password field is never read).
+    {W_TDS_LOGIN_USER, "tds.7login.username"},
+    {W_TDS_LOGIN_APP, "tds.7login.appname"},
+    {W_TDS_LOGIN_HOST, "tds.7login.clientname"},
+    {W_TDS_LOGIN_DATABASE, "tds.7login.databasename"},
     {W_TLS_CONTENT_TYPE, "tls.record.content_type"},
+    {W_TLS_OPAQUE_TYPE, "tls.record.opaque_type"},  // TLS 1.3 encrypted records (always 23)
     {W_TLS_HANDSHAKE_TYPE, "tls.handshake.type"},
     {W_TLS_HANDSHAKE_VERSION, "tls.handshake.version"},
     {W_TLS_SUPPORTED_VERSION, "tls.handshake.extensions.supported_version"},
@@ -179,8 +185,19 @@ bool read_packet(proto_tree* tree, tdsdiag::Packet& p) {
         p.errors.push_back(std::move(e));
     }
     read_uints(tree, W_TDS_ENVCHANGE_TYPE, p.envchange_types);
+    auto first_string = [&](WantedField w, std::string& out) {
+        each(tree, w, [&](field_info* fi) {
+            const char* text = fvalue_get_string(TDSDIAG_FVALUE(fi));
+            if (text != nullptr && out.empty()) out = text;
+        });
+    };
+    first_string(W_TDS_LOGIN_USER, p.login_user);
+    first_string(W_TDS_LOGIN_APP, p.login_app);
+    first_string(W_TDS_LOGIN_HOST, p.login_host);
+    first_string(W_TDS_LOGIN_DATABASE, p.login_database);
 
     read_uints(tree, W_TLS_CONTENT_TYPE, p.tls_content_types);
+    read_uints(tree, W_TLS_OPAQUE_TYPE, p.tls_content_types);
     read_uints(tree, W_TLS_HANDSHAKE_TYPE, p.tls_handshake_types);
     read_uints(tree, W_TLS_HANDSHAKE_VERSION, p.tls_handshake_versions);
     read_uints(tree, W_TLS_SUPPORTED_VERSION, p.tls_supported_versions);

@@ -245,6 +245,12 @@ void Connection::learn(const Packet& p, bool client, Message m) {
         login_seen_ = true;
         if (m == Message::Login7 && p.tls_content_types.empty()) login7_in_clear_ = true;
     }
+    if (client && !p.login_user.empty() && user_.empty()) {
+        user_ = p.login_user;
+        app_ = p.login_app;
+        client_host_ = p.login_host;
+        database_ = p.login_database;
+    }
     if (p.login_ack) login_ack_ = true;
     if (state_ == State::LoginResponse && !client) {
         if (m == Message::Response) clear_tds_after_login_ = true;
@@ -276,6 +282,10 @@ Summary Connection::summary(bool capture_complete) const {
     s.close_kind = close_kind_;
     s.capture_point = capture_point_;
     if (cert_) s.cert_signature = signature_algorithm_name(cert_->signature_oid);
+    s.user = user_;
+    s.app = app_;
+    s.client_host = client_host_;
+    s.database = database_;
 
     if (strict_)
         s.encryption = Encryption::Strict;

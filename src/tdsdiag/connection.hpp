@@ -174,6 +174,7 @@ private:
     std::optional<uint16_t> tls_version_;
     std::optional<uint16_t> cipher_;
     std::string conn_id_;
+    std::string user_, app_, client_host_, database_;
     Side close_by_ = Side::Unknown;
     Side capture_point_ = Side::Unknown;
     int checksum_samples_ = 0;

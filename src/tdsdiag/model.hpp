@@ -64,6 +64,7 @@ struct Summary {
     CloseKind close_kind = CloseKind::None;
     Side capture_point = Side::Unknown;  // the side the capture was taken on
     std::string cert_signature;          // signature algorithm of the server certificate, if seen
+    std::string user, app, client_host, database;  // from the Login7, when readable; never the password
 };
 
 const char* step_name(Step s);

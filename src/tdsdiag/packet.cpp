@@ -19,6 +19,10 @@ void Packet::clear() {
     login_ack = false;
     errors.clear();
     envchange_types.clear();
+    login_user.clear();
+    login_app.clear();
+    login_host.clear();
+    login_database.clear();
     tls_content_types.clear();
     tls_handshake_types.clear();
     tls_handshake_versions.clear();

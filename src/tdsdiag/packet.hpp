@@ -89,6 +89,8 @@ struct Packet {
     bool login_ack = false;            // LOGINACK token present
     std::vector<TdsError> errors;      // ERROR tokens
     std::vector<uint8_t> envchange_types;
+    // From a Login7 in clear or decrypted with a key log (never the password).
+    std::string login_user, login_app, login_host, login_database;
 
     // TLS, as dissected by Wireshark
     std::vector<uint8_t> tls_content_types;  // one per record, in order

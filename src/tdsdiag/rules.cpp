@@ -332,6 +332,15 @@ void Connection::diagnose_close(const Packet& p, bool client, Message m, State p
                                                             : "",
                         cert_ && cert_->not_after < cert_seen_s_ ? kRenewFix : weak ? kCertFix : kTrustFix),
                  certificate_detail());
+        } else if (client && tls_.tls13 && !tls_.client_finished_seen && !alert_seen_) {
+            // TLS 1.3 encrypts the certificate: without the key log the capture cannot show it.
+            handshake_diagnosed_ = true;
+            emit(r, p, Code::CertificateRejected,
+                 format("The client %s the connection after the server's encrypted TLS 1.3 flight, without its "
+                        "Finished: likely it rejected the certificate, which TLS 1.3 hides. %s",
+                        how, "Fix: trust the certificate's CA on the client, or use a CA-signed certificate."),
+                 "TLS 1.3 encrypts the server's certificate; open the capture with the client's TLS key log "
+                 "(tls.keylog_file) to see it.");
         } else if (client && server_certificate_seen_ && server_finished_seen_ && !alert_seen_) {
             // Some clients (Node.js, so tedious) verify the certificate only once the handshake is done.
             handshake_diagnosed_ = true;

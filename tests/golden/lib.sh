@@ -3,11 +3,13 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
 # golden_output PLUGIN_TREE NAME PASS: prints the fields of every frame of captures/NAME.pcapng.
+# PASS is 1pass or 2pass, with -keys when the capture's TLS key log (captures/NAME.keys) is used.
 golden_output() {
   local tree=$1 name=$2 pass=$3 fields=() f
   while read -r f; do [ -n "$f" ] && fields+=(-e "$f"); done < "$here/columns"
   local two=()
-  [ "$pass" = 2pass ] && two=(-2)
+  case "$pass" in 2pass*) two=(-2) ;; esac
+  case "$pass" in *-keys) two+=(-o "tls.keylog_file:$root/captures/$name.keys") ;; esac
   "$root/tests/tshark-plugin" "$tree" -r "$root/captures/$name.pcapng" "${two[@]}" \
     -T fields -E header=y -E separator=/t -E occurrence=a -E aggregator=, "${fields[@]}"
 }

@@ -8,6 +8,8 @@
 # Clients run in parallel with `in_bg CLIENT ARGS` and `wait_clients`, NO_SERVER
 # (why no server runs) and call `note` for lab setup worth recording
 # (firewall rules...).  Client queries: TSQL_QUERY (default "select 1\ngo\n").
+# `keylog` (before `server`) also writes captures/NAME.keys, the clients' TLS
+# key log (NSS format; `keylog server`: the server's), for decrypting captures.
 
 SCENARIOS=(
 # ---- successful connections
@@ -20,6 +22,14 @@ SCENARIOS=(
 "browser-lookup|tsql with 'instance = SQLEXPRESS' asks the SQL Browser (SSRP, UDP 1434) for the port, gets it, then logs in with login-only TLS"
 "browser-unanswered|tsql with 'instance = SQLEXPRESS', no SQL Browser on the server: its UDP 1434 request gets ICMP port unreachable, tsql fails without any TCP connection"
 "browser-slow|the SQL Browser answers tsql's instance request after 1.5 s, then a login-only TLS login succeeds"
+# ---- TDS 8.0 (strict encryption) and TLS key logs
+"strict-tls12-tedious|TDS 8.0: tedious with encrypt: 'strict' (ALPN tds/8.0, lab CA trusted), server --strict capped at TLS 1.2: the TLS 1.2 handshake starts right after the TCP handshake (bare TLS records, no TDS wrapping), then PRELOGIN, Login7, login response, tedious' SET batch and select 1 all inside TLS; FIN close by the client; key log in captures/strict-tls12-tedious.keys"
+"strict-tls13-tedious|as strict-tls12-tedious with TLS 1.3 (server --strict, TLS 1.3 allowed): TLS 1.3 handshake right after the TCP handshake, then PRELOGIN, Login7, login response and batches inside TLS; FIN close by the client; key log in captures/strict-tls13-tedious.keys"
+"strict-untrusted-cert|TDS 8.0: tedious with encrypt: 'strict' (which always verifies the certificate) against the server's self-signed certificate, trusting only the lab CA: TLS 1.3 ClientHello (ALPN tds/8.0) right after the TCP handshake; after the server's ServerHello/CCS/encrypted flight Node rejects the certificate (self-signed) and closes with FIN at once: no client Finished, no alert, no TDS at all (tedious: ESOCKET self-signed certificate); key log in captures/strict-untrusted-cert.keys (the certificate is encrypted in TLS 1.3)"
+"strict-untrusted-cert-tls12|as strict-untrusted-cert with the server capped at TLS 1.2: the certificate is in clear in the server's flight; Node completes the handshake (ClientKeyExchange/CCS/Finished, then the server's NewSessionTicket/CCS/Finished), then rejects the certificate (self-signed) and closes with FIN: no alert, no TDS; key log in captures/strict-untrusted-cert-tls12.keys"
+"full-tls-freetds-keylog|as full-tls-freetds (tsql encryption = require, server ENCRYPT_ON: TDS 7.x, TLS 1.2 handshake inside prelogin packets, then everything TLS application data, FIN close by the client) with tsql's TLS key log (GnuTLS SSLKEYLOGFILE) in captures/full-tls-freetds-keylog.keys"
+"full-tls-tedious-keylog|as full-tls-tedious (tedious encrypt: true, TDS 7.x, full TLS 1.2, SET batch, select 1, FIN close by the client) with tedious' TLS key log (Node --tls-keylog) in captures/full-tls-tedious-keylog.keys"
+"full-tls-login-failed-keylog|tsql encryption = require, server ENCRYPT_ON (TDS 7.x full TLS 1.2): the login response, as TLS application data, carries ERROR 18456 state 8 class 14 'Login failed for user 'sa'.'; tsql closes; key log in captures/full-tls-login-failed-keylog.keys so that a decrypting dissector sees the ERROR token"
 # ---- TLS version and cipher failures
 "tls-alert-protocol-version|tedious limited to TLS 1.0-1.1 (maxVersion TLSv1.1), server minimum TLS 1.2: the server answers the ClientHello with a fatal alert protocol_version (70) and closes"
 "old-client-server-closes-after-hello|tedious limited to TLS 1.0-1.1, server minimum TLS 1.2 and no alert (like Schannel): the server closes with FIN right after the ClientHello"
@@ -113,6 +123,62 @@ sc_many_connections_mixed() {
         wait_clients
     done
     tsql_client request
+}
+
+# ---- TDS 8.0 (strict) and key logs -------------------------------------------
+# tedious' strict mode ignores trustServerCertificate and verifies the
+# certificate against `ca` (with the IP address: no SNI, the IP SAN checked)
+strict_tedious() {  # extra JSON members, e.g. '"maxVersion": "TLSv1.2"'
+    tedious_client "{\"encrypt\": \"strict\", \"ca\": \"$T/ca.pem\"${1:+, $1}}"
+}
+
+sc_strict_tls12_tedious() {
+    EXPECT="TDS 8.0; steps in order 1,3,2,4,5,6,7 (TLS first, bare records, ClientHello with ALPN tds/8.0; PRELOGIN and all later TDS inside TLS); encryption strict (TLS 1.2, ECDHE); outcome connected when decrypted (without the key log: TLS application data only); close by client FIN"
+    keylog
+    server --strict --tls-max 1.2 --ca-signed
+    strict_tedious
+}
+
+sc_strict_tls13_tedious() {
+    EXPECT="TDS 8.0; steps in order 1,3,2,4,5,6,7 (TLS 1.3 ClientHello with ALPN tds/8.0 right after the TCP handshake; server certificate encrypted, not visible without the key log); encryption strict (TLS 1.3); outcome connected when decrypted; close by client FIN"
+    keylog
+    server --strict --tls-max 1.3 --ca-signed
+    strict_tedious
+}
+
+sc_strict_untrusted_cert() {
+    EXPECT="TDS 8.0; steps 1,3,7: ClientHello with ALPN tds/8.0, the server's TLS 1.3 flight, then client FIN without its Finished and without an alert, no TDS; certificate encrypted (TLS 1.3): self-signed only visible with the key log; diagnosis certificate_rejected (likely: the client ends the handshake right after the server's flight); outcome failed"
+    keylog
+    server --strict --self-signed
+    strict_tedious
+}
+
+sc_strict_untrusted_cert_tls12() {
+    EXPECT="TDS 8.0; steps 1,3,7: ClientHello with ALPN tds/8.0, TLS 1.2 handshake completes (both Finished), then client FIN without application data and without an alert; certificate self-signed (visible); diagnosis certificate_rejected (self-signed); outcome failed"
+    keylog
+    server --strict --tls-max 1.2 --self-signed
+    strict_tedious
+}
+
+sc_full_tls_freetds_keylog() {
+    EXPECT="steps 1-7; encryption full (TLS 1.2); steps 4-6 are TLS application data (decryptable with the key log); outcome connected; close by client FIN"
+    keylog
+    server --encryption on
+    tsql_client require
+}
+
+sc_full_tls_tedious_keylog() {
+    EXPECT="steps 1-7; encryption full (TLS 1.2); outcome connected; close by client FIN; application data decryptable with the key log"
+    keylog
+    server --encryption on
+    tedious_client '{"encrypt": true, "trustServerCertificate": true, "query": "select 1"}'
+}
+
+sc_full_tls_login_failed_keylog() {
+    EXPECT="steps 1-5,7; encryption full (TLS 1.2); the login response is TLS application data: with the key log, ERROR 18456 state 8 class 14 (diagnosis login_failed, outcome login_failed); without it, outcome cannot be read from the packets"
+    keylog
+    server --encryption on --login-error 18456 --error-state 8
+    tsql_client require
 }
 
 # ---- SQL Browser --------------------------------------------------------------

@@ -20,7 +20,12 @@ Wire behaviour copied from SQL Server:
     included; after the handshake TLS records go bare over TCP;
   * login-only encryption (both sides answer ENCRYPT_OFF): TLS stops after
     the Login7;
-  * the packet id restarts at 1 for every message.
+  * the packet id restarts at 1 for every message;
+  * with --strict (TDS 8.0, MS-TDS 2.2.6.5 / SQL Server 2022 "strict"
+    encryption): the TLS handshake starts right after the TCP handshake, as
+    bare TLS records (no TDS wrapping), ALPN tds/8.0 is accepted, TLS 1.3 is
+    allowed, and the PRELOGIN request/response, Login7, login response and
+    batches all travel inside TLS as ordinary TDS packets.
 """
 
 import argparse
@@ -187,7 +192,8 @@ def make_dh_params(workdir):
     return path
 
 
-def make_ssl_context(args, workdir):
+def make_ssl_contexts(args, workdir):
+    """(context for TDS 7.x, context for TDS 8.0 strict), one certificate."""
     certfile, keyfile, cafile = make_certificates(args, workdir)
     if args.ca_out:
         with open(cafile, "rb") as src, open(args.ca_out + ".tmp", "wb") as dst:
@@ -196,9 +202,25 @@ def make_ssl_context(args, workdir):
     if args.cert_out:
         with open(certfile, "rb") as src, open(args.cert_out, "wb") as dst:
             dst.write(src.read())
+    dh = make_dh_params(workdir)
+    # TLS 1.2 at most for TDS 7.x unless --tls-max says otherwise (TDS 7.x
+    # clients hang on TLS 1.3; SQL Server offers 1.3 to TDS 8.0 only)
+    tds7 = make_one_context(args, certfile, keyfile, dh, args.tls_max or "1.2", strict=False)
+    tds8 = make_one_context(args, certfile, keyfile, dh, args.tls_max or "1.3", strict=True)
+    return tds7, tds8
+
+
+def make_one_context(args, certfile, keyfile, dh, tls_max, strict):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = TLS_VERSIONS[args.tls_min]
-    ctx.maximum_version = TLS_VERSIONS[args.tls_max]
+    ctx.maximum_version = TLS_VERSIONS[tls_max]
+    if strict:
+        # TDS 8.0: the client offers ALPN "tds/8.0"; a client that offers
+        # none is served anyway (OpenSSL then sends no ALPN extension).
+        ctx.set_alpn_protocols(["tds/8.0"])
+    if args.keylog:
+        # NSS key log written by the server's OpenSSL (Python ssl)
+        ctx.keylog_filename = args.keylog
     # Security level 0 so that TLS 1.0/1.1 and MD5/SHA-1 certificates work,
     # like an old Windows server; the cipher list itself is OpenSSL's DEFAULT
     # unless --ciphers says otherwise.
@@ -208,7 +230,7 @@ def make_ssl_context(args, workdir):
     ctx.set_ciphers(ciphers)
     if args.tls13_ciphers and hasattr(ctx, "set_ciphersuites"):
         ctx.set_ciphersuites(args.tls13_ciphers)
-    ctx.load_dh_params(make_dh_params(workdir))
+    ctx.load_dh_params(dh)
     ctx.load_cert_chain(certfile, keyfile)
     if args.no_tickets:
         ctx.options |= ssl.OP_NO_TICKET
@@ -505,6 +527,9 @@ class Connection:
             if not d:
                 break
             self.tls_plain += d
+        out = self.tls_out.read()  # post-handshake messages, if OpenSSL has any
+        if out:
+            self.sendall(out)
 
     # ---- PRELOGIN ----------------------------------------------------------
 
@@ -603,6 +628,70 @@ class Connection:
                 self.log("TLS handshake done: %s %s" % (self.tls.version(), self.tls.cipher()[0]))
                 return
 
+    # ---- TLS handshake first, bare over TCP (TDS 8.0 strict) ----------------
+
+    def read_tls_record(self):
+        hdr = self.take(5)
+        length = struct.unpack(">H", hdr[3:5])[0]
+        return hdr + self.take(length)
+
+    def tls_handshake_strict(self):
+        """TDS 8.0: the client's first bytes are a TLS ClientHello, not a PRELOGIN.
+
+        Same failure flags as the TDS 7.x handshake; every record goes bare
+        over TCP (no type 0x12 wrapping)."""
+        a = self.args
+        self.tls_in = ssl.MemoryBIO()
+        self.tls_out = ssl.MemoryBIO()
+        self.tls = self.server.ctx_strict.wrap_bio(self.tls_in, self.tls_out, server_side=True)
+        seen_ccs = False
+        nrec = 0
+        while True:
+            rec = self.read_tls_record()
+            nrec += 1
+            ctype = rec[0]
+            if nrec == 1:
+                if self.fail:
+                    if a.close_after_clienthello:
+                        self.abort(a.close_after_clienthello, "--close-after-clienthello")
+                    if a.alert:
+                        self.sendall(bytes([0x15]) + bytes(rec[1:3]) + b"\x00\x02"
+                                     + bytes([2, ALERTS[a.alert]]))
+                        self.log("sent hand-made TLS alert %s" % a.alert)
+                        self.abort("fin", "--alert %s" % a.alert)
+                    if a.hello_delay:
+                        time.sleep(a.hello_delay)
+            elif ctype == 0x14:
+                seen_ccs = True
+            elif seen_ccs and ctype in (0x16, 0x17) and self.fail and a.close_after_client_finished:
+                # TLS 1.2: Finished is the handshake record after CCS; TLS 1.3:
+                # the encrypted Finished is an application-data record
+                self.abort(a.close_after_client_finished, "--close-after-client-finished")
+            self.tls_in.write(rec)
+            done = False
+            try:
+                self.tls.do_handshake()
+                done = True
+            except ssl.SSLWantReadError:
+                pass
+            except ssl.SSLError as e:
+                out = self.tls_out.read()
+                self.log("TLS handshake failed: %s" % e)
+                mode = a.on_handshake_error if self.fail else "alert"
+                if mode == "alert" and out:
+                    self.sendall(out)
+                    self.abort("fin", "TLS handshake error, alert sent")
+                self.abort("rst" if mode == "rst" else "fin",
+                           "TLS handshake error, no alert (--on-handshake-error %s)" % mode)
+            out = self.tls_out.read()
+            if out:
+                self.sendall(out)
+            if done:
+                self.log("strict: TLS handshake done: %s %s, ALPN %s"
+                         % (self.tls.version(), self.tls.cipher()[0],
+                            self.tls.selected_alpn_protocol()))
+                return
+
     # ---- Login and commands -------------------------------------------------
 
     def handle_login7(self, data):
@@ -659,8 +748,23 @@ class Connection:
     def run(self):
         a = self.args
         self.log("accepted")
+        strict = False
+        if a.strict or a.accept_strict:
+            # TDS 8.0 or 7.x: a TLS handshake record (0x16) or a PRELOGIN (0x12)
+            while not self.raw:
+                self.recv_more()
+            strict = self.raw[0] == 0x16
+            if not strict and a.strict:
+                self.log("first byte 0x%02x: not a TLS handshake (a TDS 7.x client), "
+                         "refused (--strict)" % self.raw[0])
+                self.abort("fin", "TDS 7.x client refused by --strict")
+        if strict:
+            # ---- TDS 8.0: step 3 (TLS handshake) comes first, bare over TCP
+            self.tls_handshake_strict()
+            self.login_tls = True
+            self.encrypt_all = True
         # ---- step 2: PRELOGIN
-        typ, data = self.read_message()
+        typ, data = self.read_message(via_tls=strict)
         if typ != PKT_PRELOGIN:
             self.log("first packet is type 0x%02x, not PRELOGIN" % typ)
             self.abort("fin", "no PRELOGIN")
@@ -676,7 +780,16 @@ class Connection:
         if self.fail and a.prelogin_delay:
             time.sleep(a.prelogin_delay)
         server_enc, tls_mode = negotiate(client_enc, ENC[a.encryption], a.encryption_reply)
-        self.send_message(PKT_RESPONSE, self.prelogin_reply(server_enc))
+        if strict:
+            # TLS is already up: the ENCRYPTION answer is informational only
+            # (tedious sends 0, SqlClient 2 in strict mode) and no second TLS
+            # handshake follows whatever it says.
+            self.send_message(PKT_RESPONSE, self.prelogin_reply(server_enc), via_tls=True)
+            self.log("strict: PRELOGIN answered inside TLS with encryption=%s"
+                     % ENC_NAME.get(server_enc, server_enc))
+            tls_mode = "strict"
+        else:
+            self.send_message(PKT_RESPONSE, self.prelogin_reply(server_enc))
         if tls_mode == "client-ends":
             self.log("client requires encryption, server does not support it")
             # The client is expected to close; the server waits.
@@ -688,7 +801,7 @@ class Connection:
         self.log("encryption: %s" % tls_mode)
 
         # ---- step 3: TLS handshake
-        if tls_mode != "none":
+        if tls_mode not in ("none", "strict"):
             self.tls_handshake()
             self.login_tls = True
             self.encrypt_all = tls_mode == "full"
@@ -791,7 +904,7 @@ class Server:
         self.all_done = threading.Event()
         workdir = tempfile.mkdtemp(prefix="tdslab-server-")
         try:
-            self.ctx = make_ssl_context(args, workdir)
+            self.ctx, self.ctx_strict = make_ssl_contexts(args, workdir)
         finally:  # the key is in memory now: keep nothing on disk
             shutil.rmtree(workdir, ignore_errors=True)
 
@@ -833,7 +946,10 @@ class Server:
         lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         lsock.bind((a.listen, a.port))
         lsock.listen(a.backlog)
-        log("listening on %s:%d, encryption=%s, pid %d" % (a.listen, a.port, a.encryption, os.getpid()))
+        log("listening on %s:%d, encryption=%s%s, pid %d"
+            % (a.listen, a.port, a.encryption,
+               " (TDS 8.0 strict only)" if a.strict else
+               " (TDS 8.0 strict or 7.x)" if a.accept_strict else "", os.getpid()))
         if a.ready_file:
             with open(a.ready_file, "w") as f:
                 f.write("%d\n" % os.getpid())
@@ -855,7 +971,7 @@ class Server:
 
 def main():
     p = argparse.ArgumentParser(
-        description="Scripted TDS 7.x server for the tdsdiag capture lab "
+        description="Scripted TDS 7.x / 8.0 (--strict) server for the tdsdiag capture lab "
                     "(real TCP and OpenSSL, scripted TDS).")
     g = p.add_argument_group("basics")
     g.add_argument("--listen", default="0.0.0.0")
@@ -886,8 +1002,21 @@ def main():
 
     g = p.add_argument_group("TLS and certificate")
     g.add_argument("--tls-min", choices=list(TLS_VERSIONS), default="1.0")
-    g.add_argument("--tls-max", choices=list(TLS_VERSIONS), default="1.2",
-                   help="default 1.2: TDS 7.x clients hang on TLS 1.3 like with SQL Server")
+    g.add_argument("--tls-max", choices=list(TLS_VERSIONS), default=None,
+                   help="default 1.2 for TDS 7.x (its clients hang on TLS 1.3, and SQL Server "
+                        "offers TLS 1.3 to TDS 8.0 only), 1.3 for TDS 8.0 (strict)")
+    g.add_argument("--strict", action="store_true",
+                   help="TDS 8.0 strict encryption only (like SQL Server 2022's Force Strict "
+                        "Encryption): TLS handshake (ALPN tds/8.0, TLS 1.3 allowed) right after "
+                        "the TCP handshake, bare records; PRELOGIN, Login7 and everything after "
+                        "inside TLS. A TDS 7.x client (first byte not 0x16) gets FIN")
+    g.add_argument("--accept-strict", action="store_true",
+                   help="serve TDS 8.0 (strict) and TDS 7.x clients on the same port, told apart "
+                        "by their first byte (0x16 TLS handshake / 0x12 PRELOGIN), like SQL "
+                        "Server 2022 without Force Strict Encryption")
+    g.add_argument("--keylog", metavar="FILE",
+                   help="append the TLS secrets to FILE (NSS key log format, written by the "
+                        "server's OpenSSL through Python ssl keylog_filename)")
     g.add_argument("--ciphers", help="OpenSSL cipher string for TLS <= 1.2, e.g. 'DHE-RSA-AES256-GCM-SHA384'")
     g.add_argument("--tls13-ciphers", help="OpenSSL TLS 1.3 cipher suites")
     g.add_argument("--no-tickets", action="store_true", help="send no NewSessionTicket")

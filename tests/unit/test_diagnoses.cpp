@@ -204,6 +204,13 @@ TEST_CASE("Certificates: weak hash (scenario 4) and rejection", "[diagnoses]") {
         CHECK(d[10] == std::set<std::string>{"certificate_rejected"});
         CHECK(find(run, 10, Code::CertificateRejected)->text.find("likely") != std::string::npos);
     }
+    SECTION("in TLS 1.3 the client closing after the server's encrypted flight likely rejected the hidden certificate") {
+        Run run({syn(), synack(), ack(true), client_hello(false), server_hello(0x0304, 0x1302, false), fin(true)},
+                config());
+        CHECK(diagnoses(run)[6] == std::set<std::string>{"certificate_rejected"});
+        CHECK(find(run, 6, Code::CertificateRejected)->text.find("TLS 1.3 hides") != std::string::npos);
+        CHECK(run.summary().encryption == tdsdiag::Encryption::Strict);
+    }
     SECTION("a second connection closed after its ClientHello is read with the first one's certificate") {
         auto second = [](Packet p) {
             p.stream = 1;

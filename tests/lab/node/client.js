@@ -1,6 +1,10 @@
 // tedious client for the tdsdiag capture lab.
 // Usage: node client.js '<json options>'
-//   server, port, user, password, encrypt (true|false), trustServerCertificate,
+//   server, port, user, password, encrypt (true|false|"strict": TDS 8.0, TLS
+//   first with ALPN tds/8.0; tedious then ignores trustServerCertificate and
+//   always verifies the certificate, so pass ca), trustServerCertificate,
+//   serverName (SNI and the name checked in the certificate; by default
+//   tedious sends no SNI for an IP address and checks the IP),
 //   ca (file), minVersion, maxVersion, ciphers, connectTimeout, requestTimeout,
 //   query (default "select 1"), close: "end" (default) | "reset" (RST via
 //   socket.resetAndDestroy()), holdMs (wait before closing)
@@ -27,6 +31,7 @@ const conn = new Connection({
     port: o.port, encrypt: o.encrypt, trustServerCertificate: o.trustServerCertificate,
     connectTimeout: o.connectTimeout, requestTimeout: o.requestTimeout || 15000,
     cryptoCredentialsDetails: creds, database: undefined,
+    ...(o.serverName ? { serverName: o.serverName } : {}),
   },
 });
 
@@ -49,7 +54,15 @@ conn.on('connect', (err) => {
     setTimeout(() => process.exit(2), 300);
     return;
   }
-  console.log('tedious: connected');
+  const s = conn.messageIo && conn.messageIo.socket;
+  const tlsSock = (s && typeof s.getProtocol === 'function') ? s
+    : (conn.messageIo && conn.messageIo.securePair && conn.messageIo.securePair.cleartext);
+  if (tlsSock && typeof tlsSock.getProtocol === 'function') {
+    console.log('tedious: connected (' + tlsSock.getProtocol() + ', ' + (tlsSock.getCipher() || {}).name
+      + (tlsSock.alpnProtocol ? ', ALPN ' + tlsSock.alpnProtocol : '') + ')');
+  } else {
+    console.log('tedious: connected');
+  }
   if (!o.query) return finish(0);
   const req = new Request(o.query, (e, rowCount) => {
     if (e) { console.log('tedious: query failed: ' + e.message); return finish(3); }
