@@ -169,6 +169,7 @@ FrameResult Connection::on_packet(const Packet& p) {
     const bool client = from_client(p);
     if (state_ == State::Start) midstream_ = !p.syn();
     last_ns_ = std::max(last_ns_, p.time_ns);
+    if (!client) ++server_packets_;
 
     if (p.retransmission) {
         // A copy of something already seen belongs to the step in progress and changes nothing,
@@ -306,7 +307,9 @@ Summary Connection::summary(bool capture_complete) const {
             s.encryption = Encryption::Full;
     }
 
-    const bool after_login_unseen = midstream_ && !before_login_seen_;
+    // A client that got past its SYN heard from the server: with no server packet in the capture,
+    // the capture holds one direction only and cannot show the login's result.
+    const bool after_login_unseen = (midstream_ && !before_login_seen_) || (server_packets_ == 0 && login_seen_);
     if (login_ack_)
         s.outcome = Outcome::Connected;
     else if (login_error_)

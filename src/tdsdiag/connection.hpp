@@ -125,6 +125,7 @@ private:
     // Evidence for the rules.
     int64_t first_syn_ns_ = -1;
     int syn_retransmissions_ = 0;
+    uint32_t server_packets_ = 0;          // 0 while the client talks: a one-sided capture
     bool client_fin_sent_ = false;
     bool server_fin_sent_ = false;
     Side last_payload_from_ = Side::Unknown;

@@ -266,7 +266,8 @@ void Connection::diagnose_close(const Packet& p, bool client, Message m, State p
     const bool waiting_on_server = (prev == State::Prelogin && !prelogin_answered_) ||
                                    (prev == State::TlsHandshake && last_payload_from_ == Side::Client) ||
                                    prev == State::Login;
-    if (client && waiting_on_server && !(prev == State::TlsHandshake && alert_seen_)) {
+    // With no packet from the server in the capture (a one-sided capture) silence proves nothing.
+    if (client && waiting_on_server && server_packets_ > 0 && !(prev == State::TlsHandshake && alert_seen_)) {
         const char* what = prev == State::Prelogin       ? "prelogin response (step 2)"
                            : prev == State::TlsHandshake ? "next TLS handshake message (step 3)"
                                                          : "login response (step 5)";

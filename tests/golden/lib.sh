@@ -10,6 +10,11 @@ golden_output() {
   local two=()
   case "$pass" in 2pass*) two=(-2) ;; esac
   case "$pass" in *-keys) two+=(-o "tls.keylog_file:$root/captures/$name.keys") ;; esac
+  # captures/NAME.args: tshark options the capture needs (e.g. a preference for a non-standard port).
+  if [ -f "$root/captures/$name.args" ]; then
+    local a
+    while read -r a; do [ -n "$a" ] && [ "${a#\#}" = "$a" ] && two+=("$a"); done < "$root/captures/$name.args"
+  fi
   "$root/tests/tshark-plugin" "$tree" -r "$root/captures/$name.pcapng" "${two[@]}" \
     -T fields -E header=y -E separator=/t -E occurrence=a -E aggregator=, "${fields[@]}"
 }

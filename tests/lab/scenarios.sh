@@ -67,6 +67,16 @@ SCENARIOS=(
 "client-requires-encryption-server-not-sup|tsql with encryption = require (prelogin 1), server answers ENCRYPT_NOT_SUP: tsql closes right after the prelogin"
 "server-requires-encryption-client-not-sup|pytds without TLS (prelogin 2, ENCRYPT_NOT_SUP), server answers ENCRYPT_REQ and closes with FIN; pytds gives up"
 "server-requires-encryption-freetds-not-sup|tsql with encryption = off (prelogin 2), server answers ENCRYPT_REQ and closes with FIN; FreeTDS starts TLS anyway, its ClientHello meets the closed socket and the server's kernel answers RST"
+# ---- odd but legal captures (capture side, addressing, link layer)
+"one-sided-client-to-server|tsql login-only TLS login captured with the filter 'src host 10.10.10.10' on the client: only the client's packets (SYN, PRELOGIN, ClientHello, ClientKeyExchange/CCS/Finished, Login7, select 1, FIN and ACKs), nothing from the server"
+"tds-nonstandard-port|the server listens on TCP port 14330 instead of 1433; tsql (port = 14330) logs in with login-only TLS, select 1, FIN close by the client"
+"ipv6-login|tsql login-only TLS login over IPv6 (client fd00::10, server fd00::120 on the veth pair), select 1, FIN close by the client"
+"vlan-tagged|tsql login-only TLS login whose frames carry an 802.1Q tag, VLAN 100, on the veth pair (tagged on egress and untagged on ingress by the kernel's VLAN helpers from tc programs, tests/lab/vlan_tc.c: this lab kernel has no 8021q module), captured on the client's eth0: every frame is Ethernet + 802.1Q + IPv4"
+"linux-cooked-sll2|tsql login-only TLS login captured with dumpcap -i any -y LINUX_SLL2 in the client namespace: link type Linux cooked-mode capture v2 (SLL2)"
+"login7-split-segments|the server advertises MSS 100 (route advmss 100, TSO/GSO off on both ends): tsql's cleartext Login7 spans several TCP segments, reassembled by Wireshark; cleartext login, select 1, FIN"
+"snaplen-96|tsql login-only TLS login captured with dumpcap -s 96: every frame is cut to 96 bytes (headers and the first bytes of the TDS/TLS payload only)"
+"port-reuse-two-connections|two successive tsql cleartext logins from the same client port (ip_local_port_range 40000 40000, tcp_tw_reuse 1 in the client namespace): the second SYN reuses the 4-tuple of the first, closed (client in TIME_WAIT) 1.5 s before; Wireshark gives them two tcp.stream numbers"
+
 )
 
 # ---------------------------------------------------------------------------
@@ -416,5 +426,108 @@ sc_server_requires_encryption_client_not_sup() {
 sc_server_requires_encryption_freetds_not_sup() {
     EXPECT="steps 1,2,(3),7: prelogin ENCRYPTION 2 (NOT_SUP) from the client, 3 (REQ) from the server, server FIN, then a ClientHello from FreeTDS answered by RST from the server's kernel; diagnosis encryption_not_supported; outcome failed"
     server --encryption req
+    tsql_client off
+}
+
+# ---- odd but legal captures ----------------------------------------------------
+# setup_<name> (optional) runs before the capture starts; it may reconfigure the
+# namespaces and set SERVER_IP, CLIENT_IP, PORT, CAP_IFACE, CAP_FILTER, CAP_SNAPLEN.
+setup_one_sided_client_to_server() {
+    CAP_FILTER="src host $CLIENT_IP and dst host $SERVER_IP and tcp port $PORT"
+}
+sc_one_sided_client_to_server() {
+    EXPECT="client-to-server packets only: SYN, PRELOGIN request, ClientHello, ClientKeyExchange/CCS/Finished, Login7 (TLS application data), select 1, FIN and the client's ACKs; no server packet at all, so no PRELOGIN response, ServerHello or login response: steps 1,2,3,4 (client side) and 7 at best; outcome unknown (not failed: the server's side is missing from the capture, not from the wire)"
+    server --encryption off
+    tsql_client request
+}
+
+setup_tds_nonstandard_port() {
+    PORT=14330
+}
+sc_tds_nonstandard_port() {
+    EXPECT="steps 1-7 as login-only-tls, on TCP port 14330 (Wireshark 4.0 does not decode port 14330 as TDS by default: a TDS heuristic or -d tcp.port==14330,tds is needed); encryption login_only (TLS 1.2); outcome connected; close by client FIN"
+    server --encryption off
+    tsql_client request
+}
+
+setup_ipv6_login() {
+    in_client ip -6 addr add fd00::10/64 dev eth0 nodad || return 1
+    in_server ip -6 addr add fd00::120/64 dev eth0 nodad || return 1
+    note "IPv6 fd00::10/64 (client) and fd00::120/64 (server) on the veth pair, nodad"
+    CLIENT_IP=fd00::10; SERVER_IP=fd00::120
+    CAP_FILTER="host $SERVER_IP and tcp port $PORT"   # no neighbour discovery: the capture starts with the SYN
+}
+sc_ipv6_login() {
+    EXPECT="steps 1-7 as login-only-tls, over IPv6; encryption login_only (TLS 1.2); outcome connected; close by client FIN"
+    server --encryption off
+    tsql_client request
+}
+
+setup_vlan_tagged() {
+    # The brief's way (ip link add link eth0 name eth0.100 type vlan id 100)
+    # needs the 8021q module, which this lab kernel lacks ("Unknown device
+    # type"), and tc's act_vlan is missing too: the kernel's VLAN helpers,
+    # called from two tiny tc programs (vlan_tc.c, cls_bpf direct action), tag
+    # every frame leaving either end of the veth pair and untag it on arrival.
+    command -v clang >/dev/null || { echo "vlan-tagged: clang missing (apt-get install clang)" >&2; return 1; }
+    clang -O2 -target bpf -c "$LAB/vlan_tc.c" -o "$T/vlan_tc.o" || return 1
+    local ns
+    for ns in "$NSC" "$NSS"; do
+        ip netns exec "$ns" tc qdisc add dev eth0 clsact || return 1
+        ip netns exec "$ns" tc filter add dev eth0 egress bpf da obj "$T/vlan_tc.o" sec tc_push || return 1
+        ip netns exec "$ns" tc filter add dev eth0 ingress bpf da obj "$T/vlan_tc.o" sec tc_pop || return 1
+    done
+    note "both ends of the veth pair: tc qdisc clsact + cls_bpf direct-action programs of tests/lab/vlan_tc.c (bpf_skb_vlan_push VLAN 100 on egress, bpf_skb_vlan_pop on ingress, no 8021q module in the lab kernel)"
+    CAP_FILTER="vlan 100 and host $SERVER_IP and tcp port $PORT"
+}
+sc_vlan_tagged() {
+    EXPECT="steps 1-7 as login-only-tls, every frame 802.1Q tagged (VLAN 100); encryption login_only (TLS 1.2); outcome connected; close by client FIN"
+    server --encryption off
+    tsql_client request
+}
+
+setup_linux_cooked_sll2() {
+    CAP_IFACE=any
+    CAP_LINKTYPE=LINUX_SLL2   # dumpcap 4.0 picks LINUX_SLL (v1) for 'any' unless told
+}
+sc_linux_cooked_sll2() {
+    EXPECT="steps 1-7 as login-only-tls, link layer Linux cooked-mode capture v2 (SLL2); encryption login_only (TLS 1.2); outcome connected; close by client FIN"
+    server --encryption off
+    tsql_client request
+}
+
+setup_login7_split_segments() {
+    local ns
+    for ns in "$NSC" "$NSS"; do
+        ip netns exec "$ns" ethtool -K eth0 tso off gso off >/dev/null 2>&1 || return 1
+    done
+    ip -n "$NSS" route change 10.10.10.0/24 dev eth0 advmss 100 || return 1
+    note "server namespace: ip route change 10.10.10.0/24 dev eth0 advmss 100 (SYN/ACK MSS 100); ethtool -K eth0 tso off gso off on both ends"
+}
+sc_login7_split_segments() {
+    EXPECT="steps 1,2,4,5,6,7 as cleartext-login; the client's segments carry at most 100 bytes (server MSS 100): the Login7 is reassembled from several TCP segments; encryption none; diagnosis cleartext_login; outcome connected; close by client FIN"
+    server --encryption not_sup
+    tsql_client off
+}
+
+setup_snaplen_96() {
+    CAP_SNAPLEN=96
+}
+sc_snaplen_96() {
+    EXPECT="steps 1-7 as login-only-tls, but every frame is cut at 96 bytes (14 Ethernet + 20 IP + 32 TCP with timestamps = 66 bytes of headers: only the first 30 bytes of each TDS/TLS payload): the TLS handshake messages, Login7 and login response are truncated; what the plugin can still read depends on the first bytes only"
+    server --encryption off
+    tsql_client request
+}
+
+setup_port_reuse_two_connections() {
+    in_client sysctl -qw net.ipv4.ip_local_port_range="40000 40000" || return 1
+    in_client sysctl -qw net.ipv4.tcp_tw_reuse=1 || return 1
+    note "client namespace: sysctl net.ipv4.ip_local_port_range='40000 40000', net.ipv4.tcp_tw_reuse=1"
+}
+sc_port_reuse_two_connections() {
+    EXPECT="2 connections with the same 4-tuple (client port 40000), two tcp.stream numbers; each steps 1,2,4,5,6,7 in clear; diagnosis cleartext_login; outcome connected twice; the second SYN comes 1.5 s after the first connection's FIN exchange (client TIME_WAIT reused)"
+    server --encryption not_sup
+    tsql_client off
+    sleep 1.5
     tsql_client off
 }

@@ -144,6 +144,13 @@ TEST_CASE("The outcome is decided by the login's answer, the close, or the end o
     }
 }
 
+TEST_CASE("A capture of the client's packets only invents no timeout", "[connection]") {
+    Run run({syn(), ack(true), prelogin(0), client_hello(), client_finished(), appdata(true),
+             tds(true, {tdsdiag::kTdsSqlBatch}), fin(true)});
+    for (const auto& r : run.results) CHECK(r.diagnoses.empty());
+    CHECK(run.summary().outcome == Outcome::Unknown);
+}
+
 TEST_CASE("Interleaved connections are analysed separately", "[analyzer]") {
     auto on = [](Packet p, uint32_t stream) {
         p.stream = stream;
