@@ -243,6 +243,17 @@ gboolean diagnosis_holds(guint32 stream, guint32 frame, guint8 code) {
     return c != nullptr && c->holds(frame, static_cast<tdsdiag::Code>(code));
 }
 
+gboolean conn_summary_wanted(proto_tree* tree) {
+    if (tree == nullptr) return FALSE;
+    const int hfs[] = {hf_conn,           hf_conn_stream,        hf_conn_last_step, hf_conn_outcome,
+                       hf_conn_encryption, hf_conn_tls_version,  hf_conn_cipher,    hf_conn_id,
+                       hf_conn_close_by,  hf_conn_close_kind,    hf_conn_capture_point, hf_conn_user,
+                       hf_conn_app,       hf_conn_client_host,   hf_conn_database};
+    for (int hf : hfs)
+        if (proto_field_is_referenced(tree, hf)) return TRUE;  // also TRUE whenever the tree is visible
+    return FALSE;
+}
+
 void add_string(proto_tree* tree, int hf, tvbuff_t* tvb, const char* value) {
     if (value != nullptr) proto_item_set_generated(proto_tree_add_string(tree, hf, tvb, 0, 0, value));
 }
@@ -291,6 +302,9 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
         col_append_fstr(pinfo->cinfo, COL_INFO, " [tdsdiag: %s]", info.name);
     }
 
+    // The connection summary costs string work: skip it when nobody looks at it (no visible tree, and
+    // no filter, column or tap asks for a tdsdiag.conn field).
+    if (!conn_summary_wanted(tree)) return tvb_captured_length(tvb);
     const ConnView v = view_connection(pinfo, fd->stream);
     if (!v.known) return tvb_captured_length(tvb);
     proto_item* ci = proto_tree_add_item(st, hf_conn, tvb, 0, 0, ENC_NA);
