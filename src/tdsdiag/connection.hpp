@@ -113,6 +113,9 @@ private:
     void emit(FrameResult& r, const Packet& p, Code code, Severity severity, std::string text, std::string detail = {});
     std::string certificate_detail() const;  // subject, issuer, algorithm, validity of the server certificate
     std::string offered_detail() const;      // versions and suites of the ClientHello
+    bool certificate_expired() const;        // the server certificate had expired when it was captured
+    const char* certificate_reason(bool weak) const;  // " (expired at capture time)", " (self-signed)"...
+    const char* certificate_fix(bool weak) const;     // renew, replace the weak hash, or trust its CA
     void retract(Code code);
     std::string server_name() const;
     std::string cipher_text(uint16_t suite) const;

@@ -51,9 +51,23 @@ std::string Connection::certificate_detail() const {
                   cert_->subject_cn.c_str(), cert_->issuer_cn.c_str(), cert_->self_issued ? " (self-signed)" : "",
                   signature_algorithm_name(cert_->signature_oid).c_str(), format_utc(cert_->not_before).c_str(),
                   format_utc(cert_->not_after).c_str(),
-                  cert_->not_after < cert_seen_s_    ? ", expired at capture time"
+                  certificate_expired()              ? ", expired at capture time"
                   : cert_->not_before > cert_seen_s_ ? ", not yet valid at capture time"
                                                      : "");
+}
+
+bool Connection::certificate_expired() const { return cert_ && cert_->not_after < cert_seen_s_; }
+
+const char* Connection::certificate_reason(bool weak) const {
+    if (!cert_) return "";
+    if (certificate_expired()) return " (expired at capture time)";
+    if (weak) return " (weak hash)";
+    return cert_->self_issued ? " (self-signed)" : "";
+}
+
+const char* Connection::certificate_fix(bool weak) const {
+    if (certificate_expired()) return kRenewFix;
+    return weak ? kCertFix : kTrustFix;
 }
 
 std::string Connection::offered_detail() const {
@@ -238,12 +252,8 @@ void Connection::diagnose_tls(const Packet& p, bool client, FrameResult& r) {
                    !client_key_exchange_seen_) {
             handshake_diagnosed_ = true;
             emit(r, p, Code::CertificateRejected,
-                 format("The client rejected the server certificate (alert %s)%s. %s", tls_alert_name(a.description),
-                        !cert_                                ? ""
-                        : cert_->not_after < cert_seen_s_     ? "; it had expired at capture time"
-                        : cert_->self_issued                  ? "; it is self-signed"
-                                                              : "",
-                        cert_ && cert_->not_after < cert_seen_s_ ? kRenewFix : kTrustFix),
+                 format("The client rejected the server certificate%s with a %s alert. %s", certificate_reason(false),
+                        tls_alert_name(a.description), certificate_fix(false)),
                  certificate_detail());
         }
     }
@@ -325,13 +335,7 @@ void Connection::diagnose_close(const Packet& p, bool client, Message m, State p
             emit(r, p, Code::CertificateRejected,
                  format("The client %s the connection right after the server certificate, without an alert: it "
                         "rejected it%s. %s",
-                        how,
-                        !cert_                              ? ""
-                        : cert_->not_after < cert_seen_s_   ? " (expired at capture time)"
-                        : weak                              ? " (weak hash)"
-                        : cert_->self_issued                ? " (self-signed)"
-                                                            : "",
-                        cert_ && cert_->not_after < cert_seen_s_ ? kRenewFix : weak ? kCertFix : kTrustFix),
+                        how, certificate_reason(weak), certificate_fix(weak)),
                  certificate_detail());
         } else if (client && tls_.tls13 && !tls_.client_finished_seen && !alert_seen_) {
             // TLS 1.3 encrypts the certificate: without the key log the capture cannot show it.
@@ -348,12 +352,7 @@ void Connection::diagnose_close(const Packet& p, bool client, Message m, State p
             emit(r, p, Code::CertificateRejected,
                  format("The client %s the connection after a completed handshake, before its login: likely it "
                         "rejected the certificate%s. %s",
-                        how,
-                        !cert_                            ? ""
-                        : cert_->not_after < cert_seen_s_ ? " (expired at capture time)"
-                        : cert_->self_issued              ? " (self-signed)"
-                                                          : "",
-                        cert_ && cert_->not_after < cert_seen_s_ ? kRenewFix : kTrustFix),
+                        how, certificate_reason(false), certificate_fix(false)),
                  certificate_detail());
         } else if (!client && dhe_ && client_key_exchange_seen_ && !server_finished_seen_ && !alert_seen_) {
             handshake_diagnosed_ = true;
