@@ -605,28 +605,35 @@ class Connection:
                     time.sleep(a.hello_delay)
             if client_finished and self.fail and a.close_after_client_finished:
                 self.abort(a.close_after_client_finished, "--close-after-client-finished")
-            self.tls_in.write(data)
-            done = False
-            try:
-                self.tls.do_handshake()
-                done = True
-            except ssl.SSLWantReadError:
-                pass
-            except ssl.SSLError as e:
-                out = self.tls_out.read()
-                self.log("TLS handshake failed: %s" % e)
-                mode = a.on_handshake_error if self.fail else "alert"
-                if mode == "alert" and out:
-                    self.send_message(PKT_PRELOGIN, out)
-                    self.abort("fin", "TLS handshake error, alert sent")
-                self.abort("rst" if mode == "rst" else "fin",
-                           "TLS handshake error, no alert (--on-handshake-error %s)" % mode)
-            out = self.tls_out.read()
-            if out:
-                self.send_message(PKT_PRELOGIN, out)
-            if done:
+            if self.handshake_step(data, lambda out: self.send_message(PKT_PRELOGIN, out)):
                 self.log("TLS handshake done: %s %s" % (self.tls.version(), self.tls.cipher()[0]))
                 return
+
+    def handshake_step(self, data, send):
+        """Feeds client bytes to the TLS engine and sends what it answers with `send`
+        (wrapped in PRELOGIN packets for TDS 7.x, bare for TDS 8.0). Returns True once
+        the handshake is done; on a handshake error, alerts or closes per the flags."""
+        a = self.args
+        self.tls_in.write(data)
+        done = False
+        try:
+            self.tls.do_handshake()
+            done = True
+        except ssl.SSLWantReadError:
+            pass
+        except ssl.SSLError as e:
+            out = self.tls_out.read()
+            self.log("TLS handshake failed: %s" % e)
+            mode = a.on_handshake_error if self.fail else "alert"
+            if mode == "alert" and out:
+                send(out)
+                self.abort("fin", "TLS handshake error, alert sent")
+            self.abort("rst" if mode == "rst" else "fin",
+                       "TLS handshake error, no alert (--on-handshake-error %s)" % mode)
+        out = self.tls_out.read()
+        if out:
+            send(out)
+        return done
 
     # ---- TLS handshake first, bare over TCP (TDS 8.0 strict) ----------------
 
@@ -667,26 +674,7 @@ class Connection:
                 # TLS 1.2: Finished is the handshake record after CCS; TLS 1.3:
                 # the encrypted Finished is an application-data record
                 self.abort(a.close_after_client_finished, "--close-after-client-finished")
-            self.tls_in.write(rec)
-            done = False
-            try:
-                self.tls.do_handshake()
-                done = True
-            except ssl.SSLWantReadError:
-                pass
-            except ssl.SSLError as e:
-                out = self.tls_out.read()
-                self.log("TLS handshake failed: %s" % e)
-                mode = a.on_handshake_error if self.fail else "alert"
-                if mode == "alert" and out:
-                    self.sendall(out)
-                    self.abort("fin", "TLS handshake error, alert sent")
-                self.abort("rst" if mode == "rst" else "fin",
-                           "TLS handshake error, no alert (--on-handshake-error %s)" % mode)
-            out = self.tls_out.read()
-            if out:
-                self.sendall(out)
-            if done:
+            if self.handshake_step(rec, self.sendall):
                 self.log("strict: TLS handshake done: %s %s, ALPN %s"
                          % (self.tls.version(), self.tls.cipher()[0],
                             self.tls.selected_alpn_protocol()))
