@@ -130,7 +130,6 @@ private:
     int syn_retransmissions_ = 0;
     uint32_t server_packets_ = 0;          // 0 while the client talks: a one-sided capture
     bool client_fin_sent_ = false;
-    bool server_fin_sent_ = false;
     Side last_payload_from_ = Side::Unknown;
     int64_t last_client_payload_ns_ = 0;
     int64_t login_ns_ = -1;                // when the login was sent

@@ -164,7 +164,7 @@ void Connection::diagnose(const Packet& p, bool client, Message m, State prev, F
     diagnose_tls(p, client, r);
     if (m == Message::Fin || m == Message::Rst) diagnose_close(p, client, m, prev, r);
 
-    if (m == Message::Fin) (client ? client_fin_sent_ : server_fin_sent_) = true;
+    if (m == Message::Fin && client) client_fin_sent_ = true;
     if (m != Message::Ack && m != Message::Syn && m != Message::SynAck && m != Message::Fin && m != Message::Rst) {
         last_payload_from_ = sender;
         if (client) last_client_payload_ns_ = p.time_ns;
