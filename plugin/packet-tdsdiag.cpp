@@ -24,6 +24,7 @@
 
 #include "tdsdiag/analyzer.hpp"
 #include "tdsdiag/report.hpp"
+#include "ssrp.hpp"
 #include "tds8.hpp"
 #include "version_compat.hpp"
 #include "wanted_fields.hpp"
@@ -56,10 +57,18 @@ int hf_conn_database = -1;
 int hf_diagnosis = -1;
 int hf_scenario = -1;
 int hf_diagnosis_detail = -1;
+int hf_conn_browser_frame = -1;
+int hf_browser = -1;
+int hf_browser_request_frame = -1;
+int hf_browser_answer_frame = -1;
+int hf_browser_delay = -1;
+int hf_browser_conn_stream = -1;
+int hf_browser_conn_frame = -1;
 
 int ett_tdsdiag = -1;
 int ett_conn = -1;
 int ett_diagnosis = -1;
+int ett_browser = -1;
 
 expert_field ei_step_begins = EI_INIT;
 // One expert entry per diagnosis code (tdsdiag.analysis.<code>), and a second one for the codes
@@ -75,6 +84,7 @@ range_t* pref_sql_ports = nullptr;
 gboolean pref_tds8 = TRUE;
 guint pref_slow_accept_ms = 1000;
 guint pref_slow_login_ms = 2000;
+guint pref_browser_slow_ms = 1000;
 
 tdsdiag::Analyzer* g_analyzer = nullptr;  // one per open capture file (init/cleanup routines)
 tdsdiag::Packet* g_packet = nullptr;      // reused for every frame to keep its buffers
@@ -91,9 +101,12 @@ struct DiagData {
     const char* detail;  // nullptr when empty
 };
 
+enum FrameKind : guint8 { kTcpFrame = 0, kBrowserFrame = 1 };
+
 // What the first pass found for one frame; lives in file scope.
 struct FrameData {
-    guint32 stream;
+    guint8 kind;     // FrameKind
+    guint32 stream;  // TCP stream, or the SQL Browser lookup's id
     guint8 step;  // kNoStep when the capture cannot tell
     gboolean first;
     gboolean has_delta;
@@ -118,6 +131,19 @@ struct ConnView {
     const char* app;
     const char* client_host;
     const char* database;
+    guint32 browser_frame;  // 0 if none
+};
+
+// An SQL Browser lookup as seen from one of its frames, in packet scope, ready to render.
+struct BrowserView {
+    gboolean known;
+    guint32 request_frame, answer_frame;  // 0 if none
+    gboolean has_delay;
+    nstime_t delay;
+    gboolean linked;
+    guint32 conn_stream, conn_frame;
+    guint n_diags;
+    DiagData* diags;
 };
 
 tdsdiag::Config make_config() {
@@ -131,6 +157,7 @@ tdsdiag::Config make_config() {
     if (c.sql_ports.empty()) c.sql_ports.push_back(1433);
     c.slow_accept_ns = static_cast<int64_t>(pref_slow_accept_ms) * 1000000;
     c.slow_login_ns = static_cast<int64_t>(pref_slow_login_ms) * 1000000;
+    c.browser_slow_ns = static_cast<int64_t>(pref_browser_slow_ms) * 1000000;
     c.cipher_name = [](uint16_t suite) { return tdsdiag_plugin::cipher_suite_name(suite); };
     return c;
 }
@@ -153,6 +180,42 @@ void tdsdiag_init() {
     }
 }
 
+DiagData* copy_diagnoses(wmem_allocator_t* scope, const std::vector<tdsdiag::Diagnosis>& diags) {
+    if (diags.empty()) return nullptr;
+    auto* out = wmem_alloc_array(scope, DiagData, diags.size());
+    for (size_t i = 0; i < diags.size(); ++i) {
+        out[i].code = static_cast<guint8>(diags[i].code);
+        out[i].severity = static_cast<guint8>(diags[i].severity);
+        out[i].text = wmem_strdup(scope, diags[i].text.c_str());
+        out[i].detail = diags[i].detail.empty() ? nullptr : wmem_strdup(scope, diags[i].detail.c_str());
+    }
+    return out;
+}
+
+nstime_t to_nstime(int64_t ns) {
+    nstime_t t;
+    t.secs = static_cast<time_t>(ns / 1000000000);
+    t.nsecs = static_cast<int>(ns % 1000000000);
+    return t;
+}
+
+// The first pass's result for one frame, kept in file scope; nullptr when the frame is not ours.
+FrameData* keep_result(const tdsdiag::FrameResult& r, FrameKind kind, guint32 stream) {
+    if (!r.in_connection) return nullptr;
+    auto* fd = wmem_new0(wmem_file_scope(), FrameData);
+    fd->kind = kind;
+    fd->stream = stream;
+    fd->step = r.step ? static_cast<guint8>(*r.step) : kNoStep;
+    fd->first = r.step_first;
+    if (r.step_delta_ns) {
+        fd->has_delta = TRUE;
+        fd->delta = to_nstime(*r.step_delta_ns);
+    }
+    fd->n_diags = static_cast<guint>(r.diagnoses.size());
+    fd->diags = copy_diagnoses(wmem_file_scope(), r.diagnoses);
+    return fd;
+}
+
 // First pass: the core's verdict on this frame, or nullptr when the frame is not ours.
 FrameData* analyze_frame(packet_info* pinfo, proto_tree* tree) {
     if (g_analyzer == nullptr || g_packet == nullptr) return nullptr;
@@ -172,33 +235,73 @@ FrameData* analyze_frame(packet_info* pinfo, proto_tree* tree) {
             p.src_addr = src ? src : "";
             p.dst_addr = dst ? dst : "";
         }
-        const tdsdiag::FrameResult r = g_analyzer->on_packet(p);
-        if (!r.in_connection) return nullptr;
-        auto* fd = wmem_new0(wmem_file_scope(), FrameData);
-        fd->stream = p.stream;
-        fd->step = r.step ? static_cast<guint8>(*r.step) : kNoStep;
-        fd->first = r.step_first;
-        if (r.step_delta_ns) {
-            fd->has_delta = TRUE;
-            fd->delta.secs = static_cast<time_t>(*r.step_delta_ns / 1000000000);
-            fd->delta.nsecs = static_cast<int>(*r.step_delta_ns % 1000000000);
-        }
-        if (!r.diagnoses.empty()) {
-            fd->n_diags = static_cast<guint>(r.diagnoses.size());
-            fd->diags = wmem_alloc_array(wmem_file_scope(), DiagData, fd->n_diags);
-            for (guint i = 0; i < fd->n_diags; ++i) {
-                fd->diags[i].code = static_cast<guint8>(r.diagnoses[i].code);
-                fd->diags[i].severity = static_cast<guint8>(r.diagnoses[i].severity);
-                fd->diags[i].text = wmem_strdup(wmem_file_scope(), r.diagnoses[i].text.c_str());
-                fd->diags[i].detail = r.diagnoses[i].detail.empty()
-                                          ? nullptr
-                                          : wmem_strdup(wmem_file_scope(), r.diagnoses[i].detail.c_str());
-            }
-        }
-        return fd;
+        return keep_result(g_analyzer->on_packet(p), kTcpFrame, p.stream);
     } catch (const std::exception&) {
         return nullptr;
     }
+}
+
+// First pass of an SQL Browser frame (a request, an answer, or an ICMP error quoting a request).
+FrameData* analyze_browser_frame(packet_info* pinfo, proto_tree* tree, const tdsdiag_plugin::SsrpFrame* sf) {
+    if (g_analyzer == nullptr) return nullptr;
+    try {
+        tdsdiag::BrowserPacket b;
+        b.frame = pinfo->num;
+        b.time_ns = static_cast<int64_t>(pinfo->abs_ts.secs) * 1000000000 + pinfo->abs_ts.nsecs;
+        char* src = address_to_str(pinfo->pool, &sf->src);
+        char* dst = address_to_str(pinfo->pool, &sf->dst);
+        b.src_addr = src ? src : "";
+        b.dst_addr = dst ? dst : "";
+        b.src_port = sf->src_port;
+        b.dst_port = sf->dst_port;
+        b.icmp_error = sf->in_error != FALSE;
+        if (b.icmp_error) {
+            guint32 type = 0, code = 0;
+            gboolean v6 = FALSE;
+            if (!tdsdiag_plugin::read_icmp(tree, type, code, v6)) return nullptr;
+            b.icmp_type = static_cast<uint8_t>(type);
+            b.icmp_code = static_cast<uint8_t>(code);
+            b.icmpv6 = v6 != FALSE;
+        } else {
+            tdsdiag_plugin::read_udp_stream(tree, b.stream);
+        }
+        const bool from_server = sf->src_port == tdsdiag::kSsrpPort && sf->dst_port != tdsdiag::kSsrpPort;
+        b.msg = tdsdiag::parse_ssrp(sf->data, sf->len, from_server && !b.icmp_error);
+        if (!b.msg.valid) return nullptr;
+        uint32_t lookup = 0;
+        const tdsdiag::FrameResult r = g_analyzer->on_browser(b, &lookup);
+        return keep_result(r, kBrowserFrame, lookup);
+    } catch (const std::exception&) {
+        return nullptr;
+    }
+}
+
+// An SQL Browser lookup as known now (some of its diagnoses need the whole capture).
+BrowserView view_browser(packet_info* pinfo, guint32 id) {
+    BrowserView v{};
+    if (g_analyzer == nullptr) return v;
+    try {
+        const tdsdiag::BrowserLookup* l = g_analyzer->lookup(id);
+        if (l == nullptr) return v;
+        v.known = TRUE;
+        v.request_frame = l->request_frame() != l->answer_frame() ? l->request_frame() : 0;
+        v.answer_frame = l->answer_frame();
+        if (const auto d = l->answer_delay_ns()) {
+            v.has_delay = TRUE;
+            v.delay = to_nstime(*d);
+        }
+        if (l->linked_stream) {
+            v.linked = TRUE;
+            v.conn_stream = *l->linked_stream;
+            v.conn_frame = l->linked_frame;
+        }
+        const std::vector<tdsdiag::Diagnosis> diags = l->diagnoses_on(pinfo->num, PINFO_FD_VISITED(pinfo));
+        v.n_diags = static_cast<guint>(diags.size());
+        v.diags = copy_diagnoses(pinfo->pool, diags);
+    } catch (const std::exception&) {
+        v = BrowserView{};
+    }
+    return v;
 }
 
 const char* pstr(packet_info* pinfo, const std::string& s) { return s.empty() ? nullptr : wmem_strdup(pinfo->pool, s.c_str()); }
@@ -230,6 +333,7 @@ ConnView view_connection(packet_info* pinfo, guint32 stream) {
         v.app = pstr(pinfo, s.app);
         v.client_host = pstr(pinfo, s.client_host);
         v.database = pstr(pinfo, s.database);
+        v.browser_frame = s.browser_frame;
     } catch (const std::exception&) {
         v.known = FALSE;
     }
@@ -248,7 +352,7 @@ gboolean conn_summary_wanted(proto_tree* tree) {
     const int hfs[] = {hf_conn,           hf_conn_stream,        hf_conn_last_step, hf_conn_outcome,
                        hf_conn_encryption, hf_conn_tls_version,  hf_conn_cipher,    hf_conn_id,
                        hf_conn_close_by,  hf_conn_close_kind,    hf_conn_capture_point, hf_conn_user,
-                       hf_conn_app,       hf_conn_client_host,   hf_conn_database};
+                       hf_conn_app,       hf_conn_client_host,   hf_conn_database,  hf_conn_browser_frame};
     for (int hf : hfs)
         if (proto_field_is_referenced(tree, hf)) return TRUE;  // also TRUE whenever the tree is visible
     return FALSE;
@@ -265,7 +369,8 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
         g_capture_start_ns = static_cast<int64_t>(pinfo->abs_ts.secs) * 1000000000 + pinfo->abs_ts.nsecs;
     }
     if (fd == nullptr && !PINFO_FD_VISITED(pinfo)) {
-        fd = analyze_frame(pinfo, tree);
+        const tdsdiag_plugin::SsrpFrame* sf = tdsdiag_plugin::ssrp_frame(pinfo);
+        fd = sf != nullptr ? analyze_browser_frame(pinfo, tree, sf) : analyze_frame(pinfo, tree);
         if (fd != nullptr) p_add_proto_data(wmem_file_scope(), pinfo, proto_tdsdiag, 0, fd);
     }
     if (fd == nullptr) return 0;
@@ -286,9 +391,14 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
         }
         if (fd->has_delta) proto_item_set_generated(proto_tree_add_time(st, hf_step_delta, tvb, 0, 0, &fd->delta));
     }
-    for (guint i = 0; i < fd->n_diags; ++i) {
-        const DiagData& d = fd->diags[i];
-        if (!diagnosis_holds(fd->stream, pinfo->num, d.code)) continue;
+    // An SQL Browser lookup renders from its current state: some of its evidence needs the whole capture.
+    const gboolean browser = fd->kind == kBrowserFrame;
+    const BrowserView bv = browser ? view_browser(pinfo, fd->stream) : BrowserView{};
+    const guint n_diags = browser ? bv.n_diags : fd->n_diags;
+    const DiagData* diags = browser ? bv.diags : fd->diags;
+    for (guint i = 0; i < n_diags; ++i) {
+        const DiagData& d = diags[i];
+        if (!browser && !diagnosis_holds(fd->stream, pinfo->num, d.code)) continue;
         const tdsdiag::CodeInfo& info = tdsdiag::code_info(static_cast<tdsdiag::Code>(d.code));
         it = proto_tree_add_string(st, hf_diagnosis, tvb, 0, 0, info.name);
         proto_item_set_generated(it);
@@ -300,6 +410,24 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
         const bool alt = d.severity != static_cast<guint8>(info.severity);
         expert_add_info_format(pinfo, it, alt ? &ei_code_alt[d.code] : &ei_code[d.code], "%s", d.text);
         col_append_fstr(pinfo->cinfo, COL_INFO, " [tdsdiag: %s]", info.name);
+    }
+
+    if (browser) {
+        if (!bv.known) return tvb_captured_length(tvb);
+        proto_item* bi = proto_tree_add_item(st, hf_browser, tvb, 0, 0, ENC_NA);
+        proto_item_set_generated(bi);
+        proto_tree* bt = proto_item_add_subtree(bi, ett_browser);
+        if (bv.request_frame != 0 && bv.request_frame != pinfo->num)
+            proto_item_set_generated(proto_tree_add_uint(bt, hf_browser_request_frame, tvb, 0, 0, bv.request_frame));
+        if (bv.answer_frame != 0 && bv.answer_frame != pinfo->num)
+            proto_item_set_generated(proto_tree_add_uint(bt, hf_browser_answer_frame, tvb, 0, 0, bv.answer_frame));
+        if (bv.has_delay && bv.answer_frame == pinfo->num)
+            proto_item_set_generated(proto_tree_add_time(bt, hf_browser_delay, tvb, 0, 0, &bv.delay));
+        if (bv.linked) {
+            proto_item_set_generated(proto_tree_add_uint(bt, hf_browser_conn_stream, tvb, 0, 0, bv.conn_stream));
+            proto_item_set_generated(proto_tree_add_uint(bt, hf_browser_conn_frame, tvb, 0, 0, bv.conn_frame));
+        }
+        return tvb_captured_length(tvb);
     }
 
     // The connection summary costs string work: skip it when nobody looks at it (no visible tree, and
@@ -324,6 +452,8 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
     add_string(ct, hf_conn_app, tvb, v.app);
     add_string(ct, hf_conn_client_host, tvb, v.client_host);
     add_string(ct, hf_conn_database, tvb, v.database);
+    if (v.browser_frame != 0)
+        proto_item_set_generated(proto_tree_add_uint(ct, hf_conn_browser_frame, tvb, 0, 0, v.browser_frame));
     if (v.outcome != nullptr) proto_item_append_text(ci, ": %s", v.outcome);
     return tvb_captured_length(tvb);
 }
@@ -337,18 +467,20 @@ enum class Report { Conv, Csv, Summary };
 struct TapContext {
     Report report;
     std::set<uint32_t>* streams;  // connections with at least one frame that passed the filter
+    std::set<uint32_t>* lookups;  // SQL Browser lookups likewise
 };
 
 void tap_reset(void* data) {
     auto* ctx = static_cast<TapContext*>(data);
     if (ctx->streams) ctx->streams->clear();
+    if (ctx->lookups) ctx->lookups->clear();
 }
 
 tap_packet_status tap_packet(void* data, packet_info*, epan_dissect_t*, const void* frame, tap_flags_t) {
     auto* ctx = static_cast<TapContext*>(data);
     const auto* fd = static_cast<const FrameData*>(frame);
     try {
-        ctx->streams->insert(fd->stream);
+        (fd->kind == kBrowserFrame ? ctx->lookups : ctx->streams)->insert(fd->stream);
     } catch (const std::exception&) {
         return TAP_PACKET_FAILED;
     }
@@ -359,7 +491,7 @@ void tap_draw(void* data) {
     auto* ctx = static_cast<TapContext*>(data);
     if (g_analyzer == nullptr) return;
     try {
-        const std::vector<tdsdiag::Row> rows = tdsdiag::make_rows(*g_analyzer, g_capture_start_ns, ctx->streams);
+        const std::vector<tdsdiag::Row> rows = tdsdiag::make_rows(*g_analyzer, g_capture_start_ns, ctx->streams, ctx->lookups);
         const std::string text = ctx->report == Report::Conv  ? tdsdiag::conv_table(rows)
                                  : ctx->report == Report::Csv ? tdsdiag::csv_table(rows)
                                                               : tdsdiag::summary_page(rows);
@@ -372,6 +504,7 @@ void tap_draw(void* data) {
 void tap_finish(void* data) {
     auto* ctx = static_cast<TapContext*>(data);
     delete ctx->streams;
+    delete ctx->lookups;
     delete ctx;
 }
 
@@ -379,7 +512,7 @@ void tap_init(Report report, const char* prefix, const char* opt_arg) {
     const char* filter = nullptr;
     const size_t n = strlen(prefix);
     if (strncmp(opt_arg, prefix, n) == 0 && opt_arg[n] == ',') filter = opt_arg + n + 1;
-    auto* ctx = new TapContext{report, new std::set<uint32_t>()};
+    auto* ctx = new TapContext{report, new std::set<uint32_t>(), new std::set<uint32_t>()};
     GString* err = register_tap_listener("tdsdiag", ctx, filter, TL_REQUIRES_NOTHING, tap_reset, tap_packet, tap_draw,
                                          tap_finish);
     if (err != nullptr) {
@@ -478,6 +611,7 @@ gboolean conn_cells(guint32 stream, ConnCells& out) {
 tap_packet_status conn_table_packet(void* data, packet_info*, epan_dissect_t*, const void* frame, tap_flags_t) {
     auto* stat = static_cast<stat_data_t*>(data);
     const auto* fd = static_cast<const FrameData*>(frame);
+    if (fd->kind != kTcpFrame) return TAP_PACKET_DONT_REDRAW;  // the GUI table lists TCP connections only
     stat_tap_table* table = g_array_index(stat->stat_tap_data->tables, stat_tap_table*, 0);
     // One row per connection: find it by its stream, or append it.
     guint row = table->num_elements;
@@ -597,10 +731,30 @@ extern "C" void proto_register_tdsdiag(void) {
         {&hf_diagnosis_detail, {"Evidence", "tdsdiag.diagnosis.detail", FT_STRING, BASE_NONE, nullptr, 0x0,
                                 "More evidence for the diagnosis: the suites offered, the certificate's subject, "
                                 "issuer and validity, the server's error message", HFILL}},
+        {&hf_conn_browser_frame, {"SQL Browser answer", "tdsdiag.conn.browser_frame", FT_FRAMENUM, BASE_NONE,
+                                  FRAMENUM_TYPE(FT_FRAMENUM_RESPONSE), 0x0,
+                                  "Frame of the SQL Browser (SSRP) answer that gave the client this connection's port",
+                                  HFILL}},
+        {&hf_browser, {"SQL Browser lookup", "tdsdiag.browser", FT_NONE, BASE_NONE, nullptr, 0x0,
+                       "The SQL Browser (SSRP, UDP 1434) lookup this frame belongs to", HFILL}},
+        {&hf_browser_request_frame, {"Request in", "tdsdiag.browser.request_frame", FT_FRAMENUM, BASE_NONE,
+                                     FRAMENUM_TYPE(FT_FRAMENUM_REQUEST), 0x0,
+                                     "Frame of the lookup's (first) request", HFILL}},
+        {&hf_browser_answer_frame, {"Answer in", "tdsdiag.browser.answer_frame", FT_FRAMENUM, BASE_NONE,
+                                    FRAMENUM_TYPE(FT_FRAMENUM_RESPONSE), 0x0,
+                                    "Frame of the SQL Browser's answer", HFILL}},
+        {&hf_browser_delay, {"Answer time", "tdsdiag.browser.delay", FT_RELATIVE_TIME, BASE_NONE, nullptr, 0x0,
+                             "Time from the lookup's first request to the SQL Browser's answer", HFILL}},
+        {&hf_browser_conn_stream, {"Connection (TCP stream)", "tdsdiag.browser.conn_stream", FT_UINT32, BASE_DEC,
+                                   nullptr, 0x0,
+                                   "TCP stream of the connection that used the port of this lookup's answer", HFILL}},
+        {&hf_browser_conn_frame, {"Connection starts in", "tdsdiag.browser.conn_frame", FT_FRAMENUM, BASE_NONE,
+                                  nullptr, 0x0, "First frame of the connection that used this lookup's answer",
+                                  HFILL}},
         {&hf_scenario, {"Scenario", "tdsdiag.scenario", FT_UINT8, BASE_DEC, nullptr, 0x0,
                         "Scenario 1-6 of Microsoft's error-10054 article that the diagnosis corresponds to", HFILL}},
     };
-    static gint* ett[] = {&ett_tdsdiag, &ett_conn, &ett_diagnosis};
+    static gint* ett[] = {&ett_tdsdiag, &ett_conn, &ett_diagnosis, &ett_browser};
     static ei_register_info ei[] = {
         {&ei_step_begins, {"tdsdiag.step.begins", PI_SEQUENCE, PI_CHAT, "A connection step begins", EXPFILL}},
     };
@@ -626,12 +780,17 @@ extern "C" void proto_register_tdsdiag(void) {
     prefs_register_uint_preference(module, "slow_accept_ms", "Slow accept threshold (ms)",
                                    "A SYN answered later than this many milliseconds is diagnosed as slow_accept",
                                    10, &pref_slow_accept_ms);
+    prefs_register_uint_preference(module, "browser_slow_ms", "Slow SQL Browser threshold (ms)",
+                                   "An SQL Browser (SSRP) answer later than this many milliseconds after the request is "
+                                   "diagnosed as browser_slow",
+                                   10, &pref_browser_slow_ms);
     prefs_register_uint_preference(module, "slow_login_ms", "Slow login threshold (ms)",
                                    "A login answered later than this many milliseconds is diagnosed as slow_login",
                                    10, &pref_slow_login_ms);
 
     tdsdiag_handle = create_dissector_handle(dissect_tdsdiag, proto_tdsdiag);
     tdsdiag_plugin::register_tds8(proto_tdsdiag);
+    tdsdiag_plugin::register_ssrp();
     register_postdissector(tdsdiag_handle);
     tdsdiag_tap = register_tap("tdsdiag");
     static stat_tap_ui conv_ui = {REGISTER_STAT_GROUP_GENERIC, "SQL Server connections", "tdsdiag,conv", tap_init_conv, 0, nullptr};
@@ -670,4 +829,5 @@ extern "C" void proto_reg_handoff_tdsdiag(void) {
         initialized = TRUE;
     }
     tdsdiag_plugin::handoff_tds8(pref_sql_ports, pref_tds8);
+    tdsdiag_plugin::handoff_ssrp();
 }

@@ -54,6 +54,12 @@ const Wanted kWanted[W_COUNT] = {
     {W_TLS_ALERT_DESC, "tls.alert_message.desc"},
     {W_TLS_ALPN, "tls.handshake.extensions_alpn_str"},
     {W_TLS_CERTIFICATE, "tls.handshake.certificate"},
+    // SQL Browser (SSRP) frames and the ICMP errors that answer them
+    {W_UDP_STREAM, "udp.stream"},
+    {W_ICMP_TYPE, "icmp.type"},
+    {W_ICMP_CODE, "icmp.code"},
+    {W_ICMPV6_TYPE, "icmpv6.type"},
+    {W_ICMPV6_CODE, "icmpv6.code"},
 };
 
 // Some names carry several hfids (tls.handshake.type and tls.handshake.version have two).
@@ -109,6 +115,20 @@ GArray* resolve_wanted_fields() {
     }
     g_cipher_hfi = proto_registrar_get_byname("tls.handshake.ciphersuite");
     return ids;
+}
+
+bool read_udp_stream(proto_tree* tree, guint32& stream) { return first_uint(tree, W_UDP_STREAM, stream); }
+
+bool read_icmp(proto_tree* tree, guint32& type, guint32& code, gboolean& v6) {
+    if (first_uint(tree, W_ICMP_TYPE, type) && first_uint(tree, W_ICMP_CODE, code)) {
+        v6 = FALSE;
+        return true;
+    }
+    if (first_uint(tree, W_ICMPV6_TYPE, type) && first_uint(tree, W_ICMPV6_CODE, code)) {
+        v6 = TRUE;
+        return true;
+    }
+    return false;
 }
 
 int tcp_checksum_state(packet_info* pinfo, proto_tree* tree) {

@@ -46,6 +46,11 @@ enum WantedField : int {
     W_TLS_ALERT_DESC,
     W_TLS_ALPN,
     W_TLS_CERTIFICATE,
+    W_UDP_STREAM,
+    W_ICMP_TYPE,
+    W_ICMP_CODE,
+    W_ICMPV6_TYPE,
+    W_ICMPV6_CODE,
     W_COUNT
 };
 
@@ -56,6 +61,11 @@ GArray* resolve_wanted_fields();
 // Fills `out` (already cleared) from the fields primed in `tree`. Returns false if the
 // frame carries no TCP stream.
 bool read_packet(struct _proto_node* tree, tdsdiag::Packet& out);
+
+// The frame's UDP stream index (SQL Browser frames); false if absent.
+bool read_udp_stream(struct _proto_node* tree, guint32& stream);
+// The ICMP or ICMPv6 error's type and code (a frame quoting an SQL Browser request); false if absent.
+bool read_icmp(struct _proto_node* tree, guint32& type, guint32& code, gboolean& v6);
 
 // Whether the frame's TCP checksum is right (1), wrong (0), or could not be checked (-1).
 // Computed here rather than by the TCP dissector, whose check is off by default.

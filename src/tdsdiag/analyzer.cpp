@@ -10,9 +10,16 @@ bool Analyzer::is_sql_port(uint16_t port) const {
     return std::find(config_.sql_ports.begin(), config_.sql_ports.end(), port) != config_.sql_ports.end();
 }
 
+bool Analyzer::announced(const std::string& server_addr, uint16_t port) const {
+    if (announced_.empty()) return false;
+    auto it = announced_.find(server_addr);
+    return it != announced_.end() && std::find(it->second.begin(), it->second.end(), port) != it->second.end();
+}
+
 bool Analyzer::starts_tracking(const Packet& p, bool& src_is_client) const {
     // The TCP handshake names the client best.
-    const bool to_sql = is_sql_port(p.dst_port), from_sql = is_sql_port(p.src_port);
+    const bool to_sql = is_sql_port(p.dst_port) || announced(p.dst_addr, p.dst_port);
+    const bool from_sql = is_sql_port(p.src_port) || announced(p.src_addr, p.src_port);
     if (p.syn() && (to_sql || from_sql)) {
         src_is_client = !p.ack();
         return true;
@@ -46,9 +53,49 @@ FrameResult Analyzer::on_packet(const Packet& p) {
         if (!facts) facts = std::make_unique<ServerFacts>();
         auto conn = std::make_unique<Connection>(p, src_is_client, config_, *facts);
         order_.push_back(conn.get());
+        if (!lookups_.empty()) link_browser(*conn);
         it = conns_.emplace(p.stream, std::move(conn)).first;
     }
     return it->second->on_packet(p);
+}
+
+void Analyzer::link_browser(Connection& c) {
+    // The latest answered lookup of this client for this server that named the connection's port.
+    for (auto it = lookups_.rbegin(); it != lookups_.rend(); ++it) {
+        BrowserLookup& l = **it;
+        if (!l.answered() || l.linked_stream || l.client_addr() != c.client_addr() || l.server_addr() != c.server_addr())
+            continue;
+        if (std::find(l.ports().begin(), l.ports().end(), c.server_port()) == l.ports().end()) continue;
+        l.linked_stream = c.stream();
+        l.linked_frame = c.first_frame();
+        c.link_browser(l.id(), l.answer_frame());
+        return;
+    }
+}
+
+FrameResult Analyzer::on_browser(const BrowserPacket& p, uint32_t* lookup_id) {
+    const bool answer = p.msg.type == SsrpType::Response && !p.icmp_error;
+    const std::string key = answer ? p.dst_addr + "|" + std::to_string(p.dst_port) + "|" + p.src_addr
+                                   : p.src_addr + "|" + std::to_string(p.src_port) + "|" + p.dst_addr;
+    auto it = open_lookups_.find(key);
+    BrowserLookup* l = it == open_lookups_.end() ? nullptr : lookups_[it->second].get();
+    // A request after an answer on the same socket starts a new lookup.
+    if (l != nullptr && l->answered() && !answer && !p.icmp_error) l = nullptr;
+    if (l == nullptr) {
+        const auto id = static_cast<uint32_t>(lookups_.size());
+        lookups_.push_back(std::make_unique<BrowserLookup>(id, p, config_.browser_slow_ns));
+        l = lookups_.back().get();
+        open_lookups_[key] = id;
+    }
+    if (lookup_id != nullptr) *lookup_id = l->id();
+    const bool was_answered = l->answered();
+    FrameResult r = l->on_packet(p);
+    if (!was_answered && l->answered()) {
+        auto& ports = announced_[l->server_addr()];
+        for (uint16_t port : l->ports())
+            if (std::find(ports.begin(), ports.end(), port) == ports.end()) ports.push_back(port);
+    }
+    return r;
 }
 
 const Connection* Analyzer::find(uint32_t stream) const {

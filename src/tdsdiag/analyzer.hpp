@@ -9,6 +9,7 @@
 
 #include "tdsdiag/config.hpp"
 #include "tdsdiag/connection.hpp"
+#include "tdsdiag/ssrp.hpp"
 
 namespace tdsdiag {
 
@@ -19,7 +20,13 @@ public:
     // Feed frames in capture order, each once. Frames of other traffic get an empty result.
     FrameResult on_packet(const Packet& p);
 
+    // Feed an SQL Browser (SSRP) frame: a request, an answer, or an ICMP error quoting a request.
+    // `lookup_id`, if given, receives the id of the lookup the frame belongs to.
+    FrameResult on_browser(const BrowserPacket& p, uint32_t* lookup_id = nullptr);
+
     const Connection* find(uint32_t stream) const;
+    const BrowserLookup* lookup(uint32_t id) const { return id < lookups_.size() ? lookups_[id].get() : nullptr; }
+    size_t lookup_count() const { return lookups_.size(); }
     const Config& config() const { return config_; }
     // Whether the next frame of `stream` should carry its checksum state (new or undecided connections).
     bool wants_checksum(uint32_t stream) const {
@@ -31,6 +38,10 @@ public:
 
 private:
     bool is_sql_port(uint16_t port) const;
+    // A port an SQL Browser answer named for this server address.
+    bool announced(const std::string& server_addr, uint16_t port) const;
+    // Links a new connection to the SQL Browser answer that gave it its port.
+    void link_browser(Connection& c);
     // Whether an untracked stream should be tracked from this frame on, and which side is the client.
     bool starts_tracking(const Packet& p, bool& src_is_client) const;
 
@@ -38,6 +49,9 @@ private:
     std::unordered_map<uint32_t, std::unique_ptr<Connection>> conns_;
     std::unordered_map<std::string, std::unique_ptr<ServerFacts>> servers_;  // by "address:port"
     std::vector<const Connection*> order_;
+    std::vector<std::unique_ptr<BrowserLookup>> lookups_;
+    std::unordered_map<std::string, uint32_t> open_lookups_;  // "client|port|server" -> lookup id
+    std::unordered_map<std::string, std::vector<uint16_t>> announced_;  // server address -> TCP ports
 };
 
 }  // namespace tdsdiag

@@ -287,6 +287,7 @@ Summary Connection::summary(bool capture_complete) const {
     s.app = app_;
     s.client_host = client_host_;
     s.database = database_;
+    s.browser_frame = browser_frame_;
 
     if (strict_)
         s.encryption = Encryption::Strict;

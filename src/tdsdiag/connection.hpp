@@ -98,6 +98,12 @@ public:
     const std::vector<Finding>& findings() const { return findings_; }
     // Whether checksums of this connection's packets still help to find the capture point.
     bool wants_checksums() const { return capture_point_ == Side::Unknown && checksum_samples_ < 16; }
+    // The SQL Browser lookup whose answer named this connection's port.
+    void link_browser(uint32_t lookup_id, uint32_t answer_frame) {
+        browser_lookup_ = lookup_id;
+        browser_frame_ = answer_frame;
+    }
+    std::optional<uint32_t> browser_lookup() const { return browser_lookup_; }
     // Whether the connection still holds the diagnosis `code` made on `frame`.
     bool holds(uint32_t frame, Code code) const;
 
@@ -184,6 +190,8 @@ private:
     int bad_checksums_[2] = {0, 0};   // [client, server]
     int good_checksums_[2] = {0, 0};
     CloseKind close_kind_ = CloseKind::None;
+    std::optional<uint32_t> browser_lookup_;
+    uint32_t browser_frame_ = 0;
 };
 
 }  // namespace tdsdiag

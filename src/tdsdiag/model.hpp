@@ -65,6 +65,7 @@ struct Summary {
     Side capture_point = Side::Unknown;  // the side the capture was taken on
     std::string cert_signature;          // signature algorithm of the server certificate, if seen
     std::string user, app, client_host, database;  // from the Login7, when readable; never the password
+    uint32_t browser_frame = 0;  // frame of the SQL Browser answer that named this connection's port, 0 if none
 };
 
 const char* step_name(Step s);

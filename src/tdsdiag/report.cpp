@@ -65,19 +65,52 @@ Row make_row(const Analyzer& analyzer, const Connection& c, int64_t capture_star
     r.close_kind = close_kind_name(s.close_kind);
     r.outcome = outcome_name(s.outcome);
     r.cert_signature = s.cert_signature;
-    for (const Finding& f : c.findings()) {
-        if (f.retracted) continue;
-        const std::string name = code_info(f.code).name;
+    auto add = [&r](Code code) {
+        const std::string name = code_info(code).name;
         if (std::find(r.diagnoses.begin(), r.diagnoses.end(), name) == r.diagnoses.end()) r.diagnoses.push_back(name);
-    }
+    };
+    // The SQL Browser lookup that gave the connection its port came first.
+    if (c.browser_lookup())
+        if (const BrowserLookup* l = analyzer.lookup(*c.browser_lookup()))
+            for (const LookupFinding& f : l->findings(true)) add(f.diagnosis.code);
+    for (const Finding& f : c.findings())
+        if (!f.retracted) add(f.code);
     return r;
 }
 
-std::vector<Row> make_rows(const Analyzer& analyzer, int64_t capture_start_ns, const std::set<uint32_t>* streams) {
-    std::vector<Row> rows;
+Row make_lookup_row(const BrowserLookup& l, int64_t capture_start_ns) {
+    Row r;
+    r.stream = l.stream();
+    r.client = endpoint(l.client_addr(), l.client_port());
+    r.server = endpoint(l.server_addr(), kSsrpPort) + "/udp";
+    r.start_s = static_cast<double>(l.start_ns() - capture_start_ns) / 1e9;
+    r.last_step = Step::Browser;
+    r.step_ms[0] = static_cast<double>(l.last_ns() - l.start_ns()) / 1e6;
+    for (const LookupFinding& f : l.findings(true)) {
+        const std::string name = code_info(f.diagnosis.code).name;
+        if (std::find(r.diagnoses.begin(), r.diagnoses.end(), name) == r.diagnoses.end()) r.diagnoses.push_back(name);
+    }
+    r.outcome = r.diagnoses.empty() ? outcome_name(Outcome::Unknown) : outcome_name(Outcome::Failed);
+    return r;
+}
+
+std::vector<Row> make_rows(const Analyzer& analyzer, int64_t capture_start_ns, const std::set<uint32_t>* streams,
+                           const std::set<uint32_t>* lookups) {
+    std::vector<std::pair<uint32_t, Row>> rows;  // by first frame
     for (const Connection* c : analyzer.connections())
-        if (!streams || streams->count(c->stream())) rows.push_back(make_row(analyzer, *c, capture_start_ns));
-    return rows;
+        if (!streams || streams->count(c->stream()))
+            rows.emplace_back(c->first_frame(), make_row(analyzer, *c, capture_start_ns));
+    for (size_t i = 0; i < analyzer.lookup_count(); ++i) {
+        const BrowserLookup* l = analyzer.lookup(static_cast<uint32_t>(i));
+        if (l == nullptr || l->linked_stream) continue;
+        if (streams && (!lookups || !lookups->count(l->id()))) continue;
+        rows.emplace_back(l->first_frame(), make_lookup_row(*l, capture_start_ns));
+    }
+    std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<Row> out;
+    out.reserve(rows.size());
+    for (auto& [frame, row] : rows) out.push_back(std::move(row));
+    return out;
 }
 
 std::string conv_table(const std::vector<Row>& rows) {

@@ -26,8 +26,12 @@ struct Row {
 
 // The row of one connection.
 Row make_row(const Analyzer& analyzer, const Connection& c, int64_t capture_start_ns);
-// Rows for the connections of `analyzer` in start order; only those in `streams` if given.
-std::vector<Row> make_rows(const Analyzer& analyzer, int64_t capture_start_ns, const std::set<uint32_t>* streams);
+// The row of an SQL Browser lookup that no connection followed (server "address:1434/udp", last step 0).
+Row make_lookup_row(const BrowserLookup& l, int64_t capture_start_ns);
+// Rows for the connections of `analyzer`, and the SQL Browser lookups no connection followed, in the
+// order they started; when `streams` is given, only those connections (and the lookups in `lookups`).
+std::vector<Row> make_rows(const Analyzer& analyzer, int64_t capture_start_ns, const std::set<uint32_t>* streams,
+                           const std::set<uint32_t>* lookups = nullptr);
 
 std::string conv_table(const std::vector<Row>& rows);  // aligned for a terminal
 std::string csv_table(const std::vector<Row>& rows);   // RFC 4180, header row, stable column names

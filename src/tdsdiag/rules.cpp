@@ -6,22 +6,10 @@
 #include <cstdio>
 
 #include "tdsdiag/connection.hpp"
+#include "tdsdiag/text.hpp"
 
 namespace tdsdiag {
 namespace {
-
-std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-std::string format(const char* fmt, ...) {
-    char buf[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    const int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (n < 0) return {};
-    return std::string(buf, std::min(static_cast<size_t>(n), sizeof buf - 1));
-}
-
-std::string seconds(int64_t ns) { return format("%.3f s", static_cast<double>(ns) / 1e9); }
 
 bool has(const std::vector<uint8_t>& v, uint8_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 

@@ -48,6 +48,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     tdsdiag::Analyzer analyzer(config);
     int64_t t = 0;
     for (uint32_t frame = 1; in.n > 0 && frame < 4096; ++frame) {
+        if (in.u8() % 8 == 0) {  // an SQL Browser datagram (request, answer or ICMP error) from the next bytes
+            tdsdiag::BrowserPacket b;
+            b.frame = frame;
+            t += in.u16() * 1000000LL;
+            b.time_ns = t;
+            const uint8_t how = in.u8();
+            const bool answer = how & 1;
+            b.icmp_error = (how & 6) == 6;
+            b.src_addr = answer ? "10.0.0.2" : "10.0.0.1";
+            b.dst_addr = answer ? "10.0.0.1" : "10.0.0.2";
+            b.src_port = answer ? 1434 : static_cast<uint16_t>(50000 + (how >> 4));
+            b.dst_port = answer ? static_cast<uint16_t>(50000 + (how >> 4)) : 1434;
+            b.icmp_type = in.u8();
+            b.icmp_code = in.u8();
+            const size_t len = std::min<size_t>(in.u8(), in.n);
+            b.msg = tdsdiag::parse_ssrp(in.p, len, answer);
+            in.p += len;
+            in.n -= len;
+            const tdsdiag::FrameResult r = analyzer.on_browser(b);
+            for (const auto& d : r.diagnoses)
+                if (d.text.size() > tdsdiag::kMaxTextLength) __builtin_trap();
+            continue;
+        }
         tdsdiag::Packet p;
         p.frame = frame;
         t += in.u16() * 1000000LL;
@@ -87,6 +110,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         conn->summary(false);
         conn->summary(true);
     }
+    for (size_t i = 0; i < analyzer.lookup_count(); ++i)
+        for (const auto& f : analyzer.lookup(static_cast<uint32_t>(i))->findings(true))
+            if (f.diagnosis.text.size() > tdsdiag::kMaxTextLength) __builtin_trap();
     const auto rows = tdsdiag::make_rows(analyzer, 0, nullptr);
     tdsdiag::conv_table(rows);
     tdsdiag::summary_page(rows);

@@ -1,0 +1,347 @@
+#include "tdsdiag/ssrp.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+
+#include "tdsdiag/text.hpp"
+
+namespace tdsdiag {
+
+const char* ssrp_type_name(SsrpType t) {
+    switch (t) {
+    case SsrpType::BroadcastEx: return "CLNT_BCAST_EX";
+    case SsrpType::UnicastEx: return "CLNT_UCAST_EX";
+    case SsrpType::UnicastInst: return "CLNT_UCAST_INST";
+    case SsrpType::Response: return "SVR_RESP";
+    case SsrpType::UnicastDac: return "CLNT_UCAST_DAC";
+    }
+    return "?";
+}
+
+namespace {
+
+bool iequal(const std::string& a, const std::string& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+    return true;
+}
+
+std::optional<uint16_t> parse_port(const std::string& s) {
+    if (s.empty() || s.size() > 5) return std::nullopt;
+    unsigned v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return std::nullopt;
+        v = v * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (v == 0 || v > 65535) return std::nullopt;
+    return static_cast<uint16_t>(v);
+}
+
+// A NUL-terminated instance name of at most `max` bytes starting at `off`; false if malformed.
+bool read_name(const uint8_t* data, size_t len, size_t off, size_t max, SsrpMessage& m) {
+    size_t end = off;
+    while (end < len && data[end] != 0) ++end;
+    // The terminating NUL may be missing at the very end of the datagram (some clients omit it).
+    if (end - off > max) return false;
+    m.instance.assign(reinterpret_cast<const char*>(data + off), end - off);
+    m.instance_offset = off;
+    m.instance_length = end - off;
+    return true;
+}
+
+// RESP_DATA: instances of "key;value;" pairs, each instance ended by an empty token (";;").
+void parse_instances(const uint8_t* data, size_t begin, size_t end, SsrpMessage& m) {
+    size_t pos = begin;
+    SsrpInstance cur;
+    bool open = false;
+    std::string pending_key;
+    size_t pending_off = 0, pending_len = 0;
+    bool have_key = false;
+    while (pos < end) {
+        size_t semi = pos;
+        while (semi < end && data[semi] != ';') ++semi;
+        const std::string token(reinterpret_cast<const char*>(data + pos), semi - pos);
+        if (token.empty() && !have_key) {
+            // ";;": the instance ends.
+            if (open) {
+                cur.length = semi - cur.offset;
+                m.instances.push_back(std::move(cur));
+                cur = SsrpInstance{};
+                open = false;
+            }
+        } else if (!have_key) {
+            if (!open) {
+                open = true;
+                cur.offset = pos;
+            }
+            pending_key = token;
+            pending_off = pos;
+            pending_len = semi - pos;
+            have_key = true;
+        } else {
+            SsrpToken t;
+            t.key = pending_key;
+            t.key_offset = pending_off;
+            t.key_length = pending_len;
+            t.value = token;
+            t.value_offset = pos;
+            t.value_length = semi - pos;
+            if (iequal(t.key, "ServerName")) cur.server = t.value;
+            else if (iequal(t.key, "InstanceName")) cur.instance = t.value;
+            else if (iequal(t.key, "IsClustered")) cur.clustered = t.value;
+            else if (iequal(t.key, "Version")) cur.version = t.value;
+            else if (iequal(t.key, "tcp")) cur.tcp_port = parse_port(t.value);
+            else if (iequal(t.key, "np")) cur.pipe = t.value;
+            cur.tokens.push_back(std::move(t));
+            have_key = false;
+        }
+        pos = semi + 1;
+    }
+    if (open) {  // an instance without its closing ";;" (cut short): keep what was read
+        cur.length = end - cur.offset;
+        m.instances.push_back(std::move(cur));
+    }
+}
+
+}  // namespace
+
+SsrpMessage parse_ssrp(const uint8_t* data, size_t len, bool from_server) {
+    SsrpMessage m;
+    if (data == nullptr || len == 0) return m;
+    const uint8_t type = data[0];
+    if (!from_server) {
+        switch (type) {
+        case 0x02:
+        case 0x03:
+            m.type = static_cast<SsrpType>(type);
+            m.valid = len == 1;
+            return m;
+        case 0x04:
+            m.type = SsrpType::UnicastInst;
+            m.valid = len >= 2 && read_name(data, len, 1, 32, m);
+            return m;
+        case 0x0f:
+            m.type = SsrpType::UnicastDac;
+            if (len < 3) return m;
+            m.dac_version = data[1];
+            m.valid = read_name(data, len, 2, 32, m);
+            return m;
+        default: return m;
+        }
+    }
+    if (type != 0x05 || len < 3) return m;
+    m.type = SsrpType::Response;
+    m.resp_size = static_cast<uint16_t>(data[1] | (data[2] << 8));
+    size_t end = 3 + static_cast<size_t>(m.resp_size);
+    if (end > len) {
+        m.truncated = true;
+        end = len;
+    }
+    if (m.resp_size == 6 && end >= 6 && data[3] == 0x01 && len == 6) {
+        // The answer to CLNT_UCAST_DAC: protocol version 1, then the DAC's TCP port.
+        m.dac_response = true;
+        m.dac_port = static_cast<uint16_t>(data[4] | (data[5] << 8));
+        m.valid = true;
+        return m;
+    }
+    parse_instances(data, 3, end, m);
+    m.valid = true;
+    return m;
+}
+
+// ---- lookups --------------------------------------------------------------------------------
+
+BrowserLookup::BrowserLookup(uint32_t id, const BrowserPacket& first, int64_t slow_ns)
+    : id_(id), stream_(first.stream), slow_ns_(slow_ns) {
+    const bool answer = first.msg.type == SsrpType::Response && !first.icmp_error;
+    client_addr_ = answer ? first.dst_addr : first.src_addr;
+    server_addr_ = answer ? first.src_addr : first.dst_addr;
+    client_port_ = answer ? first.dst_port : first.src_port;
+    first_frame_ = first.frame;
+    start_ns_ = first.time_ns;
+}
+
+std::optional<int64_t> BrowserLookup::answer_delay_ns() const {
+    if (answer_frame_ == 0 || requests_ == 0) return std::nullopt;
+    return answer_ns_ - start_ns_;
+}
+
+std::string BrowserLookup::instance_list() const {
+    std::string s;
+    for (const std::string& i : instances_) s += (s.empty() ? "" : ", ") + i;
+    return s.empty() ? "no instance" : s;
+}
+
+namespace {
+
+std::string icmp_name(const BrowserPacket& p) {
+    if (p.icmpv6) {
+        if (p.icmp_type == 1) {
+            switch (p.icmp_code) {
+            case 1: return "ICMPv6 destination unreachable (administratively prohibited)";
+            case 3: return "ICMPv6 address unreachable";
+            case 4: return "ICMPv6 port unreachable";
+            default: break;
+            }
+        }
+        return format("ICMPv6 error (type %u, code %u)", p.icmp_type, p.icmp_code);
+    }
+    if (p.icmp_type == 3) {
+        switch (p.icmp_code) {
+        case 0: return "ICMP network unreachable";
+        case 1: return "ICMP host unreachable";
+        case 3: return "ICMP port unreachable";
+        case 9:
+        case 10:
+        case 13: return "ICMP destination unreachable (administratively prohibited)";
+        default: break;
+        }
+    }
+    return format("ICMP error (type %u, code %u)", p.icmp_type, p.icmp_code);
+}
+
+Diagnosis make(Code code, std::string text, std::string detail = {}) {
+    return Diagnosis{code, code_info(code).severity, std::move(text), std::move(detail)};
+}
+
+}  // namespace
+
+FrameResult BrowserLookup::on_packet(const BrowserPacket& p) {
+    FrameResult r;
+    r.in_connection = true;
+    r.step = Step::Browser;
+    r.step_first = p.frame == first_frame_;
+    last_ns_ = std::max(last_ns_, p.time_ns);
+    auto add = [&](Diagnosis d) {
+        findings_.push_back({p.frame, d, false});
+        r.diagnoses.push_back(std::move(d));
+    };
+    const std::string what = requested_.empty() ? std::string("the request") : "the request for instance " + requested_;
+
+    if (p.icmp_error) {
+        if (icmp_frame_ != 0 || answer_frame_ != 0) return r;
+        icmp_frame_ = p.frame;
+        const bool port_unreachable = (!p.icmpv6 && p.icmp_type == 3 && p.icmp_code == 3) ||
+                                      (p.icmpv6 && p.icmp_type == 1 && p.icmp_code == 4);
+        add(make(Code::BrowserUnanswered,
+                 format("%s from %s answered the SQL Browser %s: %s. Fix: start the SQL Browser service or open UDP 1434, or "
+                        "connect with an explicit port (server,port).",
+                        icmp_name(p).c_str(), server_addr_.c_str(), what.substr(4).c_str(),
+                        port_unreachable ? "nothing listens on UDP 1434 (SQL Browser stopped or absent)"
+                                         : "a router or firewall rejects UDP 1434"),
+                 format("Request frame %u, error %s after it.", last_request_frame_,
+                        seconds(p.time_ns - start_ns_).c_str())));
+        return r;
+    }
+
+    if (p.msg.type != SsrpType::Response) {
+        // A request (the first one, or the client asking again).
+        if (requests_ == 0) {
+            request_type_ = p.msg.type;
+            requested_ = p.msg.instance;
+            start_ns_ = p.time_ns;
+        }
+        ++requests_;
+        last_request_frame_ = p.frame;
+        // Asked again 0.5 s or more later without an answer: the first try went unanswered.
+        if (requests_ >= 2 && answer_frame_ == 0 && icmp_frame_ == 0 && p.time_ns - start_ns_ >= 500000000) {
+            bool already = false;
+            for (const LookupFinding& f : findings_) already |= f.diagnosis.code == Code::BrowserUnanswered;
+            if (!already)
+                add(make(Code::BrowserUnanswered,
+                         format("The client sent the SQL Browser %s again after %s without an answer from %s: the SQL Browser is "
+                                "stopped or UDP 1434 is blocked. Fix: start the SQL Browser or open UDP 1434, or "
+                                "connect with an explicit port.",
+                                what.substr(4).c_str(), seconds(p.time_ns - start_ns_).c_str(), server_addr_.c_str()),
+                         "If an answer follows, this diagnosis is withdrawn."));
+        }
+        return r;
+    }
+
+    // The answer.
+    if (answer_frame_ != 0) return r;  // a copy or a second answer
+    answer_frame_ = p.frame;
+    answer_ns_ = p.time_ns;
+    findings_.erase(std::remove_if(findings_.begin(), findings_.end(),
+                                   [](const LookupFinding& f) { return f.diagnosis.code == Code::BrowserUnanswered; }),
+                    findings_.end());
+    if (p.msg.dac_response) {
+        if (p.msg.dac_port) {
+            ports_.push_back(*p.msg.dac_port);
+            instances_.push_back(format("DAC (tcp %u)", *p.msg.dac_port));
+        }
+        instance_found_ = true;
+    }
+    for (const SsrpInstance& i : p.msg.instances) {
+        instances_.push_back(i.tcp_port ? format("%s (tcp %u)", i.instance.c_str(), *i.tcp_port)
+                                        : format("%s (no TCP)", i.instance.c_str()));
+        const bool wanted = request_type_ != SsrpType::UnicastInst || iequal(i.instance, requested_);
+        if (request_type_ == SsrpType::UnicastInst && wanted) instance_found_ = true;
+        if (wanted && i.tcp_port && std::find(ports_.begin(), ports_.end(), *i.tcp_port) == ports_.end())
+            ports_.push_back(*i.tcp_port);
+    }
+    if (requests_ == 0) return r;  // the capture missed the request: nothing to measure
+    const int64_t delay = p.time_ns - start_ns_;
+    if (delay > slow_ns_)
+        add(make(Code::BrowserSlow,
+                 format("The SQL Browser on %s answered %s after %s (threshold %s): each named-instance connection "
+                        "waits that long before its TCP handshake. Likely a busy server or a slow path.",
+                        server_addr_.c_str(), what.c_str(), seconds(delay).c_str(), seconds(slow_ns_).c_str()),
+                 "Clients give up after about 1 s per try and retry; connecting with an explicit port skips the "
+                 "lookup."));
+    if (request_type_ == SsrpType::UnicastInst && !instance_found_)
+        add(make(Code::BrowserInstanceMissing,
+                 format("The SQL Browser on %s has no instance %s; it lists %s. Fix: check the instance name "
+                        "(SELECT @@SERVICENAME on the server) or connect with an explicit port.",
+                        server_addr_.c_str(), requested_.c_str(), instance_list().c_str())));
+    return r;
+}
+
+std::vector<LookupFinding> BrowserLookup::findings(bool capture_complete) const {
+    std::vector<LookupFinding> out = findings_;
+    if (!capture_complete || requests_ == 0) return out;
+    if (answer_frame_ == 0 && icmp_frame_ == 0) {
+        bool already = false;
+        for (const LookupFinding& f : out) already |= f.diagnosis.code == Code::BrowserUnanswered;
+        if (!already) {
+            const std::string what = requested_.empty() ? std::string("request") : "request for instance " + requested_;
+            const bool inst = request_type_ == SsrpType::UnicastInst;
+            out.push_back({last_request_frame_,
+                           make(Code::BrowserUnanswered,
+                                format("The SQL Browser %s to %s got no answer in the capture: the SQL Browser is "
+                                       "stopped or UDP 1434 is blocked%s. Fix: start it or open UDP 1434, or connect "
+                                       "with an explicit port.",
+                                       what.c_str(), server_addr_.c_str(),
+                                       inst ? ", or (likely only if it runs) it has no such instance" : ""),
+                                inst ? "The SQL Browser does not answer a request for an instance it does not know, "
+                                       "so silence can also mean a wrong instance name."
+                                     : ""),
+                           true});
+        }
+    } else if (answer_frame_ != 0 && !linked_stream &&
+               (request_type_ == SsrpType::BroadcastEx || request_type_ == SsrpType::UnicastEx)) {
+        // The request named no instance: only the absence of a connection afterwards hints at a miss.
+        out.push_back({answer_frame_,
+                       make(Code::BrowserInstanceMissing,
+                            format("The SQL Browser on %s listed %s, and the client then opened no connection to it "
+                                   "in the capture: the instance it wanted is likely not in the list. Fix: check the "
+                                   "instance name.",
+                                   server_addr_.c_str(), instance_list().c_str()),
+                            format("The request (%s) does not name the instance the client wants, so this rests on "
+                                   "the missing connection; a client that only lists instances looks the same.",
+                                   ssrp_type_name(request_type_))),
+                       true});
+    }
+    return out;
+}
+
+std::vector<Diagnosis> BrowserLookup::diagnoses_on(uint32_t frame, bool capture_complete) const {
+    std::vector<Diagnosis> out;
+    for (const LookupFinding& f : findings(capture_complete))
+        if (f.frame == frame) out.push_back(f.diagnosis);
+    return out;
+}
+
+}  // namespace tdsdiag
