@@ -58,6 +58,10 @@ int hf_diagnosis = -1;
 int hf_scenario = -1;
 int hf_diagnosis_detail = -1;
 int hf_conn_browser_frame = -1;
+int hf_conn_mars = -1;
+int hf_conn_redirect_to = -1;
+int hf_conn_redirect_stream = -1;
+int hf_conn_redirected_from = -1;
 int hf_browser = -1;
 int hf_browser_request_frame = -1;
 int hf_browser_answer_frame = -1;
@@ -132,6 +136,10 @@ struct ConnView {
     const char* client_host;
     const char* database;
     guint32 browser_frame;  // 0 if none
+    const char* mars;
+    const char* redirect_to;
+    gboolean has_redirect_stream, has_redirected_from;
+    guint32 redirect_stream, redirected_from;
 };
 
 // An SQL Browser lookup as seen from one of its frames, in packet scope, ready to render.
@@ -334,10 +342,35 @@ ConnView view_connection(packet_info* pinfo, guint32 stream) {
         v.client_host = pstr(pinfo, s.client_host);
         v.database = pstr(pinfo, s.database);
         v.browser_frame = s.browser_frame;
+        v.mars = pstr(pinfo, s.mars);
+        v.redirect_to = pstr(pinfo, s.redirect_to);
+        if (s.redirect_stream) {
+            v.has_redirect_stream = TRUE;
+            v.redirect_stream = *s.redirect_stream;
+        }
+        if (s.redirected_from) {
+            v.has_redirected_from = TRUE;
+            v.redirected_from = *s.redirected_from;
+        }
     } catch (const std::exception&) {
         v.known = FALSE;
     }
     return v;
+}
+
+// A diagnosis whose text depends on what followed its frame (attention, redirect), as known now; the
+// kept one otherwise. Returned in packet scope.
+const DiagData* revised_diagnosis(packet_info* pinfo, guint32 stream, const DiagData* d) {
+    if (g_analyzer == nullptr) return d;
+    try {
+        const tdsdiag::Connection* c = g_analyzer->find(stream);
+        if (c == nullptr) return d;
+        const auto r = c->revised(pinfo->num, static_cast<tdsdiag::Code>(d->code), PINFO_FD_VISITED(pinfo));
+        if (!r) return d;
+        return copy_diagnoses(pinfo->pool, {*r});
+    } catch (const std::exception&) {
+        return d;
+    }
 }
 
 // Whether a diagnosis kept for this frame still stands (later evidence may retract one).
@@ -352,7 +385,8 @@ gboolean conn_summary_wanted(proto_tree* tree) {
     const int hfs[] = {hf_conn,           hf_conn_stream,        hf_conn_last_step, hf_conn_outcome,
                        hf_conn_encryption, hf_conn_tls_version,  hf_conn_cipher,    hf_conn_id,
                        hf_conn_close_by,  hf_conn_close_kind,    hf_conn_capture_point, hf_conn_user,
-                       hf_conn_app,       hf_conn_client_host,   hf_conn_database,  hf_conn_browser_frame};
+                       hf_conn_app,       hf_conn_client_host,   hf_conn_database,  hf_conn_browser_frame,
+                       hf_conn_mars,      hf_conn_redirect_to,   hf_conn_redirect_stream, hf_conn_redirected_from};
     for (int hf : hfs)
         if (proto_field_is_referenced(tree, hf)) return TRUE;  // also TRUE whenever the tree is visible
     return FALSE;
@@ -397,8 +431,8 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
     const guint n_diags = browser ? bv.n_diags : fd->n_diags;
     const DiagData* diags = browser ? bv.diags : fd->diags;
     for (guint i = 0; i < n_diags; ++i) {
-        const DiagData& d = diags[i];
-        if (!browser && !diagnosis_holds(fd->stream, pinfo->num, d.code)) continue;
+        if (!browser && !diagnosis_holds(fd->stream, pinfo->num, diags[i].code)) continue;
+        const DiagData& d = browser ? diags[i] : *revised_diagnosis(pinfo, fd->stream, &diags[i]);
         const tdsdiag::CodeInfo& info = tdsdiag::code_info(static_cast<tdsdiag::Code>(d.code));
         it = proto_tree_add_string(st, hf_diagnosis, tvb, 0, 0, info.name);
         proto_item_set_generated(it);
@@ -454,6 +488,12 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
     add_string(ct, hf_conn_database, tvb, v.database);
     if (v.browser_frame != 0)
         proto_item_set_generated(proto_tree_add_uint(ct, hf_conn_browser_frame, tvb, 0, 0, v.browser_frame));
+    add_string(ct, hf_conn_mars, tvb, v.mars);
+    add_string(ct, hf_conn_redirect_to, tvb, v.redirect_to);
+    if (v.has_redirect_stream)
+        proto_item_set_generated(proto_tree_add_uint(ct, hf_conn_redirect_stream, tvb, 0, 0, v.redirect_stream));
+    if (v.has_redirected_from)
+        proto_item_set_generated(proto_tree_add_uint(ct, hf_conn_redirected_from, tvb, 0, 0, v.redirected_from));
     if (v.outcome != nullptr) proto_item_append_text(ci, ": %s", v.outcome);
     return tvb_captured_length(tvb);
 }
@@ -667,6 +707,10 @@ void register_code_experts(expert_module_t* em) {
         if (code == tdsdiag::Code::TlsAlert)
             eis[n++] = {&ei_code_alt[i],
                         {"tdsdiag.analysis.tls_alert.fatal", group, PI_ERROR, "A fatal TLS alert was sent", EXPFILL}};
+        else if (code == tdsdiag::Code::Attention)
+            eis[n++] = {&ei_code_alt[i],
+                        {"tdsdiag.analysis.attention.unacknowledged", PI_SEQUENCE, PI_WARN,
+                         "The server never acknowledged the client's attention", EXPFILL}};
         else if (code == tdsdiag::Code::WeakCertHash)
             eis[n++] = {&ei_code_alt[i],
                         {"tdsdiag.analysis.weak_cert_hash.failed", PI_RESPONSE_CODE, PI_ERROR,
@@ -676,7 +720,8 @@ void register_code_experts(expert_module_t* em) {
     // Codes without a second entry share the first one.
     for (size_t i = 0; i < tdsdiag::kCodeCount; ++i) {
         const tdsdiag::Code code = static_cast<tdsdiag::Code>(i);
-        if (code != tdsdiag::Code::TlsAlert && code != tdsdiag::Code::WeakCertHash) ei_code_alt[i] = ei_code[i];
+        if (code != tdsdiag::Code::TlsAlert && code != tdsdiag::Code::WeakCertHash && code != tdsdiag::Code::Attention)
+            ei_code_alt[i] = ei_code[i];
     }
 }
 
@@ -735,6 +780,17 @@ extern "C" void proto_register_tdsdiag(void) {
                                   FRAMENUM_TYPE(FT_FRAMENUM_RESPONSE), 0x0,
                                   "Frame of the SQL Browser (SSRP) answer that gave the client this connection's port",
                                   HFILL}},
+        {&hf_conn_mars, {"MARS", "tdsdiag.conn.mars", FT_STRING, BASE_NONE, nullptr, 0x0,
+                         "on when both prelogins carry the MARS option set (multiple active result sets, SMP "
+                         "framing after the login), off otherwise", HFILL}},
+        {&hf_conn_redirect_to, {"Redirected to", "tdsdiag.conn.redirect_to", FT_STRING, BASE_NONE, nullptr, 0x0,
+                                "host:port the login response routes the client to (ENVCHANGE type 20)", HFILL}},
+        {&hf_conn_redirect_stream, {"Redirect followed by", "tdsdiag.conn.redirect_stream", FT_UINT32, BASE_DEC,
+                                    nullptr, 0x0, "TCP stream of the connection that followed this one's redirect",
+                                    HFILL}},
+        {&hf_conn_redirected_from, {"Redirected from", "tdsdiag.conn.redirected_from", FT_UINT32, BASE_DEC, nullptr,
+                                    0x0, "TCP stream of the connection whose redirect this connection follows",
+                                    HFILL}},
         {&hf_browser, {"SQL Browser lookup", "tdsdiag.browser", FT_NONE, BASE_NONE, nullptr, 0x0,
                        "The SQL Browser (SSRP, UDP 1434) lookup this frame belongs to", HFILL}},
         {&hf_browser_request_frame, {"Request in", "tdsdiag.browser.request_frame", FT_FRAMENUM, BASE_NONE,

@@ -38,7 +38,10 @@ const Wanted kWanted[W_COUNT] = {
     {W_TDS_ERROR_STATE, "tds.error.state"},
     {W_TDS_ERROR_CLASS, "tds.error.class"},
     {W_TDS_ERROR_MSGTEXT, "tds.error.msgtext"},
-    {W_TDS_ENVCHANGE_TYPE, "tds.envchange.type"},
+    {W_TDS_ENVCHANGE_TYPE, "tds.envchange.type"},  // type 20 (routing): its value is read from the bytes
+    {W_TDS_DONE_STATUS, "tds.done.status"},
+    {W_TDS_PRELOGIN_MARS, "tds.prelogin.option.mars"},
+    {W_SMP_FLAGS, "smp.flags"},
     // Login7 names (the password field is never read).
     {W_TDS_LOGIN_USER, "tds.7login.username"},
     {W_TDS_LOGIN_APP, "tds.7login.appname"},
@@ -97,6 +100,20 @@ bool first_uint(proto_tree* tree, WantedField w, guint32& v) {
         found = true;
     });
     return found;
+}
+
+// Wireshark 4.0 dissects the routing ENVCHANGE (type 20) only up to its type byte: its value is read
+// here from the bytes that follow, after checking they were captured (no tvb call may throw here).
+void read_routing(field_info* fi, tdsdiag::Packet& p) {
+    if (fi->ds_tvb == nullptr || fi->length != 1) return;
+    const gint after = fi->start + 1;
+    const gint avail = tvb_captured_length_remaining(fi->ds_tvb, after);
+    if (avail <= 0) return;
+    const gint n = MIN(avail, 2 + 5 + 2 * 65535 + 2);
+    if (!tvb_bytes_exist(fi->ds_tvb, after, n)) return;
+    const guint8* bytes = tvb_get_ptr(fi->ds_tvb, after, n);
+    tdsdiag::Routing r;
+    if (bytes != nullptr && tdsdiag::parse_routing(bytes, static_cast<size_t>(n), r)) p.routing.push_back(std::move(r));
 }
 
 }  // namespace
@@ -204,7 +221,16 @@ bool read_packet(proto_tree* tree, tdsdiag::Packet& p) {
         if (i < texts.size() && texts[i] != nullptr) e.message = texts[i];
         p.errors.push_back(std::move(e));
     }
-    read_uints(tree, W_TDS_ENVCHANGE_TYPE, p.envchange_types);
+    each(tree, W_TDS_ENVCHANGE_TYPE, [&](field_info* fi) {
+        const guint32 type = fvalue_get_uinteger(TDSDIAG_FVALUE(fi));
+        p.envchange_types.push_back(static_cast<uint8_t>(type));
+        if (type == 20) read_routing(fi, p);
+    });
+    each(tree, W_TDS_DONE_STATUS, [&](field_info* fi) {
+        if (fvalue_get_uinteger(TDSDIAG_FVALUE(fi)) & 0x20) p.done_attention = true;
+    });
+    if (first_uint(tree, W_TDS_PRELOGIN_MARS, v)) p.prelogin_mars = static_cast<int>(v);
+    read_uints(tree, W_SMP_FLAGS, p.smp_flags);
     auto first_string = [&](WantedField w, std::string& out) {
         each(tree, w, [&](field_info* fi) {
             const char* text = fvalue_get_string(TDSDIAG_FVALUE(fi));

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "tdsdiag/text.hpp"
+
 namespace tdsdiag {
 
 Analyzer::Analyzer(Config config) : config_(std::move(config)) {}
@@ -54,9 +56,29 @@ FrameResult Analyzer::on_packet(const Packet& p) {
         auto conn = std::make_unique<Connection>(p, src_is_client, config_, *facts);
         order_.push_back(conn.get());
         if (!lookups_.empty()) link_browser(*conn);
+        if (!redirecting_.empty()) link_redirect(*conn);
         it = conns_.emplace(p.stream, std::move(conn)).first;
     }
-    return it->second->on_packet(p);
+    Connection& c = *it->second;
+    const bool had_redirect = c.redirect().has_value();
+    FrameResult r = c.on_packet(p);
+    if (!had_redirect && c.redirect()) redirecting_.push_back(&c);
+    return r;
+}
+
+void Analyzer::link_redirect(Connection& c) {
+    // The oldest redirect of this client that names the connection's server (by address, or, for a
+    // host name, any other server on that port) and port.
+    for (auto it = redirecting_.begin(); it != redirecting_.end(); ++it) {
+        Connection& from = **it;
+        const Routing& to = *from.redirect();
+        if (from.client_addr() != c.client_addr() || to.port != c.server_port()) continue;
+        if (is_ip_literal(to.server) ? to.server != c.server_addr() : c.server_addr() == from.server_addr()) continue;
+        from.link_redirect_target(c.stream(), c.first_frame());
+        c.link_redirect_source(from.stream());
+        redirecting_.erase(it);
+        return;
+    }
 }
 
 void Analyzer::link_browser(Connection& c) {

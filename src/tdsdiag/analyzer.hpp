@@ -42,6 +42,8 @@ private:
     bool announced(const std::string& server_addr, uint16_t port) const;
     // Links a new connection to the SQL Browser answer that gave it its port.
     void link_browser(Connection& c);
+    // Links a new connection to the earlier one whose login response redirected the client to it.
+    void link_redirect(Connection& c);
     // Whether an untracked stream should be tracked from this frame on, and which side is the client.
     bool starts_tracking(const Packet& p, bool& src_is_client) const;
 
@@ -50,6 +52,7 @@ private:
     std::unordered_map<std::string, std::unique_ptr<ServerFacts>> servers_;  // by "address:port"
     std::vector<const Connection*> order_;
     std::vector<std::unique_ptr<BrowserLookup>> lookups_;
+    std::vector<Connection*> redirecting_;  // connections whose login response carried a redirect, not yet followed
     std::unordered_map<std::string, uint32_t> open_lookups_;  // "client|port|server" -> lookup id
     std::unordered_map<std::string, std::vector<uint16_t>> announced_;  // server address -> TCP ports
 };

@@ -229,6 +229,11 @@ void Connection::learn(const Packet& p, bool client, Message m) {
         else if (!client)
             server_encryption_ = p.prelogin_encryption;
     }
+    if (p.prelogin_mars >= 0 && m != Message::AppData) (client ? client_mars_ : server_mars_) = p.prelogin_mars;
+    if (!p.smp_flags.empty()) {
+        smp_seen_ = true;
+        if (has(p.smp_flags, kSmpFin)) smp_fin_[client ? 0 : 1] = true;
+    }
     if (client && !p.trace_id.empty() && conn_id_.empty()) conn_id_ = format_guid(p.trace_id.data(), p.trace_id.size());
 
     if (!client && has(p.tls_handshake_types, kHsServerHello)) {
@@ -288,6 +293,11 @@ Summary Connection::summary(bool capture_complete) const {
     s.client_host = client_host_;
     s.database = database_;
     s.browser_frame = browser_frame_;
+    if (client_mars_ >= 0 || server_mars_ >= 0) s.mars = client_mars_ == 1 && server_mars_ == 1 ? "on" : "off";
+    if (redirect_) s.redirect_to = redirect_->server + ":" + std::to_string(redirect_->port);
+    s.redirect_stream = redirect_stream_;
+    s.redirected_from = redirected_from_;
+    s.attentions = static_cast<uint32_t>(attentions_.size()) + attentions_dropped_;
 
     if (strict_)
         s.encryption = Encryption::Strict;

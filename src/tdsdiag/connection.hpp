@@ -68,6 +68,17 @@ struct ServerFacts {
     uint32_t weak_cert_frame = 0;
 };
 
+// An attention (query cancel) of the client and the server's acknowledgement.
+struct AttentionRecord {
+    uint32_t frame = 0;
+    int64_t ns = 0;
+    int64_t request_ns = -1;  // when the request it cancels was sent, -1 if not seen
+    uint32_t ack_frame = 0;   // the DONE with DONE_ATTN, 0 if none yet
+    int64_t ack_ns = 0;
+    uint32_t close_frame = 0;  // the connection closed before an acknowledgement
+    int64_t close_ns = 0;
+};
+
 // A diagnosis as kept by the connection, for its summary and statistics.
 struct Finding {
     uint32_t frame;
@@ -104,6 +115,18 @@ public:
         browser_frame_ = answer_frame;
     }
     std::optional<uint32_t> browser_lookup() const { return browser_lookup_; }
+    // The redirect (ENVCHANGE routing) of the login response, and the connections it links.
+    const std::optional<Routing>& redirect() const { return redirect_; }
+    uint32_t redirect_frame() const { return redirect_frame_; }
+    bool redirect_followed() const { return redirect_stream_.has_value(); }
+    void link_redirect_target(uint32_t stream, uint32_t first_frame) {
+        redirect_stream_ = stream;
+        redirect_conn_frame_ = first_frame;
+    }
+    void link_redirect_source(uint32_t stream) { redirected_from_ = stream; }
+    // A diagnosis whose text depends on what came after its frame (an attention's acknowledgement, a
+    // redirect followed or not): its text as known now. nullopt if `code` on `frame` is not such a one.
+    std::optional<Diagnosis> revised(uint32_t frame, Code code, bool capture_complete) const;
     // Whether the connection still holds the diagnosis `code` made on `frame`.
     bool holds(uint32_t frame, Code code) const;
 
@@ -123,6 +146,9 @@ private:
     const char* certificate_reason(bool weak) const;  // " (expired at capture time)", " (self-signed)"...
     const char* certificate_fix(bool weak) const;     // renew, replace the weak hash, or trust its CA
     void retract(Code code);
+    void diagnose_session(const Packet& p, bool client, Message m, FrameResult& r);  // attention, redirect
+    Diagnosis attention_diagnosis(const AttentionRecord& a, bool capture_complete) const;
+    Diagnosis redirect_diagnosis(bool capture_complete) const;
     std::string server_name() const;
     std::string cipher_text(uint16_t suite) const;
     const char* seen_from(Side sender) const;
@@ -192,6 +218,22 @@ private:
     CloseKind close_kind_ = CloseKind::None;
     std::optional<uint32_t> browser_lookup_;
     uint32_t browser_frame_ = 0;
+
+    // Attentions (at most kMaxAttentions are kept; later ones are counted).
+    static constexpr size_t kMaxAttentions = 16;
+    std::vector<AttentionRecord> attentions_;
+    uint32_t attentions_dropped_ = 0;
+    int64_t last_request_ns_ = -1;
+    // Redirect.
+    std::optional<Routing> redirect_;
+    uint32_t redirect_frame_ = 0;
+    std::optional<uint32_t> redirect_stream_;
+    uint32_t redirect_conn_frame_ = 0;
+    std::optional<uint32_t> redirected_from_;
+    // MARS: the prelogin option of each side, SMP FINs seen from each side.
+    int client_mars_ = -1, server_mars_ = -1;
+    bool smp_seen_ = false;
+    bool smp_fin_[2] = {false, false};  // [client, server]
 };
 
 }  // namespace tdsdiag

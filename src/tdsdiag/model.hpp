@@ -66,6 +66,11 @@ struct Summary {
     std::string cert_signature;          // signature algorithm of the server certificate, if seen
     std::string user, app, client_host, database;  // from the Login7, when readable; never the password
     uint32_t browser_frame = 0;  // frame of the SQL Browser answer that named this connection's port, 0 if none
+    std::string mars;            // "on" (both prelogins asked for MARS), "off", or "" if no prelogin seen
+    std::string redirect_to;     // "host:port" of an ENVCHANGE routing in the login response
+    std::optional<uint32_t> redirect_stream;  // the connection that followed the redirect
+    std::optional<uint32_t> redirected_from;  // the connection whose redirect this one follows
+    uint32_t attentions = 0;     // attentions the client sent
 };
 
 const char* step_name(Step s);

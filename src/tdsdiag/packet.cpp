@@ -19,6 +19,10 @@ void Packet::clear() {
     login_ack = false;
     errors.clear();
     envchange_types.clear();
+    routing.clear();
+    done_attention = false;
+    prelogin_mars = -1;
+    smp_flags.clear();
     login_user.clear();
     login_app.clear();
     login_host.clear();
@@ -31,6 +35,34 @@ void Packet::clear() {
     tls_alerts.clear();
     alpn.clear();
     certificates.clear();
+}
+
+bool parse_routing(const uint8_t* d, size_t len, Routing& out) {
+    if (d == nullptr || len < 7) return false;
+    const size_t value_len = static_cast<size_t>(d[0] | (d[1] << 8));
+    if (value_len < 5 || value_len + 2 > len) return false;
+    const size_t chars = static_cast<size_t>(d[5] | (d[6] << 8));
+    if (5 + 2 * chars != value_len) return false;
+    out.protocol = d[2];
+    out.port = static_cast<uint16_t>(d[3] | (d[4] << 8));
+    out.server.clear();
+    for (size_t i = 0; i < chars; ++i) {
+        const unsigned c = static_cast<unsigned>(d[7 + 2 * i] | (d[8 + 2 * i] << 8));
+        // UTF-16 to UTF-8 (host names are ASCII; anything outside the BMP's plain range shows as '?').
+        if (c < 0x80) {
+            out.server += static_cast<char>(c);
+        } else if (c < 0x800) {
+            out.server += static_cast<char>(0xc0 | (c >> 6));
+            out.server += static_cast<char>(0x80 | (c & 0x3f));
+        } else if (c >= 0xd800 && c < 0xe000) {
+            out.server += '?';
+        } else {
+            out.server += static_cast<char>(0xe0 | (c >> 12));
+            out.server += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
+            out.server += static_cast<char>(0x80 | (c & 0x3f));
+        }
+    }
+    return true;
 }
 
 }  // namespace tdsdiag

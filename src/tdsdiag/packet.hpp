@@ -67,6 +67,26 @@ struct TdsError {
     std::string message;
 };
 
+// ENVCHANGE routing (type 20, MS-TDS 2.2.7.9): where the server sends the client.
+struct Routing {
+    uint8_t protocol = 0;  // 0: TCP
+    uint16_t port = 0;
+    std::string server;
+};
+
+// Reads the value of an ENVCHANGE routing token from the bytes after its type byte: the 2-byte
+// RoutingDataValueLength, protocol (1), port (2), server name (2-byte character count, UCS-2).
+// Never reads past `len`; false when the bytes are not such a value.
+bool parse_routing(const uint8_t* data, size_t len, Routing& out);
+
+// SMP (MC-SMP, MARS) header flags.
+enum SmpFlag : uint8_t {
+    kSmpSyn = 0x01,
+    kSmpAck = 0x02,
+    kSmpFin = 0x04,
+    kSmpData = 0x08,
+};
+
 struct Packet {
     uint32_t frame = 0;      // frame number, 1-based
     int64_t time_ns = 0;     // absolute capture time in nanoseconds
@@ -89,6 +109,10 @@ struct Packet {
     bool login_ack = false;            // LOGINACK token present
     std::vector<TdsError> errors;      // ERROR tokens
     std::vector<uint8_t> envchange_types;
+    std::vector<Routing> routing;      // ENVCHANGE routing (type 20), read from the packet bytes
+    bool done_attention = false;       // a DONE token with DONE_ATTN (0x20): the attention is acknowledged
+    int prelogin_mars = -1;            // MARS option value of a prelogin, -1 if absent
+    std::vector<uint8_t> smp_flags;    // one per SMP header in the frame (MARS)
     // From a Login7 in clear or decrypted with a key log (never the password).
     std::string login_user, login_app, login_host, login_database;
 

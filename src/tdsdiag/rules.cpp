@@ -150,6 +150,7 @@ void Connection::diagnose(const Packet& p, bool client, Message m, State prev, F
     }
 
     diagnose_tls(p, client, r);
+    diagnose_session(p, client, m, r);
     if (m == Message::Fin || m == Message::Rst) diagnose_close(p, client, m, prev, r);
 
     if (m == Message::Fin && client) client_fin_sent_ = true;
@@ -373,7 +374,10 @@ void Connection::diagnose_close(const Packet& p, bool client, Message m, State p
     }
 
     // Who closed, and how. After refusing a login the server ends the connection itself; that is expected.
+    // So is any close after both sides ended their MARS sessions (SMP FIN each way): MARS connections
+    // then close with FIN and often a reset, which is not an error.
     const Step during = step_of(prev).value_or(Step::TcpHandshake);
+    if (smp_fin_[0] && smp_fin_[1]) return;
     if (!client && !rst && !client_fin_sent_ && !login_error_)
         emit(r, p, Code::ServerFirstFin,
              format("The server closed the connection first, during step %u (%s); SQL Server does not do that in a "
@@ -388,6 +392,119 @@ void Connection::diagnose_close(const Packet& p, bool client, Message m, State p
         emit(r, p, Code::ClientReset,
              "The client ended the connection with a reset instead of a FIN, as many non-Microsoft drivers do; "
              "harmless when the session's work was done.");
+}
+
+// ---- session: attentions and redirects ------------------------------------------------------
+
+
+void Connection::diagnose_session(const Packet& p, bool client, Message m, FrameResult& r) {
+    if (client && m == Message::Command) {
+        if (has(p.tds_types, kTdsAttention)) {
+            if (attentions_.size() >= kMaxAttentions) {
+                ++attentions_dropped_;
+            } else {
+                AttentionRecord a;
+                a.frame = p.frame;
+                a.ns = p.time_ns;
+                a.request_ns = last_request_ns_;
+                attentions_.push_back(a);
+                const Diagnosis d = attention_diagnosis(a, false);
+                emit(r, p, Code::Attention, d.severity, d.text, d.detail);
+            }
+        } else {
+            last_request_ns_ = p.time_ns;
+        }
+    }
+    if (!client && p.done_attention) {
+        for (AttentionRecord& a : attentions_)
+            if (a.ack_frame == 0 && a.close_frame == 0 && a.frame < p.frame) {
+                a.ack_frame = p.frame;
+                a.ack_ns = p.time_ns;
+                break;
+            }
+    }
+    if ((m == Message::Fin || m == Message::Rst))
+        for (AttentionRecord& a : attentions_)
+            if (a.ack_frame == 0 && a.close_frame == 0) {
+                a.close_frame = p.frame;
+                a.close_ns = p.time_ns;
+            }
+
+    if (!client && !p.routing.empty() && !redirect_) {
+        redirect_ = p.routing.front();
+        redirect_frame_ = p.frame;
+        const Diagnosis d = redirect_diagnosis(false);
+        emit(r, p, Code::Redirected, d.text, d.detail);
+    }
+}
+
+Diagnosis Connection::attention_diagnosis(const AttentionRecord& a, bool capture_complete) const {
+    std::string ran, hint;
+    if (a.request_ns >= 0) {
+        const int64_t t = a.ns - a.request_ns;
+        ran = format(" %s after the request", seconds(t).c_str());
+        // 30 s is the default command timeout of SqlClient, ODBC and JDBC; 15 s of tedious.
+        if ((t >= 29500000000 && t <= 30500000000) || (t >= 14500000000 && t <= 15500000000))
+            hint = " The request ran as long as a usual command timeout: likely a timeout, not a user's cancel.";
+    }
+    const std::string base =
+        format("The client sent an attention%s, cancelling the running request (a user's cancel or a command timeout).",
+               ran.c_str());
+    std::string outcome, detail;
+    Severity severity = Severity::Note;
+    if (a.ack_frame != 0) {
+        outcome = format(" The server acknowledged it %s later (frame %u).", seconds(a.ack_ns - a.ns).c_str(), a.ack_frame);
+        detail = "The acknowledgement is the DONE token with the attention bit (0x20).";
+    } else if (a.close_frame != 0) {
+        severity = Severity::Warn;
+        outcome = format(" Never acknowledged: the connection closed %s later (frame %u). Likely blocking on the "
+                         "server.",
+                         seconds(a.close_ns - a.ns).c_str(), a.close_frame);
+        detail = "No DONE with the attention bit (0x20) came back: the server did not stop the request in time, so "
+                 "the client gave up on the connection.";
+    } else if (capture_complete) {
+        outcome = " The capture ends before the server acknowledged it.";
+    } else {
+        detail = "Its acknowledgement is the server's DONE token with the attention bit (0x20).";
+    }
+    std::string text = base + hint + outcome;
+    if (text.size() > kMaxTextLength && !hint.empty()) {  // the hint moves to the detail
+        text = base + outcome;
+        detail = hint.substr(1) + " " + detail;
+    }
+    return Diagnosis{Code::Attention, severity, text, detail};
+}
+
+Diagnosis Connection::redirect_diagnosis(bool capture_complete) const {
+    const std::string target = redirect_ ? redirect_->server + ":" + std::to_string(redirect_->port) : "?";
+    // A long host name stays whole in the detail; the text names its start.
+    const std::string shown = target.size() > 56 ? target.substr(0, 53) + "..." : target;
+    std::string text = format("The login response redirects the client to %s (ENVCHANGE routing: Azure SQL redirect "
+                              "or read-only routing).",
+                              shown.c_str());
+    std::string detail = format("Routing target %s, protocol %u (0 is TCP).", target.c_str(),
+                                redirect_ ? redirect_->protocol : 0);
+    if (redirect_stream_) {
+        text += format(" It did: connection %u (frame %u).", *redirect_stream_, redirect_conn_frame_);
+    } else if (capture_complete) {
+        const bool azure = redirect_ && redirect_->port >= 11000 && redirect_->port <= 11999;
+        text += azure ? " No connection to it follows. Fix: open TCP 11000-11999 to Azure SQL."
+                      : " No connection to it follows. Fix: check that the client can reach it.";
+        if (redirect_ && !is_ip_literal(redirect_->server))
+            detail += " The target is a host name: a connection to its address may be in the capture under an "
+                      "address tdsdiag cannot tie to the name.";
+    }
+    return Diagnosis{Code::Redirected, Severity::Note, text, detail};
+}
+
+std::optional<Diagnosis> Connection::revised(uint32_t frame, Code code, bool capture_complete) const {
+    if (code == Code::Attention) {
+        for (const AttentionRecord& a : attentions_)
+            if (a.frame == frame) return attention_diagnosis(a, capture_complete);
+    } else if (code == Code::Redirected && redirect_ && frame == redirect_frame_) {
+        return redirect_diagnosis(capture_complete);
+    }
+    return std::nullopt;
 }
 
 }  // namespace tdsdiag

@@ -18,4 +18,12 @@ std::string format(const char* fmt, ...) {
 
 std::string seconds(int64_t ns) { return format("%.3f s", static_cast<double>(ns) / 1e9); }
 
+bool is_ip_literal(const std::string& s) {
+    if (s.empty()) return false;
+    if (s.find(':') != std::string::npos) return true;  // IPv6
+    for (char c : s)
+        if (!(c == '.' || (c >= '0' && c <= '9'))) return false;
+    return true;
+}
+
 }  // namespace tdsdiag

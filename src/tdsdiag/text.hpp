@@ -10,5 +10,7 @@ namespace tdsdiag {
 std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 // "1.500 s"
 std::string seconds(int64_t ns);
+// Whether a host string is an IPv4 or IPv6 address literal rather than a name.
+bool is_ip_literal(const std::string& host);
 
 }  // namespace tdsdiag
