@@ -59,6 +59,9 @@ int hf_scenario = -1;
 int hf_diagnosis_detail = -1;
 int hf_conn_browser_frame = -1;
 int hf_conn_mars = -1;
+int hf_conn_auth = -1;
+int hf_attention_ack_frame = -1;
+int hf_attention_ack_time = -1;
 int hf_conn_redirect_to = -1;
 int hf_conn_redirect_stream = -1;
 int hf_conn_redirected_from = -1;
@@ -137,6 +140,7 @@ struct ConnView {
     const char* database;
     guint32 browser_frame;  // 0 if none
     const char* mars;
+    const char* auth;
     const char* redirect_to;
     gboolean has_redirect_stream, has_redirected_from;
     guint32 redirect_stream, redirected_from;
@@ -343,6 +347,7 @@ ConnView view_connection(packet_info* pinfo, guint32 stream) {
         v.database = pstr(pinfo, s.database);
         v.browser_frame = s.browser_frame;
         v.mars = pstr(pinfo, s.mars);
+        v.auth = pstr(pinfo, s.auth);
         v.redirect_to = pstr(pinfo, s.redirect_to);
         if (s.redirect_stream) {
             v.has_redirect_stream = TRUE;
@@ -373,6 +378,16 @@ const DiagData* revised_diagnosis(packet_info* pinfo, guint32 stream, const Diag
     }
 }
 
+// The acknowledgement of an attention sent in this frame, if any: its frame (0 if none) and delay.
+guint32 attention_ack(packet_info* pinfo, guint32 stream, nstime_t& delay) {
+    if (g_analyzer == nullptr) return 0;
+    const tdsdiag::Connection* c = g_analyzer->find(stream);
+    const tdsdiag::AttentionRecord* a = c ? c->attention_at(pinfo->num) : nullptr;
+    if (a == nullptr || a->ack_frame == 0) return 0;
+    delay = to_nstime(a->ack_ns - a->ns);
+    return a->ack_frame;
+}
+
 // Whether a diagnosis kept for this frame still stands (later evidence may retract one).
 gboolean diagnosis_holds(guint32 stream, guint32 frame, guint8 code) {
     if (g_analyzer == nullptr) return FALSE;
@@ -386,7 +401,7 @@ gboolean conn_summary_wanted(proto_tree* tree) {
                        hf_conn_encryption, hf_conn_tls_version,  hf_conn_cipher,    hf_conn_id,
                        hf_conn_close_by,  hf_conn_close_kind,    hf_conn_capture_point, hf_conn_user,
                        hf_conn_app,       hf_conn_client_host,   hf_conn_database,  hf_conn_browser_frame,
-                       hf_conn_mars,      hf_conn_redirect_to,   hf_conn_redirect_stream, hf_conn_redirected_from};
+                       hf_conn_mars,      hf_conn_auth,          hf_conn_redirect_to,   hf_conn_redirect_stream, hf_conn_redirected_from};
     for (int hf : hfs)
         if (proto_field_is_referenced(tree, hf)) return TRUE;  // also TRUE whenever the tree is visible
     return FALSE;
@@ -443,6 +458,15 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
         if (info.scenario != 0) proto_item_set_generated(proto_tree_add_uint(st, hf_scenario, tvb, 0, 0, info.scenario));
         const bool alt = d.severity != static_cast<guint8>(info.severity);
         expert_add_info_format(pinfo, it, alt ? &ei_code_alt[d.code] : &ei_code[d.code], "%s", d.text);
+        if (!browser && d.code == static_cast<guint8>(tdsdiag::Code::Attention)) {
+            nstime_t ack_delay;
+            const guint32 ack = attention_ack(pinfo, fd->stream, ack_delay);
+            if (ack != 0) {
+                proto_tree* at = proto_item_add_subtree(it, ett_diagnosis);
+                proto_item_set_generated(proto_tree_add_uint(at, hf_attention_ack_frame, tvb, 0, 0, ack));
+                proto_item_set_generated(proto_tree_add_time(at, hf_attention_ack_time, tvb, 0, 0, &ack_delay));
+            }
+        }
         col_append_fstr(pinfo->cinfo, COL_INFO, " [tdsdiag: %s]", info.name);
     }
 
@@ -489,6 +513,7 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
     if (v.browser_frame != 0)
         proto_item_set_generated(proto_tree_add_uint(ct, hf_conn_browser_frame, tvb, 0, 0, v.browser_frame));
     add_string(ct, hf_conn_mars, tvb, v.mars);
+    add_string(ct, hf_conn_auth, tvb, v.auth);
     add_string(ct, hf_conn_redirect_to, tvb, v.redirect_to);
     if (v.has_redirect_stream)
         proto_item_set_generated(proto_tree_add_uint(ct, hf_conn_redirect_stream, tvb, 0, 0, v.redirect_stream));
@@ -783,6 +808,17 @@ extern "C" void proto_register_tdsdiag(void) {
         {&hf_conn_mars, {"MARS", "tdsdiag.conn.mars", FT_STRING, BASE_NONE, nullptr, 0x0,
                          "on when both prelogins carry the MARS option set (multiple active result sets, SMP "
                          "framing after the login), off otherwise", HFILL}},
+        {&hf_attention_ack_frame, {"Attention acknowledged in", "tdsdiag.attention.ack_frame", FT_FRAMENUM,
+                                   BASE_NONE, FRAMENUM_TYPE(FT_FRAMENUM_RESPONSE), 0x0,
+                                   "Frame of the server's DONE with the attention bit that acknowledges this attention",
+                                   HFILL}},
+        {&hf_attention_ack_time, {"Attention acknowledged after", "tdsdiag.attention.ack_time", FT_RELATIVE_TIME,
+                                  BASE_NONE, nullptr, 0x0, "Time from the attention to the server's acknowledgement",
+                                  HFILL}},
+        {&hf_conn_auth, {"Authentication", "tdsdiag.conn.auth", FT_STRING, BASE_NONE, nullptr, 0x0,
+                         "sql (user and password in the Login7), ntlm or kerberos (Windows authentication, from the "
+                         "SSPI blobs), federated (Microsoft Entra token); empty where the capture cannot tell",
+                         HFILL}},
         {&hf_conn_redirect_to, {"Redirected to", "tdsdiag.conn.redirect_to", FT_STRING, BASE_NONE, nullptr, 0x0,
                                 "host:port the login response routes the client to (ENVCHANGE type 20)", HFILL}},
         {&hf_conn_redirect_stream, {"Redirect followed by", "tdsdiag.conn.redirect_stream", FT_UINT32, BASE_DEC,

@@ -116,6 +116,44 @@ void read_routing(field_info* fi, tdsdiag::Packet& p) {
     if (bytes != nullptr && tdsdiag::parse_routing(bytes, static_cast<size_t>(n), r)) p.routing.push_back(std::move(r));
 }
 
+// The bytes of the TDS packet whose type field is `fi` (after its 8-byte header), if captured whole.
+const guint8* tds_payload(field_info* fi, size_t& len) {
+    len = 0;
+    if (fi->ds_tvb == nullptr || fi->length != 1 || fi->start < 0) return nullptr;
+    const gint header = fi->start;
+    if (!tvb_bytes_exist(fi->ds_tvb, header, 8)) return nullptr;
+    const guint8* h = tvb_get_ptr(fi->ds_tvb, header, 8);
+    const gint total = (h[2] << 8) | h[3];
+    const gint avail = tvb_captured_length_remaining(fi->ds_tvb, header);
+    const gint n = MIN(total, avail) - 8;
+    if (n <= 0 || !tvb_bytes_exist(fi->ds_tvb, header + 8, n)) return nullptr;
+    len = static_cast<size_t>(n);
+    return tvb_get_ptr(fi->ds_tvb, header + 8, n);
+}
+
+// Windows authentication: Wireshark 4.0 misreads the server's SSPI token (0xED) and leaves SPNEGO in
+// SSPI packets undissected, so the blobs are read here from the packet bytes.
+void read_sspi(field_info* fi, guint32 type, tdsdiag::Packet& p) {
+    size_t len = 0;
+    const guint8* b = tds_payload(fi, len);
+    if (b == nullptr) return;
+    if (type == tdsdiag::kTdsLogin7) {
+        bool integrated = false;
+        size_t off = 0, n = 0;
+        if (!tdsdiag::login7_sspi(b, len, integrated, off, n)) return;
+        p.login7_integrated = integrated ? 1 : 0;
+        if (n > 0) p.auth_tokens.push_back(tdsdiag::parse_auth_token(b + off, n));
+    } else if (type == tdsdiag::kTdsSspi) {
+        p.auth_tokens.push_back(tdsdiag::parse_auth_token(b, len));
+    } else if (b[0] == 0xed) {
+        const tdsdiag::SspiResponse r = tdsdiag::scan_sspi_response(b, len);
+        if (!r.sspi_first) return;
+        p.auth_tokens.push_back(tdsdiag::parse_auth_token(b + r.offset, r.length));
+        if (!r.more_tokens) p.sspi_only_response = true;
+        if (r.login_ack) p.login_ack = true;
+    }
+}
+
 }  // namespace
 
 GArray* resolve_wanted_fields() {
@@ -199,13 +237,17 @@ bool read_packet(proto_tree* tree, tdsdiag::Packet& p) {
     if (first_uint(tree, W_TCP_LEN, v)) p.tcp_len = v;
     p.retransmission = present(tree, W_TCP_RETRANSMISSION) || present(tree, W_TCP_SPURIOUS_RETRANSMISSION);
 
-    read_uints(tree, W_TDS_TYPE, p.tds_types);
+    each(tree, W_TDS_TYPE, [&](field_info* fi) {
+        const guint32 type = fvalue_get_uinteger(TDSDIAG_FVALUE(fi));
+        p.tds_types.push_back(static_cast<uint8_t>(type));
+        if (type == tdsdiag::kTdsLogin7 || type == tdsdiag::kTdsSspi || type == tdsdiag::kTdsResponse) read_sspi(fi, type, p);
+    });
     if (first_uint(tree, W_TDS_PRELOGIN_ENCRYPTION, v)) p.prelogin_encryption = static_cast<int>(v);
     each(tree, W_TDS_PRELOGIN_TRACEID, [&](field_info* fi) {
         const guint8* b = fvalue_get_bytes(TDSDIAG_FVALUE(fi));
         if (b != nullptr && p.trace_id.empty() && fi->length > 0) p.trace_id.assign(b, b + fi->length);
     });
-    p.login_ack = present(tree, W_TDS_LOGINACK);
+    p.login_ack = p.login_ack || present(tree, W_TDS_LOGINACK);
 
     std::vector<uint32_t> numbers, states, classes;
     read_uints(tree, W_TDS_ERROR_NUMBER, numbers);

@@ -67,6 +67,7 @@ Message classify_tds(const Packet& p, bool from_client) {
             if (from_client) return Message::Command;
             break;
         case kTdsResponse:
+            if (!from_client && p.sspi_only_response) return Message::Sspi;  // the server's SSPI challenge
             if (!from_client) return p.prelogin_encryption >= 0 ? Message::PreloginResponse : Message::Response;
             break;
         default: break;
@@ -138,9 +139,11 @@ State next_state(State s, Message m, bool from_client, bool strict, bool prelogi
         if (from_client && m == Message::Login7) return State::Login;
         return State::TlsHandshake;
     case State::Login:
-        if (!from_client && payload) return State::LoginResponse;
+        // An SSPI round trip (the server's challenge, the client's answer) stays in the login.
+        if (!from_client && payload && m != Message::Sspi) return State::LoginResponse;
         return State::Login;
     case State::LoginResponse:
+        if (from_client && m == Message::Sspi) return State::Login;
         if (from_client && payload) return State::Commands;
         return State::LoginResponse;
     case State::Commands: return State::Commands;
@@ -229,6 +232,8 @@ void Connection::learn(const Packet& p, bool client, Message m) {
         else if (!client)
             server_encryption_ = p.prelogin_encryption;
     }
+    if (client && p.login7_integrated >= 0) login7_integrated_ = p.login7_integrated;
+    if (client && has(p.tds_types, kTdsFedAuthToken)) federated_ = true;
     if (p.prelogin_mars >= 0 && m != Message::AppData) (client ? client_mars_ : server_mars_) = p.prelogin_mars;
     if (!p.smp_flags.empty()) {
         smp_seen_ = true;
@@ -288,7 +293,7 @@ Summary Connection::summary(bool capture_complete) const {
     s.close_kind = close_kind_;
     s.capture_point = capture_point_;
     if (cert_) s.cert_signature = signature_algorithm_name(cert_->signature_oid);
-    s.user = user_;
+    s.user = user_.empty() ? ntlm_user_ : user_;
     s.app = app_;
     s.client_host = client_host_;
     s.database = database_;
@@ -298,6 +303,10 @@ Summary Connection::summary(bool capture_complete) const {
     s.redirect_stream = redirect_stream_;
     s.redirected_from = redirected_from_;
     s.attentions = static_cast<uint32_t>(attentions_.size()) + attentions_dropped_;
+    if (federated_) s.auth = "federated";
+    else if (ntlm_seen_) s.auth = "ntlm";
+    else if (kerberos_seen_) s.auth = "kerberos";
+    else if (login7_integrated_ == 0) s.auth = "sql";
 
     if (strict_)
         s.encryption = Encryption::Strict;

@@ -127,6 +127,12 @@ public:
     // A diagnosis whose text depends on what came after its frame (an attention's acknowledgement, a
     // redirect followed or not): its text as known now. nullopt if `code` on `frame` is not such a one.
     std::optional<Diagnosis> revised(uint32_t frame, Code code, bool capture_complete) const;
+    // The attention sent in `frame`, or nullptr.
+    const AttentionRecord* attention_at(uint32_t frame) const {
+        for (const AttentionRecord& a : attentions_)
+            if (a.frame == frame) return &a;
+        return nullptr;
+    }
     // Whether the connection still holds the diagnosis `code` made on `frame`.
     bool holds(uint32_t frame, Code code) const;
 
@@ -149,6 +155,7 @@ private:
     void diagnose_session(const Packet& p, bool client, Message m, FrameResult& r);  // attention, redirect
     Diagnosis attention_diagnosis(const AttentionRecord& a, bool capture_complete) const;
     Diagnosis redirect_diagnosis(bool capture_complete) const;
+    void diagnose_auth(const Packet& p, bool client, FrameResult& r);  // anonymous_logon, ntlm_fallback
     std::string server_name() const;
     std::string cipher_text(uint16_t suite) const;
     const char* seen_from(Side sender) const;
@@ -234,6 +241,13 @@ private:
     int client_mars_ = -1, server_mars_ = -1;
     bool smp_seen_ = false;
     bool smp_fin_[2] = {false, false};  // [client, server]
+    // Authentication.
+    int login7_integrated_ = -1;
+    bool federated_ = false;
+    bool ntlm_seen_ = false, kerberos_seen_ = false;
+    bool kerberos_offered_ = false;   // an SPNEGO NegTokenInit of the client listed Kerberos
+    bool ntlm_fallback_done_ = false;
+    std::string ntlm_user_;           // DOMAIN\user of the NTLM AUTHENTICATE
 };
 
 }  // namespace tdsdiag

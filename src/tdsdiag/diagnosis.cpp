@@ -111,7 +111,9 @@ const char* login_failed_state_meaning(uint8_t state) {
 
 const char* login_error_meaning(uint32_t number) {
     switch (number) {
-    case 18452: return "the login is from an untrusted domain and cannot be used with Windows authentication";
+    case 18452:
+        return "the server does not trust the Windows login's domain (an untrusted domain, a local account of another "
+               "machine, or no domain controller reachable)";
     case 18456: return "the login failed";
     case 18470: return "the login is disabled";
     case 18486: return "the login is locked out";

@@ -71,6 +71,7 @@ struct Summary {
     std::optional<uint32_t> redirect_stream;  // the connection that followed the redirect
     std::optional<uint32_t> redirected_from;  // the connection whose redirect this one follows
     uint32_t attentions = 0;     // attentions the client sent
+    std::string auth;            // "sql", "ntlm", "kerberos", "federated", or "" where the capture cannot tell
 };
 
 const char* step_name(Step s);

@@ -23,6 +23,9 @@ void Packet::clear() {
     done_attention = false;
     prelogin_mars = -1;
     smp_flags.clear();
+    login7_integrated = -1;
+    auth_tokens.clear();
+    sspi_only_response = false;
     login_user.clear();
     login_app.clear();
     login_host.clear();

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "tdsdiag/auth.hpp"
+
 namespace tdsdiag {
 
 // TCP flag bits, as on the wire.
@@ -113,6 +115,12 @@ struct Packet {
     bool done_attention = false;       // a DONE token with DONE_ATTN (0x20): the attention is acknowledged
     int prelogin_mars = -1;            // MARS option value of a prelogin, -1 if absent
     std::vector<uint8_t> smp_flags;    // one per SMP header in the frame (MARS)
+    // Windows authentication: fIntSecurity of a Login7 read from its bytes (-1 if none), the SSPI
+    // blobs (Login7 SSPI data, the server's SSPI token 0xED, the client's SSPI packet 0x11), and
+    // whether a server response holds nothing but an SSPI token (a round trip inside the login).
+    int login7_integrated = -1;
+    std::vector<AuthToken> auth_tokens;
+    bool sspi_only_response = false;
     // From a Login7 in clear or decrypted with a key log (never the password).
     std::string login_user, login_app, login_host, login_database;
 

@@ -151,6 +151,7 @@ void Connection::diagnose(const Packet& p, bool client, Message m, State prev, F
 
     diagnose_tls(p, client, r);
     diagnose_session(p, client, m, r);
+    if (!p.auth_tokens.empty()) diagnose_auth(p, client, r);
     if (m == Message::Fin || m == Message::Rst) diagnose_close(p, client, m, prev, r);
 
     if (m == Message::Fin && client) client_fin_sent_ = true;
@@ -495,6 +496,38 @@ Diagnosis Connection::redirect_diagnosis(bool capture_complete) const {
                       "address tdsdiag cannot tie to the name.";
     }
     return Diagnosis{Code::Redirected, Severity::Note, text, detail};
+}
+
+void Connection::diagnose_auth(const Packet& p, bool client, FrameResult& r) {
+    for (const AuthToken& t : p.auth_tokens) {
+        if (!t.valid) continue;
+        if (client && t.spnego && t.offers_kerberos) kerberos_offered_ = true;
+        // Kerberos was used when a Kerberos token went by outside an SPNEGO negotiation that chose NTLM.
+        if (t.mech == Mech::Kerberos && !(t.spnego && t.selected == Mech::Ntlm)) kerberos_seen_ = true;
+        const bool ntlm = t.mech == Mech::Ntlm || (!client && t.selected == Mech::Ntlm);
+        if (ntlm) ntlm_seen_ = true;
+        if (ntlm && kerberos_offered_ && !ntlm_fallback_done_) {
+            ntlm_fallback_done_ = true;
+            kerberos_seen_ = false;
+            emit(r, p, Code::NtlmFallback,
+                 client ? "The client offered Kerberos (SPNEGO) but goes on with NTLM: likely it could not get a "
+                          "Kerberos ticket for the server's SPN. Fix: check the SPN MSSQLSvc/host:port (setspn -L)."
+                        : "The client offered Kerberos (SPNEGO) but the server chose NTLM: likely it has no key for the "
+                          "SPN the client used. Fix: check the SPN MSSQLSvc/host:port and its account (setspn -L).",
+                 "A missing, duplicate or misplaced SPN is the usual cause; NTLM then works but cannot be delegated "
+                 "(double hop) and is weaker.");
+        }
+        if (client && t.ntlm_type == 3 && t.ntlm_fields_read) {
+            if (!t.ntlm_user.empty() || !t.ntlm_domain.empty()) ntlm_user_ = t.ntlm_domain + "\\" + t.ntlm_user;
+            if (t.ntlm_user.empty() && t.ntlm_domain.empty())
+                emit(r, p, Code::AnonymousLogon,
+                     "The NTLM AUTHENTICATE carries an empty user and domain: SQL Server sees NT AUTHORITY\\ANONYMOUS "
+                     "LOGON, typically a double hop without Kerberos delegation. Fix: register the SPN and configure "
+                     "delegation, or avoid the double hop.",
+                     "The client had no credentials to pass on: e.g. a web server or linked server forwarding a "
+                     "user's identity over NTLM, which cannot be delegated.");
+        }
+    }
 }
 
 std::optional<Diagnosis> Connection::revised(uint32_t frame, Code code, bool capture_complete) const {

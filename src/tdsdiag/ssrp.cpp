@@ -202,9 +202,17 @@ std::string icmp_name(const BrowserPacket& p) {
     return format("ICMP error (type %u, code %u)", p.icmp_type, p.icmp_code);
 }
 
+// Expert texts stay under Wireshark's limit whatever the names in the packet: the last resort cuts.
 Diagnosis make(Code code, std::string text, std::string detail = {}) {
+    if (text.size() > kMaxTextLength) {
+        detail = text + (detail.empty() ? "" : " ") + detail;
+        text = text.substr(0, kMaxTextLength - 3) + "...";
+    }
     return Diagnosis{code, code_info(code).severity, std::move(text), std::move(detail)};
 }
+
+// A list short enough for an expert text; the whole list goes to the detail.
+std::string shown_list(const std::string& list) { return list.size() > 60 ? list.substr(0, 57) + "..." : list; }
 
 }  // namespace
 
@@ -295,7 +303,8 @@ FrameResult BrowserLookup::on_packet(const BrowserPacket& p) {
         add(make(Code::BrowserInstanceMissing,
                  format("The SQL Browser on %s has no instance %s; it lists %s. Fix: check the instance name "
                         "(SELECT @@SERVICENAME on the server) or connect with an explicit port.",
-                        server_addr_.c_str(), requested_.c_str(), instance_list().c_str())));
+                        server_addr_.c_str(), requested_.c_str(), shown_list(instance_list()).c_str()),
+                 "Instances listed: " + instance_list() + "."));
     return r;
 }
 
@@ -328,10 +337,11 @@ std::vector<LookupFinding> BrowserLookup::findings(bool capture_complete) const 
                             format("The SQL Browser on %s listed %s, and the client then opened no connection to it "
                                    "in the capture: the instance it wanted is likely not in the list. Fix: check the "
                                    "instance name.",
-                                   server_addr_.c_str(), instance_list().c_str()),
-                            format("The request (%s) does not name the instance the client wants, so this rests on "
-                                   "the missing connection; a client that only lists instances looks the same.",
-                                   ssrp_type_name(request_type_))),
+                                   server_addr_.c_str(), shown_list(instance_list()).c_str()),
+                            format("Instances listed: %s. The request (%s) does not name the instance the client "
+                                   "wants, so this rests on the missing connection; a client that only lists "
+                                   "instances looks the same.",
+                                   instance_list().c_str(), ssrp_type_name(request_type_))),
                        true});
     }
     return out;

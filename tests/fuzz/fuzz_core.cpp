@@ -31,8 +31,16 @@ const char* names(uint16_t suite) { return (suite & 1) ? "TLS_DHE_RSA_WITH_AES_1
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Reader in{data, size};
     const uint8_t mode = in.u8();
-    if (mode % 4 == 1) {  // the certificate reader on raw bytes
+    if (mode % 4 == 1) {  // the readers of raw packet bytes: certificate, SSPI blobs, routing, SSRP
         tdsdiag::parse_certificate(in.p, in.n);
+        tdsdiag::parse_auth_token(in.p, in.n);
+        tdsdiag::scan_sspi_response(in.p, in.n);
+        bool integrated = false;
+        size_t off = 0, len = 0;
+        if (tdsdiag::login7_sspi(in.p, in.n, integrated, off, len) && len > 0) tdsdiag::parse_auth_token(in.p + off, len);
+        tdsdiag::Routing routing;
+        tdsdiag::parse_routing(in.p, in.n, routing);
+        tdsdiag::parse_ssrp(in.p, in.n, (mode & 0x10) != 0);
         return 0;
     }
     if (mode % 4 == 2) {  // the CSV reader on raw text
