@@ -3,6 +3,8 @@
 
 Usage: /usr/bin/python3 pytds_client.py [--server H] [--port P] [--cafile F]
        [--login-only] [--query SQL] [--close end|reset] [--login-timeout S]
+       [--instance NAME]   (server 'H\\NAME': pytds asks the SQL Browser, UDP 1434,
+                            for the port; --port is then ignored)
 """
 import argparse
 import socket
@@ -23,10 +25,12 @@ p.add_argument("--query", default="select 1")
 p.add_argument("--close", choices=["end", "reset"], default="end",
                help="reset: SO_LINGER 0 on the socket before closing, so the kernel sends RST")
 p.add_argument("--login-timeout", type=float, default=10)
+p.add_argument("--instance", help="named instance: pytds resolves it through the SQL Browser (SSRP 0x03)")
 a = p.parse_args()
 
 try:
-    conn = pytds.connect(server=a.server, port=a.port, user=a.user, password=a.password,
+    conn = pytds.connect(server=a.server + ("\\" + a.instance if a.instance else ""),
+                         port=None if a.instance else a.port, user=a.user, password=a.password,
                          cafile=a.cafile, validate_host=not a.no_validate_host,
                          enc_login_only=a.login_only, login_timeout=a.login_timeout,
                          disable_connect_retry=True, autocommit=True)

@@ -77,6 +77,23 @@ SCENARIOS=(
 "snaplen-96|tsql login-only TLS login captured with dumpcap -s 96: every frame is cut to 96 bytes (headers and the first bytes of the TDS/TLS payload only)"
 "port-reuse-two-connections|two successive tsql cleartext logins from the same client port (ip_local_port_range 40000 40000, tcp_tw_reuse 1 in the client namespace): the second SYN reuses the 4-tuple of the first, closed (client in TIME_WAIT) 1.5 s before; Wireshark gives them two tcp.stream numbers"
 
+# ---- MARS (issue 6)
+"mars-session|pyodbc + FreeTDS ODBC (tdsodbc) with MARS_Connection=Yes, cleartext, server --mars: prelogin MARS 1 both ways; Login7 and login response bare TDS; then SMP: SYN for session 0 with the first batch, select 1 on session 0 left unfetched while select 2 opens session 1 (SYN), DATA answers on each SID; after the fetches the client's SMP FIN for session 1 goes out with select 3 on session 0, the server answers FIN on session 1; FreeTDS sends no SMP FIN for its last session (0): TCP FIN from the client"
+"mars-session-login-only-tls|as mars-session with login-only TLS (FreeTDS encryption = request, server ENCRYPT_OFF): TLS 1.2 handshake inside prelogin packets, Login7 as TLS application data, login response and all SMP traffic in clear"
+
+# ---- redirect, attention, browser (issue 6)
+"redirect-followed|tedious (encrypt: false, cleartext) logs in to 10.10.10.120:1433, whose login response carries LOGINACK then an ENVCHANGE type 20 (routing: TCP, port 1433, server 10.10.10.121) then DONE; tedious closes that connection with FIN and opens a second one to 10.10.10.121:1433 (a second server, on a second address of the server namespace), logs in there, runs its SET batch and select 1, FIN close by the client"
+"attention-cancel|tedious (encrypt: false, cleartext) runs waitfor delay '00:00:10', which the server does not answer, and cancels it 0.5 s later: attention packet (TDS type 0x06); 0.2 s later the server ends the batch with a DONE, then acknowledges with a DONE with DONE_ATTN (0x0020) (two response messages); tedious reports the request cancelled, runs select 1, FIN close by the client"
+"attention-unacknowledged|as attention-cancel, but the server never answers the attention: tedious gives up after its cancelTimeout (2 s) and closes the connection with FIN (ETIMEOUT 'Failed to cancel request in 2000ms'); the server then closes too"
+"browser-instance-missing|pytds asks the SQL Browser (SSRP CLNT_UCAST_EX, a single byte 0x03, UDP 1434) for the instance list to connect to instance OTHER; the answer (SVR_RESP 0x05) lists only SQLEXPRESS; pytds fails ('Instance OTHER not found') without any TCP connection"
+
+# ---- Windows authentication (issue 6)
+"ntlm-login|tsql -U 'LAB\\alice' (NTLM), encryption = request, server ENCRYPT_OFF --sspi ntlm: TLS 1.2 handshake inside prelogin packets, Login7 (fIntSecurity, SSPI = NTLMSSP NEGOTIATE) as TLS application data; in clear: the server's SSPI token (0xED) with the NTLMSSP CHALLENGE, the client's SSPI packet (0x11) with the NTLMSSP AUTHENTICATE (LAB\\alice, NTLMv2), the login response with LOGINACK, select 1, FIN close by the client"
+"ntlm-login-failed-18452|as ntlm-login (tsql -U 'LAB\\alice', login-only TLS, NTLM CHALLENGE in 0xED, AUTHENTICATE in 0x11), but the server answers the AUTHENTICATE with ERROR 18452 state 1 class 14 'Login failed. The login is from an untrusted domain and cannot be used with Integrated authentication.' and DONE with the error bit; tsql closes"
+"anonymous-logon|tsql -U '\\' -P '' (a lone backslash: NTLM with an empty domain and an empty user name), encryption = request, server ENCRYPT_OFF --sspi ntlm: Login7 (inside TLS) with an NTLMSSP NEGOTIATE, CHALLENGE in 0xED, then an NTLMSSP AUTHENTICATE in 0x11 whose domain and user name are empty (workstation and the NTLMv2 response are still there: FreeTDS computes them with the empty names and password; not the MS-NLMP anonymous form, which has empty responses and the Anonymous flag); the server answers ERROR 18456 state 1 class 14 'Login failed for user 'NT AUTHORITY\\ANONYMOUS LOGON'.' (SQL Server's error for a logon that Windows maps to ANONYMOUS LOGON; the scripted server maps an empty NTLM user name to it) and DONE with the error bit; tsql closes"
+"kerberos-login|tsql without -U (Kerberos: a TGT for alice@LAB.TEST from kinit before the capture; freetds.conf host = sql.lab.test, mutual authentication = yes), encryption = request, server ENCRYPT_OFF --sspi gssapi (python3-gssapi with the keytab of MSSQLSvc/sql.lab.test:1433) and an MIT KDC on the server (capture filter adds port 88): TLS 1.2 handshake inside prelogin packets; the client's TGS-REQ for MSSQLSvc/sql.lab.test:1433 and the KDC's TGS-REP (UDP 88); Login7 (fIntSecurity, SSPI = a raw GSS-API Kerberos 5 token with the AP-REQ, no SPNEGO) as TLS application data; in clear the login response starting with an SSPI token (0xED) holding the AP-REP (mutual authentication), then LOGINACK; select 1, FIN close by the client"
+"ntlm-fallback|pytds with python3-gssapi (MIT SPNEGO offering Kerberos 5 and, through gss-ntlmssp, NTLMSSP; alice has a TGT from kinit before the capture and NTLM credentials LAB\\alice), cleartext (pytds without TLS, server ENCRYPT_NOT_SUP), server --sspi gssapi (MIT SPNEGO with NTLM but no Kerberos key: no keytab) and an MIT KDC (capture filter adds port 88): TGS-REQ/TGS-REP for MSSQLSvc/sql.lab.test; Login7 with a SPNEGO NegTokenInit listing Kerberos 5 and NTLMSSP, mechToken the Kerberos AP-REQ; the server's 0xED NegTokenResp (request-mic, supportedMech NTLMSSP, no token) rejects Kerberos; then 0x11 NegTokenResp (NTLMSSP NEGOTIATE), 0xED NegTokenResp (accept-incomplete, NTLMSSP CHALLENGE), 0x11 NegTokenResp (NTLMSSP AUTHENTICATE LAB\\alice + mechListMIC), login response with 0xED NegTokenResp (accept-completed, mechListMIC) then LOGINACK; select 1, FIN close by the client"
+
 )
 
 # ---------------------------------------------------------------------------
@@ -530,4 +547,210 @@ sc_port_reuse_two_connections() {
     tsql_client off
     sleep 1.5
     tsql_client off
+}
+
+# ---- MARS (issue 6) ------------------------------------------------------------
+# FreeTDS asks for MARS only through its ODBC driver: pyodbc (python3-pyodbc)
+# on unixODBC with the FreeTDS driver (tdsodbc), DSN-less (tests/lab/odbc_client.py)
+v_odbc() {
+    $PY -c 'import pyodbc; print("pyodbc %s" % pyodbc.version)' 2>/dev/null | tr -d '\n' || echo -n "pyodbc"
+    echo " on FreeTDS ODBC $(dpkg-query -W -f='${Version}' tdsodbc 2>/dev/null | sed 's/+.*//;s/-.*//') (unixODBC $(dpkg-query -W -f='${Version}' unixodbc 2>/dev/null | sed 's/-.*//'), GnuTLS $(dpkg-query -W -f='${Version}' libgnutls30 2>/dev/null | sed 's/-.*//'))"
+}
+
+# odbc_client ARGS... (see odbc_client.py)
+odbc_client() {
+    [ -e /usr/lib/x86_64-linux-gnu/odbc/libtdsodbc.so ] || die "FreeTDS ODBC missing: apt-get install tdsodbc unixodbc python3-pyodbc"
+    note_client "$(v_odbc)"
+    echo "--- odbc $*" >> "$T/clients.log"
+    in_client timeout "${CLIENT_TIMEOUT:-40}" "$PY" "$LAB/odbc_client.py" \
+        --server "$SERVER_IP" --port "$PORT" --password "$PASSWORD" "$@" >> "$T/clients.log" 2>&1
+    echo "--- odbc exit $?" >> "$T/clients.log"
+}
+
+# FreeTDS 1.3.17 starts SMP after the login (Login7 and login response are
+# bare TDS): SYN for session 0 rides with the first batch. A statement that
+# runs while another's results are unfetched gets a session of its own (SYN
+# 1). FreeTDS queues the SMP FIN of a session it frees only when another
+# session is still open, and sends it with its next packet: hence the
+# `select 3` after the cursors are closed. The last session gets no SMP FIN:
+# it ends with the TCP close.
+sc_mars_session() {
+    EXPECT="steps 1,2,4,5,6,7; encryption none; prelogin MARS 1 from both sides; Login7 and login response bare TDS, then SMP (MARS): session 0 (SYN with pyodbc's first batch, sp_datatype_info_100 x4, select 1 left unfetched), session 1 (SYN with select 2), both answered by SMP DATA on their SID; the client's SMP FIN for session 1 rides with select 3 on session 0 and the server answers with SMP FIN on session 1; no SMP FIN for session 0 (FreeTDS closes its last session by closing TCP); outcome connected; diagnosis cleartext_login; close by client FIN"
+    server --encryption not_sup --mars
+    odbc_client --encryption off --after "select 3"
+}
+
+sc_mars_session_login_only_tls() {
+    EXPECT="as mars-session with login-only TLS: steps 1-7; encryption login_only (TLS 1.2); prelogin MARS 1 from both sides; TLS handshake inside prelogin packets, Login7 as TLS application data, login response in clear, then SMP in clear (sessions 0 and 1, SMP FIN on session 1 answered by the server's FIN, none on session 0); outcome connected; close by client FIN"
+    server --encryption off --mars
+    odbc_client --encryption request --after "select 3"
+}
+
+# ---- redirect, attention, browser (issue 6) -----------------------------------
+REDIRECT_IP=10.10.10.121
+setup_redirect_followed() {
+    ip -n "$NSS" addr add "$REDIRECT_IP/24" dev eth0 || return 1
+    in_client ping -c1 -W1 "$REDIRECT_IP" >/dev/null 2>&1 || true
+    CAP_FILTER="(host $SERVER_IP or host $REDIRECT_IP) and tcp port $PORT"
+    note "server namespace: second address $REDIRECT_IP/24 on eth0 for the routing target"
+}
+sc_redirect_followed() {
+    EXPECT="2 connections; connection 1 (10.10.10.120:1433): steps 1,2,4,5,7 in clear, login response with LOGINACK and ENVCHANGE type 20 routing to 10.10.10.121:1433 (protocol 0 TCP), then client FIN (tedious closes to follow the redirect, no SQL batch); connection 2 (10.10.10.121:1433): steps 1,2,4,5,6,7 in clear, SET batch and select 1, close by client FIN; encryption none; diagnosis redirect (routed to 10.10.10.121:1433, followed) + cleartext_login; outcome connected"
+    SERVER_IP=$REDIRECT_IP server --encryption off
+    local second="tests/lab/tds_server.py --listen $REDIRECT_IP $SERVER_ARGS"
+    server --encryption off --redirect "$REDIRECT_IP:$PORT"
+    SERVER_ARGS="$SERVER_ARGS (on $SERVER_IP) + $second (the routing target)"
+    tedious_client '{"encrypt": false, "query": "select 1"}'
+}
+
+sc_attention_cancel() {
+    EXPECT="steps 1,2,4,5,6,7 in clear; after the SET batch, SQL batch waitfor delay '00:00:10' unanswered; client attention (TDS type 0x06) 0.5 s after it; server DONE (status 0) then DONE with DONE_ATTN (status 0x0020) 0.2 s after the attention: attention acknowledged (diagnosis query_cancelled, acknowledged after 0.2 s); then select 1 answered; encryption none; diagnosis cleartext_login; outcome connected; close by client FIN"
+    server --encryption off --slow-batch 10 --attention-delay 0.2
+    tedious_client '{"encrypt": false, "query": "waitfor delay '"'"'00:00:10'"'"'", "cancelAfterMs": 500, "thenQuery": "select 1"}'
+}
+
+sc_attention_unacknowledged() {
+    EXPECT="steps 1,2,4,5,6,7 in clear; SQL batch waitfor delay '00:00:10' unanswered; client attention (TDS type 0x06) 0.5 s after it, never acknowledged (no DONE with DONE_ATTN); the client closes with FIN 2 s after the attention (tedious cancelTimeout), then the server FIN; encryption none; diagnosis attention_unacknowledged + cleartext_login; outcome connected; close by client FIN"
+    server --encryption off --slow-batch 10 --attention-no-ack
+    tedious_client '{"encrypt": false, "query": "waitfor delay '"'"'00:00:10'"'"'", "cancelAfterMs": 500, "cancelTimeout": 2000}'
+}
+
+sc_browser_instance_missing() {
+    EXPECT="step 0 only: SSRP CLNT_UCAST_EX request (0x03, all instances) and its SVR_RESP (0x05) listing SQLEXPRESS (tcp 1433) but not OTHER, the instance the client asked for; no TCP; diagnosis browser_instance_missing; outcome failed"
+    server --encryption off --browser
+    pytds_client --instance OTHER
+}
+
+# ---- Windows authentication (issue 6) -------------------------------------------
+# FreeTDS sends NTLMSSP in the Login7 for a domain user (-U 'DOMAIN\user',
+# TSQL_USER/TSQL_PASSWORD of tsql_client) and Kerberos (GSS-API) without -U.
+# The server's --sspi ntlm scripts the CHALLENGE and reads the AUTHENTICATE
+# without verifying it; --sspi gssapi accepts with python3-gssapi for real.
+sc_ntlm_login() {
+    EXPECT="steps 1-7; encryption login_only (TLS 1.2); integrated authentication NTLM: Login7 (inside TLS) with fIntSecurity and an NTLMSSP NEGOTIATE, SSPI token 0xED (NTLMSSP CHALLENGE, domain LAB) and SSPI packet 0x11 (NTLMSSP AUTHENTICATE, user alice, domain LAB) in clear, then LOGINACK; outcome connected; close by client FIN"
+    server --encryption off --sspi ntlm
+    TSQL_USER='LAB\alice' TSQL_PASSWORD="$PASSWORD" tsql_client request
+    note "tsql -U 'LAB\\alice' -P (lab password)"
+}
+
+sc_ntlm_login_failed_18452() {
+    EXPECT="steps 1-5,7; encryption login_only (TLS 1.2); integrated authentication NTLM (Login7 inside TLS with an NTLMSSP NEGOTIATE, CHALLENGE in 0xED and AUTHENTICATE for LAB\\alice in 0x11, in clear); ERROR 18452 state 1 class 14 in the login response; diagnosis login_failed; outcome login_failed"
+    server --encryption off --sspi ntlm --login-error 18452 --error-state 1 \
+        --login-error-message "Login failed. The login is from an untrusted domain and cannot be used with Integrated authentication."
+    TSQL_USER='LAB\alice' TSQL_PASSWORD="$PASSWORD" tsql_client request
+    note "tsql -U 'LAB\\alice' -P (lab password)"
+}
+
+sc_anonymous_logon() {
+    EXPECT="steps 1-5,7; encryption login_only (TLS 1.2); integrated authentication NTLM (Login7 inside TLS with an NTLMSSP NEGOTIATE, CHALLENGE in 0xED); the AUTHENTICATE in 0x11 has an empty user name and an empty domain (anonymous); ERROR 18456 state 1 class 14 'Login failed for user 'NT AUTHORITY\\ANONYMOUS LOGON'.' in the login response; diagnosis login_failed (anonymous logon); outcome login_failed"
+    server --encryption off --sspi ntlm --login-error 18456 --error-state 1
+    TSQL_USER='\' TSQL_PASSWORD='' tsql_client request
+    note "tsql -U '\\' -P ''"
+}
+
+# ---- Kerberos: an MIT KDC (krb5-kdc) for realm LAB.TEST in the server namespace
+# (10.10.10.120:88), its database, keytab and configuration in $T/krb; the
+# client resolves sql.lab.test through /etc/netns/<client namespace>/hosts (ip
+# netns exec bind-mounts it on /etc/hosts) and gets a TGT for alice (kinit)
+# before the capture starts: a capture with port 88 holds the TGS exchange for
+# the SPN, then TDS.  KRB5_CONFIG, KRB5CCNAME (client) and KRB5_KTNAME (server,
+# tds_server.py --sspi gssapi) are exported to the clients and the server.
+KRB_REALM=LAB.TEST
+KRB_HOST=sql.lab.test
+krb_lab() {  # SPN: its principal and keytab ($T/krb/sql.keytab)
+    local k=$T/krb spn=$1
+    mkdir -p "$k"
+    cat > "$k/krb5.conf" <<KRB
+[libdefaults]
+    default_realm = $KRB_REALM
+    dns_lookup_kdc = false
+    dns_lookup_realm = false
+    dns_canonicalize_hostname = false
+    rdns = false
+[realms]
+    $KRB_REALM = {
+        kdc = $SERVER_IP
+    }
+[domain_realm]
+    .lab.test = $KRB_REALM
+    lab.test = $KRB_REALM
+KRB
+    cat > "$k/kdc.conf" <<KDC
+[kdcdefaults]
+    kdc_listen = $SERVER_IP
+    kdc_tcp_listen = $SERVER_IP
+[realms]
+    $KRB_REALM = {
+        database_name = $k/principal
+        key_stash_file = $k/stash
+        acl_file = $k/kadm5.acl
+        max_life = 10h
+        supported_enctypes = aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal
+    }
+[logging]
+    kdc = FILE:$k/kdc.log
+KDC
+    : > "$k/kadm5.acl"
+    export KRB5_CONFIG=$k/krb5.conf KRB5_KDC_PROFILE=$k/kdc.conf KRB5CCNAME=FILE:$k/alice.cc \
+        KRB5_KTNAME=FILE:$k/sql.keytab
+    kdb5_util create -s -r "$KRB_REALM" -P "$(head -c 18 /dev/urandom | base64)" >/dev/null 2>&1 || return 1
+    kadmin.local -r "$KRB_REALM" -q "addprinc -pw $PASSWORD alice" >/dev/null 2>&1 || return 1
+    kadmin.local -r "$KRB_REALM" -q "addprinc -randkey $spn" >/dev/null 2>&1 || return 1
+    kadmin.local -r "$KRB_REALM" -q "ktadd -k $k/sql.keytab $spn" >/dev/null 2>&1 || return 1
+    in_server krb5kdc -n -r "$KRB_REALM" >"$k/krb5kdc.out" 2>&1 &
+    mkdir -p "/etc/netns/$NSC"
+    echo "$SERVER_IP $KRB_HOST" > "/etc/netns/$NSC/hosts"
+    local i
+    for i in $(seq 1 50); do
+        in_client sh -c "echo '$PASSWORD' | kinit alice@$KRB_REALM" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    in_client klist -s || { rm -rf "/etc/netns/$NSC"; return 1; }
+    note "MIT KDC (krb5kdc $(dpkg-query -W -f='${Version}' krb5-kdc 2>/dev/null | sed 's/-.*//')) for realm $KRB_REALM on $SERVER_IP:88 in the server namespace with principals alice and $spn, client: kinit alice before the capture, $KRB_HOST -> $SERVER_IP in /etc/netns/<client namespace>/hosts"
+}
+krb_lab_done() { rm -rf "/etc/netns/$NSC"; }
+
+setup_kerberos_login() {
+    krb_lab "MSSQLSvc/$KRB_HOST:$PORT" || return 1
+    CAP_FILTER="host $SERVER_IP and (tcp port $PORT or port 88)"
+}
+sc_kerberos_login() {
+    EXPECT="steps 1-7; encryption login_only (TLS 1.2); integrated authentication Kerberos: TGS-REQ/TGS-REP for MSSQLSvc/sql.lab.test:1433 (UDP 88) between the TLS handshake and the Login7, Login7 inside TLS (AP-REQ), login response in clear with an SSPI token 0xED (AP-REP, GSS-API krb5 OID 1.2.840.113554.1.2.2) before LOGINACK; outcome connected; close by client FIN"
+    server --encryption off --sspi gssapi
+    TSQL_USER='' TSQL_PASSWORD='' tsql_client request "host = $KRB_HOST" "mutual authentication = yes"
+    note "tsql without -U (Kerberos), freetds.conf host = $KRB_HOST, mutual authentication = yes; server keytab of MSSQLSvc/$KRB_HOST:$PORT (KRB5_KTNAME)"
+    krb_lab_done
+}
+
+# gssapi_client ARGS... (see gssapi_client.py): pytds with python3-gssapi
+deb_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null | sed 's/-.*//'; }
+v_gssapi() {
+    echo "pytds $(deb_version python3-tds) with python3-gssapi $(deb_version python3-gssapi) (MIT krb5 $(deb_version libgssapi-krb5-2), gss-ntlmssp $(deb_version gss-ntlmssp))"
+}
+gssapi_client() {
+    note_client "$(v_gssapi)"
+    echo "--- gssapi $*" >> "$T/clients.log"
+    in_client timeout "${CLIENT_TIMEOUT:-40}" "$PY" "$LAB/gssapi_client.py" \
+        --server "$SERVER_IP" --port "$PORT" "$@" >> "$T/clients.log" 2>&1
+    echo "--- gssapi exit $?" >> "$T/clients.log"
+}
+
+# The client's SPNEGO (MIT) offers Kerberos 5 and NTLMSSP (gss-ntlmssp); it has a
+# ticket for MSSQLSvc/sql.lab.test, but the server has no key for it (no
+# keytab): the server's SPNEGO (MIT, python3-gssapi) cannot accept Kerberos and
+# selects NTLMSSP, which the client then runs; both ends check NTLM for real
+# (gss-ntlmssp, NTLM_USER_FILE).  gss-ntlmssp imports only host-based names:
+# the target is MSSQLSvc@sql.lab.test, i.e. the port-less SPN MSSQLSvc/sql.lab.test.
+setup_ntlm_fallback() {
+    krb_lab "MSSQLSvc/$KRB_HOST" || return 1
+    printf 'LAB:alice:%s\n' "$PASSWORD" > "$T/krb/ntlm_users"
+    export NTLM_USER_FILE=$T/krb/ntlm_users NTLMUSER=alice KRB5_KTNAME=FILE:$T/krb/none.keytab
+    CAP_FILTER="host $SERVER_IP and (tcp port $PORT or port 88)"
+}
+sc_ntlm_fallback() {
+    EXPECT="steps 1,2,4,5,6,7; encryption none; diagnosis cleartext_login; integrated authentication Negotiate (SPNEGO) falling back from Kerberos to NTLM: TGS-REQ/TGS-REP for MSSQLSvc/sql.lab.test (UDP 88) before the Login7; Login7 SSPI = SPNEGO NegTokenInit with mechTypes Kerberos 5 (1.2.840.113554.1.2.2) and NTLMSSP (1.3.6.1.4.1.311.2.2.10) and the Kerberos AP-REQ as mechToken; 0xED NegTokenResp request-mic with supportedMech NTLMSSP (Kerberos refused); 0x11 NegTokenResp NTLMSSP NEGOTIATE; 0xED NegTokenResp accept-incomplete NTLMSSP CHALLENGE; 0x11 NegTokenResp NTLMSSP AUTHENTICATE (LAB\\alice) with mechListMIC; login response with 0xED NegTokenResp accept-completed (mechListMIC) before LOGINACK; outcome connected; close by client FIN"
+    server --encryption not_sup --sspi gssapi
+    gssapi_client --target "MSSQLSvc@$KRB_HOST"
+    note "client: SPNEGO with alice's TGT and NTLM_USER_FILE (LAB:alice) for gss-ntlmssp, pytds' SSPI answers sent as packet type 0x11 by gssapi_client.py (pytds 1.11 alone sends 0x10), server: no keytab (KRB5_KTNAME names a missing file), NTLM_USER_FILE for gss-ntlmssp"
+    krb_lab_done
 }

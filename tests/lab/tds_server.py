@@ -349,10 +349,150 @@ def negotiate(client, setting, reply_mode):
 
 
 # --------------------------------------------------------------------------
+# MARS: Session Multiplex Protocol (MC-SMP) under TDS (--mars)
+# --------------------------------------------------------------------------
+
+SMP_SMID = 0x53
+SMP_SYN, SMP_ACK, SMP_FIN, SMP_DATA = 0x01, 0x02, 0x04, 0x08
+SMP_FLAG_NAME = {SMP_SYN: "SYN", SMP_ACK: "ACK", SMP_FIN: "FIN", SMP_DATA: "DATA"}
+SMP_WINDOW = 4  # DATA packets granted beyond the last one received (FreeTDS uses 4 too)
+
+
+class SmpSession:
+    def __init__(self, sid, peer_wnd):
+        self.sid = sid
+        self.send_seq = 0          # SEQNUM of the server's last DATA on this session
+        self.recv_seq = 0          # SEQNUM of the client's last DATA
+        self.peer_wnd = peer_wnd   # highest SEQNUM the client accepts from the server
+        self.my_wnd = SMP_WINDOW   # highest SEQNUM the server accepts (last WNDW sent)
+
+
+class Mars:
+    """MARS for Connection (--mars): the PRELOGIN MARS answer and the SMP layer.
+
+    With --mars the server answers a client's PRELOGIN MARS 1 with 1 (0
+    otherwise, like SQL Server).  From then on every TDS packet of the client
+    may ride in an SMP packet (16-byte header, little-endian: SMID 0x53,
+    FLAGS, SID, LENGTH with the header, SEQNUM, WNDW); a packet whose first
+    byte is not 0x53 is still read as bare TDS (e.g. the TLS handshake in
+    PRELOGIN packets).  The reader handles the SMP control packets: SYN opens
+    a session (no answer: MC-SMP has none), ACK updates the client's window,
+    FIN is answered at once with FIN on the same SID.  Each DATA carries one
+    whole TDS packet (FreeTDS requires it); the answer goes back in DATA
+    packets on the SID of the last DATA read, SEQNUM counted from 1 per
+    session, WNDW = the client's last SEQNUM + 4.  An ACK opening the window
+    is sent when a client's multi-packet message would run out of it.
+    """
+    client_mars = False
+    smp_sessions = None
+    smp_sid = None  # SID of the last DATA read: where answers go
+
+    @property
+    def mars_reply(self):
+        return 1 if (self.args.mars and self.client_mars) else 0
+
+    def mars_prelogin(self, opts):
+        v = opts.get(4, b"")
+        self.client_mars = len(v) >= 1 and v[0] == 1
+        if len(v) >= 1 or self.args.mars:
+            self.log("PRELOGIN MARS from client %s, server answers %d"
+                     % (v[0] if v else "(absent)", self.mars_reply))
+
+    def _smp_peek(self, via_tls):
+        if via_tls:
+            while not self.tls_plain:
+                self.tls_fill()
+            return self.tls_plain[0]
+        while not self.raw:
+            self.recv_more()
+        return self.raw[0]
+
+    def _smp_take(self, n, via_tls):
+        if not via_tls:
+            return self.take(n)
+        while len(self.tls_plain) < n:
+            self.tls_fill()
+        out = bytes(self.tls_plain[:n])
+        del self.tls_plain[:n]
+        return out
+
+    def _smp_send(self, data, via_tls):
+        if via_tls:
+            self.tls.write(data)
+            self.sendall(self.tls_out.read())
+        else:
+            self.sendall(data)
+
+    def smp_send_control(self, s, flags, via_tls):
+        self._smp_send(struct.pack("<BBHIII", SMP_SMID, flags, s.sid, 16, s.send_seq, s.my_wnd),
+                       via_tls)
+        self.log("SMP %s sent: sid %d seq %d wnd %d"
+                 % (SMP_FLAG_NAME[flags], s.sid, s.send_seq, s.my_wnd))
+
+    def smp_read_packet(self, via_tls):
+        """One TDS packet (type, status, payload); SMP control packets are handled on the way."""
+        while True:
+            if self._smp_peek(via_tls) != SMP_SMID:
+                hdr = self._smp_take(8, via_tls)
+                length = struct.unpack(">H", hdr[2:4])[0]
+                if length < 8:
+                    raise Closed("bad TDS length %d" % length)
+                return hdr[0], hdr[1], self._smp_take(length - 8, via_tls)
+            hdr = self._smp_take(16, via_tls)
+            _, flags, sid, length, seq, wnd = struct.unpack("<BBHIII", hdr)
+            if length < 16:
+                raise Closed("bad SMP length %d" % length)
+            body = self._smp_take(length - 16, via_tls)
+            self.log("SMP %s received: sid %d seq %d wnd %d length %d"
+                     % (SMP_FLAG_NAME.get(flags, "0x%02x" % flags), sid, seq, wnd, length))
+            if self.smp_sessions is None:
+                self.smp_sessions = {}
+            if flags == SMP_SYN:
+                self.smp_sessions[sid] = SmpSession(sid, wnd)
+                continue
+            s = self.smp_sessions.get(sid)
+            if s is None:
+                self.log("SMP: no session %d, packet ignored" % sid)
+                continue
+            s.peer_wnd = wnd
+            if flags == SMP_FIN:
+                s.my_wnd = s.recv_seq + SMP_WINDOW
+                self.smp_send_control(s, SMP_FIN, via_tls)
+                del self.smp_sessions[sid]
+                continue
+            if flags != SMP_DATA or len(body) < 8:
+                continue  # ACK (window update) or nothing to hand up
+            s.recv_seq = seq
+            self.smp_sid = sid
+            if not body[1] & 0x01 and s.recv_seq + 2 >= s.my_wnd:
+                # more packets of this message to come: open the window
+                s.my_wnd = s.recv_seq + SMP_WINDOW
+                self.smp_send_control(s, SMP_ACK, via_tls)
+            return body[0], body[1], body[8:]
+
+    def smp_wrap(self, msg):
+        """Wrap each TDS packet of `msg` in an SMP DATA packet on the current SID."""
+        s = self.smp_sessions[self.smp_sid]
+        out = bytearray()
+        pos = 0
+        while pos < len(msg):
+            ln = struct.unpack(">H", msg[pos + 2:pos + 4])[0]
+            s.send_seq += 1
+            if s.send_seq > s.peer_wnd:
+                self.log("SMP sid %d: DATA seq %d beyond the client's window %d"
+                         % (s.sid, s.send_seq, s.peer_wnd))
+            s.my_wnd = s.recv_seq + SMP_WINDOW
+            out += struct.pack("<BBHIII", SMP_SMID, SMP_DATA, s.sid, ln + 16, s.send_seq, s.my_wnd)
+            out += msg[pos:pos + ln]
+            pos += ln
+        return bytes(out)
+
+
+# --------------------------------------------------------------------------
 # One connection
 # --------------------------------------------------------------------------
 
-class Connection:
+class Connection(Mars):
     def __init__(self, server, sock, addr, number):
         self.server = server
         self.args = server.args
@@ -455,6 +595,8 @@ class Connection:
     # ---- TDS framing -------------------------------------------------------
 
     def read_packet_raw(self):
+        if self.mars_reply:
+            return self.smp_read_packet(via_tls=False)
         hdr = self.take(8)
         typ, status, length = hdr[0], hdr[1], struct.unpack(">H", hdr[2:4])[0]
         if length < 8:
@@ -462,6 +604,8 @@ class Connection:
         return typ, status, self.take(length - 8)
 
     def read_packet_tls(self):
+        if self.mars_reply:
+            return self.smp_read_packet(via_tls=True)
         while len(self.tls_plain) < 8:
             self.tls_fill()
         length = struct.unpack(">H", bytes(self.tls_plain[2:4]))[0]
@@ -499,6 +643,8 @@ class Connection:
 
     def send_message(self, typ, payload, via_tls=False):
         msg = self.build_message(typ, payload)
+        if self.smp_sid is not None:
+            msg = self.smp_wrap(msg)  # MARS: in SMP DATA on the client's session
         if via_tls:
             self.tls.write(msg)
             self.sendall(self.tls_out.read())
@@ -540,6 +686,7 @@ class Connection:
             tok, off, ln = struct.unpack(">BHH", data[pos:pos + 5])
             opts[tok] = data[off:off + ln]
             pos += 5
+        self.mars_prelogin(opts)
         return opts
 
     def prelogin_reply(self, enc_value):
@@ -549,7 +696,7 @@ class Connection:
             (1, bytes([enc_value])),                       # ENCRYPTION
             (2, b"\x00"),                                  # INSTOPT
             (3, struct.pack(">I", self.n)),                # THREADID
-            (4, b"\x00"),                                  # MARS off
+            (4, bytes([self.mars_reply])),                 # MARS (1 with --mars)
         ]
         head = bytearray()
         body = bytearray()
@@ -680,6 +827,159 @@ class Connection:
                             self.tls.selected_alpn_protocol()))
                 return
 
+    # ---- Integrated (Windows) authentication: SSPI in the Login7 (--sspi) ----
+    # MS-TDS: a Login7 with fIntSecurity (OptionFlags2 0x80) carries an SSPI
+    # blob (ibSSPI/cbSSPI); the server answers with an SSPI token (0xED) in a
+    # type 0x04 message, the client continues with a type 0x11 (SSPI) packet,
+    # and the login response (LOGINACK or ERROR) ends the exchange.
+
+    def login7_sspi(self, data):
+        """The SSPI blob of a Login7 with fIntSecurity, else None."""
+        if len(data) < 82 or not data[25] & 0x80:
+            return None
+        ib, cb = struct.unpack("<HH", data[78:82])
+        if cb == 0xFFFF and len(data) >= 94:  # cbSSPILong (TDS 7.2+)
+            cb = struct.unpack("<I", data[90:94])[0]
+        return bytes(data[ib:ib + cb])
+
+    @staticmethod
+    def sspi_kind(blob):
+        if blob.startswith(b"NTLMSSP\0") and len(blob) >= 12:
+            return "NTLMSSP type %d" % struct.unpack("<I", blob[8:12])[0]
+        if blob[:1] == b"\x60":
+            if b"\x06\x06\x2b\x06\x01\x05\x05\x02" in blob[:20]:
+                return "GSS-API SPNEGO NegTokenInit"
+            if b"\x06\x09\x2a\x86\x48\x86\xf7\x12\x01\x02\x02" in blob[:20]:
+                return "GSS-API Kerberos 5 (AP-REQ)"
+            return "GSS-API token"
+        if blob[:1] in (b"\xa0", b"\xa1"):
+            return "SPNEGO NegToken%s" % ("Init" if blob[:1] == b"\xa0" else "Resp")
+        return "unknown (%s)" % blob[:8].hex()
+
+    def sspi_send(self, token):
+        """One SSPI token (0xED, USHORT length) as a type 0x04 message."""
+        self.send_message(PKT_RESPONSE, b"\xed" + struct.pack("<H", len(token)) + token,
+                          via_tls=self.encrypt_all)
+
+    def sspi_read(self):
+        """The client's next SSPI blob: a type 0x11 message."""
+        typ, data = self.read_message(via_tls=self.encrypt_all)
+        if typ != PKT_SSPI:
+            self.log("expected an SSPI packet (0x11), got type 0x%02x" % typ)
+            self.abort("fin", "no SSPI packet")
+        self.log("SSPI packet (0x11): %d bytes, %s" % (len(data), self.sspi_kind(data)))
+        return data
+
+    def sspi_last_token(self):
+        """The server's last SSPI token (Kerberos AP-REP, SPNEGO accept-completed),
+        sent in front of the login response like SQL Server; empty otherwise."""
+        tok = getattr(self, "sspi_final", b"")
+        return b"\xed" + struct.pack("<H", len(tok)) + tok if tok else b""
+
+    def integrated_auth(self, data):
+        """--sspi: run the SSPI exchange of a Login7 with integrated security."""
+        a = self.args
+        if not a.sspi:
+            return
+        blob = self.login7_sspi(data)
+        if blob is None:
+            self.log("Login7 without integrated security: SQL login (user %r)" % self.username)
+            return
+        self.log("Login7 with integrated security, SSPI %d bytes: %s"
+                 % (len(blob), self.sspi_kind(blob)))
+        if a.sspi == "ntlm":
+            self.ntlm_exchange(blob)
+        else:
+            self.gssapi_exchange(blob)
+
+    # NTLM (MS-NLMP), scripted: a real CHALLENGE, the AUTHENTICATE is read but
+    # not verified; the outcome comes from --login-error.
+    def ntlm_challenge(self, client_flags):
+        a = self.args
+        dom, comp, dns = a.ntlm_domain.upper(), SERVER_NAME, a.ntlm_dns_domain.lower()
+
+        def av(i, v):
+            return struct.pack("<HH", i, len(v)) + v
+        filetime = int((time.time() + 11644473600) * 10 ** 7)
+        info = (av(2, ucs2(dom)) + av(1, ucs2(comp)) + av(4, ucs2(dns))
+                + av(3, ucs2(comp.lower() + "." + dns)) + av(5, ucs2(dns))
+                + av(7, struct.pack("<Q", filetime)) + av(0, b""))
+        # UNICODE, REQUEST_TARGET, NTLM, ALWAYS_SIGN, TARGET_TYPE_DOMAIN,
+        # TARGET_INFO, VERSION; SIGN, SEAL, EXTENDED_SESSIONSECURITY, 128,
+        # KEY_EXCH and 56 when the client asked for them (like Windows)
+        flags = (0x00000001 | 0x00000004 | 0x00000200 | 0x00008000 | 0x00010000
+                 | 0x00800000 | 0x02000000
+                 | (client_flags & (0x10 | 0x20 | 0x00080000 | 0x20000000 | 0x40000000
+                                    | 0x80000000)))
+        target = ucs2(dom)
+        return (b"NTLMSSP\0" + struct.pack("<I", 2)
+                + struct.pack("<HHI", len(target), len(target), 56)
+                + struct.pack("<I", flags) + os.urandom(8) + b"\0" * 8
+                + struct.pack("<HHI", len(info), len(info), 56 + len(target))
+                + bytes([10, 0]) + struct.pack("<H", 20348) + b"\0\0\0\x0f"  # Windows 10.0.20348, NTLMSSP rev 15
+                + target + info)
+
+    def ntlm_exchange(self, blob):
+        if not blob.startswith(b"NTLMSSP\0") or struct.unpack("<I", blob[8:12])[0] != 1:
+            self.log("SSPI blob is not an NTLMSSP NEGOTIATE")
+            self.abort("fin", "--sspi ntlm: no NTLMSSP NEGOTIATE")
+        self.sspi_send(self.ntlm_challenge(struct.unpack("<I", blob[12:16])[0]))
+        self.log("sent NTLMSSP CHALLENGE (SSPI token 0xED)")
+        m = self.sspi_read()
+        if not m.startswith(b"NTLMSSP\0") or len(m) < 64 or struct.unpack("<I", m[8:12])[0] != 3:
+            self.log("SSPI packet is not an NTLMSSP AUTHENTICATE")
+            self.abort("fin", "--sspi ntlm: no NTLMSSP AUTHENTICATE")
+
+        def field(off):
+            ln, _, o = struct.unpack("<HHI", m[off:off + 8])
+            return m[o:o + ln]
+        enc = "utf-16-le" if struct.unpack("<I", m[60:64])[0] & 1 else "latin-1"
+        dom, user, ws = (field(o).decode(enc, "replace") for o in (28, 36, 44))
+        self.log("NTLMSSP AUTHENTICATE: domain %r user %r workstation %r, LM response %d "
+                 "bytes, NT response %d bytes" % (dom, user, ws, len(field(12)), len(field(20))))
+        # SQL Server names an empty user (anonymous NTLM) NT AUTHORITY\ANONYMOUS LOGON
+        self.username = ("%s\\%s" % (dom, user)) if user else "NT AUTHORITY\\ANONYMOUS LOGON"
+
+    # GSS-API (python3-gssapi, the MIT library): Kerberos 5 or SPNEGO (with
+    # gss-ntlmssp for NTLM), verified for real with --keytab / --ntlm-user-file.
+    def gssapi_exchange(self, blob):
+        a = self.args
+        if a.keytab:
+            os.environ["KRB5_KTNAME"] = a.keytab
+        if a.krb5_config:
+            os.environ["KRB5_CONFIG"] = a.krb5_config
+        if a.ntlm_user_file:
+            os.environ["NTLM_USER_FILE"] = a.ntlm_user_file
+        import gssapi
+        ctx = gssapi.SecurityContext(usage="accept")
+        token = blob
+        while True:
+            try:
+                out = ctx.step(token)
+            except gssapi.exceptions.GSSError as e:
+                self.log("GSS-API accept failed: %s" % str(e).replace("\n", " "))
+                t = self.tokens
+                self.send_message(PKT_RESPONSE, t.error(
+                    18452, 1, 14, "Login failed. The login is from an untrusted domain and "
+                    "cannot be used with Integrated authentication.") + t.done(status=0x0002),
+                    via_tls=self.encrypt_all)
+                self.wait_for_peer_close(a.idle_limit)
+                self.abort("fin", "GSS-API authentication failed")
+            if ctx.complete:
+                break
+            self.sspi_send(out or b"")
+            self.log("sent SSPI token (0xED) %d bytes: %s" % (len(out or b""), self.sspi_kind(out or b"")))
+            token = self.sspi_read()
+        self.sspi_final = out or b""
+        name = str(ctx.initiator_name)
+        if "@" in name:  # alice@LAB.TEST -> LAB\alice
+            user, realm = name.split("@", 1)
+            name = "%s\\%s" % (realm.split(".")[0], user)
+        self.username = name
+        self.log("GSS-API context complete: mech %s, initiator %s, final token %d bytes"
+                 % (ctx.mech.dotted_form if hasattr(ctx.mech, "dotted_form") else ctx.mech,
+                    ctx.initiator_name, len(self.sspi_final)))
+
     # ---- Login and commands -------------------------------------------------
 
     def handle_login7(self, data):
@@ -705,13 +1005,15 @@ class Connection:
             msg = a.login_error_message or ("Login failed for user '%s'." % self.username)
             return (t.error(a.login_error, a.error_state, 14, msg)
                     + t.done(status=0x0002))
-        return (t.env_database("master", "master")
+        return (self.sspi_last_token()  # --sspi gssapi: AP-REP first (empty without)
+                + t.env_database("master", "master")
                 + t.info(5701, 2, 0, "Changed database context to 'master'.")
                 + t.env_language("us_english")
                 + t.info(5703, 1, 0, "Changed language setting to us_english.")
                 + (t.env_collation() if (self.tds_version >> 24) >= 0x71 else b"")
                 + t.loginack()
                 + t.env_packetsize(self.packet_size, self.packet_size)
+                + routing_envchange(self)  # --redirect (empty without)
                 + t.done())
 
     def batch_text(self, data):
@@ -800,6 +1102,7 @@ class Connection:
             self.log("expected Login7, got type 0x%02x" % typ)
             self.abort("fin", "no Login7")
         self.handle_login7(data)
+        self.integrated_auth(data)  # --sspi: SSPI exchange (0xED / 0x11) first
         if self.fail and a.login_delay:
             self.log("delaying the login response by %.1f s" % a.login_delay)
             time.sleep(a.login_delay)
@@ -826,6 +1129,8 @@ class Connection:
                     self.abort("rst", "--rst-mid-session")
                 if self.fail and a.fin_mid_session and self.batches >= a.fin_mid_session:
                     self.abort("fin", "--fin-mid-session")
+                if slow_batch(self, text):  # --slow-batch: answered (or attention handled)
+                    continue
                 if self.fail and a.batch_delay:
                     time.sleep(a.batch_delay)
                 self.send_message(PKT_RESPONSE, self.batch_response(text), via_tls=self.encrypt_all)
@@ -858,6 +1163,73 @@ class Connection:
             if not self.closed:
                 self.close("fin")
             self.server.done_one()
+
+
+# --------------------------------------------------------------------------
+# Routing (--redirect) and slow batches / attention (--slow-batch)
+# --------------------------------------------------------------------------
+
+def routing_envchange(conn):
+    """ENVCHANGE type 20 (routing, MS-TDS 2.2.7.9) for the login response, or b"".
+
+    NewValue: RoutingDataValueLength (USHORT), then RoutingData: Protocol
+    (BYTE, 0 = TCP), ProtocolProperty (USHORT, the port), AlternateServer
+    (US_VARCHAR: USHORT char count + UCS-2); OldValue: USHORT 0 (empty)."""
+    if not conn.args.redirect:
+        return b""
+    host, _, port = conn.args.redirect.rpartition(":")
+    data = b"\x00" + struct.pack("<H", int(port)) + us_varchar(host)
+    conn.log("login response routes the client to %s:%s (ENVCHANGE 20)" % (host, port))
+    return conn.tokens.envchange(20, struct.pack("<H", len(data)) + data, b"\x00\x00")
+
+
+def slow_batch(conn, text):
+    """--slow-batch S: a batch containing --slow-batch-match is answered after S s.
+
+    An attention (packet type 0x06) read meanwhile ends the wait: after
+    --attention-delay the server ends the interrupted batch's response with a
+    DONE (its own message), then acknowledges the attention with a DONE whose
+    status has DONE_ATTN (0x0020), as a second message (tedious reads the
+    first as the cancelled request's response and waits for the second).
+    --attention-no-ack: the attention is never answered; the server waits for
+    the client to close.  Returns False for other batches."""
+    a = conn.args
+    if not a.slow_batch or a.slow_batch_match.lower() not in text.lower():
+        return False
+    via_tls = conn.encrypt_all
+    start = time.time()
+    end = start + a.slow_batch
+    conn.log("slow batch: answer in %.1f s unless an attention comes" % a.slow_batch)
+    while True:
+        left = end - time.time()
+        if left <= 0:
+            conn.send_message(PKT_RESPONSE, conn.batch_response(text), via_tls=via_tls)
+            conn.log("slow batch answered after %.3f s" % (time.time() - start))
+            return True
+        if not (conn.raw or conn.tls_plain):
+            r, _, _ = select.select([conn.sock], [], [], left)
+            if not r:
+                continue
+        typ, _ = conn.read_message(via_tls=via_tls)
+        if typ == PKT_ATTENTION:
+            break
+        conn.log("slow batch: packet type 0x%02x ignored" % typ)
+    conn.log("attention %.3f s after the batch" % (time.time() - start))
+    if a.attention_no_ack:
+        conn.log("attention not acknowledged (--attention-no-ack)")
+        conn.wait_for_peer_close(a.idle_limit)
+        conn.abort("fin", "--attention-no-ack")
+    if a.attention_delay:
+        time.sleep(a.attention_delay)
+    t = conn.tokens
+    # two segments back to back: without TCP_NODELAY the second would wait
+    # (Nagle) for the client's delayed ACK of the first, about 40 ms
+    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    conn.send_message(PKT_RESPONSE, t.done(), via_tls=via_tls)
+    conn.send_message(PKT_RESPONSE, t.done(status=0x0020), via_tls=via_tls)
+    conn.log("attention acknowledged %.3f s after it: DONE, then DONE with DONE_ATTN (0x0020)"
+             % a.attention_delay)
+    return True
 
 
 # --------------------------------------------------------------------------
@@ -1050,6 +1422,40 @@ def main():
     g.add_argument("--fin-mid-session", type=int, default=0, metavar="N",
                    help="close with FIN on the Nth SQL batch instead of answering")
     g.add_argument("--batch-delay", type=float, default=0.0, help="seconds before each batch response")
+
+    g = p.add_argument_group("routing and attention (every connection)")
+    g.add_argument("--redirect", metavar="HOST:PORT",
+                   help="the login response (after LOGINACK, before DONE) carries an ENVCHANGE "
+                        "type 20 (routing) to HOST:PORT")
+    g.add_argument("--slow-batch", type=float, default=0.0, metavar="S",
+                   help="answer batches containing --slow-batch-match only after S seconds; an "
+                        "attention meanwhile is acknowledged (DONE, then DONE with DONE_ATTN)")
+    g.add_argument("--slow-batch-match", default="waitfor",
+                   help="text (case-insensitive) that makes a batch slow (default: waitfor)")
+    g.add_argument("--attention-delay", type=float, default=0.0, metavar="S",
+                   help="seconds between the attention and its acknowledgement")
+    g.add_argument("--attention-no-ack", action="store_true",
+                   help="never acknowledge an attention to a slow batch; wait for the client to close")
+
+    g = p.add_argument_group("MARS")
+    g.add_argument("--mars", action="store_true",
+                   help="accept MARS: answer a PRELOGIN MARS 1 with 1, then speak SMP (MC-SMP): "
+                        "SYN opens a session, DATA carries TDS packets (answers on the same SID), "
+                        "ACK updates windows, FIN is answered with FIN")
+
+    g = p.add_argument_group("integrated (Windows) authentication")
+    g.add_argument("--sspi", choices=["ntlm", "gssapi"],
+                   help="answer a Login7 with integrated security (SSPI): ntlm: a scripted NTLMSSP "
+                        "CHALLENGE in an SSPI token (0xED), the client's AUTHENTICATE (packet "
+                        "0x11) is read, not verified (outcome from --login-error); gssapi: "
+                        "python3-gssapi acceptor (Kerberos 5, SPNEGO, NTLM with gss-ntlmssp), "
+                        "verified with --keytab / --ntlm-user-file, failure: ERROR 18452")
+    g.add_argument("--ntlm-domain", default="LAB", help="NetBIOS domain of the NTLM CHALLENGE")
+    g.add_argument("--ntlm-dns-domain", default="lab.test", help="DNS domain of the NTLM CHALLENGE")
+    g.add_argument("--keytab", help="--sspi gssapi: the service keytab (KRB5_KTNAME)")
+    g.add_argument("--krb5-config", help="--sspi gssapi: krb5.conf to use (KRB5_CONFIG)")
+    g.add_argument("--ntlm-user-file", help="--sspi gssapi: gss-ntlmssp's user file "
+                   "(NTLM_USER_FILE, lines DOMAIN:user:password)")
     args = p.parse_args()
     if not args.cert_ip and args.listen not in ("0.0.0.0", "::"):
         args.cert_ip = [args.listen]

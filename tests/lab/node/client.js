@@ -7,7 +7,11 @@
 //   tedious sends no SNI for an IP address and checks the IP),
 //   ca (file), minVersion, maxVersion, ciphers, connectTimeout, requestTimeout,
 //   query (default "select 1"), close: "end" (default) | "reset" (RST via
-//   socket.resetAndDestroy()), holdMs (wait before closing)
+//   socket.resetAndDestroy()), holdMs (wait before closing),
+//   auth: "ntlm" (tedious' NTLM with user, password and domain; default: SQL login),
+//   cancelAfterMs (cancel the query this long after sending it: attention),
+//   cancelTimeout (tedious' wait for the attention acknowledgement),
+//   thenQuery (run after a query cancelled with ECANCEL, e.g. "select 1")
 'use strict';
 const fs = require('fs');
 const { Connection, Request } = require('tedious');
@@ -26,12 +30,16 @@ if (o.ca) creds.ca = fs.readFileSync(o.ca);
 
 const conn = new Connection({
   server: o.server,
-  authentication: { type: 'default', options: { userName: o.user, password: o.password } },
+  // ntlm: tedious' own NTLM (Login7 with an NTLMSSP NEGOTIATE), domain from o.domain
+  authentication: o.auth === 'ntlm'
+    ? { type: 'ntlm', options: { userName: o.user, password: o.password, domain: o.domain || '' } }
+    : { type: 'default', options: { userName: o.user, password: o.password } },
   options: {
     port: o.port, encrypt: o.encrypt, trustServerCertificate: o.trustServerCertificate,
     connectTimeout: o.connectTimeout, requestTimeout: o.requestTimeout || 15000,
     cryptoCredentialsDetails: creds, database: undefined,
     ...(o.serverName ? { serverName: o.serverName } : {}),
+    ...(o.cancelTimeout !== undefined ? { cancelTimeout: o.cancelTimeout } : {}),
   },
 });
 
@@ -64,14 +72,29 @@ conn.on('connect', (err) => {
     console.log('tedious: connected');
   }
   if (!o.query) return finish(0);
+  const t0 = Date.now();
   const req = new Request(o.query, (e, rowCount) => {
-    if (e) { console.log('tedious: query failed: ' + e.message); return finish(3); }
+    if (e && o.thenQuery && e.code === 'ECANCEL') {
+      console.log('tedious: query cancelled after ' + (Date.now() - t0) + ' ms: ' + e.message);
+      const req2 = new Request(o.thenQuery, (e2, rows2) => {
+        if (e2) { console.log('tedious: query failed: ' + e2.message); return finish(3); }
+        console.log('tedious: query done, rows=' + rows2);
+        finish(0);
+      });
+      req2.on('row', (cols) => console.log('tedious: row ' + cols.map((c) => c.value).join(',')));
+      return conn.execSqlBatch(req2);
+    }
+    if (e) { console.log('tedious: query failed: ' + (o.cancelAfterMs ? (Date.now() - t0) + ' ms: ' : '') + e.message); return finish(3); }
     console.log('tedious: query done, rows=' + rowCount);
     finish(0);
   });
   req.on('row', (cols) => console.log('tedious: row ' + cols.map((c) => c.value).join(',')));
   conn.execSqlBatch(req);
+  if (o.cancelAfterMs) {
+    setTimeout(() => { console.log('tedious: cancelling (attention)'); req.cancel(); }, o.cancelAfterMs);
+  }
 });
 conn.on('error', (e) => console.log('tedious: error: ' + e.message));
 conn.on('end', () => console.log('tedious: connection ended'));
+conn.on('rerouting', () => console.log('tedious: rerouting (ENVCHANGE routing in the login response)'));
 conn.connect();
