@@ -1,5 +1,7 @@
 #include "tdsdiag/auth.hpp"
 
+#include "tdsdiag/text.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -27,26 +29,6 @@ uint32_t le32(const uint8_t* p) {
            static_cast<uint32_t>(p[3]) << 24;
 }
 
-std::string utf16_to_utf8(const uint8_t* p, size_t bytes) {
-    std::string out;
-    for (size_t i = 0; i + 1 < bytes; i += 2) {
-        const unsigned c = le16(p + i);
-        if (c < 0x80) {
-            out += static_cast<char>(c);
-        } else if (c < 0x800) {
-            out += static_cast<char>(0xc0 | (c >> 6));
-            out += static_cast<char>(0x80 | (c & 0x3f));
-        } else if (c >= 0xd800 && c < 0xe000) {
-            out += '?';
-        } else {
-            out += static_cast<char>(0xe0 | (c >> 12));
-            out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
-            out += static_cast<char>(0x80 | (c & 0x3f));
-        }
-    }
-    return out;
-}
-
 // An NTLMSSP message starting at `p` (MS-NLMP 2.2.1): its type, and for AUTHENTICATE the user and domain.
 void read_ntlm(const uint8_t* p, size_t len, AuthToken& t) {
     if (len < 12) return;
@@ -58,7 +40,7 @@ void read_ntlm(const uint8_t* p, size_t len, AuthToken& t) {
     auto field = [&](size_t at, std::string& out) {
         const size_t n = le16(p + at), off = le32(p + at + 4);
         if (off > len || n > len - off) return false;
-        out = unicode ? utf16_to_utf8(p + off, n) : std::string(reinterpret_cast<const char*>(p + off), n);
+        out = unicode ? utf16le_to_utf8(p + off, n) : std::string(reinterpret_cast<const char*>(p + off), n);
         return true;
     };
     t.ntlm_fields_read = field(28, t.ntlm_domain) && field(36, t.ntlm_user);

@@ -1,5 +1,7 @@
 #include "tdsdiag/packet.hpp"
 
+#include "tdsdiag/text.hpp"
+
 namespace tdsdiag {
 
 void Packet::clear() {
@@ -48,23 +50,7 @@ bool parse_routing(const uint8_t* d, size_t len, Routing& out) {
     if (5 + 2 * chars != value_len) return false;
     out.protocol = d[2];
     out.port = static_cast<uint16_t>(d[3] | (d[4] << 8));
-    out.server.clear();
-    for (size_t i = 0; i < chars; ++i) {
-        const unsigned c = static_cast<unsigned>(d[7 + 2 * i] | (d[8 + 2 * i] << 8));
-        // UTF-16 to UTF-8 (host names are ASCII; anything outside the BMP's plain range shows as '?').
-        if (c < 0x80) {
-            out.server += static_cast<char>(c);
-        } else if (c < 0x800) {
-            out.server += static_cast<char>(0xc0 | (c >> 6));
-            out.server += static_cast<char>(0x80 | (c & 0x3f));
-        } else if (c >= 0xd800 && c < 0xe000) {
-            out.server += '?';
-        } else {
-            out.server += static_cast<char>(0xe0 | (c >> 12));
-            out.server += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
-            out.server += static_cast<char>(0x80 | (c & 0x3f));
-        }
-    }
+    out.server = utf16le_to_utf8(d + 7, 2 * chars);
     return true;
 }
 

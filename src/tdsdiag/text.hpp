@@ -1,6 +1,7 @@
 // Small text helpers shared by the diagnosis rules.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -10,6 +11,8 @@ namespace tdsdiag {
 std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 // "1.500 s"
 std::string seconds(int64_t ns);
+// UTF-16LE bytes (host, user and domain names in TDS and NTLM) to UTF-8; a surrogate becomes '?'.
+std::string utf16le_to_utf8(const uint8_t* p, size_t bytes);
 // Whether a host string is an IPv4 or IPv6 address literal rather than a name.
 bool is_ip_literal(const std::string& host);
 
