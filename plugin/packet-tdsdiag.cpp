@@ -231,6 +231,12 @@ FrameData* keep_result(const tdsdiag::FrameResult& r, FrameKind kind, guint32 st
 // First pass: the core's verdict on this frame, or nullptr when the frame is not ours.
 FrameData* analyze_frame(packet_info* pinfo, proto_tree* tree) {
     if (g_analyzer == nullptr || g_packet == nullptr) return nullptr;
+    // Other traffic costs one field lookup: an untracked stream between other ports, carrying no TDS.
+    guint32 stream = 0;
+    if (!tdsdiag_plugin::read_tcp_stream(tree, stream)) return nullptr;
+    if (!g_analyzer->could_start(static_cast<uint16_t>(pinfo->srcport), static_cast<uint16_t>(pinfo->destport)) &&
+        g_analyzer->find(stream) == nullptr && !tdsdiag_plugin::has_tds(tree))
+        return nullptr;
     try {
         tdsdiag::Packet& p = *g_packet;
         p.clear();

@@ -172,6 +172,9 @@ GArray* resolve_wanted_fields() {
     return ids;
 }
 
+bool read_tcp_stream(proto_tree* tree, guint32& stream) { return tree != nullptr && first_uint(tree, W_TCP_STREAM, stream); }
+bool has_tds(proto_tree* tree) { return present(tree, W_TDS_TYPE); }
+
 bool read_udp_stream(proto_tree* tree, guint32& stream) { return first_uint(tree, W_UDP_STREAM, stream); }
 
 bool read_icmp(proto_tree* tree, guint32& type, guint32& code, gboolean& v6) {

@@ -70,6 +70,10 @@ bool read_udp_stream(struct _proto_node* tree, guint32& stream);
 // The ICMP or ICMPv6 error's type and code (a frame quoting an SQL Browser request); false if absent.
 bool read_icmp(struct _proto_node* tree, guint32& type, guint32& code, gboolean& v6);
 
+// The frame's TCP stream index; false if absent. Whether the frame carries TDS.
+bool read_tcp_stream(struct _proto_node* tree, guint32& stream);
+bool has_tds(struct _proto_node* tree);
+
 // Whether the frame's TCP checksum is right (1), wrong (0), or could not be checked (-1).
 // Computed here rather than by the TCP dissector, whose check is off by default.
 int tcp_checksum_state(struct _packet_info* pinfo, struct _proto_node* tree);

@@ -25,6 +25,11 @@ public:
     FrameResult on_browser(const BrowserPacket& p, uint32_t* lookup_id = nullptr);
 
     const Connection* find(uint32_t stream) const;
+    // Whether a frame of an untracked stream between these ports may start a connection without
+    // carrying TDS (a SQL Server port, or a port an SQL Browser answer named).
+    bool could_start(uint16_t src_port, uint16_t dst_port) const {
+        return !announced_.empty() || is_sql_port(src_port) || is_sql_port(dst_port);
+    }
     const BrowserLookup* lookup(uint32_t id) const { return id < lookups_.size() ? lookups_[id].get() : nullptr; }
     size_t lookup_count() const { return lookups_.size(); }
     const Config& config() const { return config_; }
