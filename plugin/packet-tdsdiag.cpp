@@ -539,19 +539,29 @@ struct TapContext {
     Report report;
     std::set<uint32_t>* streams;  // connections with at least one frame that passed the filter
     std::set<uint32_t>* lookups;  // SQL Browser lookups likewise
+    gboolean have_last;
+    guint32 last_stream;          // the connection inserted last
 };
 
 void tap_reset(void* data) {
     auto* ctx = static_cast<TapContext*>(data);
     if (ctx->streams) ctx->streams->clear();
     if (ctx->lookups) ctx->lookups->clear();
+    ctx->have_last = FALSE;
 }
 
 tap_packet_status tap_packet(void* data, packet_info*, epan_dissect_t*, const void* frame, tap_flags_t) {
     auto* ctx = static_cast<TapContext*>(data);
     const auto* fd = static_cast<const FrameData*>(frame);
     try {
-        (fd->kind == kBrowserFrame ? ctx->lookups : ctx->streams)->insert(fd->stream);
+        // Consecutive frames mostly belong to one connection: skip the set when it already holds it.
+        if (fd->kind == kBrowserFrame) {
+            ctx->lookups->insert(fd->stream);
+        } else if (!ctx->have_last || ctx->last_stream != fd->stream) {
+            ctx->streams->insert(fd->stream);
+            ctx->have_last = TRUE;
+            ctx->last_stream = fd->stream;
+        }
     } catch (const std::exception&) {
         return TAP_PACKET_FAILED;
     }
@@ -583,7 +593,7 @@ void tap_init(Report report, const char* prefix, const char* opt_arg) {
     const char* filter = nullptr;
     const size_t n = strlen(prefix);
     if (strncmp(opt_arg, prefix, n) == 0 && opt_arg[n] == ',') filter = opt_arg + n + 1;
-    auto* ctx = new TapContext{report, new std::set<uint32_t>(), new std::set<uint32_t>()};
+    auto* ctx = new TapContext{report, new std::set<uint32_t>(), new std::set<uint32_t>(), FALSE, 0};
     GString* err = register_tap_listener("tdsdiag", ctx, filter, TL_REQUIRES_NOTHING, tap_reset, tap_packet, tap_draw,
                                          tap_finish);
     if (err != nullptr) {

@@ -239,6 +239,8 @@ bool read_packet(proto_tree* tree, tdsdiag::Packet& p) {
     if (first_uint(tree, W_TCP_FLAGS, v)) p.tcp_flags = static_cast<uint16_t>(v);
     if (first_uint(tree, W_TCP_LEN, v)) p.tcp_len = v;
     p.retransmission = present(tree, W_TCP_RETRANSMISSION) || present(tree, W_TCP_SPURIOUS_RETRANSMISSION);
+    // Most frames are bare ACKs, and many carry neither TDS nor TLS: stop looking up fields early.
+    if (p.tcp_len == 0) return true;
 
     each(tree, W_TDS_TYPE, [&](field_info* fi) {
         const guint32 type = fvalue_get_uinteger(TDSDIAG_FVALUE(fi));
@@ -250,6 +252,12 @@ bool read_packet(proto_tree* tree, tdsdiag::Packet& p) {
         const guint8* b = fvalue_get_bytes(TDSDIAG_FVALUE(fi));
         if (b != nullptr && p.trace_id.empty() && fi->length > 0) p.trace_id.assign(b, b + fi->length);
     });
+    read_uints(tree, W_TLS_CONTENT_TYPE, p.tls_content_types);
+    read_uints(tree, W_TLS_OPAQUE_TYPE, p.tls_content_types);
+    if (p.tds_types.empty() && p.tls_content_types.empty()) {
+        read_uints(tree, W_SMP_FLAGS, p.smp_flags);  // an SMP packet without TDS (MARS FIN, ACK)
+        return true;
+    }
     p.login_ack = p.login_ack || present(tree, W_TDS_LOGINACK);
 
     std::vector<uint32_t> numbers, states, classes;
@@ -287,8 +295,6 @@ bool read_packet(proto_tree* tree, tdsdiag::Packet& p) {
     first_string(W_TDS_LOGIN_HOST, p.login_host);
     first_string(W_TDS_LOGIN_DATABASE, p.login_database);
 
-    read_uints(tree, W_TLS_CONTENT_TYPE, p.tls_content_types);
-    read_uints(tree, W_TLS_OPAQUE_TYPE, p.tls_content_types);
     read_uints(tree, W_TLS_HANDSHAKE_TYPE, p.tls_handshake_types);
     read_uints(tree, W_TLS_HANDSHAKE_VERSION, p.tls_handshake_versions);
     read_uints(tree, W_TLS_SUPPORTED_VERSION, p.tls_supported_versions);
