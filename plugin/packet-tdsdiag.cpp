@@ -294,6 +294,27 @@ FrameData* analyze_browser_frame(packet_info* pinfo, proto_tree* tree, const tds
     }
 }
 
+// The frame's step as shown: the first pass's, or, once the capture has been read, a better one
+// (the first segments of a split Login7 belong to step 4).
+struct StepView {
+    guint8 step;
+    gboolean first, has_delta;
+    nstime_t delta;
+};
+
+StepView view_step(packet_info* pinfo, const FrameData* fd) {
+    StepView v{fd->step, fd->first, fd->has_delta, fd->delta};
+    if (!PINFO_FD_VISITED(pinfo) || fd->kind != kTcpFrame || g_analyzer == nullptr) return v;
+    const tdsdiag::Connection* c = g_analyzer->find(fd->stream);
+    const tdsdiag::Relabel* r = c ? c->relabel(pinfo->num) : nullptr;
+    if (r == nullptr) return v;
+    v.step = static_cast<guint8>(r->step);
+    v.first = r->first;
+    v.has_delta = r->delta_ns.has_value();
+    if (r->delta_ns) v.delta = to_nstime(*r->delta_ns);
+    return v;
+}
+
 // An SQL Browser lookup as known now (some of its diagnoses need the whole capture).
 BrowserView view_browser(packet_info* pinfo, guint32 id) {
     BrowserView v{};
@@ -435,16 +456,17 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
     proto_item_set_generated(ti);
     proto_tree* st = proto_item_add_subtree(ti, ett_tdsdiag);
     proto_item* it;
-    if (fd->step != kNoStep) {
-        it = proto_tree_add_uint(st, hf_step, tvb, 0, 0, fd->step);
+    const StepView sv = view_step(pinfo, fd);
+    if (sv.step != kNoStep) {
+        it = proto_tree_add_uint(st, hf_step, tvb, 0, 0, sv.step);
         proto_item_set_generated(it);
-        proto_item_append_text(ti, ", Step %u: %s", fd->step, val_to_str_const(fd->step, step_vals, "?"));
-        if (fd->first) {
+        proto_item_append_text(ti, ", Step %u: %s", sv.step, val_to_str_const(sv.step, step_vals, "?"));
+        if (sv.first) {
             proto_item_set_generated(proto_tree_add_boolean(st, hf_step_first, tvb, 0, 0, TRUE));
-            expert_add_info_format(pinfo, it, &ei_step_begins, "Step %u (%s) begins", fd->step,
-                                   val_to_str_const(fd->step, step_vals, "?"));
+            expert_add_info_format(pinfo, it, &ei_step_begins, "Step %u (%s) begins", sv.step,
+                                   val_to_str_const(sv.step, step_vals, "?"));
         }
-        if (fd->has_delta) proto_item_set_generated(proto_tree_add_time(st, hf_step_delta, tvb, 0, 0, &fd->delta));
+        if (sv.has_delta) proto_item_set_generated(proto_tree_add_time(st, hf_step_delta, tvb, 0, 0, &sv.delta));
     }
     // An SQL Browser lookup renders from its current state: some of its evidence needs the whole capture.
     const gboolean browser = fd->kind == kBrowserFrame;

@@ -42,6 +42,7 @@ const Wanted kWanted[W_COUNT] = {
     {W_TDS_DONE_STATUS, "tds.done.status"},
     {W_TDS_PRELOGIN_MARS, "tds.prelogin.option.mars"},
     {W_SMP_FLAGS, "smp.flags"},
+    {W_TCP_SEGMENT, "tcp.segment"},  // the frames a reassembled PDU came from (a split Login7)
     // Login7 names (the password field is never read).
     {W_TDS_LOGIN_USER, "tds.7login.username"},
     {W_TDS_LOGIN_APP, "tds.7login.appname"},
@@ -252,6 +253,8 @@ bool read_packet(proto_tree* tree, tdsdiag::Packet& p) {
         const guint8* b = fvalue_get_bytes(TDSDIAG_FVALUE(fi));
         if (b != nullptr && p.trace_id.empty() && fi->length > 0) p.trace_id.assign(b, b + fi->length);
     });
+    if (std::find(p.tds_types.begin(), p.tds_types.end(), tdsdiag::kTdsLogin7) != p.tds_types.end())
+        read_uints(tree, W_TCP_SEGMENT, p.login7_segments);
     read_uints(tree, W_TLS_CONTENT_TYPE, p.tls_content_types);
     read_uints(tree, W_TLS_OPAQUE_TYPE, p.tls_content_types);
     if (p.tds_types.empty() && p.tls_content_types.empty()) {

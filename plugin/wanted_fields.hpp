@@ -35,6 +35,7 @@ enum WantedField : int {
     W_TDS_DONE_STATUS,
     W_TDS_PRELOGIN_MARS,
     W_SMP_FLAGS,
+    W_TCP_SEGMENT,
     W_TDS_LOGIN_USER,
     W_TDS_LOGIN_APP,
     W_TDS_LOGIN_HOST,

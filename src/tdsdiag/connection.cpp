@@ -202,6 +202,7 @@ FrameResult Connection::on_packet(const Packet& p) {
         if ((known_start || opener) && !(opened_steps_ & bit)) {
             opened_steps_ |= bit;
             r.step_first = true;
+            if (*r.step == Step::Login) open_before_login_ns_ = last_open_ns_;
             if (last_open_ns_) r.step_delta_ns = p.time_ns - *last_open_ns_;
             last_open_ns_ = p.time_ns;
             step_open_ns_[static_cast<size_t>(*r.step) % 8] = p.time_ns;
@@ -210,7 +211,39 @@ FrameResult Connection::on_packet(const Packet& p) {
         if (prev == State::LoginResponse && state_ == State::Commands) commands_after_response_ = true;
     }
     diagnose(p, client, m, prev, r);
+    if (m == Message::Login7 && client && !p.login7_segments.empty() && relabels_.empty()) relabel_split_login(p);
+    if (state_ == State::Prelogin || state_ == State::TlsHandshake) {
+        if (!recent_) recent_ = std::make_unique<std::array<Recent, kRecent>>();
+    } else if (state_ != State::Login) {
+        recent_.reset();  // past the login: nothing left to relabel
+    }
+    if (recent_) {
+        (*recent_)[recent_next_ % kRecent] = {p.frame, p.time_ns, r.step};
+        ++recent_next_;
+    }
     return r;
+}
+
+void Connection::relabel_split_login(const Packet& p) {
+    const uint32_t first_segment = *std::min_element(p.login7_segments.begin(), p.login7_segments.end());
+    if (first_segment >= p.frame || step_of(state_) != Step::Login || !recent_) return;
+    // The frames from the first segment on, as far as the recent ones reach, are in step 4.
+    const Recent* opener = nullptr;
+    for (size_t i = 0; i < kRecent && i < recent_next_; ++i) {
+        const Recent& f = (*recent_)[(recent_next_ - 1 - i) % kRecent];
+        if (f.frame < first_segment) break;
+        if (f.frame == first_segment) opener = &f;
+        if (f.step != Step::Login) relabels_.push_back({f.frame, Step::Login, false, std::nullopt});
+    }
+    if (opener == nullptr) return;  // the first segment is older than the recent frames: keep the single-pass view
+    for (Relabel& r : relabels_)
+        if (r.frame == opener->frame) {
+            r.first = true;
+            if (open_before_login_ns_) r.delta_ns = opener->ns - *open_before_login_ns_;
+        }
+    relabels_.push_back({p.frame, Step::Login, false, std::nullopt});  // no longer the opening frame
+    step_open_ns_[static_cast<size_t>(Step::Login)] = opener->ns;
+    last_open_ns_ = opener->ns;
 }
 
 void Connection::learn(const Packet& p, bool client, Message m) {

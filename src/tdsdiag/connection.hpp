@@ -3,7 +3,9 @@
 // then the next State is a pure function of the current State and that Message.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "tdsdiag/config.hpp"
@@ -79,6 +81,15 @@ struct AttentionRecord {
     int64_t close_ns = 0;
 };
 
+// A frame whose step is known better after it was shown: the first segments of a Login7 split
+// across TCP segments belong to step 4, which the single pass learns only at the last segment.
+struct Relabel {
+    uint32_t frame = 0;
+    Step step = Step::Login;
+    bool first = false;               // the frame opens its step
+    std::optional<int64_t> delta_ns;  // on an opening frame: time since the previous step opened
+};
+
 // A diagnosis as kept by the connection, for its summary and statistics.
 struct Finding {
     uint32_t frame;
@@ -127,6 +138,12 @@ public:
     // A diagnosis whose text depends on what came after its frame (an attention's acknowledgement, a
     // redirect followed or not): its text as known now. nullopt if `code` on `frame` is not such a one.
     std::optional<Diagnosis> revised(uint32_t frame, Code code, bool capture_complete) const;
+    // The step of `frame` as known once the capture has been read, where it differs from the first pass.
+    const Relabel* relabel(uint32_t frame) const {
+        for (const Relabel& r : relabels_)
+            if (r.frame == frame) return &r;
+        return nullptr;
+    }
     // The attention sent in `frame`, or nullptr.
     const AttentionRecord* attention_at(uint32_t frame) const {
         for (const AttentionRecord& a : attentions_)
@@ -241,6 +258,19 @@ private:
     int client_mars_ = -1, server_mars_ = -1;
     bool smp_seen_ = false;
     bool smp_fin_[2] = {false, false};  // [client, server]
+    // The last frames and their steps, to relabel a split Login7's first segments (bounded).
+    struct Recent {
+        uint32_t frame;
+        int64_t ns;
+        std::optional<Step> step;
+    };
+    // Kept only between the prelogin and the login response, so most connections never allocate it.
+    static constexpr size_t kRecent = 64;
+    std::unique_ptr<std::array<Recent, kRecent>> recent_;
+    size_t recent_next_ = 0;
+    std::vector<Relabel> relabels_;  // at most kRecent + 1
+    std::optional<int64_t> open_before_login_ns_;  // when the step before the login opened
+    void relabel_split_login(const Packet& p);
     // Authentication.
     int login7_integrated_ = -1;
     bool federated_ = false;

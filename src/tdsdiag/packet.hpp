@@ -121,6 +121,8 @@ struct Packet {
     int login7_integrated = -1;
     std::vector<AuthToken> auth_tokens;
     bool sspi_only_response = false;
+    // Frames whose TCP segments this frame's reassembled Login7 was made of (tcp.segment), in order.
+    std::vector<uint32_t> login7_segments;
     // From a Login7 in clear or decrypted with a key log (never the password).
     std::string login_user, login_app, login_host, login_database;
 

@@ -217,3 +217,32 @@ TEST_CASE("MARS: the prelogin option is summarised and the SMP close is a normal
         CHECK(run.summary().mars == "off");
     }
 }
+
+TEST_CASE("A Login7 split across TCP segments relabels its first segments as step 4 for the second pass",
+          "[session]") {
+    std::vector<Packet> f{syn(), synack(), ack(true), prelogin(2), prelogin_response(2)};
+    Packet seg1 = frame(true, tdsdiag::kAck | tdsdiag::kPsh, 88), seg2 = seg1;  // frames 6, 7: no TDS yet
+    Packet login = tds(true, {tdsdiag::kTdsLogin7});
+    login.login7_segments = {6, 7, 9};
+    std::vector<Packet> g{seg1, seg2, ack(false), login, login_ack()};  // 6..10
+    f.insert(f.end(), g.begin(), g.end());
+    Run run(f);
+    // The single pass labels the first segments with the step in progress and opens step 4 at the last one.
+    CHECK(run.steps() == std::vector<int>{1, 1, 1, 2, 2, 2, 2, 2, 4, 5});
+    const tdsdiag::Connection& c = *run.analyzer.find(0);
+    const tdsdiag::Relabel* r6 = c.relabel(6);
+    REQUIRE(r6 != nullptr);
+    CHECK(r6->step == tdsdiag::Step::Login);
+    CHECK(r6->first);
+    REQUIRE(r6->delta_ns);
+    CHECK(*r6->delta_ns == 60000000 - 40000000);  // since the prelogin opened (frames are 10 ms apart)
+    REQUIRE(c.relabel(7) != nullptr);
+    CHECK_FALSE(c.relabel(7)->first);
+    REQUIRE(c.relabel(8) != nullptr);  // the server's ACK between the segments
+    REQUIRE(c.relabel(9) != nullptr);
+    CHECK_FALSE(c.relabel(9)->first);  // no longer the opening frame
+    CHECK(c.relabel(5) == nullptr);
+    CHECK(c.relabel(10) == nullptr);
+    // The login response's delta runs from the real start of step 4.
+    CHECK(run.results[9].step_delta_ns == 40000000);
+}
