@@ -32,6 +32,12 @@ std::string csv_field(const std::string& s) {
     return q + "\"";
 }
 
+// Adds a diagnosis code's name to the row, once.
+void add_diagnosis(Row& r, Code code) {
+    const std::string name = code_info(code).name;
+    if (std::find(r.diagnoses.begin(), r.diagnoses.end(), name) == r.diagnoses.end()) r.diagnoses.push_back(name);
+}
+
 std::string close_text(const Row& r) { return r.close_by.empty() ? "-" : r.close_by + " " + r.close_kind; }
 
 }  // namespace
@@ -65,16 +71,12 @@ Row make_row(const Analyzer& analyzer, const Connection& c, int64_t capture_star
     r.close_kind = close_kind_name(s.close_kind);
     r.outcome = outcome_name(s.outcome);
     r.cert_signature = s.cert_signature;
-    auto add = [&r](Code code) {
-        const std::string name = code_info(code).name;
-        if (std::find(r.diagnoses.begin(), r.diagnoses.end(), name) == r.diagnoses.end()) r.diagnoses.push_back(name);
-    };
     // The SQL Browser lookup that gave the connection its port came first.
     if (c.browser_lookup())
         if (const BrowserLookup* l = analyzer.lookup(*c.browser_lookup()))
-            for (const LookupFinding& f : l->findings(true)) add(f.diagnosis.code);
+            for (const LookupFinding& f : l->findings(true)) add_diagnosis(r, f.diagnosis.code);
     for (const Finding& f : c.findings())
-        if (!f.retracted) add(f.code);
+        if (!f.retracted) add_diagnosis(r, f.code);
     return r;
 }
 
@@ -85,11 +87,7 @@ Row make_lookup_row(const BrowserLookup& l, int64_t capture_start_ns) {
     r.server = endpoint(l.server_addr(), kSsrpPort) + "/udp";
     r.start_s = static_cast<double>(l.start_ns() - capture_start_ns) / 1e9;
     r.last_step = Step::Browser;
-    r.step_ms[0] = static_cast<double>(l.last_ns() - l.start_ns()) / 1e6;
-    for (const LookupFinding& f : l.findings(true)) {
-        const std::string name = code_info(f.diagnosis.code).name;
-        if (std::find(r.diagnoses.begin(), r.diagnoses.end(), name) == r.diagnoses.end()) r.diagnoses.push_back(name);
-    }
+    for (const LookupFinding& f : l.findings(true)) add_diagnosis(r, f.diagnosis.code);
     r.outcome = r.diagnoses.empty() ? outcome_name(Outcome::Unknown) : outcome_name(Outcome::Failed);
     return r;
 }

@@ -202,6 +202,12 @@ std::string icmp_name(const BrowserPacket& p) {
     return format("ICMP error (type %u, code %u)", p.icmp_type, p.icmp_code);
 }
 
+bool has_finding(const std::vector<LookupFinding>& findings, Code code) {
+    for (const LookupFinding& f : findings)
+        if (f.diagnosis.code == code) return true;
+    return false;
+}
+
 // Expert texts stay under Wireshark's limit whatever the names in the packet: the last resort cuts.
 Diagnosis make(Code code, std::string text, std::string detail = {}) {
     if (text.size() > kMaxTextLength) {
@@ -255,9 +261,7 @@ FrameResult BrowserLookup::on_packet(const BrowserPacket& p) {
         last_request_frame_ = p.frame;
         // Asked again 0.5 s or more later without an answer: the first try went unanswered.
         if (requests_ >= 2 && answer_frame_ == 0 && icmp_frame_ == 0 && p.time_ns - start_ns_ >= 500000000) {
-            bool already = false;
-            for (const LookupFinding& f : findings_) already |= f.diagnosis.code == Code::BrowserUnanswered;
-            if (!already)
+            if (!has_finding(findings_, Code::BrowserUnanswered))
                 add(make(Code::BrowserUnanswered,
                          format("The client sent the SQL Browser %s again after %s without an answer from %s: the SQL Browser is "
                                 "stopped or UDP 1434 is blocked. Fix: start the SQL Browser or open UDP 1434, or "
@@ -312,9 +316,7 @@ std::vector<LookupFinding> BrowserLookup::findings(bool capture_complete) const 
     std::vector<LookupFinding> out = findings_;
     if (!capture_complete || requests_ == 0) return out;
     if (answer_frame_ == 0 && icmp_frame_ == 0) {
-        bool already = false;
-        for (const LookupFinding& f : out) already |= f.diagnosis.code == Code::BrowserUnanswered;
-        if (!already) {
+        if (!has_finding(out, Code::BrowserUnanswered)) {
             const std::string what = requested_.empty() ? std::string("request") : "request for instance " + requested_;
             const bool inst = request_type_ == SsrpType::UnicastInst;
             out.push_back({last_request_frame_,
