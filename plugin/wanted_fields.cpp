@@ -24,10 +24,11 @@ struct Wanted {
 // Every field tdsdiag reads, by the name users know from display filters.
 const Wanted kWanted[W_COUNT] = {
     {W_TCP_STREAM, "tcp.stream"},
-    {W_TCP_FLAGS, "tcp.flags"},
+    // Only the position of tcp.seq_raw (4 bytes into the TCP header) is used: asking Wireshark for
+    // tcp.flags, tcp.hdr_len and tcp.checksum as well made it build their items on every frame,
+    // which cost more than all of tdsdiag's own work (bench/run).
+    {W_TCP_SEQ_RAW, "tcp.seq_raw"},
     {W_TCP_LEN, "tcp.len"},
-    {W_TCP_HDR_LEN, "tcp.hdr_len"},
-    {W_TCP_CHECKSUM, "tcp.checksum"},
     {W_TCP_RETRANSMISSION, "tcp.analysis.retransmission"},
     {W_TCP_SPURIOUS_RETRANSMISSION, "tcp.analysis.spurious_retransmission"},
     {W_TDS_TYPE, "tds.type"},
@@ -190,21 +191,34 @@ bool read_icmp(proto_tree* tree, guint32& type, guint32& code, gboolean& v6) {
     return false;
 }
 
+namespace {
+
+// The first TCP header in the frame (for an ICMP error, the one it quotes): the
+// data source holding it and its offset there, found from tcp.seq_raw. False if its fixed 20 bytes
+// were not all captured.
+bool tcp_header(proto_tree* tree, tvbuff_t*& tvb, gint& offset) {
+    field_info* seq = nullptr;
+    each(tree, W_TCP_SEQ_RAW, [&](field_info* fi) { if (seq == nullptr) seq = fi; });
+    if (seq == nullptr || seq->ds_tvb == nullptr || seq->start < 4 || seq->length != 4) return false;
+    tvb = seq->ds_tvb;
+    offset = seq->start - 4;
+    return tvb_bytes_exist(tvb, offset, 20);
+}
+
+}  // namespace
+
 int tcp_checksum_state(packet_info* pinfo, proto_tree* tree) {
     // No object with a destructor here: tvb functions may throw (they cannot, lengths are checked first).
     if (tree == nullptr || pinfo->src.type != pinfo->dst.type) return -1;
     const int alen = pinfo->src.type == AT_IPv4 ? 4 : pinfo->src.type == AT_IPv6 ? 16 : 0;
     if (alen == 0 || pinfo->src.len != alen || pinfo->dst.len != alen) return -1;
-    field_info* sum = nullptr;
-    guint32 hdr_len = 0, tcp_len = 0;
-    each(tree, W_TCP_CHECKSUM, [&](field_info* fi) { if (sum == nullptr) sum = fi; });
-    if (sum == nullptr || sum->ds_tvb == nullptr || !first_uint(tree, W_TCP_HDR_LEN, hdr_len) ||
-        !first_uint(tree, W_TCP_LEN, tcp_len))
-        return -1;
-    const gint off = sum->start - 16;  // the checksum sits 16 bytes into the TCP header
+    tvbuff_t* tvb = nullptr;
+    gint off = 0;
+    guint32 tcp_len = 0;
+    if (!tcp_header(tree, tvb, off) || !first_uint(tree, W_TCP_LEN, tcp_len)) return -1;
+    const guint32 hdr_len = (tvb_get_guint8(tvb, off + 12) >> 4) * 4u;
     const guint64 seg = static_cast<guint64>(hdr_len) + tcp_len;
-    if (off < 0 || hdr_len < 20 || seg > 65535 ||
-        static_cast<guint64>(tvb_captured_length_remaining(sum->ds_tvb, off)) < seg)
+    if (hdr_len < 20 || seg > 65535 || static_cast<guint64>(tvb_captured_length_remaining(tvb, off)) < seg)
         return -1;  // not all of the segment was captured
     guint8 pseudo[40];
     memcpy(pseudo, pinfo->src.data, static_cast<size_t>(alen));
@@ -221,7 +235,7 @@ int tcp_checksum_state(packet_info* pinfo, proto_tree* tree) {
     plen += 4;
     vec_t vec[2];
     SET_CKSUM_VEC_PTR(vec[0], pseudo, plen);
-    SET_CKSUM_VEC_TVB(vec[1], sum->ds_tvb, off, static_cast<int>(seg));
+    SET_CKSUM_VEC_TVB(vec[1], tvb, off, static_cast<int>(seg));
     return in_cksum(vec, 2) == 0 ? 1 : 0;
 }
 
@@ -237,7 +251,9 @@ bool read_packet(proto_tree* tree, tdsdiag::Packet& p) {
     guint32 v = 0;
     if (!first_uint(tree, W_TCP_STREAM, v)) return false;
     p.stream = v;
-    if (first_uint(tree, W_TCP_FLAGS, v)) p.tcp_flags = static_cast<uint16_t>(v);
+    tvbuff_t* tvb = nullptr;
+    gint off = 0;
+    if (tcp_header(tree, tvb, off)) p.tcp_flags = static_cast<uint16_t>(tvb_get_ntohs(tvb, off + 12) & 0x0fff);
     if (first_uint(tree, W_TCP_LEN, v)) p.tcp_len = v;
     p.retransmission = present(tree, W_TCP_RETRANSMISSION) || present(tree, W_TCP_SPURIOUS_RETRANSMISSION);
     // Most frames are bare ACKs, and many carry neither TDS nor TLS: stop looking up fields early.

@@ -17,10 +17,8 @@ namespace tdsdiag_plugin {
 // One value per field we read; the table in wanted_fields.cpp gives each its filter name.
 enum WantedField : int {
     W_TCP_STREAM,
-    W_TCP_FLAGS,
+    W_TCP_SEQ_RAW,  // where the TCP header is: flags, header length and checksum are read from its bytes
     W_TCP_LEN,
-    W_TCP_HDR_LEN,
-    W_TCP_CHECKSUM,
     W_TCP_RETRANSMISSION,
     W_TCP_SPURIOUS_RETRANSMISSION,
     W_TDS_TYPE,
