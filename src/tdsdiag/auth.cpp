@@ -84,8 +84,9 @@ AuthToken parse_auth_token(const uint8_t* data, size_t len) {
         return t;
     }
     if (init) {
-        const size_t krb = std::min(find(data, head + 4, kOidKrb5, sizeof kOidKrb5), find(data, head + 4, kOidMsKrb5, sizeof kOidMsKrb5));
-        if (krb < len && krb < head + 4) {
+        const size_t near = std::min(len, head + 4);  // never past the token's end
+        const size_t krb = std::min(find(data, near, kOidKrb5, sizeof kOidKrb5), find(data, near, kOidMsKrb5, sizeof kOidMsKrb5));
+        if (krb < near) {
             t.valid = true;
             t.mech = Mech::Kerberos;
             t.offers_kerberos = true;

@@ -2,6 +2,8 @@
 // step 4, tdsdiag.conn.auth, anonymous_logon and ntlm_fallback.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <memory>
 #include <string>
 
 #include "builders.hpp"
@@ -122,6 +124,17 @@ TEST_CASE("NTLMSSP messages are recognised, and an AUTHENTICATE's user and domai
         CHECK_FALSE(parse(Bytes{1, 2, 3, 4, 5, 6, 7, 8, 9}).valid);
         CHECK_FALSE(tdsdiag::parse_auth_token(nullptr, 0).valid);
     }
+}
+
+TEST_CASE("A raw Kerberos token cut inside its OID is not read past its end", "[auth]") {
+    // Found by the libFuzzer target: the mechanism OID was searched for a few bytes beyond the token.
+    // Copied to a buffer of exactly its size so that the sanitized build catches any overread.
+    const Bytes cut{0x60, 0x60, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7};
+    std::unique_ptr<uint8_t[]> exact(new uint8_t[cut.size()]);
+    std::copy(cut.begin(), cut.end(), exact.get());
+    const AuthToken t = tdsdiag::parse_auth_token(exact.get(), cut.size());
+    CHECK_FALSE(t.valid);
+    CHECK(t.mech != tdsdiag::Mech::Kerberos);
 }
 
 TEST_CASE("SPNEGO: the client's offer and the server's choice are read", "[auth]") {
