@@ -451,6 +451,10 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
     }
     if (fd == nullptr) return 0;
     tap_queue_packet(tdsdiag_tap, pinfo, fd);
+    // Tree items only when someone looks at them: a visible tree, or a filter, column, -e field or
+    // coloring rule on a tdsdiag field. Expert infos and the Info column are kept either way
+    // (-z expert and the tap need them; an expert info needs no tree item).
+    if (!proto_field_is_referenced(tree, proto_tdsdiag)) tree = nullptr;
 
     proto_item* ti = proto_tree_add_item(tree, proto_tdsdiag, tvb, 0, 0, ENC_NA);
     proto_item_set_generated(ti);

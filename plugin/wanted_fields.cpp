@@ -193,6 +193,61 @@ bool read_icmp(proto_tree* tree, guint32& type, guint32& code, gboolean& v6) {
 
 namespace {
 
+template <typename V>
+bool has(const V& values, unsigned x) {
+    return std::find(values.begin(), values.end(), x) != values.end();
+}
+
+// A TDS response: login acknowledgement, errors, environment changes, DONE status.
+void read_response(proto_tree* tree, tdsdiag::Packet& p) {
+    p.login_ack = p.login_ack || present(tree, W_TDS_LOGINACK);
+    std::vector<uint32_t> numbers, states, classes;
+    read_uints(tree, W_TDS_ERROR_NUMBER, numbers);
+    read_uints(tree, W_TDS_ERROR_STATE, states);
+    read_uints(tree, W_TDS_ERROR_CLASS, classes);
+    std::vector<const char*> texts;
+    each(tree, W_TDS_ERROR_MSGTEXT, [&](field_info* fi) { texts.push_back(fvalue_get_string(TDSDIAG_FVALUE(fi))); });
+    for (size_t i = 0; i < numbers.size(); ++i) {
+        tdsdiag::TdsError e;
+        e.number = numbers[i];
+        if (i < states.size()) e.state = static_cast<uint8_t>(states[i]);
+        if (i < classes.size()) e.severity = static_cast<uint8_t>(classes[i]);
+        if (i < texts.size() && texts[i] != nullptr) e.message = texts[i];
+        p.errors.push_back(std::move(e));
+    }
+    each(tree, W_TDS_ENVCHANGE_TYPE, [&](field_info* fi) {
+        const guint32 type = fvalue_get_uinteger(TDSDIAG_FVALUE(fi));
+        p.envchange_types.push_back(static_cast<uint8_t>(type));
+        if (type == 20) read_routing(fi, p);
+    });
+    each(tree, W_TDS_DONE_STATUS, [&](field_info* fi) {
+        if (fvalue_get_uinteger(TDSDIAG_FVALUE(fi)) & 0x20) p.done_attention = true;
+    });
+}
+
+void first_string(proto_tree* tree, WantedField w, std::string& out) {
+    each(tree, w, [&](field_info* fi) {
+        const char* text = fvalue_get_string(TDSDIAG_FVALUE(fi));
+        if (text != nullptr && out.empty()) out = text;
+    });
+}
+
+// A TLS handshake record: versions, cipher suites, ALPN, certificates.
+void read_tls_handshake(proto_tree* tree, tdsdiag::Packet& p) {
+    read_uints(tree, W_TLS_HANDSHAKE_TYPE, p.tls_handshake_types);
+    read_uints(tree, W_TLS_HANDSHAKE_VERSION, p.tls_handshake_versions);
+    read_uints(tree, W_TLS_SUPPORTED_VERSION, p.tls_supported_versions);
+    read_uints(tree, W_TLS_CIPHERSUITE, p.tls_cipher_suites);
+    each(tree, W_TLS_ALPN, [&](field_info* fi) {
+        const char* s = fvalue_get_string(TDSDIAG_FVALUE(fi));
+        if (s != nullptr) p.alpn.emplace_back(s);
+    });
+    each(tree, W_TLS_CERTIFICATE, [&](field_info* fi) {
+        const guint8* b = fvalue_get_bytes(TDSDIAG_FVALUE(fi));
+        if (b != nullptr && fi->length > 0) p.certificates.emplace_back(b, b + fi->length);
+    });
+}
+
 // The first TCP header in the frame (for an ICMP error, the one it quotes): the
 // data source holding it and its offset there, found from tcp.seq_raw. False if its fixed 20 bytes
 // were not all captured.
@@ -269,7 +324,7 @@ bool read_packet(proto_tree* tree, tdsdiag::Packet& p) {
         const guint8* b = fvalue_get_bytes(TDSDIAG_FVALUE(fi));
         if (b != nullptr && p.trace_id.empty() && fi->length > 0) p.trace_id.assign(b, b + fi->length);
     });
-    if (std::find(p.tds_types.begin(), p.tds_types.end(), tdsdiag::kTdsLogin7) != p.tds_types.end())
+    if (has(p.tds_types, tdsdiag::kTdsLogin7))
         read_uints(tree, W_TCP_SEGMENT, p.login7_segments);
     read_uints(tree, W_TLS_CONTENT_TYPE, p.tls_content_types);
     read_uints(tree, W_TLS_OPAQUE_TYPE, p.tls_content_types);
@@ -277,59 +332,25 @@ bool read_packet(proto_tree* tree, tdsdiag::Packet& p) {
         read_uints(tree, W_SMP_FLAGS, p.smp_flags);  // an SMP packet without TDS (MARS FIN, ACK)
         return true;
     }
-    p.login_ack = p.login_ack || present(tree, W_TDS_LOGINACK);
-
-    std::vector<uint32_t> numbers, states, classes;
-    read_uints(tree, W_TDS_ERROR_NUMBER, numbers);
-    read_uints(tree, W_TDS_ERROR_STATE, states);
-    read_uints(tree, W_TDS_ERROR_CLASS, classes);
-    std::vector<const char*> texts;
-    each(tree, W_TDS_ERROR_MSGTEXT, [&](field_info* fi) { texts.push_back(fvalue_get_string(TDSDIAG_FVALUE(fi))); });
-    for (size_t i = 0; i < numbers.size(); ++i) {
-        tdsdiag::TdsError e;
-        e.number = numbers[i];
-        if (i < states.size()) e.state = static_cast<uint8_t>(states[i]);
-        if (i < classes.size()) e.severity = static_cast<uint8_t>(classes[i]);
-        if (i < texts.size() && texts[i] != nullptr) e.message = texts[i];
-        p.errors.push_back(std::move(e));
-    }
-    each(tree, W_TDS_ENVCHANGE_TYPE, [&](field_info* fi) {
-        const guint32 type = fvalue_get_uinteger(TDSDIAG_FVALUE(fi));
-        p.envchange_types.push_back(static_cast<uint8_t>(type));
-        if (type == 20) read_routing(fi, p);
-    });
-    each(tree, W_TDS_DONE_STATUS, [&](field_info* fi) {
-        if (fvalue_get_uinteger(TDSDIAG_FVALUE(fi)) & 0x20) p.done_attention = true;
-    });
-    if (first_uint(tree, W_TDS_PRELOGIN_MARS, v)) p.prelogin_mars = static_cast<int>(v);
+    // Each group of fields is looked up only in frames that can hold it.
+    if (has(p.tds_types, tdsdiag::kTdsResponse)) read_response(tree, p);
+    if ((has(p.tds_types, tdsdiag::kTdsPrelogin) || has(p.tds_types, tdsdiag::kTdsResponse)) &&
+        first_uint(tree, W_TDS_PRELOGIN_MARS, v))
+        p.prelogin_mars = static_cast<int>(v);
     read_uints(tree, W_SMP_FLAGS, p.smp_flags);
-    auto first_string = [&](WantedField w, std::string& out) {
-        each(tree, w, [&](field_info* fi) {
-            const char* text = fvalue_get_string(TDSDIAG_FVALUE(fi));
-            if (text != nullptr && out.empty()) out = text;
-        });
-    };
-    first_string(W_TDS_LOGIN_USER, p.login_user);
-    first_string(W_TDS_LOGIN_APP, p.login_app);
-    first_string(W_TDS_LOGIN_HOST, p.login_host);
-    first_string(W_TDS_LOGIN_DATABASE, p.login_database);
-
-    read_uints(tree, W_TLS_HANDSHAKE_TYPE, p.tls_handshake_types);
-    read_uints(tree, W_TLS_HANDSHAKE_VERSION, p.tls_handshake_versions);
-    read_uints(tree, W_TLS_SUPPORTED_VERSION, p.tls_supported_versions);
-    read_uints(tree, W_TLS_CIPHERSUITE, p.tls_cipher_suites);
-    std::vector<uint8_t> levels, descs;
-    read_uints(tree, W_TLS_ALERT_LEVEL, levels);
-    read_uints(tree, W_TLS_ALERT_DESC, descs);
-    for (size_t i = 0; i < descs.size(); ++i) p.tls_alerts.push_back({i < levels.size() ? levels[i] : uint8_t{0}, descs[i]});
-    each(tree, W_TLS_ALPN, [&](field_info* fi) {
-        const char* s = fvalue_get_string(TDSDIAG_FVALUE(fi));
-        if (s != nullptr) p.alpn.emplace_back(s);
-    });
-    each(tree, W_TLS_CERTIFICATE, [&](field_info* fi) {
-        const guint8* b = fvalue_get_bytes(TDSDIAG_FVALUE(fi));
-        if (b != nullptr && fi->length > 0) p.certificates.emplace_back(b, b + fi->length);
-    });
+    if (has(p.tds_types, tdsdiag::kTdsLogin7)) {
+        first_string(tree, W_TDS_LOGIN_USER, p.login_user);
+        first_string(tree, W_TDS_LOGIN_APP, p.login_app);
+        first_string(tree, W_TDS_LOGIN_HOST, p.login_host);
+        first_string(tree, W_TDS_LOGIN_DATABASE, p.login_database);
+    }
+    if (has(p.tls_content_types, 22u)) read_tls_handshake(tree, p);
+    if (has(p.tls_content_types, 21u)) {
+        std::vector<uint8_t> levels, descs;
+        read_uints(tree, W_TLS_ALERT_LEVEL, levels);
+        read_uints(tree, W_TLS_ALERT_DESC, descs);
+        for (size_t i = 0; i < descs.size(); ++i) p.tls_alerts.push_back({i < levels.size() ? levels[i] : uint8_t{0}, descs[i]});
+    }
     return true;
 }
 
