@@ -85,6 +85,10 @@ expert_field ei_code_alt[tdsdiag::kCodeCount];
 
 dissector_handle_t tdsdiag_handle;
 int tdsdiag_tap = -1;
+// "_ws.expert": a filter on it needs our tree items to hang expert infos on. Registered after our
+// handoff, so it is looked up on the first frame (kNotLooked until then).
+constexpr int kNotLooked = -2;
+int proto_expert_info = kNotLooked;
 gboolean g_have_start = FALSE;
 int64_t g_capture_start_ns = 0;
 range_t* pref_sql_ports = nullptr;
@@ -452,9 +456,15 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
     if (fd == nullptr) return 0;
     tap_queue_packet(tdsdiag_tap, pinfo, fd);
     // Tree items only when someone looks at them: a visible tree, or a filter, column, -e field or
-    // coloring rule on a tdsdiag field. Expert infos and the Info column are kept either way
-    // (-z expert and the tap need them; an expert info needs no tree item).
-    if (!proto_field_is_referenced(tree, proto_tdsdiag)) tree = nullptr;
+    // coloring rule on a tdsdiag field or on expert infos. Expert infos and the Info column are kept
+    // either way (-z expert and the tap need them; an expert info needs no tree item).
+    if (proto_expert_info == kNotLooked) {
+        const header_field_info* expert = proto_registrar_get_byname("_ws.expert");
+        proto_expert_info = expert != nullptr ? expert->id : -1;
+    }
+    if (!proto_field_is_referenced(tree, proto_tdsdiag) &&
+        (proto_expert_info < 0 || !proto_field_is_referenced(tree, proto_expert_info)))
+        tree = nullptr;
 
     proto_item* ti = proto_tree_add_item(tree, proto_tdsdiag, tvb, 0, 0, ENC_NA);
     proto_item_set_generated(ti);
