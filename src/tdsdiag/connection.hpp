@@ -119,7 +119,12 @@ public:
     State state() const { return state_; }
     const std::vector<Finding>& findings() const { return findings_; }
     // Whether checksums of this connection's packets still help to find the capture point.
-    bool wants_checksums() const { return capture_point_ == Side::Unknown && checksum_samples_ < 16; }
+    // More checksums can still tell the capture point: not decided, not too many tried, and not
+    // already wrong (or already right) on both sides, which no later sample can undo.
+    bool wants_checksums() const {
+        return capture_point_ == Side::Unknown && checksum_samples_ < 16 &&
+               !(bad_checksums_[0] > 0 && bad_checksums_[1] > 0) && !(good_checksums_[0] > 0 && good_checksums_[1] > 0);
+    }
     // The SQL Browser lookup whose answer named this connection's port.
     void link_browser(uint32_t lookup_id, uint32_t answer_frame) {
         browser_lookup_ = lookup_id;

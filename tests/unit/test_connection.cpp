@@ -1,6 +1,8 @@
 // Whole conversations through the Analyzer: the step of every frame and the connection summary.
 #include <catch2/catch.hpp>
 
+#include <tuple>
+
 #include "builders.hpp"
 
 using namespace test;
@@ -185,4 +187,35 @@ TEST_CASE("Names of the contract", "[names]") {
     CHECK(tdsdiag::tls_version_name(0x0301) == "TLS 1.0");
     CHECK(tdsdiag::tls_version_name(0x7f1c) == "0x7f1c");
     CHECK(tdsdiag::format_guid(nullptr, 0).empty());
+}
+
+namespace {
+// A frame with its TCP checksum right (1) or wrong (0), as the plugin computes it.
+Packet summed(Packet p, int ok) {
+    p.checksum_ok = static_cast<int8_t>(ok);
+    return p;
+}
+}  // namespace
+
+TEST_CASE("The capture point is the side whose packets alone carry wrong checksums", "[connection]") {
+    using tdsdiag::Side;
+    using Row = std::tuple<int, int, Side>;  // client's checksums, server's checksums, capture point
+    const auto [client_ok, server_ok, point] = GENERATE(table<int, int, Side>({
+        Row{0, 1, Side::Client},   // the client's NIC fills in its checksums after the capture
+        Row{1, 0, Side::Server},
+        Row{1, 1, Side::Unknown},  // a capture between the two (a tap, a switch port)
+        Row{0, 0, Side::Unknown},  // offloaded on both (loopback, or one VM host)
+    }));
+    Run run({summed(syn(), client_ok), summed(synack(), server_ok), summed(ack(true), client_ok)});
+    CHECK(run.summary().capture_point == point);
+    // Once both sides are right (or both wrong), no later checksum can decide: they are no longer asked for.
+    CHECK(run.analyzer.wants_checksum(0) == false);
+}
+
+TEST_CASE("Checksums are asked for until the capture point can be told", "[connection]") {
+    Run run({summed(syn(), 1)});
+    CHECK(run.analyzer.wants_checksum(0));
+    run.feed({summed(synack(), 1)});
+    CHECK_FALSE(run.analyzer.wants_checksum(0));
+    CHECK(run.summary().capture_point == tdsdiag::Side::Unknown);
 }
