@@ -1,6 +1,8 @@
 #include "tdsdiag/report.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -236,8 +238,16 @@ std::optional<double> number(const std::string& s) {
     if (s.empty()) return std::nullopt;
     char* end = nullptr;
     const double v = std::strtod(s.c_str(), &end);
-    if (end == s.c_str() || *end != '\0') return std::nullopt;
+    if (end == s.c_str() || *end != '\0' || !std::isfinite(v)) return std::nullopt;
     return v;
+}
+
+// A whole number in [0, max] (a stream index, a step); none for anything else, rather than a cast
+// of an out-of-range double, which C++ leaves undefined.
+std::optional<uint32_t> whole(const std::string& s, uint32_t max) {
+    const auto v = number(s);
+    if (!v || *v < 0 || *v > static_cast<double>(max) || *v != std::floor(*v)) return std::nullopt;
+    return static_cast<uint32_t>(*v);
 }
 
 }  // namespace
@@ -286,11 +296,11 @@ bool parse_csv(std::istream& in, std::vector<Row>& rows, std::string& error) {
         }
         auto get = [&](int c) { return c < 0 ? std::string() : f[static_cast<size_t>(c)]; };
         Row r;
-        r.stream = static_cast<uint32_t>(number(get(c_stream)).value_or(0));
+        r.stream = whole(get(c_stream), UINT32_MAX).value_or(0);
         r.client = get(c_client);
         r.server = get(c_server);
         r.start_s = number(get(c_start)).value_or(0);
-        if (auto v = number(get(c_last))) r.last_step = static_cast<Step>(static_cast<int>(*v) & 7);
+        if (auto v = whole(get(c_last), 7)) r.last_step = static_cast<Step>(*v);
         for (int k = 1; k <= 7; ++k) r.step_ms[k] = number(get(c_step[k]));
         r.encryption = get(c_enc);
         r.tls_version = get(c_tls);

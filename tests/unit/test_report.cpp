@@ -67,6 +67,25 @@ TEST_CASE("The connection table has one row per connection with its steps' durat
         CHECK(!tdsdiag::parse_csv(junk, back, error));
         CHECK(error.find("line 1") != std::string::npos);
     }
+    SECTION("numbers out of range in a CSV are left unset, not cast") {
+        // Found by the libFuzzer target: a last_step of 1e300 was cast to int (undefined behaviour).
+        std::string csv = tdsdiag::csv_table({rows[1]});
+        const std::string good = "1,10.10.10.10:50001,10.10.10.120:1433,0.040000,7,";
+        REQUIRE(csv.find(good) != std::string::npos);
+        for (const char* bad : {"1e300,10.10.10.10:50001,10.10.10.120:1433,0.040000,1e300,",
+                                "-1,10.10.10.10:50001,10.10.10.120:1433,0.040000,nan,",
+                                "2.5,10.10.10.10:50001,10.10.10.120:1433,inf,8,"}) {
+            std::string odd = csv;
+            odd.replace(odd.find(good), good.size(), bad);
+            std::istringstream in(odd);
+            std::vector<tdsdiag::Row> back;
+            std::string error;
+            REQUIRE(tdsdiag::parse_csv(in, back, error));
+            REQUIRE(back.size() == 1);
+            CHECK(back[0].stream == 0);
+            CHECK(!back[0].last_step);
+        }
+    }
     SECTION("the summary counts outcomes and diagnoses with their fix") {
         const std::string page = tdsdiag::summary_page(rows);
         CHECK(page.find("connected: 1") != std::string::npos);
