@@ -89,6 +89,7 @@ int tdsdiag_tap = -1;
 // handoff, so it is looked up on the first frame (kNotLooked until then).
 constexpr int kNotLooked = -2;
 int proto_expert_info = kNotLooked;
+int expert_tap = -1;  // Wireshark's expert info tap, looked up with it
 gboolean g_have_start = FALSE;
 int64_t g_capture_start_ns = 0;
 range_t* pref_sql_ports = nullptr;
@@ -461,6 +462,7 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
     if (proto_expert_info == kNotLooked) {
         const header_field_info* expert = proto_registrar_get_byname("_ws.expert");
         proto_expert_info = expert != nullptr ? expert->id : -1;
+        expert_tap = find_tap_id("expert");
     }
     if (!proto_field_is_referenced(tree, proto_tdsdiag) &&
         (proto_expert_info < 0 || !proto_field_is_referenced(tree, proto_expert_info)))
@@ -477,8 +479,11 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
         proto_item_append_text(ti, ", Step %u: %s", sv.step, val_to_str_const(sv.step, step_vals, "?"));
         if (sv.first) {
             proto_item_set_generated(proto_tree_add_boolean(st, hf_step_first, tvb, 0, 0, TRUE));
-            expert_add_info_format(pinfo, it, &ei_step_begins, "Step %u (%s) begins", sv.step,
-                                   val_to_str_const(sv.step, step_vals, "?"));
+            // A chat on every connection's steps: formatted only if a tree, the expert tap (-z expert,
+            // the Expert Information dialog) or an Expert column can show it.
+            if (tree != nullptr || have_tap_listener(expert_tap) || col_get_writable(pinfo->cinfo, COL_EXPERT))
+                expert_add_info_format(pinfo, it, &ei_step_begins, "Step %u (%s) begins", sv.step,
+                                       val_to_str_const(sv.step, step_vals, "?"));
         }
         if (sv.has_delta) proto_item_set_generated(proto_tree_add_time(st, hf_step_delta, tvb, 0, 0, &sv.delta));
     }
