@@ -52,12 +52,8 @@ const Wanted kWanted[W_COUNT] = {
     {W_TLS_CONTENT_TYPE, "tls.record.content_type"},
     {W_TLS_OPAQUE_TYPE, "tls.record.opaque_type"},  // TLS 1.3 encrypted records (always 23)
     {W_TLS_HANDSHAKE_TYPE, "tls.handshake.type"},
-    {W_TLS_HANDSHAKE_VERSION, "tls.handshake.version"},
-    {W_TLS_SUPPORTED_VERSION, "tls.handshake.extensions.supported_version"},
-    {W_TLS_CIPHERSUITE, "tls.handshake.ciphersuite"},
     {W_TLS_ALERT_LEVEL, "tls.alert_message.level"},
     {W_TLS_ALERT_DESC, "tls.alert_message.desc"},
-    {W_TLS_ALPN, "tls.handshake.extensions_alpn_str"},
     {W_TLS_CERTIFICATE, "tls.handshake.certificate"},
     // SQL Browser (SSRP) frames and the ICMP errors that answer them
     {W_UDP_STREAM, "udp.stream"},
@@ -232,15 +228,22 @@ void first_string(proto_tree* tree, WantedField w, std::string& out) {
     });
 }
 
-// A TLS handshake record: versions, cipher suites, ALPN, certificates.
+// A TLS handshake record: message types, and from the hello messages' bytes their versions, cipher
+// suites and ALPN names (asking Wireshark for those fields cost more than reading them here:
+// a ClientHello lists dozens of suites); certificates.
 void read_tls_handshake(proto_tree* tree, tdsdiag::Packet& p) {
-    read_uints(tree, W_TLS_HANDSHAKE_TYPE, p.tls_handshake_types);
-    read_uints(tree, W_TLS_HANDSHAKE_VERSION, p.tls_handshake_versions);
-    read_uints(tree, W_TLS_SUPPORTED_VERSION, p.tls_supported_versions);
-    read_uints(tree, W_TLS_CIPHERSUITE, p.tls_cipher_suites);
-    each(tree, W_TLS_ALPN, [&](field_info* fi) {
-        const char* s = fvalue_get_string(TDSDIAG_FVALUE(fi));
-        if (s != nullptr) p.alpn.emplace_back(s);
+    each(tree, W_TLS_HANDSHAKE_TYPE, [&](field_info* fi) {
+        const guint32 type = fvalue_get_uinteger(TDSDIAG_FVALUE(fi));
+        p.tls_handshake_types.push_back(static_cast<uint8_t>(type));
+        if (type != tdsdiag::kHsClientHello && type != tdsdiag::kHsServerHello && type != tdsdiag::kHsEncryptedExtensions)
+            return;
+        // The type byte starts the message: a 3-byte length, then the body (as much as was captured).
+        if (fi->ds_tvb == nullptr || fi->start < 0 || fi->length != 1 || !tvb_bytes_exist(fi->ds_tvb, fi->start, 4)) return;
+        const guint8* h = tvb_get_ptr(fi->ds_tvb, fi->start, 4);
+        const gint declared = (h[1] << 16) | (h[2] << 8) | h[3];
+        const gint n = MIN(declared, tvb_captured_length_remaining(fi->ds_tvb, fi->start + 4));
+        if (n <= 0 || !tvb_bytes_exist(fi->ds_tvb, fi->start + 4, n)) return;
+        tdsdiag::parse_tls_hello(static_cast<uint8_t>(type), tvb_get_ptr(fi->ds_tvb, fi->start + 4, n), static_cast<size_t>(n), p);
     });
     each(tree, W_TLS_CERTIFICATE, [&](field_info* fi) {
         const guint8* b = fvalue_get_bytes(TDSDIAG_FVALUE(fi));

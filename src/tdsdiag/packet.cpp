@@ -55,4 +55,102 @@ bool parse_routing(const uint8_t* d, size_t len, Routing& out) {
     return true;
 }
 
+namespace {
+
+// A bounds-checked cursor over bytes: a read that does not fit fails and leaves `ok` false.
+struct Cursor {
+    const uint8_t* d;
+    size_t n;
+    bool ok = true;
+    bool take(size_t k, const uint8_t*& out) {
+        if (!ok || k > n) return ok = false;
+        out = d;
+        d += k;
+        n -= k;
+        return true;
+    }
+    bool u8(uint8_t& v) {
+        const uint8_t* b = nullptr;
+        if (!take(1, b)) return false;
+        v = b[0];
+        return true;
+    }
+    bool u16(uint16_t& v) {
+        const uint8_t* b = nullptr;
+        if (!take(2, b)) return false;
+        v = static_cast<uint16_t>(b[0] << 8 | b[1]);
+        return true;
+    }
+    // A vector with a 1- or 2-byte length: its bytes as a sub-cursor.
+    bool vec(int width, Cursor& out) {
+        uint16_t len = 0;
+        uint8_t len8 = 0;
+        if (width == 1 ? !u8(len8) : !u16(len)) return false;
+        const uint8_t* b = nullptr;
+        if (!take(width == 1 ? len8 : len, b)) return false;
+        out = Cursor{b, static_cast<size_t>(width == 1 ? len8 : len)};
+        return true;
+    }
+};
+
+void read_extensions(Cursor& c, uint8_t type, Packet& p) {
+    Cursor all{nullptr, 0};
+    if (!c.vec(2, all)) return;
+    while (all.n >= 4) {
+        uint16_t ext = 0;
+        Cursor data{nullptr, 0};
+        if (!all.u16(ext) || !all.vec(2, data)) return;
+        if (ext == 43) {  // supported_versions: a list offered, one chosen
+            if (type == kHsClientHello) {
+                Cursor list{nullptr, 0};
+                uint16_t v = 0;
+                if (data.vec(1, list))
+                    while (list.n >= 2 && list.u16(v)) p.tls_supported_versions.push_back(v);
+            } else {
+                uint16_t v = 0;
+                if (data.u16(v)) p.tls_supported_versions.push_back(v);
+            }
+        } else if (ext == 16) {  // application_layer_protocol_negotiation
+            Cursor list{nullptr, 0};
+            if (!data.vec(2, list)) continue;
+            Cursor name{nullptr, 0};
+            while (list.n > 0 && list.vec(1, name))
+                p.alpn.emplace_back(reinterpret_cast<const char*>(name.d), name.n);
+        }
+    }
+}
+
+}  // namespace
+
+void parse_tls_hello(uint8_t type, const uint8_t* body, size_t len, Packet& p) {
+    if (body == nullptr) return;
+    Cursor c{body, len};
+    if (type == kHsEncryptedExtensions) {
+        read_extensions(c, type, p);
+        return;
+    }
+    if (type != kHsClientHello && type != kHsServerHello) return;
+    uint16_t version = 0;
+    const uint8_t* random = nullptr;
+    Cursor session{nullptr, 0};
+    if (!c.u16(version)) return;
+    p.tls_handshake_versions.push_back(version);
+    if (!c.take(32, random) || !c.vec(1, session)) return;
+    if (type == kHsClientHello) {
+        Cursor suites{nullptr, 0};
+        Cursor compression{nullptr, 0};
+        uint16_t suite = 0;
+        if (!c.vec(2, suites)) return;
+        while (suites.n >= 2 && suites.u16(suite)) p.tls_cipher_suites.push_back(suite);
+        if (!c.vec(1, compression)) return;
+    } else {
+        uint16_t suite = 0;
+        uint8_t compression = 0;
+        if (!c.u16(suite)) return;
+        p.tls_cipher_suites.push_back(suite);
+        if (!c.u8(compression)) return;
+    }
+    if (c.n > 0) read_extensions(c, type, p);
+}
+
 }  // namespace tdsdiag

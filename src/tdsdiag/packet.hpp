@@ -49,6 +49,7 @@ enum TlsHandshakeType : uint8_t {
     kHsClientHello = 1,
     kHsServerHello = 2,
     kHsNewSessionTicket = 4,
+    kHsEncryptedExtensions = 8,
     kHsCertificate = 11,
     kHsServerKeyExchange = 12,
     kHsCertificateRequest = 13,
@@ -80,6 +81,12 @@ struct Routing {
 // RoutingDataValueLength, protocol (1), port (2), server name (2-byte character count, UCS-2).
 // Never reads past `len`; false when the bytes are not such a value.
 bool parse_routing(const uint8_t* data, size_t len, Routing& out);
+
+// Reads a ClientHello, ServerHello or EncryptedExtensions body (after the 4-byte handshake header)
+// into `p`, as Wireshark's TLS dissector would show it: the legacy version, the offered suites or
+// the chosen one, the supported_versions extension and the ALPN names. `len` is how much of the
+// body was captured; whatever does not fit whole is left out. Never reads past `len`.
+void parse_tls_hello(uint8_t type, const uint8_t* body, size_t len, struct Packet& p);
 
 // SMP (MC-SMP, MARS) header flags.
 enum SmpFlag : uint8_t {

@@ -1,0 +1,144 @@
+// The hello messages read from their bytes (Wireshark is asked only where each handshake message
+// starts): versions, cipher suites, supported_versions and ALPN, as its TLS dissector shows them.
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tdsdiag/packet.hpp"
+
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+void put16(Bytes& b, unsigned v) {
+    b.push_back(static_cast<uint8_t>(v >> 8));
+    b.push_back(static_cast<uint8_t>(v));
+}
+
+Bytes extension(unsigned type, const Bytes& data) {
+    Bytes b;
+    put16(b, type);
+    put16(b, static_cast<unsigned>(data.size()));
+    b.insert(b.end(), data.begin(), data.end());
+    return b;
+}
+
+Bytes alpn(const std::string& name) {
+    Bytes d;
+    put16(d, static_cast<unsigned>(name.size() + 1));
+    d.push_back(static_cast<uint8_t>(name.size()));
+    d.insert(d.end(), name.begin(), name.end());
+    return extension(16, d);
+}
+
+Bytes with_extensions(Bytes b, const std::vector<Bytes>& exts) {
+    Bytes all;
+    for (const Bytes& e : exts) all.insert(all.end(), e.begin(), e.end());
+    put16(b, static_cast<unsigned>(all.size()));
+    b.insert(b.end(), all.begin(), all.end());
+    return b;
+}
+
+Bytes hello_head(unsigned version) {
+    Bytes b;
+    put16(b, version);
+    b.insert(b.end(), 32, 0xab);  // random
+    b.push_back(0);               // no session id
+    return b;
+}
+
+Bytes client_hello() {
+    Bytes b = hello_head(0x0303);
+    put16(b, 6);
+    put16(b, 0x1301);
+    put16(b, 0xc02f);
+    put16(b, 0x009e);
+    b.push_back(1);
+    b.push_back(0);  // null compression
+    return with_extensions(b, {extension(43, {4, 0x03, 0x04, 0x03, 0x03}), alpn("tds/8.0")});
+}
+
+// Parses from a buffer of exactly the given size, so that the sanitized build catches any overread.
+tdsdiag::Packet parse(uint8_t type, const Bytes& b, size_t len) {
+    std::unique_ptr<uint8_t[]> exact(new uint8_t[len ? len : 1]);
+    std::copy(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(len), exact.get());
+    tdsdiag::Packet p;
+    tdsdiag::parse_tls_hello(type, exact.get(), len, p);
+    return p;
+}
+
+}  // namespace
+
+TEST_CASE("A ClientHello gives its version, offered suites, supported versions and ALPN", "[tls]") {
+    const Bytes b = client_hello();
+    const tdsdiag::Packet p = parse(tdsdiag::kHsClientHello, b, b.size());
+    CHECK(p.tls_handshake_versions == std::vector<uint16_t>{0x0303});
+    CHECK(p.tls_cipher_suites == std::vector<uint16_t>{0x1301, 0xc02f, 0x009e});
+    CHECK(p.tls_supported_versions == std::vector<uint16_t>{0x0304, 0x0303});
+    CHECK(p.alpn == std::vector<std::string>{"tds/8.0"});
+
+    SECTION("a ClientHello cut short keeps what was captured whole, and reads nothing beyond") {
+        const size_t cut = GENERATE(0, 1, 2, 20, 34, 35, 38, 41, 43, 44, 50, 60);
+        REQUIRE(cut < b.size());
+        const tdsdiag::Packet q = parse(tdsdiag::kHsClientHello, b, cut);
+        CHECK(q.tls_handshake_versions.size() == (cut >= 2 ? 1u : 0u));
+        CHECK(q.tls_cipher_suites.size() == (cut >= 35 + 2 + 6 ? 3u : 0u));
+        CHECK(q.alpn.empty());
+    }
+}
+
+TEST_CASE("A ServerHello gives the chosen suite and version", "[tls]") {
+    Bytes b = hello_head(0x0303);
+    put16(b, 0x1302);
+    b.push_back(0);
+    b = with_extensions(b, {extension(43, {0x03, 0x04})});
+    const tdsdiag::Packet p = parse(tdsdiag::kHsServerHello, b, b.size());
+    CHECK(p.tls_handshake_versions == std::vector<uint16_t>{0x0303});
+    CHECK(p.tls_cipher_suites == std::vector<uint16_t>{0x1302});
+    CHECK(p.tls_supported_versions == std::vector<uint16_t>{0x0304});
+
+    SECTION("a TLS 1.0 ServerHello without extensions") {
+        Bytes old = hello_head(0x0301);
+        put16(old, 0x002f);
+        old.push_back(0);
+        const tdsdiag::Packet q = parse(tdsdiag::kHsServerHello, old, old.size());
+        CHECK(q.tls_handshake_versions == std::vector<uint16_t>{0x0301});
+        CHECK(q.tls_cipher_suites == std::vector<uint16_t>{0x002f});
+        CHECK(q.tls_supported_versions.empty());
+    }
+}
+
+TEST_CASE("TLS 1.3 EncryptedExtensions (decrypted with a key log) give the server's ALPN", "[tls]") {
+    const Bytes b = with_extensions({}, {alpn("tds/8.0")});
+    const tdsdiag::Packet p = parse(tdsdiag::kHsEncryptedExtensions, b, b.size());
+    CHECK(p.alpn == std::vector<std::string>{"tds/8.0"});
+    CHECK(p.tls_handshake_versions.empty());
+}
+
+TEST_CASE("Lengths that point past the message are not followed", "[tls]") {
+    SECTION("a suite list longer than the message") {
+        Bytes b = hello_head(0x0303);
+        put16(b, 400);
+        put16(b, 0x1301);
+        const tdsdiag::Packet p = parse(tdsdiag::kHsClientHello, b, b.size());
+        CHECK(p.tls_handshake_versions.size() == 1);
+        CHECK(p.tls_cipher_suites.empty());
+    }
+    SECTION("an extension longer than the extension block") {
+        Bytes b = client_hello();
+        b[b.size() - 12] = 0x7f;  // the ALPN extension's length (its data is the last 10 bytes)
+        const tdsdiag::Packet p = parse(tdsdiag::kHsClientHello, b, b.size());
+        CHECK(p.alpn.empty());
+        CHECK(p.tls_supported_versions.size() == 2);
+    }
+    SECTION("other message types and no bytes at all") {
+        const Bytes b = client_hello();
+        CHECK(parse(tdsdiag::kHsCertificate, b, b.size()).tls_cipher_suites.empty());
+        tdsdiag::Packet p;
+        tdsdiag::parse_tls_hello(tdsdiag::kHsClientHello, nullptr, 10, p);
+        CHECK(p.tls_handshake_versions.empty());
+    }
+}
