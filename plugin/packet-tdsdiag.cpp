@@ -237,16 +237,18 @@ FrameData* keep_result(const tdsdiag::FrameResult& r, FrameKind kind, guint32 st
 FrameData* analyze_frame(packet_info* pinfo, proto_tree* tree) {
     if (g_analyzer == nullptr || g_packet == nullptr) return nullptr;
     // Other traffic costs one field lookup: an untracked stream between other ports, carrying no TDS.
-    guint32 stream = 0;
-    if (!tdsdiag_plugin::read_tcp_stream(tree, stream)) return nullptr;
+    field_info* stream_item = tdsdiag_plugin::tcp_stream_item(tree);
+    if (stream_item == nullptr) return nullptr;
+    const guint32 stream = tdsdiag_plugin::stream_of(stream_item);
     if (!g_analyzer->could_start(static_cast<uint16_t>(pinfo->srcport), static_cast<uint16_t>(pinfo->destport)) &&
         g_analyzer->find(stream) == nullptr && !tdsdiag_plugin::has_tds(tree))
         return nullptr;
     try {
         tdsdiag::Packet& p = *g_packet;
         p.clear();
-        if (!tdsdiag_plugin::read_packet(tree, p)) return nullptr;
-        if (g_analyzer->wants_checksum(p.stream)) p.checksum_ok = static_cast<int8_t>(tdsdiag_plugin::tcp_checksum_state(pinfo, tree));
+        if (!tdsdiag_plugin::read_packet(tree, stream_item, pinfo, p)) return nullptr;
+        if (g_analyzer->wants_checksum(p.stream))
+            p.checksum_ok = static_cast<int8_t>(tdsdiag_plugin::tcp_checksum_state(pinfo, tree, stream_item));
         p.frame = pinfo->num;
         p.time_ns = static_cast<int64_t>(pinfo->abs_ts.secs) * 1000000000 + pinfo->abs_ts.nsecs;
         p.src_port = static_cast<uint16_t>(pinfo->srcport);
@@ -450,7 +452,7 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
         g_capture_start_ns = static_cast<int64_t>(pinfo->abs_ts.secs) * 1000000000 + pinfo->abs_ts.nsecs;
     }
     if (fd == nullptr && !PINFO_FD_VISITED(pinfo)) {
-        const tdsdiag_plugin::SsrpFrame* sf = tdsdiag_plugin::ssrp_frame(pinfo);
+        const tdsdiag_plugin::SsrpFrame* sf = pinfo->ptype == PT_TCP ? nullptr : tdsdiag_plugin::ssrp_frame(pinfo);
         fd = sf != nullptr ? analyze_browser_frame(pinfo, tree, sf) : analyze_frame(pinfo, tree);
         if (fd != nullptr) p_add_proto_data(wmem_file_scope(), pinfo, proto_tdsdiag, 0, fd);
     }

@@ -23,11 +23,10 @@ struct Wanted {
 
 // Every field tdsdiag reads, by the name users know from display filters.
 const Wanted kWanted[W_COUNT] = {
+    // tcp.stream also tells where the TCP header is: flags, header length and checksum are read from
+    // its bytes. Asking Wireshark for tcp.flags, tcp.hdr_len and tcp.checksum made it build their
+    // items on every frame, which cost more than all of tdsdiag's own work (bench/run).
     {W_TCP_STREAM, "tcp.stream"},
-    // Only the position of tcp.seq_raw (4 bytes into the TCP header) is used: asking Wireshark for
-    // tcp.flags, tcp.hdr_len and tcp.checksum as well made it build their items on every frame,
-    // which cost more than all of tdsdiag's own work (bench/run).
-    {W_TCP_SEQ_RAW, "tcp.seq_raw"},
     {W_TCP_LEN, "tcp.len"},
     {W_TCP_RETRANSMISSION, "tcp.analysis.retransmission"},
     {W_TCP_SPURIOUS_RETRANSMISSION, "tcp.analysis.spurious_retransmission"},
@@ -170,7 +169,13 @@ GArray* resolve_wanted_fields() {
     return ids;
 }
 
-bool read_tcp_stream(proto_tree* tree, guint32& stream) { return tree != nullptr && first_uint(tree, W_TCP_STREAM, stream); }
+field_info* tcp_stream_item(proto_tree* tree) {
+    field_info* item = nullptr;
+    if (tree != nullptr) each(tree, W_TCP_STREAM, [&](field_info* fi) { if (item == nullptr) item = fi; });
+    return item;
+}
+
+guint32 stream_of(field_info* stream_item) { return fvalue_get_uinteger(TDSDIAG_FVALUE(stream_item)); }
 bool has_tds(proto_tree* tree) { return present(tree, W_TDS_TYPE); }
 
 bool read_udp_stream(proto_tree* tree, guint32& stream) { return first_uint(tree, W_UDP_STREAM, stream); }
@@ -251,21 +256,20 @@ void read_tls_handshake(proto_tree* tree, tdsdiag::Packet& p) {
     });
 }
 
-// The first TCP header in the frame (for an ICMP error, the one it quotes): the
-// data source holding it and its offset there, found from tcp.seq_raw. False if its fixed 20 bytes
-// were not all captured.
-bool tcp_header(proto_tree* tree, tvbuff_t*& tvb, gint& offset) {
-    field_info* seq = nullptr;
-    each(tree, W_TCP_SEQ_RAW, [&](field_info* fi) { if (seq == nullptr) seq = fi; });
-    if (seq == nullptr || seq->ds_tvb == nullptr || seq->start < 4 || seq->length != 4) return false;
-    tvb = seq->ds_tvb;
-    offset = seq->start - 4;
-    return tvb_bytes_exist(tvb, offset, 20);
+// The TCP header the frame's first tcp.stream item sits on (Wireshark puts it, 0 bytes long, on the
+// header's first byte): the data source holding it and its offset there. False unless its fixed
+// 20 bytes were captured and start with the frame's ports.
+bool tcp_header(field_info* stream_item, packet_info* pinfo, tvbuff_t*& tvb, gint& offset) {
+    if (stream_item == nullptr || stream_item->ds_tvb == nullptr || stream_item->start < 0) return false;
+    tvb = stream_item->ds_tvb;
+    offset = stream_item->start;
+    if (!tvb_bytes_exist(tvb, offset, 20)) return false;
+    return tvb_get_ntohs(tvb, offset) == pinfo->srcport && tvb_get_ntohs(tvb, offset + 2) == pinfo->destport;
 }
 
 }  // namespace
 
-int tcp_checksum_state(packet_info* pinfo, proto_tree* tree) {
+int tcp_checksum_state(packet_info* pinfo, proto_tree* tree, field_info* stream_item) {
     // No object with a destructor here: tvb functions may throw (they cannot, lengths are checked first).
     if (tree == nullptr || pinfo->src.type != pinfo->dst.type) return -1;
     const int alen = pinfo->src.type == AT_IPv4 ? 4 : pinfo->src.type == AT_IPv6 ? 16 : 0;
@@ -273,7 +277,7 @@ int tcp_checksum_state(packet_info* pinfo, proto_tree* tree) {
     tvbuff_t* tvb = nullptr;
     gint off = 0;
     guint32 tcp_len = 0;
-    if (!tcp_header(tree, tvb, off) || !first_uint(tree, W_TCP_LEN, tcp_len)) return -1;
+    if (!tcp_header(stream_item, pinfo, tvb, off) || !first_uint(tree, W_TCP_LEN, tcp_len)) return -1;
     const guint32 hdr_len = (tvb_get_guint8(tvb, off + 12) >> 4) * 4u;
     const guint64 seg = static_cast<guint64>(hdr_len) + tcp_len;
     if (hdr_len < 20 || seg > 65535 || static_cast<guint64>(tvb_captured_length_remaining(tvb, off)) < seg)
@@ -304,14 +308,13 @@ const char* cipher_suite_name(guint16 suite) {
     return try_val_to_str(suite, static_cast<const value_string*>(g_cipher_hfi->strings));
 }
 
-bool read_packet(proto_tree* tree, tdsdiag::Packet& p) {
-    if (tree == nullptr) return false;
+bool read_packet(proto_tree* tree, field_info* stream_item, packet_info* pinfo, tdsdiag::Packet& p) {
+    if (tree == nullptr || stream_item == nullptr) return false;
     guint32 v = 0;
-    if (!first_uint(tree, W_TCP_STREAM, v)) return false;
-    p.stream = v;
+    p.stream = stream_of(stream_item);
     tvbuff_t* tvb = nullptr;
     gint off = 0;
-    if (tcp_header(tree, tvb, off)) p.tcp_flags = static_cast<uint16_t>(tvb_get_ntohs(tvb, off + 12) & 0x0fff);
+    if (tcp_header(stream_item, pinfo, tvb, off)) p.tcp_flags = static_cast<uint16_t>(tvb_get_ntohs(tvb, off + 12) & 0x0fff);
     if (first_uint(tree, W_TCP_LEN, v)) p.tcp_len = v;
     p.retransmission = present(tree, W_TCP_RETRANSMISSION) || present(tree, W_TCP_SPURIOUS_RETRANSMISSION);
     // Most frames are bare ACKs, and many carry neither TDS nor TLS: stop looking up fields early.

@@ -11,13 +11,13 @@ struct Packet;
 
 struct _packet_info;
 struct _proto_node;
+struct field_info;
 
 namespace tdsdiag_plugin {
 
 // One value per field we read; the table in wanted_fields.cpp gives each its filter name.
 enum WantedField : int {
-    W_TCP_STREAM,
-    W_TCP_SEQ_RAW,  // where the TCP header is: flags, header length and checksum are read from its bytes
+    W_TCP_STREAM,  // also where the TCP header is: flags, header length and checksum are read from its bytes
     W_TCP_LEN,
     W_TCP_RETRANSMISSION,
     W_TCP_SPURIOUS_RETRANSMISSION,
@@ -56,22 +56,25 @@ enum WantedField : int {
 // (the caller hands it over to Wireshark). Names Wireshark does not know are skipped.
 GArray* resolve_wanted_fields();
 
-// Fills `out` (already cleared) from the fields primed in `tree`. Returns false if the
-// frame carries no TCP stream.
-bool read_packet(struct _proto_node* tree, tdsdiag::Packet& out);
+// Fills `out` (already cleared) from the fields primed in `tree` and the bytes they point at.
+// `stream_item` is the frame's tcp_stream_item(). Returns false if there is none.
+bool read_packet(struct _proto_node* tree, struct field_info* stream_item, struct _packet_info* pinfo,
+                 tdsdiag::Packet& out);
 
 // The frame's UDP stream index (SQL Browser frames); false if absent.
 bool read_udp_stream(struct _proto_node* tree, guint32& stream);
 // The ICMP or ICMPv6 error's type and code (a frame quoting an SQL Browser request); false if absent.
 bool read_icmp(struct _proto_node* tree, guint32& type, guint32& code, gboolean& v6);
 
-// The frame's TCP stream index; false if absent. Whether the frame carries TDS.
-bool read_tcp_stream(struct _proto_node* tree, guint32& stream);
+// The frame's first tcp.stream item (nullptr if none), and its value: the TCP stream index.
+struct field_info* tcp_stream_item(struct _proto_node* tree);
+guint32 stream_of(struct field_info* stream_item);
+// Whether the frame carries TDS.
 bool has_tds(struct _proto_node* tree);
 
 // Whether the frame's TCP checksum is right (1), wrong (0), or could not be checked (-1).
 // Computed here rather than by the TCP dissector, whose check is off by default.
-int tcp_checksum_state(struct _packet_info* pinfo, struct _proto_node* tree);
+int tcp_checksum_state(struct _packet_info* pinfo, struct _proto_node* tree, struct field_info* stream_item);
 
 // Name of a TLS cipher suite from the TLS dissector's own table, or nullptr.
 const char* cipher_suite_name(guint16 suite);
