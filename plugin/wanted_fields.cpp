@@ -27,7 +27,6 @@ const Wanted kWanted[W_COUNT] = {
     // its bytes. Asking Wireshark for tcp.flags, tcp.hdr_len and tcp.checksum made it build their
     // items on every frame, which cost more than all of tdsdiag's own work (bench/run).
     {W_TCP_STREAM, "tcp.stream"},
-    {W_TCP_LEN, "tcp.len"},
     {W_TCP_RETRANSMISSION, "tcp.analysis.retransmission"},
     {W_TCP_SPURIOUS_RETRANSMISSION, "tcp.analysis.spurious_retransmission"},
     {W_TDS_TYPE, "tds.type"},
@@ -267,17 +266,53 @@ bool tcp_header(field_info* stream_item, packet_info* pinfo, tvbuff_t*& tvb, gin
     return tvb_get_ntohs(tvb, offset) == pinfo->srcport && tvb_get_ntohs(tvb, offset + 2) == pinfo->destport;
 }
 
+// The TCP segment's payload length, from the IP header right before the TCP header (found by its
+// version, header length, protocol and the frame's addresses): IPv4 total length, or IPv6 payload
+// length, less both headers. Wireshark's tcp.len would cost an item on every frame. -1 when the
+// IP header is not right there (IPv6 extension headers, reassembled IP fragments).
+gint64 tcp_payload_length(tvbuff_t* tvb, gint tcp, guint32 tcp_hdr_len, const packet_info* pinfo) {
+    if (pinfo->src.type != pinfo->dst.type) return -1;
+    const gint remaining = tvb_reported_length_remaining(tvb, tcp);  // the segment, and any link trailer
+    if (pinfo->src.type == AT_IPv4 && pinfo->src.len == 4 && pinfo->dst.len == 4) {
+        for (gint words = 5; words <= 15; ++words) {
+            const gint ip = tcp - 4 * words;
+            if (ip < 0 || !tvb_bytes_exist(tvb, ip, 20)) break;
+            const guint8* h = tvb_get_ptr(tvb, ip, 20);
+            if (h[0] != (0x40 | words) || h[9] != 6 || memcmp(h + 12, pinfo->src.data, 4) != 0 ||
+                memcmp(h + 16, pinfo->dst.data, 4) != 0)
+                continue;
+            const gint total = (h[2] << 8) | h[3];
+            if (total == 0) return remaining - static_cast<gint>(tcp_hdr_len);  // segmentation offload
+            const gint64 len = static_cast<gint64>(total) - 4 * words - tcp_hdr_len;
+            return len >= 0 ? len : -1;
+        }
+        return -1;
+    }
+    if (pinfo->src.type == AT_IPv6 && pinfo->src.len == 16 && pinfo->dst.len == 16) {
+        const gint ip = tcp - 40;
+        if (ip < 0 || !tvb_bytes_exist(tvb, ip, 40)) return -1;
+        const guint8* h = tvb_get_ptr(tvb, ip, 40);
+        if ((h[0] >> 4) != 6 || h[6] != 6 || memcmp(h + 8, pinfo->src.data, 16) != 0 ||
+            memcmp(h + 24, pinfo->dst.data, 16) != 0)
+            return -1;
+        const gint payload = (h[4] << 8) | h[5];
+        if (payload == 0) return remaining - static_cast<gint>(tcp_hdr_len);  // jumbogram or offload
+        const gint64 len = static_cast<gint64>(payload) - tcp_hdr_len;
+        return len >= 0 ? len : -1;
+    }
+    return -1;
+}
+
 }  // namespace
 
-int tcp_checksum_state(packet_info* pinfo, proto_tree* tree, field_info* stream_item) {
+int tcp_checksum_state(packet_info* pinfo, field_info* stream_item, guint32 tcp_len) {
     // No object with a destructor here: tvb functions may throw (they cannot, lengths are checked first).
-    if (tree == nullptr || pinfo->src.type != pinfo->dst.type) return -1;
+    if (pinfo->src.type != pinfo->dst.type) return -1;
     const int alen = pinfo->src.type == AT_IPv4 ? 4 : pinfo->src.type == AT_IPv6 ? 16 : 0;
     if (alen == 0 || pinfo->src.len != alen || pinfo->dst.len != alen) return -1;
     tvbuff_t* tvb = nullptr;
     gint off = 0;
-    guint32 tcp_len = 0;
-    if (!tcp_header(stream_item, pinfo, tvb, off) || !first_uint(tree, W_TCP_LEN, tcp_len)) return -1;
+    if (!tcp_header(stream_item, pinfo, tvb, off)) return -1;
     const guint32 hdr_len = (tvb_get_guint8(tvb, off + 12) >> 4) * 4u;
     const guint64 seg = static_cast<guint64>(hdr_len) + tcp_len;
     if (hdr_len < 20 || seg > 65535 || static_cast<guint64>(tvb_captured_length_remaining(tvb, off)) < seg)
@@ -314,8 +349,14 @@ bool read_packet(proto_tree* tree, field_info* stream_item, packet_info* pinfo, 
     p.stream = stream_of(stream_item);
     tvbuff_t* tvb = nullptr;
     gint off = 0;
-    if (tcp_header(stream_item, pinfo, tvb, off)) p.tcp_flags = static_cast<uint16_t>(tvb_get_ntohs(tvb, off + 12) & 0x0fff);
-    if (first_uint(tree, W_TCP_LEN, v)) p.tcp_len = v;
+    if (tcp_header(stream_item, pinfo, tvb, off)) {  // else a header cut short: neither flags nor length
+        p.tcp_flags = static_cast<uint16_t>(tvb_get_ntohs(tvb, off + 12) & 0x0fff);
+        const guint32 hdr_len = (tvb_get_guint8(tvb, off + 12) >> 4) * 4u;
+        gint64 len = tcp_payload_length(tvb, off, hdr_len, pinfo);
+        // No IP header right before (a reassembled IP datagram): the segment is the rest of its data.
+        if (len < 0) len = MAX(0, tvb_reported_length_remaining(tvb, off) - static_cast<gint>(hdr_len));
+        p.tcp_len = static_cast<uint32_t>(len);
+    }
     p.retransmission = present(tree, W_TCP_RETRANSMISSION) || present(tree, W_TCP_SPURIOUS_RETRANSMISSION);
     // Most frames are bare ACKs, and many carry neither TDS nor TLS: stop looking up fields early.
     if (p.tcp_len == 0) return true;

@@ -18,7 +18,6 @@ namespace tdsdiag_plugin {
 // One value per field we read; the table in wanted_fields.cpp gives each its filter name.
 enum WantedField : int {
     W_TCP_STREAM,  // also where the TCP header is: flags, header length and checksum are read from its bytes
-    W_TCP_LEN,
     W_TCP_RETRANSMISSION,
     W_TCP_SPURIOUS_RETRANSMISSION,
     W_TDS_TYPE,
@@ -74,7 +73,7 @@ bool has_tds(struct _proto_node* tree);
 
 // Whether the frame's TCP checksum is right (1), wrong (0), or could not be checked (-1).
 // Computed here rather than by the TCP dissector, whose check is off by default.
-int tcp_checksum_state(struct _packet_info* pinfo, struct _proto_node* tree, struct field_info* stream_item);
+int tcp_checksum_state(struct _packet_info* pinfo, struct field_info* stream_item, guint32 tcp_len);
 
 // Name of a TLS cipher suite from the TLS dissector's own table, or nullptr.
 const char* cipher_suite_name(guint16 suite);
