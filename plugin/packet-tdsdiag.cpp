@@ -470,24 +470,29 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
         (proto_expert_info < 0 || !proto_field_is_referenced(tree, proto_expert_info)))
         tree = nullptr;
 
-    proto_item* ti = proto_tree_add_item(tree, proto_tdsdiag, tvb, 0, 0, ENC_NA);
-    proto_item_set_generated(ti);
-    proto_tree* st = proto_item_add_subtree(ti, ett_tdsdiag);
-    proto_item* it;
+    proto_item* ti = nullptr;
+    proto_tree* st = nullptr;
+    proto_item* it = nullptr;
+    if (tree != nullptr) {
+        ti = proto_tree_add_item(tree, proto_tdsdiag, tvb, 0, 0, ENC_NA);
+        proto_item_set_generated(ti);
+        st = proto_item_add_subtree(ti, ett_tdsdiag);
+    }
     const StepView sv = view_step(pinfo, fd);
     if (sv.step != kNoStep) {
-        it = proto_tree_add_uint(st, hf_step, tvb, 0, 0, sv.step);
-        proto_item_set_generated(it);
-        proto_item_append_text(ti, ", Step %u: %s", sv.step, val_to_str_const(sv.step, step_vals, "?"));
-        if (sv.first) {
-            proto_item_set_generated(proto_tree_add_boolean(st, hf_step_first, tvb, 0, 0, TRUE));
-            // A chat on every connection's steps: formatted only if a tree, the expert tap (-z expert,
-            // the Expert Information dialog) or an Expert column can show it.
-            if (tree != nullptr || have_tap_listener(expert_tap) || col_get_writable(pinfo->cinfo, COL_EXPERT))
-                expert_add_info_format(pinfo, it, &ei_step_begins, "Step %u (%s) begins", sv.step,
-                                       val_to_str_const(sv.step, step_vals, "?"));
+        if (tree != nullptr) {
+            it = proto_tree_add_uint(st, hf_step, tvb, 0, 0, sv.step);
+            proto_item_set_generated(it);
+            proto_item_append_text(ti, ", Step %u: %s", sv.step, val_to_str_const(sv.step, step_vals, "?"));
+            if (sv.first) proto_item_set_generated(proto_tree_add_boolean(st, hf_step_first, tvb, 0, 0, TRUE));
+            if (sv.has_delta) proto_item_set_generated(proto_tree_add_time(st, hf_step_delta, tvb, 0, 0, &sv.delta));
         }
-        if (sv.has_delta) proto_item_set_generated(proto_tree_add_time(st, hf_step_delta, tvb, 0, 0, &sv.delta));
+        // A chat on every connection's steps: formatted only if a tree, the expert tap (-z expert,
+        // the Expert Information dialog) or an Expert column can show it.
+        if (sv.first &&
+            (tree != nullptr || have_tap_listener(expert_tap) || col_get_writable(pinfo->cinfo, COL_EXPERT)))
+            expert_add_info_format(pinfo, it, &ei_step_begins, "Step %u (%s) begins", sv.step,
+                                   val_to_str_const(sv.step, step_vals, "?"));
     }
     // An SQL Browser lookup renders from its current state: some of its evidence needs the whole capture.
     const gboolean browser = fd->kind == kBrowserFrame;
