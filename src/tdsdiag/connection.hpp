@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tdsdiag/config.hpp"
 #include "tdsdiag/model.hpp"
@@ -65,9 +66,13 @@ State next_state(State s, Message m, bool from_client, bool strict, bool prelogi
 
 // What the connections to one server (address:port) have shown about it, for the others.
 struct ServerFacts {
-    std::optional<CertInfo> weak_cert;  // a certificate signed with a weak hash
+    std::shared_ptr<const CertInfo> weak_cert;  // a certificate signed with a weak hash
     uint32_t weak_cert_stream = 0;      // the connection that showed it
     uint32_t weak_cert_frame = 0;
+    // The certificate this server showed last, as read: its connections share it rather than each
+    // parsing and keeping a copy (a server shows the same one to every client).
+    std::vector<uint8_t> cert_der;
+    std::shared_ptr<const CertInfo> cert;
 };
 
 // An attention (query cancel) of the client and the server's acknowledgement.
@@ -199,7 +204,7 @@ private:
     std::vector<uint16_t> offered_suites_;
     bool server_hello_seen_ = false;
     bool server_certificate_seen_ = false;
-    std::optional<CertInfo> cert_;
+    std::shared_ptr<const CertInfo> cert_;
     int64_t cert_seen_s_ = 0;              // capture time of the certificate, in seconds
     bool client_key_exchange_seen_ = false;
     bool server_finished_seen_ = false;

@@ -119,34 +119,42 @@ std::vector<Row> make_rows(const Analyzer& analyzer, int64_t capture_start_ns, c
 }
 
 std::string conv_table(const std::vector<Row>& rows) {
-    std::vector<std::vector<std::string>> cells;
-    cells.push_back({"stream", "client", "server", "start_s", "last", "s1_ms", "s2_ms", "s3_ms", "s4_ms", "s5_ms", "s6_ms",
-                     "s7_ms", "encryption", "tls", "cipher", "close", "outcome", "diagnoses"});
+    static const char* const kHeader[] = {"stream", "client", "server", "start_s", "last", "s1_ms", "s2_ms", "s3_ms",
+                                          "s4_ms", "s5_ms", "s6_ms", "s7_ms", "encryption", "tls", "cipher", "close",
+                                          "outcome", "diagnoses"};
+    constexpr size_t kColumns = sizeof kHeader / sizeof kHeader[0];
+    // All cells in one array (a row after another): a table of thousands of connections is built
+    // without an allocation per row.
+    std::vector<std::string> cells;
+    cells.reserve((rows.size() + 1) * kColumns);
+    for (const char* h : kHeader) cells.emplace_back(h);
     for (const Row& r : rows) {
-        std::vector<std::string> c{std::to_string(r.stream), r.client, r.server, fixed(r.start_s, 3),
-                                   r.last_step ? std::to_string(static_cast<int>(*r.last_step)) : "-"};
-        for (int k = 1; k <= 7; ++k) c.push_back(r.step_ms[k] ? fixed(*r.step_ms[k], 1) : "-");
-        c.push_back(r.encryption.empty() ? "-" : r.encryption);
-        c.push_back(r.tls_version.empty() ? "-" : r.tls_version);
-        c.push_back(r.cipher.empty() ? "-" : r.cipher);
-        c.push_back(close_text(r));
-        c.push_back(r.outcome.empty() ? "-" : r.outcome);
-        c.push_back(r.diagnoses.empty() ? "-" : join(r.diagnoses, ","));
-        cells.push_back(std::move(c));
+        cells.push_back(std::to_string(r.stream));
+        cells.push_back(r.client);
+        cells.push_back(r.server);
+        cells.push_back(fixed(r.start_s, 3));
+        cells.push_back(r.last_step ? std::to_string(static_cast<int>(*r.last_step)) : "-");
+        for (int k = 1; k <= 7; ++k) cells.push_back(r.step_ms[k] ? fixed(*r.step_ms[k], 1) : "-");
+        cells.push_back(r.encryption.empty() ? "-" : r.encryption);
+        cells.push_back(r.tls_version.empty() ? "-" : r.tls_version);
+        cells.push_back(r.cipher.empty() ? "-" : r.cipher);
+        cells.push_back(close_text(r));
+        cells.push_back(r.outcome.empty() ? "-" : r.outcome);
+        cells.push_back(r.diagnoses.empty() ? "-" : join(r.diagnoses, ","));
     }
-    std::vector<size_t> width(cells.front().size(), 0);
-    for (const auto& row : cells)
-        for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+    size_t width[kColumns] = {};
+    for (size_t i = 0; i < cells.size(); ++i) width[i % kColumns] = std::max(width[i % kColumns], cells[i].size());
     std::string out = "SQL Server connections (tdsdiag): " + std::to_string(rows.size()) + "\n";
     size_t line_width = 0;
     for (size_t w : width) line_width += w + 2;
-    out.reserve(out.size() + cells.size() * (line_width + 1));
-    for (const auto& row : cells) {
-        for (size_t i = 0; i < row.size(); ++i) {
-            out += row[i];
-            if (i + 1 < row.size()) out.append(width[i] - row[i].size() + 2, ' ');
-        }
-        out += '\n';
+    out.reserve(out.size() + (rows.size() + 1) * (line_width + 1));
+    for (size_t i = 0; i < cells.size(); ++i) {
+        const size_t column = i % kColumns;
+        out += cells[i];
+        if (column + 1 < kColumns)
+            out.append(width[column] - cells[i].size() + 2, ' ');
+        else
+            out += '\n';
     }
     return out;
 }
