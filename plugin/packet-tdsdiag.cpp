@@ -246,7 +246,8 @@ FrameData* analyze_frame(packet_info* pinfo, proto_tree* tree) {
     try {
         tdsdiag::Packet& p = *g_packet;
         p.clear();
-        if (!tdsdiag_plugin::read_packet(tree, stream_item, pinfo, p)) return nullptr;
+        if (!tdsdiag_plugin::read_packet(tree, stream_item, pinfo, g_analyzer->wants_login_fields(stream), p))
+            return nullptr;
         if (g_analyzer->wants_checksum(p.stream))
             p.checksum_ok = static_cast<int8_t>(tdsdiag_plugin::tcp_checksum_state(pinfo, stream_item, p.tcp_len));
         p.frame = pinfo->num;

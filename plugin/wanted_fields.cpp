@@ -198,8 +198,13 @@ bool has(const V& values, unsigned x) {
     return std::find(values.begin(), values.end(), x) != values.end();
 }
 
-// A TDS response: login acknowledgement, errors, environment changes, DONE status.
-void read_response(proto_tree* tree, tdsdiag::Packet& p) {
+// A TDS response: DONE status, and until the login is acknowledged its acknowledgement, errors and
+// environment changes.
+void read_response(proto_tree* tree, bool login_fields, tdsdiag::Packet& p) {
+    each(tree, W_TDS_DONE_STATUS, [&](field_info* fi) {
+        if (fvalue_get_uinteger(TDSDIAG_FVALUE(fi)) & 0x20) p.done_attention = true;
+    });
+    if (!login_fields) return;
     p.login_ack = p.login_ack || present(tree, W_TDS_LOGINACK);
     std::vector<uint32_t> numbers, states, classes;
     read_uints(tree, W_TDS_ERROR_NUMBER, numbers);
@@ -219,9 +224,6 @@ void read_response(proto_tree* tree, tdsdiag::Packet& p) {
         const guint32 type = fvalue_get_uinteger(TDSDIAG_FVALUE(fi));
         p.envchange_types.push_back(static_cast<uint8_t>(type));
         if (type == 20) read_routing(fi, p);
-    });
-    each(tree, W_TDS_DONE_STATUS, [&](field_info* fi) {
-        if (fvalue_get_uinteger(TDSDIAG_FVALUE(fi)) & 0x20) p.done_attention = true;
     });
 }
 
@@ -343,7 +345,7 @@ const char* cipher_suite_name(guint16 suite) {
     return try_val_to_str(suite, static_cast<const value_string*>(g_cipher_hfi->strings));
 }
 
-bool read_packet(proto_tree* tree, field_info* stream_item, packet_info* pinfo, tdsdiag::Packet& p) {
+bool read_packet(proto_tree* tree, field_info* stream_item, packet_info* pinfo, bool login_fields, tdsdiag::Packet& p) {
     if (tree == nullptr || stream_item == nullptr) return false;
     guint32 v = 0;
     p.stream = stream_of(stream_item);
@@ -366,11 +368,14 @@ bool read_packet(proto_tree* tree, field_info* stream_item, packet_info* pinfo, 
         p.tds_types.push_back(static_cast<uint8_t>(type));
         if (type == tdsdiag::kTdsLogin7 || type == tdsdiag::kTdsSspi || type == tdsdiag::kTdsResponse) read_sspi(fi, type, p);
     });
-    if (first_uint(tree, W_TDS_PRELOGIN_ENCRYPTION, v)) p.prelogin_encryption = static_cast<int>(v);
-    each(tree, W_TDS_PRELOGIN_TRACEID, [&](field_info* fi) {
-        const guint8* b = fvalue_get_bytes(TDSDIAG_FVALUE(fi));
-        if (b != nullptr && p.trace_id.empty() && fi->length > 0) p.trace_id.assign(b, b + fi->length);
-    });
+    // Prelogin options: in the client's PRELOGIN and in the server's answer (a response packet).
+    if (has(p.tds_types, tdsdiag::kTdsPrelogin) || has(p.tds_types, tdsdiag::kTdsResponse)) {
+        if (first_uint(tree, W_TDS_PRELOGIN_ENCRYPTION, v)) p.prelogin_encryption = static_cast<int>(v);
+        each(tree, W_TDS_PRELOGIN_TRACEID, [&](field_info* fi) {
+            const guint8* b = fvalue_get_bytes(TDSDIAG_FVALUE(fi));
+            if (b != nullptr && p.trace_id.empty() && fi->length > 0) p.trace_id.assign(b, b + fi->length);
+        });
+    }
     if (has(p.tds_types, tdsdiag::kTdsLogin7))
         read_uints(tree, W_TCP_SEGMENT, p.login7_segments);
     read_uints(tree, W_TLS_CONTENT_TYPE, p.tls_content_types);
@@ -380,7 +385,7 @@ bool read_packet(proto_tree* tree, field_info* stream_item, packet_info* pinfo, 
         return true;
     }
     // Each group of fields is looked up only in frames that can hold it.
-    if (has(p.tds_types, tdsdiag::kTdsResponse)) read_response(tree, p);
+    if (has(p.tds_types, tdsdiag::kTdsResponse)) read_response(tree, login_fields, p);
     if ((has(p.tds_types, tdsdiag::kTdsPrelogin) || has(p.tds_types, tdsdiag::kTdsResponse)) &&
         first_uint(tree, W_TDS_PRELOGIN_MARS, v))
         p.prelogin_mars = static_cast<int>(v);

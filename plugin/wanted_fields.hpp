@@ -57,8 +57,9 @@ GArray* resolve_wanted_fields();
 
 // Fills `out` (already cleared) from the fields primed in `tree` and the bytes they point at.
 // `stream_item` is the frame's tcp_stream_item(). Returns false if there is none.
+// `login_fields`: whether the connection's login is still unacknowledged (see read_response).
 bool read_packet(struct _proto_node* tree, struct field_info* stream_item, struct _packet_info* pinfo,
-                 tdsdiag::Packet& out);
+                 bool login_fields, tdsdiag::Packet& out);
 
 // The frame's UDP stream index (SQL Browser frames); false if absent.
 bool read_udp_stream(struct _proto_node* tree, guint32& stream);

@@ -38,6 +38,11 @@ public:
         const Connection* c = find(stream);
         return c == nullptr || c->wants_checksums();
     }
+    // Whether frames of `stream` can still carry login fields (LOGINACK, errors, environment changes).
+    bool wants_login_fields(uint32_t stream) const {
+        const Connection* c = find(stream);
+        return c == nullptr || !c->login_acknowledged();
+    }
     // Connections in the order their first frame appeared.
     const std::vector<const Connection*>& connections() const { return order_; }
 
