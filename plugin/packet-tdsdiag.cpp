@@ -216,10 +216,11 @@ nstime_t to_nstime(int64_t ns) {
     return t;
 }
 
-// The first pass's result for one frame, kept in file scope; nullptr when the frame is not ours.
-FrameData* keep_result(const tdsdiag::FrameResult& r, FrameKind kind, guint32 stream) {
+// The first pass's result for one frame (in packet scope; keep_frame keeps it), nullptr when the
+// frame is not ours. Its diagnoses are copied to file scope at once.
+FrameData* to_frame_data(packet_info* pinfo, const tdsdiag::FrameResult& r, FrameKind kind, guint32 stream) {
     if (!r.in_connection) return nullptr;
-    auto* fd = wmem_new0(wmem_file_scope(), FrameData);
+    auto* fd = wmem_new0(pinfo->pool, FrameData);
     fd->kind = kind;
     fd->stream = stream;
     fd->step = r.step ? static_cast<guint8>(*r.step) : kNoStep;
@@ -261,7 +262,7 @@ FrameData* analyze_frame(packet_info* pinfo, proto_tree* tree) {
             p.src_addr = src ? src : "";
             p.dst_addr = dst ? dst : "";
         }
-        return keep_result(g_analyzer->on_packet(p), kTcpFrame, p.stream);
+        return to_frame_data(pinfo, g_analyzer->on_packet(p), kTcpFrame, p.stream);
     } catch (const std::exception&) {
         return nullptr;
     }
@@ -296,7 +297,7 @@ FrameData* analyze_browser_frame(packet_info* pinfo, proto_tree* tree, const tds
         if (!b.msg.valid) return nullptr;
         uint32_t lookup = 0;
         const tdsdiag::FrameResult r = g_analyzer->on_browser(b, &lookup);
-        return keep_result(r, kBrowserFrame, lookup);
+        return to_frame_data(pinfo, r, kBrowserFrame, lookup);
     } catch (const std::exception&) {
         return nullptr;
     }
@@ -446,8 +447,36 @@ void add_string(proto_tree* tree, int hf, tvbuff_t* tvb, const char* value) {
     if (value != nullptr) proto_item_set_generated(proto_tree_add_string(tree, hf, tvb, 0, 0, value));
 }
 
+// Most frames need no more than their connection and step: on 64-bit hosts those are kept in the
+// frame's proto-data pointer itself (tagged by its lowest bit, which a real pointer never sets),
+// sparing an allocation per frame. The others keep a FrameData in file scope.
+constexpr uintptr_t kInlineTag = 1;
+
+void keep_frame(packet_info* pinfo, const FrameData* fd) {
+    if (sizeof(uintptr_t) >= 8 && !fd->first && !fd->has_delta && fd->n_diags == 0) {
+        const uintptr_t v = static_cast<uintptr_t>(static_cast<guint64>(fd->stream) << 32 |
+                                                   static_cast<guint64>(fd->step) << 8 | static_cast<guint64>(fd->kind) << 4) |
+                            kInlineTag;
+        p_add_proto_data(wmem_file_scope(), pinfo, proto_tdsdiag, 0, reinterpret_cast<void*>(v));
+        return;
+    }
+    p_add_proto_data(wmem_file_scope(), pinfo, proto_tdsdiag, 0, wmem_memdup(wmem_file_scope(), fd, sizeof *fd));
+}
+
+// The frame's kept FrameData, in packet scope when it was kept inline; nullptr if none.
+const FrameData* kept_frame(packet_info* pinfo) {
+    void* raw = p_get_proto_data(wmem_file_scope(), pinfo, proto_tdsdiag, 0);
+    const auto v = reinterpret_cast<uintptr_t>(raw);
+    if ((v & kInlineTag) == 0) return static_cast<const FrameData*>(raw);
+    auto* fd = wmem_new0(pinfo->pool, FrameData);
+    fd->stream = static_cast<guint32>(static_cast<guint64>(v) >> 32);
+    fd->step = static_cast<guint8>(v >> 8);
+    fd->kind = static_cast<guint8>((v >> 4) & 0x0f);
+    return fd;
+}
+
 int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) {
-    auto* fd = static_cast<FrameData*>(p_get_proto_data(wmem_file_scope(), pinfo, proto_tdsdiag, 0));
+    const FrameData* fd = kept_frame(pinfo);
     if (!g_have_start) {
         g_have_start = TRUE;
         g_capture_start_ns = static_cast<int64_t>(pinfo->abs_ts.secs) * 1000000000 + pinfo->abs_ts.nsecs;
@@ -455,7 +484,7 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
     if (fd == nullptr && !PINFO_FD_VISITED(pinfo)) {
         const tdsdiag_plugin::SsrpFrame* sf = pinfo->ptype == PT_TCP ? nullptr : tdsdiag_plugin::ssrp_frame(pinfo);
         fd = sf != nullptr ? analyze_browser_frame(pinfo, tree, sf) : analyze_frame(pinfo, tree);
-        if (fd != nullptr) p_add_proto_data(wmem_file_scope(), pinfo, proto_tdsdiag, 0, fd);
+        if (fd != nullptr) keep_frame(pinfo, fd);
     }
     if (fd == nullptr) return 0;
     tap_queue_packet(tdsdiag_tap, pinfo, fd);
