@@ -15,12 +15,14 @@
 #include <epan/tap.h>
 #include <wsutil/wmem/wmem.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <new>
 #include <set>
 #include <unordered_map>
-#include <new>
+#include <vector>
 
 #include "tdsdiag/analyzer.hpp"
 #include "tdsdiag/report.hpp"
@@ -613,33 +615,38 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
 
 enum class Report { Conv, Csv, Summary };
 
+// Stream indexes are dense (0, 1, 2...): a bit per stream marks those seen, in constant time per frame.
+struct StreamMarks {
+    std::vector<bool> seen;
+    void mark(guint32 id) {
+        if (id >= seen.size()) seen.resize(std::max<size_t>(id + 1, seen.size() * 2), false);
+        seen[id] = true;
+    }
+    std::set<uint32_t> to_set() const {
+        std::set<uint32_t> out;
+        for (size_t i = 0; i < seen.size(); ++i)
+            if (seen[i]) out.insert(out.end(), static_cast<uint32_t>(i));
+        return out;
+    }
+};
+
 struct TapContext {
     Report report;
-    std::set<uint32_t>* streams;  // connections with at least one frame that passed the filter
-    std::set<uint32_t>* lookups;  // SQL Browser lookups likewise
-    gboolean have_last;
-    guint32 last_stream;          // the connection inserted last
+    StreamMarks* streams;  // connections with at least one frame that passed the filter
+    StreamMarks* lookups;  // SQL Browser lookups likewise
 };
 
 void tap_reset(void* data) {
     auto* ctx = static_cast<TapContext*>(data);
-    if (ctx->streams) ctx->streams->clear();
-    if (ctx->lookups) ctx->lookups->clear();
-    ctx->have_last = FALSE;
+    if (ctx->streams) ctx->streams->seen.clear();
+    if (ctx->lookups) ctx->lookups->seen.clear();
 }
 
 tap_packet_status tap_packet(void* data, packet_info*, epan_dissect_t*, const void* frame, tap_flags_t) {
     auto* ctx = static_cast<TapContext*>(data);
     const auto* fd = static_cast<const FrameData*>(frame);
     try {
-        // Consecutive frames mostly belong to one connection: skip the set when it already holds it.
-        if (fd->kind == kBrowserFrame) {
-            ctx->lookups->insert(fd->stream);
-        } else if (!ctx->have_last || ctx->last_stream != fd->stream) {
-            ctx->streams->insert(fd->stream);
-            ctx->have_last = TRUE;
-            ctx->last_stream = fd->stream;
-        }
+        (fd->kind == kBrowserFrame ? ctx->lookups : ctx->streams)->mark(fd->stream);
     } catch (const std::exception&) {
         return TAP_PACKET_FAILED;
     }
@@ -650,7 +657,8 @@ void tap_draw(void* data) {
     auto* ctx = static_cast<TapContext*>(data);
     if (g_analyzer == nullptr) return;
     try {
-        const std::vector<tdsdiag::Row> rows = tdsdiag::make_rows(*g_analyzer, g_capture_start_ns, ctx->streams, ctx->lookups);
+        const std::set<uint32_t> streams = ctx->streams->to_set(), lookups = ctx->lookups->to_set();
+        const std::vector<tdsdiag::Row> rows = tdsdiag::make_rows(*g_analyzer, g_capture_start_ns, &streams, &lookups);
         const std::string text = ctx->report == Report::Conv  ? tdsdiag::conv_table(rows)
                                  : ctx->report == Report::Csv ? tdsdiag::csv_table(rows)
                                                               : tdsdiag::summary_page(rows);
@@ -671,7 +679,7 @@ void tap_init(Report report, const char* prefix, const char* opt_arg) {
     const char* filter = nullptr;
     const size_t n = strlen(prefix);
     if (strncmp(opt_arg, prefix, n) == 0 && opt_arg[n] == ',') filter = opt_arg + n + 1;
-    auto* ctx = new TapContext{report, new std::set<uint32_t>(), new std::set<uint32_t>(), FALSE, 0};
+    auto* ctx = new TapContext{report, new StreamMarks(), new StreamMarks()};
     GString* err = register_tap_listener("tdsdiag", ctx, filter, TL_REQUIRES_NOTHING, tap_reset, tap_packet, tap_draw,
                                          tap_finish);
     if (err != nullptr) {

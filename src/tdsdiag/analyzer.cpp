@@ -44,9 +44,18 @@ bool Analyzer::starts_tracking(const Packet& p, bool& src_is_client) const {
     return false;
 }
 
+Connection* Analyzer::cached(uint32_t stream) const {
+    if (last_conn_ != nullptr && last_stream_ == stream) return last_conn_;
+    auto it = conns_.find(stream);
+    if (it == conns_.end()) return nullptr;
+    last_stream_ = stream;
+    last_conn_ = it->second.get();
+    return last_conn_;
+}
+
 FrameResult Analyzer::on_packet(const Packet& p) {
-    auto it = conns_.find(p.stream);
-    if (it == conns_.end()) {
+    Connection* found = cached(p.stream);
+    if (found == nullptr) {
         bool src_is_client = true;
         if (!starts_tracking(p, src_is_client)) return {};
         const std::string server = src_is_client ? p.dst_addr + ":" + std::to_string(p.dst_port)
@@ -57,9 +66,9 @@ FrameResult Analyzer::on_packet(const Packet& p) {
         order_.push_back(conn.get());
         if (!lookups_.empty()) link_browser(*conn);
         if (!redirecting_.empty()) link_redirect(*conn);
-        it = conns_.emplace(p.stream, std::move(conn)).first;
+        found = conns_.emplace(p.stream, std::move(conn)).first->second.get();
     }
-    Connection& c = *it->second;
+    Connection& c = *found;
     const bool had_redirect = c.redirect().has_value();
     FrameResult r = c.on_packet(p);
     if (!had_redirect && c.redirect()) redirecting_.push_back(&c);
@@ -120,9 +129,6 @@ FrameResult Analyzer::on_browser(const BrowserPacket& p, uint32_t* lookup_id) {
     return r;
 }
 
-const Connection* Analyzer::find(uint32_t stream) const {
-    auto it = conns_.find(stream);
-    return it == conns_.end() ? nullptr : it->second.get();
-}
+const Connection* Analyzer::find(uint32_t stream) const { return cached(stream); }
 
 }  // namespace tdsdiag

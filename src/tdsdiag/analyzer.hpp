@@ -59,6 +59,11 @@ private:
 
     Config config_;
     std::unordered_map<uint32_t, std::unique_ptr<Connection>> conns_;
+    // The connection found last: a frame asks for its own connection several times, and a big
+    // capture's table is too large for the cache (connections are never removed, so it stays valid).
+    mutable uint32_t last_stream_ = 0;
+    mutable Connection* last_conn_ = nullptr;
+    Connection* cached(uint32_t stream) const;
     std::unordered_map<std::string, std::unique_ptr<ServerFacts>> servers_;  // by "address:port"
     std::vector<const Connection*> order_;
     std::vector<std::unique_ptr<BrowserLookup>> lookups_;
