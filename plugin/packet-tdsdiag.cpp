@@ -659,9 +659,11 @@ void tap_draw(void* data) {
     try {
         const std::set<uint32_t> streams = ctx->streams->to_set(), lookups = ctx->lookups->to_set();
         const std::vector<tdsdiag::Row> rows = tdsdiag::make_rows(*g_analyzer, g_capture_start_ns, &streams, &lookups);
-        const std::string text = ctx->report == Report::Conv  ? tdsdiag::conv_table(rows)
-                                 : ctx->report == Report::Csv ? tdsdiag::csv_table(rows)
-                                                              : tdsdiag::summary_page(rows);
+        if (ctx->report == Report::Conv) {
+            tdsdiag::write_conv_table(rows, [](const std::string& line) { fputs(line.c_str(), stdout); });
+            return;
+        }
+        const std::string text = ctx->report == Report::Csv ? tdsdiag::csv_table(rows) : tdsdiag::summary_page(rows);
         fputs(text.c_str(), stdout);
     } catch (const std::exception& e) {
         fprintf(stderr, "tdsdiag: cannot print the statistics: %s\n", e.what());

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <cstdlib>
 #include <map>
 
@@ -118,44 +119,66 @@ std::vector<Row> make_rows(const Analyzer& analyzer, int64_t capture_start_ns, c
     return out;
 }
 
-std::string conv_table(const std::vector<Row>& rows) {
-    static const char* const kHeader[] = {"stream", "client", "server", "start_s", "last", "s1_ms", "s2_ms", "s3_ms",
-                                          "s4_ms", "s5_ms", "s6_ms", "s7_ms", "encryption", "tls", "cipher", "close",
-                                          "outcome", "diagnoses"};
-    constexpr size_t kColumns = sizeof kHeader / sizeof kHeader[0];
-    // All cells in one array (a row after another): a table of thousands of connections is built
-    // without an allocation per row.
-    std::vector<std::string> cells;
-    cells.reserve((rows.size() + 1) * kColumns);
-    for (const char* h : kHeader) cells.emplace_back(h);
-    for (const Row& r : rows) {
-        cells.push_back(std::to_string(r.stream));
-        cells.push_back(r.client);
-        cells.push_back(r.server);
-        cells.push_back(fixed(r.start_s, 3));
-        cells.push_back(r.last_step ? std::to_string(static_cast<int>(*r.last_step)) : "-");
-        for (int k = 1; k <= 7; ++k) cells.push_back(r.step_ms[k] ? fixed(*r.step_ms[k], 1) : "-");
-        cells.push_back(r.encryption.empty() ? "-" : r.encryption);
-        cells.push_back(r.tls_version.empty() ? "-" : r.tls_version);
-        cells.push_back(r.cipher.empty() ? "-" : r.cipher);
-        cells.push_back(close_text(r));
-        cells.push_back(r.outcome.empty() ? "-" : r.outcome);
-        cells.push_back(r.diagnoses.empty() ? "-" : join(r.diagnoses, ","));
-    }
-    size_t width[kColumns] = {};
-    for (size_t i = 0; i < cells.size(); ++i) width[i % kColumns] = std::max(width[i % kColumns], cells[i].size());
-    std::string out = "SQL Server connections (tdsdiag): " + std::to_string(rows.size()) + "\n";
-    size_t line_width = 0;
-    for (size_t w : width) line_width += w + 2;
-    out.reserve(out.size() + (rows.size() + 1) * (line_width + 1));
+namespace {
+
+constexpr const char* kConvHeader[] = {"stream", "client", "server", "start_s", "last", "s1_ms", "s2_ms", "s3_ms",
+                                       "s4_ms", "s5_ms", "s6_ms", "s7_ms", "encryption", "tls", "cipher", "close",
+                                       "outcome", "diagnoses"};
+constexpr size_t kConvColumns = sizeof kConvHeader / sizeof kConvHeader[0];
+
+// One row's cells, into `cells` (reused from row to row).
+void conv_cells(const Row& r, std::vector<std::string>& cells) {
+    cells.clear();
+    cells.push_back(std::to_string(r.stream));
+    cells.push_back(r.client);
+    cells.push_back(r.server);
+    cells.push_back(fixed(r.start_s, 3));
+    cells.push_back(r.last_step ? std::to_string(static_cast<int>(*r.last_step)) : "-");
+    for (int k = 1; k <= 7; ++k) cells.push_back(r.step_ms[k] ? fixed(*r.step_ms[k], 1) : "-");
+    cells.push_back(r.encryption.empty() ? "-" : r.encryption);
+    cells.push_back(r.tls_version.empty() ? "-" : r.tls_version);
+    cells.push_back(r.cipher.empty() ? "-" : r.cipher);
+    cells.push_back(close_text(r));
+    cells.push_back(r.outcome.empty() ? "-" : r.outcome);
+    cells.push_back(r.diagnoses.empty() ? "-" : join(r.diagnoses, ","));
+}
+
+void conv_line(const std::vector<std::string>& cells, const size_t* width, std::string& line) {
+    line.clear();
     for (size_t i = 0; i < cells.size(); ++i) {
-        const size_t column = i % kColumns;
-        out += cells[i];
-        if (column + 1 < kColumns)
-            out.append(width[column] - cells[i].size() + 2, ' ');
-        else
-            out += '\n';
+        line += cells[i];
+        if (i + 1 < cells.size()) line.append(width[i] - cells[i].size() + 2, ' ');
     }
+    line += '\n';
+}
+
+}  // namespace
+
+void write_conv_table(const std::vector<Row>& rows, const std::function<void(const std::string&)>& emit) {
+    // Two passes over the rows, formatting each twice, rather than holding every cell of a table
+    // of perhaps a hundred thousand connections: the first finds the column widths.
+    std::vector<std::string> cells(std::begin(kConvHeader), std::end(kConvHeader));
+    size_t width[kConvColumns] = {};
+    for (size_t i = 0; i < kConvColumns; ++i) width[i] = cells[i].size();
+    for (const Row& r : rows) {
+        conv_cells(r, cells);
+        for (size_t i = 0; i < kConvColumns; ++i) width[i] = std::max(width[i], cells[i].size());
+    }
+    std::string line = "SQL Server connections (tdsdiag): " + std::to_string(rows.size()) + "\n";
+    emit(line);
+    cells.assign(std::begin(kConvHeader), std::end(kConvHeader));
+    conv_line(cells, width, line);
+    emit(line);
+    for (const Row& r : rows) {
+        conv_cells(r, cells);
+        conv_line(cells, width, line);
+        emit(line);
+    }
+}
+
+std::string conv_table(const std::vector<Row>& rows) {
+    std::string out;
+    write_conv_table(rows, [&](const std::string& line) { out += line; });
     return out;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <istream>
 #include <optional>
 #include <set>
@@ -34,6 +35,8 @@ std::vector<Row> make_rows(const Analyzer& analyzer, int64_t capture_start_ns, c
                            const std::set<uint32_t>* lookups = nullptr);
 
 std::string conv_table(const std::vector<Row>& rows);  // aligned for a terminal
+// The same table, a line at a time (a big capture's table is not held whole in memory).
+void write_conv_table(const std::vector<Row>& rows, const std::function<void(const std::string&)>& emit);
 std::string csv_table(const std::vector<Row>& rows);   // RFC 4180, header row, stable column names
 std::string summary_page(const std::vector<Row>& rows);
 
