@@ -30,8 +30,6 @@ const Wanted kWanted[W_COUNT] = {
     {W_TCP_RETRANSMISSION, "tcp.analysis.retransmission"},
     {W_TCP_SPURIOUS_RETRANSMISSION, "tcp.analysis.spurious_retransmission"},
     {W_TDS_TYPE, "tds.type"},
-    {W_TDS_PRELOGIN_ENCRYPTION, "tds.prelogin.option.encryption"},
-    {W_TDS_PRELOGIN_TRACEID, "tds.prelogin.option.traceid"},
     {W_TDS_LOGINACK, "tds.loginack"},
     {W_TDS_ERROR_NUMBER, "tds.error.number"},
     {W_TDS_ERROR_STATE, "tds.error.state"},
@@ -39,7 +37,6 @@ const Wanted kWanted[W_COUNT] = {
     {W_TDS_ERROR_MSGTEXT, "tds.error.msgtext"},
     {W_TDS_ENVCHANGE_TYPE, "tds.envchange.type"},  // type 20 (routing): its value is read from the bytes
     {W_TDS_DONE_STATUS, "tds.done.status"},
-    {W_TDS_PRELOGIN_MARS, "tds.prelogin.option.mars"},
     {W_SMP_FLAGS, "smp.flags"},
     {W_TCP_SEGMENT, "tcp.segment"},  // the frames a reassembled PDU came from (a split Login7)
     // Login7 names (the password field is never read).
@@ -347,7 +344,6 @@ const char* cipher_suite_name(guint16 suite) {
 
 bool read_packet(proto_tree* tree, field_info* stream_item, packet_info* pinfo, bool login_fields, tdsdiag::Packet& p) {
     if (tree == nullptr || stream_item == nullptr) return false;
-    guint32 v = 0;
     p.stream = stream_of(stream_item);
     tvbuff_t* tvb = nullptr;
     gint off = 0;
@@ -367,15 +363,14 @@ bool read_packet(proto_tree* tree, field_info* stream_item, packet_info* pinfo, 
         const guint32 type = fvalue_get_uinteger(TDSDIAG_FVALUE(fi));
         p.tds_types.push_back(static_cast<uint8_t>(type));
         if (type == tdsdiag::kTdsLogin7 || type == tdsdiag::kTdsSspi || type == tdsdiag::kTdsResponse) read_sspi(fi, type, p);
+        // Prelogin options, in the client's PRELOGIN and the server's answer (a response packet), are
+        // read from the bytes: fewer fields for Wireshark to build on every TDS frame.
+        if (type == tdsdiag::kTdsPrelogin || type == tdsdiag::kTdsResponse) {
+            size_t len = 0;
+            const guint8* b = tds_payload(fi, len);
+            if (b != nullptr) tdsdiag::parse_prelogin(b, len, p);
+        }
     });
-    // Prelogin options: in the client's PRELOGIN and in the server's answer (a response packet).
-    if (has(p.tds_types, tdsdiag::kTdsPrelogin) || has(p.tds_types, tdsdiag::kTdsResponse)) {
-        if (first_uint(tree, W_TDS_PRELOGIN_ENCRYPTION, v)) p.prelogin_encryption = static_cast<int>(v);
-        each(tree, W_TDS_PRELOGIN_TRACEID, [&](field_info* fi) {
-            const guint8* b = fvalue_get_bytes(TDSDIAG_FVALUE(fi));
-            if (b != nullptr && p.trace_id.empty() && fi->length > 0) p.trace_id.assign(b, b + fi->length);
-        });
-    }
     if (has(p.tds_types, tdsdiag::kTdsLogin7))
         read_uints(tree, W_TCP_SEGMENT, p.login7_segments);
     read_uints(tree, W_TLS_CONTENT_TYPE, p.tls_content_types);
@@ -386,9 +381,6 @@ bool read_packet(proto_tree* tree, field_info* stream_item, packet_info* pinfo, 
     }
     // Each group of fields is looked up only in frames that can hold it.
     if (has(p.tds_types, tdsdiag::kTdsResponse)) read_response(tree, login_fields, p);
-    if ((has(p.tds_types, tdsdiag::kTdsPrelogin) || has(p.tds_types, tdsdiag::kTdsResponse)) &&
-        first_uint(tree, W_TDS_PRELOGIN_MARS, v))
-        p.prelogin_mars = static_cast<int>(v);
     read_uints(tree, W_SMP_FLAGS, p.smp_flags);
     if (has(p.tds_types, tdsdiag::kTdsLogin7)) {
         first_string(tree, W_TDS_LOGIN_USER, p.login_user);

@@ -153,4 +153,26 @@ void parse_tls_hello(uint8_t type, const uint8_t* body, size_t len, Packet& p) {
     if (c.n > 0) read_extensions(c, type, p);
 }
 
+bool parse_prelogin(const uint8_t* d, size_t len, Packet& p) {
+    if (d == nullptr || len == 0) return false;
+    // First pass: the token list must be whole and point inside the message.
+    size_t pos = 0;
+    while (pos < len && d[pos] != 0xff) {
+        if (d[pos] > 0x07 || pos + 5 > len) return false;  // option tokens are 0 (VERSION) to 7 (NONCEOPT)
+        const size_t off = static_cast<size_t>(d[pos + 1] << 8 | d[pos + 2]);
+        const size_t n = static_cast<size_t>(d[pos + 3] << 8 | d[pos + 4]);
+        if (off > len || n > len - off) return false;
+        pos += 5;
+    }
+    if (pos >= len) return false;  // no terminator
+    for (size_t t = 0; t < pos; t += 5) {
+        const size_t off = static_cast<size_t>(d[t + 1] << 8 | d[t + 2]);
+        const size_t n = static_cast<size_t>(d[t + 3] << 8 | d[t + 4]);
+        if (d[t] == 0x01 && n >= 1) p.prelogin_encryption = d[off];
+        if (d[t] == 0x04 && n >= 1) p.prelogin_mars = d[off];
+        if (d[t] == 0x05 && n > 0 && p.trace_id.empty()) p.trace_id.assign(d + off, d + off + n);
+    }
+    return true;
+}
+
 }  // namespace tdsdiag

@@ -88,6 +88,12 @@ bool parse_routing(const uint8_t* data, size_t len, Routing& out);
 // body was captured; whatever does not fit whole is left out. Never reads past `len`.
 void parse_tls_hello(uint8_t type, const uint8_t* body, size_t len, struct Packet& p);
 
+// Reads the options of a PRELOGIN message, the client's or the server's answer (MS-TDS 2.2.6.5: option
+// tokens of type, offset and length, ended by 0xFF, then their data) into `p`: ENCRYPTION, TRACEID, MARS.
+// False, and `p` untouched, unless the bytes are such a token list, every option inside them (a response
+// that is not a prelogin answer, or TLS carried in a prelogin packet, is not).
+bool parse_prelogin(const uint8_t* data, size_t len, struct Packet& p);
+
 // SMP (MC-SMP, MARS) header flags.
 enum SmpFlag : uint8_t {
     kSmpSyn = 0x01,

@@ -31,7 +31,7 @@ const char* names(uint16_t suite) { return (suite & 1) ? "TLS_DHE_RSA_WITH_AES_1
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Reader in{data, size};
     const uint8_t mode = in.u8();
-    if (mode % 4 == 1) {  // the readers of raw packet bytes: certificate, SSPI blobs, routing, SSRP, TLS hellos
+    if (mode % 4 == 1) {  // the readers of raw packet bytes: certificate, SSPI blobs, routing, SSRP, TLS hellos, PRELOGIN
         tdsdiag::parse_certificate(in.p, in.n);
         tdsdiag::parse_auth_token(in.p, in.n);
         tdsdiag::scan_sspi_response(in.p, in.n);
@@ -41,6 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         tdsdiag::Routing routing;
         tdsdiag::parse_routing(in.p, in.n, routing);
         tdsdiag::parse_ssrp(in.p, in.n, (mode & 0x10) != 0);
+        tdsdiag::Packet prelogin;
+        tdsdiag::parse_prelogin(in.p, in.n, prelogin);
         for (uint8_t type : {tdsdiag::kHsClientHello, tdsdiag::kHsServerHello, tdsdiag::kHsEncryptedExtensions}) {
             tdsdiag::Packet hello;
             tdsdiag::parse_tls_hello(type, in.p, in.n, hello);

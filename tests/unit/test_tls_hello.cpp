@@ -1,5 +1,6 @@
-// The hello messages read from their bytes (Wireshark is asked only where each handshake message
-// starts): versions, cipher suites, supported_versions and ALPN, as its TLS dissector shows them.
+// Readers of packet bytes: the TLS hello messages (Wireshark is asked only where each handshake message
+// starts: versions, cipher suites, supported_versions and ALPN, as its TLS dissector shows them) and the
+// PRELOGIN options.
 #include <catch2/catch.hpp>
 
 #include <cstdint>
@@ -140,5 +141,39 @@ TEST_CASE("Lengths that point past the message are not followed", "[tls]") {
         tdsdiag::Packet p;
         tdsdiag::parse_tls_hello(tdsdiag::kHsClientHello, nullptr, 10, p);
         CHECK(p.tls_handshake_versions.empty());
+    }
+}
+
+TEST_CASE("A PRELOGIN gives its encryption, trace id and MARS options; anything else is left alone", "[prelogin]") {
+    // VERSION (6 bytes), ENCRYPTION (1), MARS (1), TRACEID (36), then the terminator and the data.
+    Bytes b{0x00, 0, 21, 0, 6, 0x01, 0, 27, 0, 1, 0x04, 0, 28, 0, 1, 0x05, 0, 29, 0, 36, 0xff};
+    const Bytes version{16, 0, 0x07, 0xd0, 0, 0};
+    b.insert(b.end(), version.begin(), version.end());
+    b.push_back(0x03);  // ENCRYPT_REQ
+    b.push_back(0x01);  // MARS on
+    for (int i = 0; i < 36; ++i) b.push_back(static_cast<uint8_t>(i));
+    tdsdiag::Packet p;
+    REQUIRE(tdsdiag::parse_prelogin(b.data(), b.size(), p));
+    CHECK(p.prelogin_encryption == 3);
+    CHECK(p.prelogin_mars == 1);
+    REQUIRE(p.trace_id.size() == 36);
+    CHECK(p.trace_id[35] == 35);
+
+    SECTION("an option pointing past the message, a missing terminator, or another first byte is refused") {
+        const size_t cut = GENERATE(0, 1, 5, 20, 21, 40);
+        std::unique_ptr<uint8_t[]> exact(new uint8_t[cut ? cut : 1]);
+        std::copy(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(cut), exact.get());
+        tdsdiag::Packet q;
+        CHECK_FALSE(tdsdiag::parse_prelogin(exact.get(), cut, q));
+        CHECK(q.prelogin_encryption == -1);
+        CHECK(q.trace_id.empty());
+    }
+    SECTION("a response's tokens and TLS in a prelogin packet are not prelogin options") {
+        tdsdiag::Packet q;
+        const Bytes done{0xfd, 0x00, 0x00, 0xc1, 0x00, 0, 0, 0, 0, 0, 0, 0, 0};
+        const Bytes tls{0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00};
+        CHECK_FALSE(tdsdiag::parse_prelogin(done.data(), done.size(), q));
+        CHECK_FALSE(tdsdiag::parse_prelogin(tls.data(), tls.size(), q));
+        CHECK(q.prelogin_encryption == -1);
     }
 }
