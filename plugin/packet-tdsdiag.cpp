@@ -249,10 +249,9 @@ FrameData* analyze_frame(packet_info* pinfo, proto_tree* tree) {
     try {
         tdsdiag::Packet& p = *g_packet;
         p.clear();
-        if (!tdsdiag_plugin::read_packet(tree, stream_item, pinfo, g_analyzer->wants_login_fields(stream), p))
+        if (!tdsdiag_plugin::read_packet(tree, stream_item, pinfo, g_analyzer->wants_login_fields(stream),
+                                         g_analyzer->wants_checksum(stream), p))
             return nullptr;
-        if (g_analyzer->wants_checksum(p.stream))
-            p.checksum_ok = static_cast<int8_t>(tdsdiag_plugin::tcp_checksum_state(pinfo, stream_item, p.tcp_len));
         p.frame = pinfo->num;
         p.time_ns = static_cast<int64_t>(pinfo->abs_ts.secs) * 1000000000 + pinfo->abs_ts.nsecs;
         p.src_port = static_cast<uint16_t>(pinfo->srcport);

@@ -302,17 +302,13 @@ gint64 tcp_payload_length(tvbuff_t* tvb, gint tcp, guint32 tcp_hdr_len, const pa
     return -1;
 }
 
-}  // namespace
-
-int tcp_checksum_state(packet_info* pinfo, field_info* stream_item, guint32 tcp_len) {
+// Whether the TCP segment at `off` has the right checksum (1), a wrong one (0), or could not be
+// checked (-1). Computed here rather than by the TCP dissector, whose check is off by default.
+int tcp_checksum_state(const packet_info* pinfo, tvbuff_t* tvb, gint off, guint32 hdr_len, guint32 tcp_len) {
     // No object with a destructor here: tvb functions may throw (they cannot, lengths are checked first).
     if (pinfo->src.type != pinfo->dst.type) return -1;
     const int alen = pinfo->src.type == AT_IPv4 ? 4 : pinfo->src.type == AT_IPv6 ? 16 : 0;
     if (alen == 0 || pinfo->src.len != alen || pinfo->dst.len != alen) return -1;
-    tvbuff_t* tvb = nullptr;
-    gint off = 0;
-    if (!tcp_header(stream_item, pinfo, tvb, off)) return -1;
-    const guint32 hdr_len = (tvb_get_guint8(tvb, off + 12) >> 4) * 4u;
     const guint64 seg = static_cast<guint64>(hdr_len) + tcp_len;
     if (hdr_len < 20 || seg > 65535 || static_cast<guint64>(tvb_captured_length_remaining(tvb, off)) < seg)
         return -1;  // not all of the segment was captured
@@ -335,6 +331,8 @@ int tcp_checksum_state(packet_info* pinfo, field_info* stream_item, guint32 tcp_
     return in_cksum(vec, 2) == 0 ? 1 : 0;
 }
 
+}  // namespace
+
 const char* cipher_suite_name(guint16 suite) {
     if (g_cipher_hfi == nullptr || g_cipher_hfi->strings == nullptr) return nullptr;
     if (g_cipher_hfi->display & BASE_EXT_STRING)
@@ -342,7 +340,8 @@ const char* cipher_suite_name(guint16 suite) {
     return try_val_to_str(suite, static_cast<const value_string*>(g_cipher_hfi->strings));
 }
 
-bool read_packet(proto_tree* tree, field_info* stream_item, packet_info* pinfo, bool login_fields, tdsdiag::Packet& p) {
+bool read_packet(proto_tree* tree, field_info* stream_item, packet_info* pinfo, bool login_fields, bool checksum,
+                 tdsdiag::Packet& p) {
     if (tree == nullptr || stream_item == nullptr) return false;
     p.stream = stream_of(stream_item);
     tvbuff_t* tvb = nullptr;
@@ -354,6 +353,7 @@ bool read_packet(proto_tree* tree, field_info* stream_item, packet_info* pinfo, 
         // No IP header right before (a reassembled IP datagram): the segment is the rest of its data.
         if (len < 0) len = MAX(0, tvb_reported_length_remaining(tvb, off) - static_cast<gint>(hdr_len));
         p.tcp_len = static_cast<uint32_t>(len);
+        if (checksum) p.checksum_ok = static_cast<int8_t>(tcp_checksum_state(pinfo, tvb, off, hdr_len, p.tcp_len));
     }
     p.retransmission = present(tree, W_TCP_RETRANSMISSION) || present(tree, W_TCP_SPURIOUS_RETRANSMISSION);
     // Most frames are bare ACKs, and many carry neither TDS nor TLS: stop looking up fields early.

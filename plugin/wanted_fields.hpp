@@ -54,9 +54,10 @@ GArray* resolve_wanted_fields();
 
 // Fills `out` (already cleared) from the fields primed in `tree` and the bytes they point at.
 // `stream_item` is the frame's tcp_stream_item(). Returns false if there is none.
-// `login_fields`: whether the connection's login is still unacknowledged (see read_response).
+// `login_fields`: whether the connection's login is still unacknowledged (see read_response);
+// `checksum`: whether to check the TCP checksum (Packet::checksum_ok).
 bool read_packet(struct _proto_node* tree, struct field_info* stream_item, struct _packet_info* pinfo,
-                 bool login_fields, tdsdiag::Packet& out);
+                 bool login_fields, bool checksum, tdsdiag::Packet& out);
 
 // The frame's UDP stream index (SQL Browser frames); false if absent.
 bool read_udp_stream(struct _proto_node* tree, guint32& stream);
@@ -69,9 +70,7 @@ guint32 stream_of(struct field_info* stream_item);
 // Whether the frame carries TDS.
 bool has_tds(struct _proto_node* tree);
 
-// Whether the frame's TCP checksum is right (1), wrong (0), or could not be checked (-1).
-// Computed here rather than by the TCP dissector, whose check is off by default.
-int tcp_checksum_state(struct _packet_info* pinfo, struct field_info* stream_item, guint32 tcp_len);
+
 
 // Name of a TLS cipher suite from the TLS dissector's own table, or nullptr.
 const char* cipher_suite_name(guint16 suite);
