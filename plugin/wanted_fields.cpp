@@ -24,8 +24,9 @@ struct Wanted {
 // Every field tdsdiag reads, by the name users know from display filters.
 const Wanted kWanted[W_COUNT] = {
     // tcp.stream also tells where the TCP header is: flags, header length and checksum are read from
-    // its bytes. Asking Wireshark for tcp.flags, tcp.hdr_len and tcp.checksum made it build their
-    // items on every frame, which cost more than all of tdsdiag's own work (bench/run).
+    // its bytes, the payload length from the IP header before it. Asking Wireshark for tcp.flags,
+    // tcp.hdr_len, tcp.checksum and tcp.len made it build their items on every frame, which cost
+    // more than all of tdsdiag's own work (bench/run).
     {W_TCP_STREAM, "tcp.stream"},
     {W_TCP_RETRANSMISSION, "tcp.analysis.retransmission"},
     {W_TCP_SPURIOUS_RETRANSMISSION, "tcp.analysis.spurious_retransmission"},

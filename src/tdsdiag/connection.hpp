@@ -123,11 +123,11 @@ public:
     uint16_t server_port() const { return server_port_; }
     State state() const { return state_; }
     const std::vector<Finding>& findings() const { return findings_; }
-    // Whether checksums of this connection's packets still help to find the capture point.
-    // More checksums can still tell the capture point: not decided, not too many tried, and not
-    // already wrong (or already right) on both sides, which no later sample can undo.
     // Whether the server has acknowledged the login: its later responses need no login fields read.
     bool login_acknowledged() const { return login_ack_; }
+    // Whether checksums of this connection's packets still help to find the capture point: not
+    // decided, not too many tried, and not already wrong (or already right) on both sides, which no
+    // later sample can undo.
     bool wants_checksums() const {
         return capture_point_ == Side::Unknown && checksum_samples_ < 16 &&
                !(bad_checksums_[0] > 0 && bad_checksums_[1] > 0) && !(good_checksums_[0] > 0 && good_checksums_[1] > 0);
