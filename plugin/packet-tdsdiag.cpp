@@ -20,7 +20,6 @@
 #include <cstring>
 #include <exception>
 #include <new>
-#include <set>
 #include <unordered_map>
 #include <vector>
 
@@ -621,12 +620,7 @@ struct StreamMarks {
         if (id >= seen.size()) seen.resize(std::max<size_t>(id + 1, seen.size() * 2), false);
         seen[id] = true;
     }
-    std::set<uint32_t> to_set() const {
-        std::set<uint32_t> out;
-        for (size_t i = 0; i < seen.size(); ++i)
-            if (seen[i]) out.insert(out.end(), static_cast<uint32_t>(i));
-        return out;
-    }
+    bool marked(guint32 id) const { return id < seen.size() && seen[id]; }
 };
 
 struct TapContext {
@@ -656,14 +650,30 @@ void tap_draw(void* data) {
     auto* ctx = static_cast<TapContext*>(data);
     if (g_analyzer == nullptr) return;
     try {
-        const std::set<uint32_t> streams = ctx->streams->to_set(), lookups = ctx->lookups->to_set();
-        const std::vector<tdsdiag::Row> rows = tdsdiag::make_rows(*g_analyzer, g_capture_start_ns, &streams, &lookups);
-        if (ctx->report == Report::Conv) {
-            tdsdiag::write_conv_table(rows, [](const std::string& line) { fputs(line.c_str(), stdout); });
-            return;
+        // Row by row: a capture of a hundred thousand connections is not held as rows.
+        tdsdiag::Selection only_seen;
+        only_seen.stream = [ctx](uint32_t s) { return ctx->streams->marked(s); };
+        only_seen.lookup = [ctx](uint32_t l) { return ctx->lookups->marked(l); };
+        auto print = [](const std::string& text) { fputs(text.c_str(), stdout); };
+        switch (ctx->report) {
+        case Report::Conv: {
+            tdsdiag::ConvTable table;
+            tdsdiag::for_each_row(*g_analyzer, g_capture_start_ns, only_seen, [&](const tdsdiag::Row& r) { table.add(r); });
+            table.write(print);
+            break;
         }
-        const std::string text = ctx->report == Report::Csv ? tdsdiag::csv_table(rows) : tdsdiag::summary_page(rows);
-        fputs(text.c_str(), stdout);
+        case Report::Csv:
+            print(tdsdiag::csv_header());
+            tdsdiag::for_each_row(*g_analyzer, g_capture_start_ns, only_seen,
+                                  [&](const tdsdiag::Row& r) { print(tdsdiag::csv_line(r)); });
+            break;
+        case Report::Summary: {
+            tdsdiag::SummaryPage page;
+            tdsdiag::for_each_row(*g_analyzer, g_capture_start_ns, only_seen, [&](const tdsdiag::Row& r) { page.add(r); });
+            print(page.text());
+            break;
+        }
+        }
     } catch (const std::exception& e) {
         fprintf(stderr, "tdsdiag: cannot print the statistics: %s\n", e.what());
     }

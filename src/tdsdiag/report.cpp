@@ -1,7 +1,6 @@
 #include "tdsdiag/report.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -9,22 +8,14 @@
 #include <cstdlib>
 #include <map>
 
+#include "tdsdiag/text.hpp"
+
 namespace tdsdiag {
 namespace {
 
 std::string endpoint(const std::string& addr, uint16_t port) {
     if (addr.find(':') != std::string::npos) return "[" + addr + "]:" + std::to_string(port);
     return addr + ":" + std::to_string(port);
-}
-
-// As printf's "%.*f" (the same correctly rounded digits), without its cost: a table of thousands of
-// connections formats tens of thousands of these.
-std::string fixed(double v, int decimals) {
-    char buf[64];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
-    if (r.ec == std::errc()) return std::string(buf, r.ptr);
-    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-    return buf;
 }
 
 std::string join(const std::vector<std::string>& v, const char* sep) {
@@ -100,22 +91,36 @@ Row make_lookup_row(const BrowserLookup& l, int64_t capture_start_ns) {
     return r;
 }
 
-std::vector<Row> make_rows(const Analyzer& analyzer, int64_t capture_start_ns, const std::set<uint32_t>* streams,
-                           const std::set<uint32_t>* lookups) {
-    std::vector<std::pair<uint32_t, Row>> rows;  // by first frame
+void for_each_row(const Analyzer& analyzer, int64_t capture_start_ns, const Selection& selection,
+                  const std::function<void(const Row&)>& fn) {
+    // The order the rows started in, as small references: a connection or a lookup, by its first frame.
+    struct Ref {
+        uint32_t frame;
+        const Connection* conn;
+        const BrowserLookup* lookup;
+    };
+    std::vector<Ref> refs;
     for (const Connection* c : analyzer.connections())
-        if (!streams || streams->count(c->stream()))
-            rows.emplace_back(c->first_frame(), make_row(analyzer, *c, capture_start_ns));
+        if (!selection.stream || selection.stream(c->stream())) refs.push_back({c->first_frame(), c, nullptr});
     for (size_t i = 0; i < analyzer.lookup_count(); ++i) {
         const BrowserLookup* l = analyzer.lookup(static_cast<uint32_t>(i));
         if (l == nullptr || l->linked_stream) continue;
-        if (streams && (!lookups || !lookups->count(l->id()))) continue;
-        rows.emplace_back(l->first_frame(), make_lookup_row(*l, capture_start_ns));
+        if (selection.stream && (!selection.lookup || !selection.lookup(l->id()))) continue;
+        refs.push_back({l->first_frame(), nullptr, l});
     }
-    std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::stable_sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) { return a.frame < b.frame; });
+    for (const Ref& ref : refs)
+        fn(ref.conn != nullptr ? make_row(analyzer, *ref.conn, capture_start_ns)
+                               : make_lookup_row(*ref.lookup, capture_start_ns));
+}
+
+std::vector<Row> make_rows(const Analyzer& analyzer, int64_t capture_start_ns, const std::set<uint32_t>* streams,
+                           const std::set<uint32_t>* lookups) {
+    Selection selection;
+    if (streams != nullptr) selection.stream = [streams](uint32_t s) { return streams->count(s) > 0; };
+    if (lookups != nullptr) selection.lookup = [lookups](uint32_t l) { return lookups->count(l) > 0; };
     std::vector<Row> out;
-    out.reserve(rows.size());
-    for (auto& [frame, row] : rows) out.push_back(std::move(row));
+    for_each_row(analyzer, capture_start_ns, selection, [&](const Row& r) { out.push_back(r); });
     return out;
 }
 
@@ -124,112 +129,132 @@ namespace {
 constexpr const char* kConvHeader[] = {"stream", "client", "server", "start_s", "last", "s1_ms", "s2_ms", "s3_ms",
                                        "s4_ms", "s5_ms", "s6_ms", "s7_ms", "encryption", "tls", "cipher", "close",
                                        "outcome", "diagnoses"};
-constexpr size_t kConvColumns = sizeof kConvHeader / sizeof kConvHeader[0];
 
-// One row's cells, into `cells` (reused from row to row).
-void conv_cells(const Row& r, std::vector<std::string>& cells) {
-    cells.clear();
-    cells.push_back(std::to_string(r.stream));
-    cells.push_back(r.client);
-    cells.push_back(r.server);
-    cells.push_back(fixed(r.start_s, 3));
-    cells.push_back(r.last_step ? std::to_string(static_cast<int>(*r.last_step)) : "-");
-    for (int k = 1; k <= 7; ++k) cells.push_back(r.step_ms[k] ? fixed(*r.step_ms[k], 1) : "-");
-    cells.push_back(r.encryption.empty() ? "-" : r.encryption);
-    cells.push_back(r.tls_version.empty() ? "-" : r.tls_version);
-    cells.push_back(r.cipher.empty() ? "-" : r.cipher);
-    cells.push_back(close_text(r));
-    cells.push_back(r.outcome.empty() ? "-" : r.outcome);
-    cells.push_back(r.diagnoses.empty() ? "-" : join(r.diagnoses, ","));
-}
-
-void conv_line(const std::vector<std::string>& cells, const size_t* width, std::string& line) {
-    line.clear();
-    for (size_t i = 0; i < cells.size(); ++i) {
-        line += cells[i];
-        if (i + 1 < cells.size()) line.append(width[i] - cells[i].size() + 2, ' ');
-    }
-    line += '\n';
+// Appends one row's cells to `out`, each ended by '\0'.
+void conv_cells(const Row& r, std::string& out) {
+    auto cell = [&](const std::string& s) {
+        const size_t at = out.size();
+        out += s.empty() ? "-" : s;
+        std::replace(out.begin() + static_cast<std::ptrdiff_t>(at), out.end(), '\0', '?');  // '\0' ends a cell
+        out += '\0';
+    };
+    cell(std::to_string(r.stream));
+    cell(r.client);
+    cell(r.server);
+    cell(fixed(r.start_s, 3));
+    cell(r.last_step ? std::to_string(static_cast<int>(*r.last_step)) : "-");
+    for (int k = 1; k <= 7; ++k) cell(r.step_ms[k] ? fixed(*r.step_ms[k], 1) : "-");
+    cell(r.encryption);
+    cell(r.tls_version);
+    cell(r.cipher);
+    cell(close_text(r));
+    cell(r.outcome);
+    cell(join(r.diagnoses, ","));
 }
 
 }  // namespace
 
-void write_conv_table(const std::vector<Row>& rows, const std::function<void(const std::string&)>& emit) {
-    // Two passes over the rows, formatting each twice, rather than holding every cell of a table
-    // of perhaps a hundred thousand connections: the first finds the column widths.
-    std::vector<std::string> cells(std::begin(kConvHeader), std::end(kConvHeader));
-    size_t width[kConvColumns] = {};
-    for (size_t i = 0; i < kConvColumns; ++i) width[i] = cells[i].size();
-    for (const Row& r : rows) {
-        conv_cells(r, cells);
-        for (size_t i = 0; i < kConvColumns; ++i) width[i] = std::max(width[i], cells[i].size());
-    }
-    std::string line = "SQL Server connections (tdsdiag): " + std::to_string(rows.size()) + "\n";
+ConvTable::ConvTable() {
+    static_assert(sizeof kConvHeader / sizeof kConvHeader[0] == kColumns, "one width per column");
+    for (size_t i = 0; i < kColumns; ++i) width_[i] = std::char_traits<char>::length(kConvHeader[i]);
+}
+
+void ConvTable::add(const Row& r) {
+    const size_t begin = cells_.size();
+    conv_cells(r, cells_);
+    size_t col = 0, from = begin;
+    for (size_t i = begin; i < cells_.size() && col < kColumns; ++i)
+        if (cells_[i] == '\0') {
+            width_[col] = std::max(width_[col], i - from);
+            ++col;
+            from = i + 1;
+        }
+    ends_.push_back(cells_.size());
+}
+
+void ConvTable::write(const std::function<void(const std::string&)>& emit) const {
+    std::string line = "SQL Server connections (tdsdiag): " + std::to_string(ends_.size()) + "\n";
     emit(line);
-    cells.assign(std::begin(kConvHeader), std::end(kConvHeader));
-    conv_line(cells, width, line);
-    emit(line);
-    for (const Row& r : rows) {
-        conv_cells(r, cells);
-        conv_line(cells, width, line);
+    // A line from its cells, each padded to its column's width but the last.
+    auto put = [&](auto cell_at) {
+        line.clear();
+        for (size_t i = 0; i < kColumns; ++i) {
+            const std::pair<const char*, size_t> c = cell_at(i);
+            line.append(c.first, c.second);
+            if (i + 1 < kColumns) line.append(width_[i] - c.second + 2, ' ');
+        }
+        line += '\n';
         emit(line);
+    };
+    put([](size_t i) { return std::pair<const char*, size_t>(kConvHeader[i], std::char_traits<char>::length(kConvHeader[i])); });
+    size_t begin = 0;
+    for (size_t end : ends_) {
+        size_t from = begin;
+        put([&](size_t) {
+            const size_t to = cells_.find('\0', from);
+            const std::pair<const char*, size_t> c(cells_.data() + from, to - from);
+            from = to + 1;
+            return c;
+        });
+        begin = end;
     }
 }
 
 std::string conv_table(const std::vector<Row>& rows) {
+    ConvTable table;
+    for (const Row& r : rows) table.add(r);
     std::string out;
-    write_conv_table(rows, [&](const std::string& line) { out += line; });
+    table.write([&](const std::string& line) { out += line; });
     return out;
+}
+
+std::string csv_header() {
+    return "stream,client,server,start_s,last_step,s1_ms,s2_ms,s3_ms,s4_ms,s5_ms,s6_ms,s7_ms,encryption,tls_version,"
+           "cipher,close_by,close_kind,outcome,diagnoses,cert_signature\n";
+}
+
+std::string csv_line(const Row& r) {
+    std::string line = std::to_string(r.stream) + ',' + csv_field(r.client) + ',' + csv_field(r.server) + ',' +
+                       fixed(r.start_s, 6) + ',' + (r.last_step ? std::to_string(static_cast<int>(*r.last_step)) : "");
+    for (int k = 1; k <= 7; ++k) line += ',' + (r.step_ms[k] ? fixed(*r.step_ms[k], 3) : std::string());
+    for (const std::string* s : {&r.encryption, &r.tls_version, &r.cipher, &r.close_by, &r.close_kind, &r.outcome})
+        line += ',' + csv_field(*s);
+    line += ',' + csv_field(join(r.diagnoses, " "));
+    line += ',' + csv_field(r.cert_signature);
+    return line + "\n";
 }
 
 std::string csv_table(const std::vector<Row>& rows) {
-    std::string out =
-        "stream,client,server,start_s,last_step,s1_ms,s2_ms,s3_ms,s4_ms,s5_ms,s6_ms,s7_ms,encryption,tls_version,"
-        "cipher,close_by,close_kind,outcome,diagnoses,cert_signature\n";
-    for (const Row& r : rows) {
-        std::vector<std::string> c{std::to_string(r.stream), r.client, r.server, fixed(r.start_s, 6),
-                                   r.last_step ? std::to_string(static_cast<int>(*r.last_step)) : ""};
-        for (int k = 1; k <= 7; ++k) c.push_back(r.step_ms[k] ? fixed(*r.step_ms[k], 3) : "");
-        for (const std::string* s : {&r.encryption, &r.tls_version, &r.cipher, &r.close_by, &r.close_kind, &r.outcome})
-            c.push_back(*s);
-        c.push_back(join(r.diagnoses, " "));
-        c.push_back(r.cert_signature);
-        std::string line;
-        for (size_t i = 0; i < c.size(); ++i) line += (i ? "," : "") + csv_field(c[i]);
-        out += line + "\n";
-    }
+    std::string out = csv_header();
+    for (const Row& r : rows) out += csv_line(r);
     return out;
 }
 
-std::string summary_page(const std::vector<Row>& rows) {
-    std::map<std::string, int> outcomes, codes;
-    struct Server {
-        int connections = 0, failures = 0;
-        std::set<std::string> tls, ciphers, certs;
-    };
-    std::map<std::string, Server> servers;
-    for (const Row& r : rows) {
-        outcomes[r.outcome.empty() ? "-" : r.outcome]++;
-        for (const auto& d : r.diagnoses) codes[d]++;
-        Server& s = servers[r.server];
-        s.connections++;
-        if (r.outcome == "failed" || r.outcome == "login_failed") s.failures++;
-        if (!r.tls_version.empty()) s.tls.insert(r.tls_version);
-        if (!r.cipher.empty()) s.ciphers.insert(r.cipher);
-        if (!r.cert_signature.empty()) s.certs.insert(r.cert_signature);
-    }
-    std::string out = "SQL Server connections (tdsdiag): " + std::to_string(rows.size()) + "\n\nOutcomes\n";
-    for (const auto& [k, n] : outcomes) out += "  " + k + ": " + std::to_string(n) + "\n";
+void SummaryPage::add(const Row& r) {
+    ++rows_;
+    outcomes_[r.outcome.empty() ? "-" : r.outcome]++;
+    for (const auto& d : r.diagnoses) codes_[d]++;
+    Server& s = servers_[r.server];
+    s.connections++;
+    if (r.outcome == "failed" || r.outcome == "login_failed") s.failures++;
+    if (!r.tls_version.empty()) s.tls.insert(r.tls_version);
+    if (!r.cipher.empty()) s.ciphers.insert(r.cipher);
+    if (!r.cert_signature.empty()) s.certs.insert(r.cert_signature);
+}
+
+std::string SummaryPage::text() const {
+    std::string out = "SQL Server connections (tdsdiag): " + std::to_string(rows_) + "\n\nOutcomes\n";
+    for (const auto& [k, n] : outcomes_) out += "  " + k + ": " + std::to_string(n) + "\n";
     out += "\nDiagnoses (connections carrying each)\n";
-    if (codes.empty()) out += "  none\n";
-    for (const auto& [k, n] : codes) {
+    if (codes_.empty()) out += "  none\n";
+    for (const auto& [k, n] : codes_) {
         const char* fix = "";
         for (size_t i = 0; i < kCodeCount; ++i)
             if (k == code_info(static_cast<Code>(i)).name) fix = code_info(static_cast<Code>(i)).fix;
         out += "  " + k + ": " + std::to_string(n) + (*fix ? std::string(" - fix: ") + fix : std::string()) + "\n";
     }
     out += "\nServers\n";
-    for (const auto& [name, s] : servers) {
+    for (const auto& [name, s] : servers_) {
         out += "  " + name + ": " + std::to_string(s.connections) + " connection(s), " + std::to_string(s.failures) +
                " failed";
         if (!s.tls.empty()) out += "; TLS " + join({s.tls.begin(), s.tls.end()}, ", ");
@@ -238,6 +263,12 @@ std::string summary_page(const std::vector<Row>& rows) {
         out += "\n";
     }
     return out;
+}
+
+std::string summary_page(const std::vector<Row>& rows) {
+    SummaryPage page;
+    for (const Row& r : rows) page.add(r);
+    return page.text();
 }
 
 namespace {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <istream>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -29,15 +30,60 @@ struct Row {
 Row make_row(const Analyzer& analyzer, const Connection& c, int64_t capture_start_ns);
 // The row of an SQL Browser lookup that no connection followed (server "address:1434/udp", last step 0).
 Row make_lookup_row(const BrowserLookup& l, int64_t capture_start_ns);
-// Rows for the connections of `analyzer`, and the SQL Browser lookups no connection followed, in the
-// order they started; when `streams` is given, only those connections (and the lookups in `lookups`).
+// Which rows a table shows. Without `stream`, every connection and every lookup no connection
+// followed; with it, the connections it keeps and, of those lookups, the ones `lookup` keeps (none
+// without it).
+struct Selection {
+    std::function<bool(uint32_t stream)> stream;
+    std::function<bool(uint32_t lookup_id)> lookup;
+};
+// Calls `fn` with the row of each selected connection, and of each SQL Browser lookup no connection
+// followed, in the order they started, one row at a time: a table of a hundred thousand connections
+// is never held as rows.
+void for_each_row(const Analyzer& analyzer, int64_t capture_start_ns, const Selection& selection,
+                  const std::function<void(const Row&)>& fn);
+// The same rows, held; when `streams` is given, only those connections (and the lookups in `lookups`).
 std::vector<Row> make_rows(const Analyzer& analyzer, int64_t capture_start_ns, const std::set<uint32_t>* streams,
                            const std::set<uint32_t>* lookups = nullptr);
 
-std::string conv_table(const std::vector<Row>& rows);  // aligned for a terminal
-// The same table, a line at a time (a big capture's table is not held whole in memory).
-void write_conv_table(const std::vector<Row>& rows, const std::function<void(const std::string&)>& emit);
-std::string csv_table(const std::vector<Row>& rows);   // RFC 4180, header row, stable column names
+// The table aligned for a terminal (-z tdsdiag,conv). Rows are added one at a time and kept as their
+// cells' text only (about 150 bytes a row), since the column widths are known only at the end.
+class ConvTable {
+public:
+    ConvTable();
+    void add(const Row& r);
+    size_t size() const { return ends_.size(); }
+    // The title, the header and the rows, a line at a time.
+    void write(const std::function<void(const std::string&)>& emit) const;
+
+private:
+    static constexpr size_t kColumns = 18;
+    std::string cells_;          // every row's cells, each ended by '\0'
+    std::vector<size_t> ends_;   // where each row's cells end in cells_
+    size_t width_[kColumns];
+};
+std::string conv_table(const std::vector<Row>& rows);
+
+// The CSV form (RFC 4180, stable column names): a header line, then one line per row.
+std::string csv_header();
+std::string csv_line(const Row& r);
+std::string csv_table(const std::vector<Row>& rows);
+
+// The summary page (-z tdsdiag,summary): outcomes, diagnoses and servers, counted row by row.
+class SummaryPage {
+public:
+    void add(const Row& r);
+    std::string text() const;
+
+private:
+    struct Server {
+        int connections = 0, failures = 0;
+        std::set<std::string> tls, ciphers, certs;
+    };
+    size_t rows_ = 0;
+    std::map<std::string, int> outcomes_, codes_;
+    std::map<std::string, Server> servers_;
+};
 std::string summary_page(const std::vector<Row>& rows);
 
 // Reads rows back from csv_table() output, with any extra columns (the batch's `file`) ignored.

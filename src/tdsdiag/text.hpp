@@ -9,6 +9,9 @@ namespace tdsdiag {
 
 // printf into a std::string (at most 2047 bytes).
 std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+// printf's "%.*f" of v (the same, correctly rounded digits), without its cost: a table of a hundred
+// thousand connections formats a million of these.
+std::string fixed(double v, int decimals);
 // "1.500 s"
 std::string seconds(int64_t ns);
 // UTF-16LE bytes (host, user and domain names in TDS and NTLM) to UTF-8; a surrogate becomes '?'.

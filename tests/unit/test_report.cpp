@@ -1,10 +1,12 @@
 // The per-connection table of the statistics tap.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <sstream>
 
 #include "builders.hpp"
 #include "tdsdiag/report.hpp"
+#include "tdsdiag/text.hpp"
 
 using namespace test;
 
@@ -91,5 +93,61 @@ TEST_CASE("The connection table has one row per connection with its steps' durat
         CHECK(page.find("connected: 1") != std::string::npos);
         CHECK(page.find("failed: 1") != std::string::npos);
         CHECK(page.find("syn_rejected: 1 - fix: ") != std::string::npos);
+    }
+}
+
+TEST_CASE("The aligned table pads each column to its widest cell, also for cells no row should carry",
+          "[report]") {
+    tdsdiag::Row a, b;
+    a.stream = 7;
+    a.client = "10.0.0.1:5000";
+    a.server = "10.0.0.2:1433";
+    a.outcome = "connected";
+    b = a;
+    b.stream = 12345;
+    b.client = std::string("odd\0name", 8);  // a '\0' would end the cell early in the kept text
+    b.step_ms[2] = 1.25;
+    b.diagnoses = {"syn_rejected", "slow_accept"};
+    const std::string t = tdsdiag::conv_table({a, b});
+    std::istringstream in(t);
+    std::string title, header, l1, l2;
+    REQUIRE(std::getline(in, title));
+    REQUIRE(std::getline(in, header));
+    REQUIRE(std::getline(in, l1));
+    REQUIRE(std::getline(in, l2));
+    CHECK(title == "SQL Server connections (tdsdiag): 2");
+    CHECK(header.rfind("stream  client         server", 0) == 0);
+    CHECK(l1.rfind("7       10.0.0.1:5000  10.0.0.2:1433  0.000    -     -      -      ", 0) == 0);
+    CHECK(l2.rfind("12345   odd?name       10.0.0.2:1433  0.000    -     -      1.2    ", 0) == 0);
+    CHECK(l2.substr(l2.size() - 24) == "syn_rejected,slow_accept");
+    CHECK(l1.substr(l1.size() - 12) == "connected  -");
+    CHECK(std::count(t.begin(), t.end(), '\n') == 4);
+}
+
+TEST_CASE("Fixed-point numbers read as printf writes them, ties and large values included", "[report]") {
+    auto printf_fixed = [](double v, int d) {
+        char buf[512];
+        std::snprintf(buf, sizeof buf, "%.*f", d, v);
+        return std::string(buf);
+    };
+    SECTION("chosen values") {
+        auto [v, d] = GENERATE(table<double, int>({{0.0, 1}, {-0.0, 1}, {0.05, 1}, {0.15, 1}, {0.25, 1}, {2.675, 2},
+                                                   {1.0005, 3}, {9.95, 1}, {9.96, 1}, {99.999, 2}, {-0.04, 1},
+                                                   {-1.25, 1}, {123456.7894999, 3}, {1e12, 3}, {1099511.6277755, 6},
+                                                   {1e300, 1}, {-1e20, 6}, {0.5, 0}, {1.5, 0}, {2.5, 0}, {7, 9}}));
+        CAPTURE(v, d);
+        CHECK(tdsdiag::fixed(v, d) == printf_fixed(v, d));
+    }
+    SECTION("times from whole nanoseconds and microseconds, as the rows make them") {
+        uint64_t x = 88172645463325252ull;  // xorshift: deterministic
+        for (int i = 0; i < 200000; ++i) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            const int64_t ns = static_cast<int64_t>(x % 4000000000000ull) * ((i % 3 == 0) ? 1000 : 1) / ((i % 5) + 1);
+            for (const auto& [v, d] : {std::pair<double, int>(static_cast<double>(ns) / 1e6, 1),
+                                       {static_cast<double>(ns) / 1e6, 3}, {static_cast<double>(ns) / 1e9, 3},
+                                       {static_cast<double>(ns) / 1e9, 6}}) {
+                if (tdsdiag::fixed(v, d) != printf_fixed(v, d)) FAIL(v << " with " << d << " decimals");
+            }
+        }
     }
 }
