@@ -1,7 +1,7 @@
 // tdsdiag: SQL Server Connection Diagnostics, a post-dissector over Wireshark's TCP, TDS and TLS.
 //
 // First pass: read the primed fields into a tdsdiag::Packet, feed the core, keep the frame's result
-// (p_add_proto_data, file scope). Every pass: render the kept result and the connection's summary.
+// (FrameStore, by frame number). Every pass: render the kept result and the connection's summary.
 // Wireshark errors unwind with longjmp, so the functions that call proto_tree_add_* hold no C++
 // object with a destructor, and no C++ exception leaves the core calls.
 
@@ -9,7 +9,6 @@
 #include <epan/expert.h>
 #include <epan/packet.h>
 #include <epan/prefs.h>
-#include <epan/proto_data.h>
 #include <epan/range.h>
 #include <epan/stat_tap_ui.h>
 #include <epan/tap.h>
@@ -18,7 +17,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <exception>
+#include <memory>
 #include <new>
 #include <unordered_map>
 #include <vector>
@@ -101,6 +102,8 @@ guint pref_browser_slow_ms = 1000;
 
 tdsdiag::Analyzer* g_analyzer = nullptr;  // one per open capture file (init/cleanup routines)
 tdsdiag::Packet* g_packet = nullptr;      // reused for every frame to keep its buffers
+class FrameStore;
+FrameStore* g_frames = nullptr;           // the first pass's result of each frame
 
 // Step names come from the core; filled in at registration.
 value_string step_vals[9];
@@ -126,6 +129,57 @@ struct FrameData {
     nstime_t delta;
     guint n_diags;
     DiagData* diags;
+};
+
+// What the first pass found, by frame number, for the frames that are ours: 12 bytes a frame, in pages
+// of 65,536 frames made as frames of ours reach them. Frames that open a step or carry diagnoses keep
+// their whole FrameData besides. (Proto data, p_add_proto_data, cost about 40 bytes and 300
+// instructions a frame.)
+class FrameStore {
+public:
+    void put(guint32 frame, const FrameData& fd) {
+        Kept& k = slot(frame);
+        k.stream = fd.stream;
+        k.step = fd.step;
+        k.kind = static_cast<guint8>(fd.kind | kKnown);
+        k.extra = 0;
+        if (fd.first || fd.has_delta || fd.n_diags != 0) {
+            extras_.push_back(fd);
+            k.extra = static_cast<guint32>(extras_.size());  // its index + 1
+        }
+    }
+    // The frame's FrameData (a plain one in packet scope), or nullptr when the frame is not ours.
+    const FrameData* get(packet_info* pinfo) const {
+        const size_t page = pinfo->num >> kPageBits;
+        if (page >= pages_.size() || !pages_[page]) return nullptr;
+        const Kept& k = pages_[page][pinfo->num & kPageMask];
+        if ((k.kind & kKnown) == 0) return nullptr;
+        if (k.extra != 0) return &extras_[k.extra - 1];
+        auto* fd = wmem_new0(pinfo->pool, FrameData);
+        fd->kind = static_cast<guint8>(k.kind & ~kKnown);
+        fd->stream = k.stream;
+        fd->step = k.step;
+        return fd;
+    }
+
+private:
+    struct Kept {
+        guint32 stream;
+        guint32 extra;  // 0, or the index + 1 of the frame's FrameData in extras_
+        guint8 step;
+        guint8 kind;    // FrameKind, with kKnown set for frames of ours
+    };
+    static constexpr guint8 kKnown = 0x80;
+    static constexpr unsigned kPageBits = 16;
+    static constexpr guint32 kPageMask = (1u << kPageBits) - 1;
+    Kept& slot(guint32 frame) {
+        const size_t page = frame >> kPageBits;
+        if (page >= pages_.size()) pages_.resize(page + 1);
+        if (!pages_[page]) pages_[page].reset(new Kept[kPageMask + 1]());
+        return pages_[page][frame & kPageMask];
+    }
+    std::vector<std::unique_ptr<Kept[]>> pages_;
+    std::deque<FrameData> extras_;  // stable addresses as it grows
 };
 
 // The connection summary, as plain C strings in packet scope, ready to render.
@@ -185,6 +239,8 @@ void tdsdiag_cleanup() {
     g_analyzer = nullptr;
     delete g_packet;
     g_packet = nullptr;
+    delete g_frames;
+    g_frames = nullptr;
 }
 
 void tdsdiag_init() {
@@ -193,6 +249,7 @@ void tdsdiag_init() {
     try {
         g_analyzer = new tdsdiag::Analyzer(make_config());
         g_packet = new tdsdiag::Packet();
+        g_frames = new FrameStore();
     } catch (const std::exception&) {
         tdsdiag_cleanup();
     }
@@ -447,33 +504,17 @@ void add_string(proto_tree* tree, int hf, tvbuff_t* tvb, const char* value) {
     if (value != nullptr) proto_item_set_generated(proto_tree_add_string(tree, hf, tvb, 0, 0, value));
 }
 
-// Most frames need no more than their connection and step: on 64-bit hosts those are kept in the
-// frame's proto-data pointer itself (tagged by its lowest bit, which a real pointer never sets),
-// sparing an allocation per frame. The others keep a FrameData in file scope.
-constexpr uintptr_t kInlineTag = 1;
-
 void keep_frame(packet_info* pinfo, const FrameData* fd) {
-    if (sizeof(uintptr_t) >= 8 && !fd->first && !fd->has_delta && fd->n_diags == 0) {
-        const uintptr_t v = static_cast<uintptr_t>(static_cast<guint64>(fd->stream) << 32 |
-                                                   static_cast<guint64>(fd->step) << 8 | static_cast<guint64>(fd->kind) << 4) |
-                            kInlineTag;
-        p_add_proto_data(wmem_file_scope(), pinfo, proto_tdsdiag, 0, reinterpret_cast<void*>(v));
-        return;
+    if (g_frames == nullptr) return;
+    try {
+        g_frames->put(pinfo->num, *fd);
+    } catch (const std::exception&) {
+        // Out of memory: the frame shows nothing on later passes.
     }
-    p_add_proto_data(wmem_file_scope(), pinfo, proto_tdsdiag, 0, wmem_memdup(wmem_file_scope(), fd, sizeof *fd));
 }
 
-// The frame's kept FrameData, in packet scope when it was kept inline; nullptr if none.
-const FrameData* kept_frame(packet_info* pinfo) {
-    void* raw = p_get_proto_data(wmem_file_scope(), pinfo, proto_tdsdiag, 0);
-    const auto v = reinterpret_cast<uintptr_t>(raw);
-    if ((v & kInlineTag) == 0) return static_cast<const FrameData*>(raw);
-    auto* fd = wmem_new0(pinfo->pool, FrameData);
-    fd->stream = static_cast<guint32>(static_cast<guint64>(v) >> 32);
-    fd->step = static_cast<guint8>(v >> 8);
-    fd->kind = static_cast<guint8>((v >> 4) & 0x0f);
-    return fd;
-}
+// The frame's kept FrameData, nullptr if none.
+const FrameData* kept_frame(packet_info* pinfo) { return g_frames != nullptr ? g_frames->get(pinfo) : nullptr; }
 
 int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) {
     const FrameData* fd = kept_frame(pinfo);

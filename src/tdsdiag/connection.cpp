@@ -153,6 +153,17 @@ State next_state(State s, Message m, bool from_client, bool strict, bool prelogi
     return State::Closing;
 }
 
+std::shared_ptr<const CertInfo> ServerFacts::certificate(const std::vector<uint8_t>& der) {
+    for (const SeenCert& c : certs)
+        if (!c.der.empty() && c.der == der) return c.info;
+    SeenCert& slot = certs[next_cert];
+    next_cert = (next_cert + 1) % kSeenCerts;
+    auto parsed = parse_certificate(der.data(), der.size());
+    slot.info = parsed ? std::make_shared<const CertInfo>(std::move(*parsed)) : nullptr;
+    slot.der = der;
+    return slot.info;
+}
+
 Connection::Connection(const Packet& first, bool src_is_client, const Config& config, ServerFacts& server)
     : config_(config), server_(server), stream_(first.stream), first_frame_(first.frame), start_ns_(first.time_ns) {
     client_addr_ = src_is_client ? first.src_addr : first.dst_addr;

@@ -69,10 +69,18 @@ struct ServerFacts {
     std::shared_ptr<const CertInfo> weak_cert;  // a certificate signed with a weak hash
     uint32_t weak_cert_stream = 0;      // the connection that showed it
     uint32_t weak_cert_frame = 0;
-    // The certificate this server showed last, as read: its connections share it rather than each
-    // parsing and keeping a copy (a server shows the same one to every client).
-    std::vector<uint8_t> cert_der;
-    std::shared_ptr<const CertInfo> cert;
+    // The certificates this server showed lately, as read: its connections share them rather than each
+    // parsing and keeping a copy. A server shows the same one to every client, but one address may
+    // stand for several servers (a listener, a load balancer), each with its own.
+    struct SeenCert {
+        std::vector<uint8_t> der;
+        std::shared_ptr<const CertInfo> info;  // nullptr: not readable
+    };
+    static constexpr size_t kSeenCerts = 4;
+    std::array<SeenCert, kSeenCerts> certs;
+    size_t next_cert = 0;  // the slot the next new certificate takes (the oldest)
+    // The certificate `der` as read, parsed only if none of the recent ones is the same.
+    std::shared_ptr<const CertInfo> certificate(const std::vector<uint8_t>& der);
 };
 
 // An attention (query cancel) of the client and the server's acknowledgement.

@@ -76,9 +76,16 @@ std::string tls_version_name(uint16_t v) {
 std::string format_guid(const uint8_t* b, size_t len) {
     if (b == nullptr || len < 16) return {};
     // A Windows GUID stores its first three groups little-endian.
+    static constexpr int kOrder[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
+    static constexpr char kHex[] = "0123456789ABCDEF";
     char buf[40];
-    std::snprintf(buf, sizeof buf, "%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X", b[3], b[2],
-                  b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    size_t n = 0;
+    for (int i = 0; i < 16; ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) buf[n++] = '-';
+        buf[n++] = kHex[b[kOrder[i]] >> 4];
+        buf[n++] = kHex[b[kOrder[i]] & 0x0f];
+    }
+    buf[n] = '\0';
     return buf;
 }
 

@@ -192,12 +192,7 @@ void Connection::diagnose_tls(const Packet& p, bool client, FrameResult& r) {
     if (!client && has(hs, kHsCertificate) && !p.certificates.empty() && !server_certificate_seen_) {
         server_certificate_seen_ = true;
         const auto& der = p.certificates.front();
-        if (server_.cert_der != der) {
-            auto parsed = parse_certificate(der.data(), der.size());
-            server_.cert = parsed ? std::make_shared<const CertInfo>(std::move(*parsed)) : nullptr;
-            server_.cert_der = der;
-        }
-        cert_ = server_.cert;
+        cert_ = server_.certificate(der);
         cert_seen_s_ = p.time_ns / 1000000000;
         if (cert_) {
             const std::string hash = signature_hash(cert_->signature_oid);

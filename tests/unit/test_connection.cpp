@@ -187,6 +187,9 @@ TEST_CASE("Names of the contract", "[names]") {
     CHECK(tdsdiag::tls_version_name(0x0301) == "TLS 1.0");
     CHECK(tdsdiag::tls_version_name(0x7f1c) == "0x7f1c");
     CHECK(tdsdiag::format_guid(nullptr, 0).empty());
+    const uint8_t guid[16] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+                              0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0xfe, 0xff};
+    CHECK(tdsdiag::format_guid(guid, sizeof guid) == "03020100-0504-0706-0809-0A0B0C0DFEFF");
 }
 
 namespace {

@@ -1,6 +1,7 @@
 // The diagnosis rules: each code on the frame where its evidence becomes complete, and nowhere else.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -228,6 +229,43 @@ TEST_CASE("Certificates: weak hash (scenario 4) and rejection", "[diagnoses]") {
         CHECK(w->severity == Severity::Error);
         CHECK(w->text.find("connection 0 (frame 7)") != std::string::npos);
         CHECK(w->text.find("likely") != std::string::npos);
+    }
+}
+
+TEST_CASE("One server address showing several certificates reads each connection's own", "[diagnoses]") {
+    // A listener or load balancer: one address:port, two servers, each with its certificate. The second
+    // is the MD5 test certificate with its signature algorithm made sha256WithRSAEncryption (same length).
+    std::vector<uint8_t> md5(kMd5Cert, kMd5Cert + kMd5CertLen), sha256 = md5;
+    const uint8_t oid_md5[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x04};
+    int replaced = 0;
+    for (auto it = sha256.begin(); (it = std::search(it, sha256.end(), std::begin(oid_md5), std::end(oid_md5))) != sha256.end();
+         ++replaced)
+        *(it += sizeof oid_md5 - 1) = 0x0b;
+    REQUIRE(replaced == 2);
+    // Connections 0..9 alternate, more than the few certificates a server's facts keep, then come back.
+    const int order[] = {0, 1, 0, 1, 1, 0, 0, 1, 0, 1};
+    std::vector<Packet> frames;
+    for (uint32_t c = 0; c < 10; ++c) {
+        for (Packet p : handshake_start()) {
+            p.stream = c;
+            if (p.src_port == kClientPort) p.src_port = static_cast<uint16_t>(kClientPort + c);
+            if (p.dst_port == kClientPort) p.dst_port = static_cast<uint16_t>(kClientPort + c);
+            frames.push_back(p);
+        }
+        Packet flight = server_hello();
+        flight.stream = c;
+        flight.dst_port = static_cast<uint16_t>(kClientPort + c);
+        flight.certificates.push_back(order[c] == 0 ? md5 : sha256);
+        frames.push_back(flight);
+    }
+    Run run(frames, config());
+    for (uint32_t c = 0; c < 10; ++c) {
+        CAPTURE(c);
+        const auto& r = run.results[c * 7 + 6];
+        const bool weak = std::any_of(r.diagnoses.begin(), r.diagnoses.end(),
+                                      [](const tdsdiag::Diagnosis& d) { return d.code == Code::WeakCertHash; });
+        CHECK(weak == (order[c] == 0));
+        CHECK(run.summary(true, c).cert_signature == (order[c] == 0 ? "md5WithRSAEncryption" : "sha256WithRSAEncryption"));
     }
 }
 
