@@ -46,11 +46,28 @@ bool Analyzer::starts_tracking(const Packet& p, bool& src_is_client) const {
 
 Connection* Analyzer::cached(uint32_t stream) const {
     if (last_conn_ != nullptr && last_stream_ == stream) return last_conn_;
-    auto it = conns_.find(stream);
-    if (it == conns_.end()) return nullptr;
+    Connection* c = stream < by_stream_.size() ? by_stream_[stream] : nullptr;
+    if (c == nullptr && !far_streams_.empty()) {
+        auto it = far_streams_.find(stream);
+        if (it != far_streams_.end()) c = it->second;
+    }
+    if (c == nullptr) return nullptr;
     last_stream_ = stream;
-    last_conn_ = it->second.get();
-    return last_conn_;
+    last_conn_ = c;
+    return c;
+}
+
+void Analyzer::add_connection(uint32_t stream, std::unique_ptr<Connection> conn) {
+    // The table grows to twice what it needs at most, and only for numbers near those seen.
+    const size_t dense_limit = std::max<size_t>(65536, 4 * (owned_.size() + 1));
+    if (stream < by_stream_.size() || stream < dense_limit) {
+        if (stream >= by_stream_.size()) by_stream_.resize(std::max<size_t>(stream + 1, by_stream_.size() * 2), nullptr);
+        by_stream_[stream] = conn.get();
+    } else {
+        far_streams_[stream] = conn.get();
+    }
+    order_.push_back(conn.get());
+    owned_.push_back(std::move(conn));
 }
 
 FrameResult Analyzer::on_packet(const Packet& p) {
@@ -63,10 +80,10 @@ FrameResult Analyzer::on_packet(const Packet& p) {
         auto& facts = servers_[server];
         if (!facts) facts = std::make_unique<ServerFacts>();
         auto conn = std::make_unique<Connection>(p, src_is_client, config_, *facts);
-        order_.push_back(conn.get());
         if (!lookups_.empty()) link_browser(*conn);
         if (!redirecting_.empty()) link_redirect(*conn);
-        found = conns_.emplace(p.stream, std::move(conn)).first->second.get();
+        found = conn.get();
+        add_connection(p.stream, std::move(conn));
     }
     Connection& c = *found;
     const bool had_redirect = c.redirect().has_value();

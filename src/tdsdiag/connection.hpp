@@ -71,12 +71,13 @@ struct ServerFacts {
     uint32_t weak_cert_frame = 0;
     // The certificates this server showed lately, as read: its connections share them rather than each
     // parsing and keeping a copy. A server shows the same one to every client, but one address may
-    // stand for several servers (a listener, a load balancer), each with its own.
+    // stand for several servers (a listener, a load balancer), each with its own: up to 16 are kept.
     struct SeenCert {
+        uint64_t hash = 0;  // of der, to compare most entries without their bytes
         std::vector<uint8_t> der;
         std::shared_ptr<const CertInfo> info;  // nullptr: not readable
     };
-    static constexpr size_t kSeenCerts = 4;
+    static constexpr size_t kSeenCerts = 16;
     std::array<SeenCert, kSeenCerts> certs;
     size_t next_cert = 0;  // the slot the next new certificate takes (the oldest)
     // The certificate `der` as read, parsed only if none of the recent ones is the same.

@@ -169,6 +169,39 @@ TEST_CASE("Interleaved connections are analysed separately", "[analyzer]") {
     CHECK(run.analyzer.find(1)->client_port() == kClientPort + 1);
 }
 
+TEST_CASE("Connections are found by any stream number, near or far", "[analyzer]") {
+    // Wireshark numbers streams densely; numbers far apart (a test's, a fuzzer's) must work as well.
+    const uint32_t streams[] = {5, 4000000000u, 70000, 3, 65535, 1000000, 0};
+    std::vector<Packet> frames;
+    uint16_t port = kClientPort;
+    for (uint32_t s : streams) {
+        Packet p = syn();
+        p.stream = s;
+        p.src_port = port++;
+        frames.push_back(p);
+    }
+    for (size_t i = 0; i < 7; ++i) {  // each answered in its own connection
+        Packet p = rst(false);
+        p.stream = streams[i];
+        p.dst_port = static_cast<uint16_t>(kClientPort + i);
+        frames.push_back(p);
+    }
+    Run run(frames);
+    REQUIRE(run.analyzer.connections().size() == 7);
+    for (size_t i = 0; i < 7; ++i) {
+        CAPTURE(streams[i]);
+        const tdsdiag::Connection* c = run.analyzer.find(streams[i]);
+        REQUIRE(c != nullptr);
+        CHECK(c->stream() == streams[i]);
+        CHECK(c->client_port() == kClientPort + i);
+        CHECK(run.analyzer.connections()[i] == c);
+        CHECK(run.results[7 + i].step == tdsdiag::Step::Close);
+        CHECK(c->summary(true).outcome == Outcome::Failed);
+    }
+    CHECK(run.analyzer.find(4) == nullptr);
+    CHECK(run.analyzer.find(4000000001u) == nullptr);
+}
+
 TEST_CASE("Only SQL Server traffic is tracked", "[analyzer]") {
     Packet web = frame(true, tdsdiag::kSyn);
     web.dst_port = 443;

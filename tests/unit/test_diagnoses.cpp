@@ -242,10 +242,24 @@ TEST_CASE("One server address showing several certificates reads each connection
          ++replaced)
         *(it += sizeof oid_md5 - 1) = 0x0b;
     REQUIRE(replaced == 2);
-    // Connections 0..9 alternate, more than the few certificates a server's facts keep, then come back.
-    const int order[] = {0, 1, 0, 1, 1, 0, 0, 1, 0, 1};
+    // Connections alternate between the two, then 38 more show 19 certificates each once (more than
+    // a server's facts keep) and again: even ones MD5, odd ones SHA-256, told apart by their serial.
+    const uint8_t serial_at[] = {0xa0, 0x03, 0x02, 0x01, 0x02, 0x02};
+    const auto serial = std::search(md5.begin(), md5.end(), std::begin(serial_at), std::end(serial_at));
+    REQUIRE(serial != md5.end());
+    const size_t serial_byte = static_cast<size_t>(serial - md5.begin()) + sizeof serial_at + 1;
+    std::vector<int> order = {0, 1, 0, 1, 1, 0, 0, 1, 0, 1};
+    std::vector<std::vector<uint8_t>> shown;
+    for (int round = 0; round < 2; ++round)
+        for (int k = 0; k < 19; ++k) {
+            std::vector<uint8_t> der = k % 2 == 0 ? md5 : sha256;
+            der[serial_byte] = static_cast<uint8_t>(der[serial_byte] ^ (k + 1));
+            shown.push_back(der);
+            order.push_back(k % 2);
+        }
+    const uint32_t n = static_cast<uint32_t>(order.size());
     std::vector<Packet> frames;
-    for (uint32_t c = 0; c < 10; ++c) {
+    for (uint32_t c = 0; c < n; ++c) {
         for (Packet p : handshake_start()) {
             p.stream = c;
             if (p.src_port == kClientPort) p.src_port = static_cast<uint16_t>(kClientPort + c);
@@ -255,11 +269,12 @@ TEST_CASE("One server address showing several certificates reads each connection
         Packet flight = server_hello();
         flight.stream = c;
         flight.dst_port = static_cast<uint16_t>(kClientPort + c);
-        flight.certificates.push_back(order[c] == 0 ? md5 : sha256);
+        REQUIRE(flight.dst_port != 1433);
+        flight.certificates.push_back(c >= 10 ? shown[c - 10] : order[c] == 0 ? md5 : sha256);
         frames.push_back(flight);
     }
     Run run(frames, config());
-    for (uint32_t c = 0; c < 10; ++c) {
+    for (uint32_t c = 0; c < n; ++c) {
         CAPTURE(c);
         const auto& r = run.results[c * 7 + 6];
         const bool weak = std::any_of(r.diagnoses.begin(), r.diagnoses.end(),
