@@ -39,7 +39,9 @@ const Wanted kWanted[W_COUNT] = {
     {W_TDS_ENVCHANGE_TYPE, "tds.envchange.type"},  // type 20 (routing): its value is read from the bytes
     {W_TDS_DONE_STATUS, "tds.done.status"},
     {W_SMP_FLAGS, "smp.flags"},
-    {W_TCP_SEGMENT, "tcp.segment"},  // the frames a reassembled PDU came from (a split Login7)
+    // How many segments a reassembled PDU came from (a split Login7). Not tcp.segment: that is an
+    // item per segment of every reassembled PDU, hundreds for one large result set.
+    {W_TCP_SEGMENT_COUNT, "tcp.segment.count"},
     // Login7 names (the password field is never read).
     {W_TDS_LOGIN_USER, "tds.7login.username"},
     {W_TDS_LOGIN_APP, "tds.7login.appname"},
@@ -373,7 +375,7 @@ bool read_packet(proto_tree* tree, field_info* stream_item, packet_info* pinfo, 
         }
     });
     if (has(p.tds_types, tdsdiag::kTdsLogin7))
-        read_uints(tree, W_TCP_SEGMENT, p.login7_segments);
+        first_uint(tree, W_TCP_SEGMENT_COUNT, p.login7_segment_count);
     read_uints(tree, W_TLS_CONTENT_TYPE, p.tls_content_types);
     read_uints(tree, W_TLS_OPAQUE_TYPE, p.tls_content_types);
     if (p.tds_types.empty() && p.tls_content_types.empty()) {

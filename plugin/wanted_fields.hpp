@@ -29,7 +29,7 @@ enum WantedField : int {
     W_TDS_ENVCHANGE_TYPE,
     W_TDS_DONE_STATUS,
     W_SMP_FLAGS,
-    W_TCP_SEGMENT,
+    W_TCP_SEGMENT_COUNT,
     W_TDS_LOGIN_USER,
     W_TDS_LOGIN_APP,
     W_TDS_LOGIN_HOST,

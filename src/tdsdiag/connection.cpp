@@ -225,22 +225,28 @@ FrameResult Connection::on_packet(const Packet& p) {
         if (prev == State::LoginResponse && state_ == State::Commands) commands_after_response_ = true;
     }
     diagnose(p, client, m, prev, r);
-    if (m == Message::Login7 && client && !p.login7_segments.empty() && relabels_.empty()) relabel_split_login(p);
+    if (m == Message::Login7 && client && p.login7_segment_count > 1 && relabels_.empty()) relabel_split_login(p);
     if (state_ == State::Prelogin || state_ == State::TlsHandshake) {
         if (!recent_) recent_ = std::make_unique<std::array<Recent, kRecent>>();
     } else if (state_ != State::Login) {
         recent_.reset();  // past the login: nothing left to relabel
     }
     if (recent_) {
-        (*recent_)[recent_next_ % kRecent] = {p.frame, p.time_ns, r.step};
+        (*recent_)[recent_next_ % kRecent] = {p.frame, p.time_ns, r.step, client && p.tcp_len > 0};
         ++recent_next_;
     }
     return r;
 }
 
 void Connection::relabel_split_login(const Packet& p) {
-    const uint32_t first_segment = *std::min_element(p.login7_segments.begin(), p.login7_segments.end());
-    if (first_segment >= p.frame || step_of(state_) != Step::Login || !recent_) return;
+    if (step_of(state_) != Step::Login || !recent_) return;
+    // The first segment: counting back the client's payload frames, this one the first of them.
+    uint32_t first_segment = 0, counted = 1;
+    for (size_t i = 0; i < kRecent && i < recent_next_ && counted < p.login7_segment_count; ++i) {
+        const Recent& f = (*recent_)[(recent_next_ - 1 - i) % kRecent];
+        if (f.client_payload && ++counted == p.login7_segment_count) first_segment = f.frame;
+    }
+    if (first_segment == 0 || first_segment >= p.frame) return;  // older than the recent frames
     // The frames from the first segment on, as far as the recent ones reach, are in step 4.
     const Recent* opener = nullptr;
     for (size_t i = 0; i < kRecent && i < recent_next_; ++i) {

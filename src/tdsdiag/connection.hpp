@@ -284,6 +284,7 @@ private:
         uint32_t frame;
         int64_t ns;
         std::optional<Step> step;
+        bool client_payload;  // a segment the client's reassembled Login7 may be made of
     };
     // Kept only between the prelogin and the login response, so most connections never allocate it.
     static constexpr size_t kRecent = 64;

@@ -28,7 +28,7 @@ void Packet::clear() {
     login7_integrated = -1;
     auth_tokens.clear();
     sspi_only_response = false;
-    login7_segments.clear();
+    login7_segment_count = 0;
     login_user.clear();
     login_app.clear();
     login_host.clear();

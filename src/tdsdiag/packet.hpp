@@ -134,8 +134,11 @@ struct Packet {
     int login7_integrated = -1;
     std::vector<AuthToken> auth_tokens;
     bool sspi_only_response = false;
-    // Frames whose TCP segments this frame's reassembled Login7 was made of (tcp.segment), in order.
-    std::vector<uint32_t> login7_segments;
+    // How many TCP segments this frame's reassembled Login7 was made of (tcp.segment.count), 0 if
+    // not reassembled. The segments are the client's last payload frames, this one included.
+    // (tcp.segment, the segments' frame numbers, cost Wireshark an item per segment of every
+    // reassembled PDU: hundreds for one large result set.)
+    uint32_t login7_segment_count = 0;
     // From a Login7 in clear or decrypted with a key log (never the password).
     std::string login_user, login_app, login_host, login_database;
 

@@ -223,7 +223,7 @@ TEST_CASE("A Login7 split across TCP segments relabels its first segments as ste
     std::vector<Packet> f{syn(), synack(), ack(true), prelogin(2), prelogin_response(2)};
     Packet seg1 = frame(true, tdsdiag::kAck | tdsdiag::kPsh, 88), seg2 = seg1;  // frames 6, 7: no TDS yet
     Packet login = tds(true, {tdsdiag::kTdsLogin7});
-    login.login7_segments = {6, 7, 9};
+    login.login7_segment_count = 3;  // frames 6, 7 and 9: the server's ACK 8 carries no payload
     std::vector<Packet> g{seg1, seg2, ack(false), login, login_ack()};  // 6..10
     f.insert(f.end(), g.begin(), g.end());
     Run run(f);
@@ -245,4 +245,30 @@ TEST_CASE("A Login7 split across TCP segments relabels its first segments as ste
     CHECK(c.relabel(10) == nullptr);
     // The login response's delta runs from the real start of step 4.
     CHECK(run.results[9].step_delta_ns == 40000000);
+}
+
+TEST_CASE("A split Login7's segments are the client's last payload frames, copies left out", "[session]") {
+    std::vector<Packet> f{syn(), synack(), ack(true), prelogin(2), prelogin_response(2)};
+    Packet seg = frame(true, tdsdiag::kAck | tdsdiag::kPsh, 88);
+    Packet login = tds(true, {tdsdiag::kTdsLogin7});
+    SECTION("a retransmitted segment is no segment of its own") {
+        login.login7_segment_count = 3;
+        std::vector<Packet> g{seg, retrans(seg), seg, login, login_ack()};  // 6, 7 (copy), 8, 9, 10
+        f.insert(f.end(), g.begin(), g.end());
+        Run run(f);
+        const tdsdiag::Connection& c = *run.analyzer.find(0);
+        REQUIRE(c.relabel(6) != nullptr);
+        CHECK(c.relabel(6)->first);
+        CHECK(c.relabel(5) == nullptr);
+    }
+    SECTION("more segments than the recent frames reach keep the single-pass view") {
+        login.login7_segment_count = 200;
+        for (int i = 0; i < 70; ++i) f.push_back(seg);
+        f.push_back(login);
+        Run run(f);
+        const tdsdiag::Connection& c = *run.analyzer.find(0);
+        CHECK(c.relabel(6) == nullptr);
+        CHECK(c.relabel(static_cast<uint32_t>(f.size())) == nullptr);
+        CHECK(run.results.back().step_first);
+    }
 }
