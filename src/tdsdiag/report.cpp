@@ -37,7 +37,6 @@ void add_diagnosis(Row& r, Code code) {
     if (std::find(r.diagnoses.begin(), r.diagnoses.end(), name) == r.diagnoses.end()) r.diagnoses.push_back(name);
 }
 
-std::string close_text(const Row& r) { return r.close_by.empty() ? "-" : r.close_by + " " + r.close_kind; }
 
 }  // namespace
 
@@ -132,24 +131,48 @@ constexpr const char* kConvHeader[] = {"stream", "client", "server", "start_s", 
 
 // Appends one row's cells to `out`, each ended by '\0'.
 void conv_cells(const Row& r, std::string& out) {
-    auto cell = [&](const std::string& s) {
-        const size_t at = out.size();
-        out += s.empty() ? "-" : s;
-        std::replace(out.begin() + static_cast<std::ptrdiff_t>(at), out.end(), '\0', '?');  // '\0' ends a cell
+    // Appended in place: no cell is copied into a string of its own first.
+    auto text = [&](const std::string& s) {
+        if (s.empty()) {
+            out += '-';
+        } else if (s.find('\0') == std::string::npos) {
+            out += s;
+        } else {  // '\0' ends a cell in the kept text
+            const size_t at = out.size();
+            out += s;
+            std::replace(out.begin() + static_cast<std::ptrdiff_t>(at), out.end(), '\0', '?');
+        }
         out += '\0';
     };
-    cell(std::to_string(r.stream));
-    cell(r.client);
-    cell(r.server);
-    cell(fixed(r.start_s, 3));
-    cell(r.last_step ? std::to_string(static_cast<int>(*r.last_step)) : "-");
-    for (int k = 1; k <= 7; ++k) cell(r.step_ms[k] ? fixed(*r.step_ms[k], 1) : "-");
-    cell(r.encryption);
-    cell(r.tls_version);
-    cell(r.cipher);
-    cell(close_text(r));
-    cell(r.outcome);
-    cell(join(r.diagnoses, ","));
+    auto number = [&](const std::optional<double>& v, int decimals) {
+        if (v)
+            out += fixed(*v, decimals);
+        else
+            out += '-';
+        out += '\0';
+    };
+    out += std::to_string(r.stream);
+    out += '\0';
+    text(r.client);
+    text(r.server);
+    number(r.start_s, 3);
+    if (r.last_step)
+        out += static_cast<char>('0' + static_cast<int>(*r.last_step) % 10);
+    else
+        out += '-';
+    out += '\0';
+    for (int k = 1; k <= 7; ++k) number(r.step_ms[k], 1);
+    text(r.encryption);
+    text(r.tls_version);
+    text(r.cipher);
+    if (r.close_by.empty()) {
+        out += '-';
+        out += '\0';
+    } else {
+        text(r.close_by + " " + r.close_kind);
+    }
+    text(r.outcome);
+    text(join(r.diagnoses, ","));
 }
 
 }  // namespace
