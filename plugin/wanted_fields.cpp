@@ -52,7 +52,9 @@ const Wanted kWanted[W_COUNT] = {
     {W_TLS_HANDSHAKE_TYPE, "tls.handshake.type"},
     {W_TLS_ALERT_LEVEL, "tls.alert_message.level"},
     {W_TLS_ALERT_DESC, "tls.alert_message.desc"},
-    {W_TLS_CERTIFICATE, "tls.handshake.certificate"},
+    // The certificate list's length: the server's own certificate follows it (3-byte length, DER).
+    // Not tls.handshake.certificate: an item per certificate of the chain, each a copy of its bytes.
+    {W_TLS_CERTIFICATES_LENGTH, "tls.handshake.certificates_length"},
     // SQL Browser (SSRP) frames and the ICMP errors that answer them
     {W_UDP_STREAM, "udp.stream"},
     {W_ICMP_TYPE, "icmp.type"},
@@ -251,9 +253,18 @@ void read_tls_handshake(proto_tree* tree, tdsdiag::Packet& p) {
         if (n <= 0 || !tvb_bytes_exist(fi->ds_tvb, fi->start + 4, n)) return;
         tdsdiag::parse_tls_hello(static_cast<uint8_t>(type), tvb_get_ptr(fi->ds_tvb, fi->start + 4, n), static_cast<size_t>(n), p);
     });
-    each(tree, W_TLS_CERTIFICATE, [&](field_info* fi) {
-        const guint8* b = fvalue_get_bytes(TDSDIAG_FVALUE(fi));
-        if (b != nullptr && fi->length > 0) p.certificates.emplace_back(b, b + fi->length);
+    each(tree, W_TLS_CERTIFICATES_LENGTH, [&](field_info* fi) {
+        // The list's 3-byte length, then its first entry: the server's certificate, 3-byte length and DER.
+        if (fi->ds_tvb == nullptr || fi->start < 0 || fi->length != 3) return;
+        const gint list = fi->start + 3;
+        if (!tvb_bytes_exist(fi->ds_tvb, fi->start, 6)) return;
+        const guint8* h = tvb_get_ptr(fi->ds_tvb, fi->start, 6);
+        const guint32 list_len = static_cast<guint32>(h[0] << 16 | h[1] << 8 | h[2]);
+        const guint32 cert_len = static_cast<guint32>(h[3] << 16 | h[4] << 8 | h[5]);
+        if (cert_len == 0 || cert_len + 3 > list_len || !tvb_bytes_exist(fi->ds_tvb, list + 3, static_cast<gint>(cert_len)))
+            return;
+        const guint8* der = tvb_get_ptr(fi->ds_tvb, list + 3, static_cast<gint>(cert_len));
+        p.certificates.emplace_back(der, der + cert_len);
     });
 }
 

@@ -39,7 +39,7 @@ enum WantedField : int {
     W_TLS_HANDSHAKE_TYPE,  // where each handshake message is: the hello messages are read from their bytes
     W_TLS_ALERT_LEVEL,
     W_TLS_ALERT_DESC,
-    W_TLS_CERTIFICATE,
+    W_TLS_CERTIFICATES_LENGTH,
     W_UDP_STREAM,
     W_ICMP_TYPE,
     W_ICMP_CODE,

@@ -150,7 +150,7 @@ struct Packet {
     std::vector<uint16_t> tls_cipher_suites;       // offered (ClientHello) or chosen (ServerHello)
     std::vector<TlsAlert> tls_alerts;
     std::vector<std::string> alpn;
-    std::vector<std::vector<uint8_t>> certificates;  // DER, leaf first (TLS 1.2 and below)
+    std::vector<std::vector<uint8_t>> certificates;  // DER of the server's own (leaf) certificate of each Certificate message
 
     bool syn() const { return (tcp_flags & kSyn) != 0; }
     bool ack() const { return (tcp_flags & kAck) != 0; }
