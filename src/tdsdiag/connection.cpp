@@ -309,11 +309,8 @@ void Connection::learn(const Packet& p, bool client, Message m) {
         login_seen_ = true;
         if (m == Message::Login7 && p.tls_content_types.empty()) login7_in_clear_ = true;
     }
-    if (client && !p.login_user.empty() && user_.empty()) {
-        user_ = p.login_user;
-        app_ = p.login_app;
-        client_host_ = p.login_host;
-        database_ = p.login_database;
+    if (client && !p.login_user.empty() && !names_) {
+        names_ = std::make_unique<LoginNames>(LoginNames{p.login_user, p.login_app, p.login_host, p.login_database});
     }
     if (p.login_ack) login_ack_ = true;
     if (state_ == State::LoginResponse && !client) {
@@ -346,10 +343,12 @@ Summary Connection::summary(bool capture_complete) const {
     s.close_kind = close_kind_;
     s.capture_point = capture_point_;
     if (cert_) s.cert_signature = signature_algorithm_name(cert_->signature_oid);
-    s.user = user_.empty() ? ntlm_user_ : user_;
-    s.app = app_;
-    s.client_host = client_host_;
-    s.database = database_;
+    s.user = names_ ? names_->user : ntlm_user_;
+    if (names_) {
+        s.app = names_->app;
+        s.client_host = names_->client_host;
+        s.database = names_->database;
+    }
     s.browser_frame = browser_frame_;
     if (client_mars_ >= 0 || server_mars_ >= 0) s.mars = client_mars_ == 1 && server_mars_ == 1 ? "on" : "off";
     if (redirect_) s.redirect_to = redirect_->server + ":" + std::to_string(redirect_->port);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <climits>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -124,7 +125,10 @@ public:
     uint32_t first_frame() const { return first_frame_; }
     int64_t last_ns() const { return last_ns_; }
     // When each step opened in the capture (index = step number), if it did.
-    const std::optional<int64_t>& step_opened_ns(Step s) const { return step_open_ns_[static_cast<size_t>(s) % 8]; }
+    std::optional<int64_t> step_opened_ns(Step s) const {
+        const int64_t t = step_open_ns_[static_cast<size_t>(s) % 8];
+        return t == kNotOpened ? std::nullopt : std::optional<int64_t>(t);
+    }
     int64_t start_ns() const { return start_ns_; }
     const std::string& client_addr() const { return client_addr_; }
     const std::string& server_addr() const { return server_addr_; }
@@ -231,7 +235,9 @@ private:
     State state_ = State::Start;
     uint8_t opened_steps_ = 0;         // bit n: step n has been opened (seen its first frame)
     std::optional<int64_t> last_open_ns_;
-    std::optional<int64_t> step_open_ns_[8];
+    static constexpr int64_t kNotOpened = INT64_MIN;  // (no capture time is that early)
+    int64_t step_open_ns_[8] = {kNotOpened, kNotOpened, kNotOpened, kNotOpened,
+                                kNotOpened, kNotOpened, kNotOpened, kNotOpened};
     int64_t last_ns_ = 0;
     std::optional<Step> last_step_;
 
@@ -254,7 +260,12 @@ private:
     std::optional<uint16_t> tls_version_;
     std::optional<uint16_t> cipher_;
     std::string conn_id_;
-    std::string user_, app_, client_host_, database_;
+    // The names a Login7 in clear (or decrypted) showed; most logins are encrypted, so most connections
+    // never allocate them.
+    struct LoginNames {
+        std::string user, app, client_host, database;
+    };
+    std::unique_ptr<LoginNames> names_;
     Side close_by_ = Side::Unknown;
     Side capture_point_ = Side::Unknown;
     int checksum_samples_ = 0;

@@ -51,7 +51,7 @@ Row make_row(const Analyzer& analyzer, const Connection& c, int64_t capture_star
     // A step lasts from its opening to the next opening, the last one to the connection's last frame.
     std::vector<std::pair<int64_t, int>> opened;
     for (int k = 1; k <= 7; ++k)
-        if (const auto& t = c.step_opened_ns(static_cast<Step>(k))) opened.emplace_back(*t, k);
+        if (const auto t = c.step_opened_ns(static_cast<Step>(k))) opened.emplace_back(*t, k);
     std::sort(opened.begin(), opened.end());
     for (size_t i = 0; i < opened.size(); ++i) {
         const int64_t end = i + 1 < opened.size() ? opened[i + 1].first : c.last_ns();
