@@ -227,12 +227,15 @@ FrameResult Connection::on_packet(const Packet& p) {
     diagnose(p, client, m, prev, r);
     if (m == Message::Login7 && client && p.login7_segment_count > 1 && relabels_.empty()) relabel_split_login(p);
     if (state_ == State::Prelogin || state_ == State::TlsHandshake) {
-        if (!recent_) recent_ = std::make_unique<std::array<Recent, kRecent>>();
+        if (!recent_) {
+            recent_.reset(new std::array<Recent, kRecent>);  // not zeroed: only entries written are read
+            recent_next_ = 0;
+        }
     } else if (state_ != State::Login) {
         recent_.reset();  // past the login: nothing left to relabel
     }
     if (recent_) {
-        (*recent_)[recent_next_ % kRecent] = {p.frame, p.time_ns, r.step, client && p.tcp_len > 0};
+        (*recent_)[recent_next_ % kRecent] = {p.time_ns, p.frame, r.step, client && p.tcp_len > 0};
         ++recent_next_;
     }
     return r;

@@ -291,13 +291,13 @@ private:
     bool smp_seen_ = false;
     bool smp_fin_[2] = {false, false};  // [client, server]
     // The last frames and their steps, to relabel a split Login7's first segments (bounded).
-    struct Recent {
-        uint32_t frame;
+    struct Recent {  // 16 bytes
         int64_t ns;
+        uint32_t frame;
         std::optional<Step> step;
         bool client_payload;  // a segment the client's reassembled Login7 may be made of
     };
-    // Kept only between the prelogin and the login response, so most connections never allocate it.
+    // Kept only from the prelogin to the login's answer (1 KB, not zeroed), then freed.
     static constexpr size_t kRecent = 64;
     std::unique_ptr<std::array<Recent, kRecent>> recent_;
     size_t recent_next_ = 0;
