@@ -695,7 +695,7 @@ void tap_draw(void* data) {
         tdsdiag::Selection only_seen;
         only_seen.stream = [ctx](uint32_t s) { return ctx->streams->marked(s); };
         only_seen.lookup = [ctx](uint32_t l) { return ctx->lookups->marked(l); };
-        auto print = [](const std::string& text) { fputs(text.c_str(), stdout); };
+        auto print = [](const std::string& text) { fwrite(text.data(), 1, text.size(), stdout); };
         switch (ctx->report) {
         case Report::Conv: {
             tdsdiag::ConvTable table;

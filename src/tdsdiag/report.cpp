@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <functional>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 
 #include "tdsdiag/text.hpp"
@@ -61,9 +62,13 @@ Row make_row(const Analyzer& analyzer, const Connection& c, int64_t capture_star
     if (s.tls_version) r.tls_version = tls_version_name(*s.tls_version);
     if (s.cipher) {
         const char* name = analyzer.config().cipher_name ? analyzer.config().cipher_name(*s.cipher) : nullptr;
-        char hex[8];
-        std::snprintf(hex, sizeof hex, "0x%04x", *s.cipher);
-        r.cipher = name ? name : hex;
+        if (name != nullptr) {
+            r.cipher = name;
+        } else {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "0x%04x", *s.cipher);
+            r.cipher = hex;
+        }
     }
     r.close_by = side_name(s.close_by);
     r.close_kind = close_kind_name(s.close_kind);
@@ -198,28 +203,29 @@ void ConvTable::add(const Row& r) {
 void ConvTable::write(const std::function<void(const std::string&)>& emit) const {
     std::string line = "SQL Server connections (tdsdiag): " + std::to_string(ends_.size()) + "\n";
     emit(line);
-    // A line from its cells, each padded to its column's width but the last.
-    auto put = [&](auto cell_at) {
+    // Each cell padded to its column's width, but the last.
+    line.clear();
+    for (size_t i = 0; i < kColumns; ++i) {
+        const size_t n = std::char_traits<char>::length(kConvHeader[i]);
+        line.append(kConvHeader[i], n);
+        if (i + 1 < kColumns) line.append(width_[i] - n + 2, ' ');
+    }
+    line += '\n';
+    emit(line);
+    const char* p = cells_.data();
+    for (size_t end : ends_) {
         line.clear();
         for (size_t i = 0; i < kColumns; ++i) {
-            const std::pair<const char*, size_t> c = cell_at(i);
-            line.append(c.first, c.second);
-            if (i + 1 < kColumns) line.append(width_[i] - c.second + 2, ' ');
+            const char* stop = static_cast<const char*>(std::memchr(p, '\0', static_cast<size_t>(cells_.data() + end - p)));
+            if (stop == nullptr) stop = cells_.data() + end;  // (add() writes every cell's '\0')
+            const size_t n = static_cast<size_t>(stop - p);
+            line.append(p, n);
+            if (i + 1 < kColumns) line.append(width_[i] > n ? width_[i] - n + 2 : 2, ' ');
+            p = stop < cells_.data() + end ? stop + 1 : stop;
         }
         line += '\n';
         emit(line);
-    };
-    put([](size_t i) { return std::pair<const char*, size_t>(kConvHeader[i], std::char_traits<char>::length(kConvHeader[i])); });
-    size_t begin = 0;
-    for (size_t end : ends_) {
-        size_t from = begin;
-        put([&](size_t) {
-            const size_t to = cells_.find('\0', from);
-            const std::pair<const char*, size_t> c(cells_.data() + from, to - from);
-            from = to + 1;
-            return c;
-        });
-        begin = end;
+        p = cells_.data() + end;
     }
 }
 
