@@ -102,8 +102,6 @@ guint pref_browser_slow_ms = 1000;
 
 tdsdiag::Analyzer* g_analyzer = nullptr;  // one per open capture file (init/cleanup routines)
 tdsdiag::Packet* g_packet = nullptr;      // reused for every frame to keep its buffers
-class FrameStore;
-FrameStore* g_frames = nullptr;           // the first pass's result of each frame
 
 // Step names come from the core; filled in at registration.
 value_string step_vals[9];
@@ -181,6 +179,8 @@ private:
     std::vector<std::unique_ptr<Kept[]>> pages_;
     std::deque<FrameData> extras_;  // stable addresses as it grows
 };
+
+FrameStore* g_frames = nullptr;  // the first pass's result of each frame, one store per open capture file
 
 // The connection summary, as plain C strings in packet scope, ready to render.
 struct ConnView {

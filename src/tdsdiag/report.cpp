@@ -38,7 +38,6 @@ void add_diagnosis(Row& r, Code code) {
     if (std::find(r.diagnoses.begin(), r.diagnoses.end(), name) == r.diagnoses.end()) r.diagnoses.push_back(name);
 }
 
-
 }  // namespace
 
 Row make_row(const Analyzer& analyzer, const Connection& c, int64_t capture_start_ns) {
@@ -203,29 +202,28 @@ void ConvTable::add(const Row& r) {
 void ConvTable::write(const std::function<void(const std::string&)>& emit) const {
     std::string line = "SQL Server connections (tdsdiag): " + std::to_string(ends_.size()) + "\n";
     emit(line);
-    // Each cell padded to its column's width, but the last.
     line.clear();
-    for (size_t i = 0; i < kColumns; ++i) {
-        const size_t n = std::char_traits<char>::length(kConvHeader[i]);
-        line.append(kConvHeader[i], n);
-        if (i + 1 < kColumns) line.append(width_[i] - n + 2, ' ');
-    }
-    line += '\n';
+    // Cell i of the line, padded to its column's width but the last.
+    auto put = [&](size_t i, const char* text, size_t n) {
+        line.append(text, n);
+        if (i + 1 < kColumns) line.append(width_[i] > n ? width_[i] - n + 2 : 2, ' ');
+        if (i + 1 == kColumns) line += '\n';
+    };
+    for (size_t i = 0; i < kColumns; ++i) put(i, kConvHeader[i], std::char_traits<char>::length(kConvHeader[i]));
     emit(line);
-    const char* p = cells_.data();
+    size_t begin = 0;
     for (size_t end : ends_) {
         line.clear();
+        const char* p = cells_.data() + begin;
+        const char* const last = cells_.data() + end;
         for (size_t i = 0; i < kColumns; ++i) {
-            const char* stop = static_cast<const char*>(std::memchr(p, '\0', static_cast<size_t>(cells_.data() + end - p)));
-            if (stop == nullptr) stop = cells_.data() + end;  // (add() writes every cell's '\0')
-            const size_t n = static_cast<size_t>(stop - p);
-            line.append(p, n);
-            if (i + 1 < kColumns) line.append(width_[i] > n ? width_[i] - n + 2 : 2, ' ');
-            p = stop < cells_.data() + end ? stop + 1 : stop;
+            const char* stop = static_cast<const char*>(std::memchr(p, '\0', static_cast<size_t>(last - p)));
+            if (stop == nullptr) stop = last;  // (add() ends every cell with '\0')
+            put(i, p, static_cast<size_t>(stop - p));
+            p = stop < last ? stop + 1 : stop;
         }
-        line += '\n';
         emit(line);
-        p = cells_.data() + end;
+        begin = end;
     }
 }
 
