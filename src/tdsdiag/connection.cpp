@@ -243,7 +243,7 @@ FrameResult Connection::on_packet(const Packet& p) {
 
 void Connection::relabel_split_login(const Packet& p) {
     if (step_of(state_) != Step::Login || !recent_) return;
-    // The first segment: counting back the client's payload frames, this one the first of them.
+    // The first segment: the client's payload frames counted back from this one, the last segment.
     uint32_t first_segment = 0, counted = 1;
     for (size_t i = 0; i < kRecent && i < recent_next_ && counted < p.login7_segment_count; ++i) {
         const Recent& f = (*recent_)[(recent_next_ - 1 - i) % kRecent];
