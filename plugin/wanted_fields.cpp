@@ -16,6 +16,9 @@ extern "C" {
 namespace tdsdiag_plugin {
 namespace {
 
+// A 3-byte big-endian length (TLS handshake message and certificate lengths).
+guint32 be24(const guint8* b) { return static_cast<guint32>(b[0] << 16 | b[1] << 8 | b[2]); }
+
 struct Wanted {
     WantedField id;
     const char* name;
@@ -248,7 +251,7 @@ void read_tls_handshake(proto_tree* tree, tdsdiag::Packet& p) {
         // The type byte starts the message: a 3-byte length, then the body (as much as was captured).
         if (fi->ds_tvb == nullptr || fi->start < 0 || fi->length != 1 || !tvb_bytes_exist(fi->ds_tvb, fi->start, 4)) return;
         const guint8* h = tvb_get_ptr(fi->ds_tvb, fi->start, 4);
-        const gint declared = (h[1] << 16) | (h[2] << 8) | h[3];
+        const gint declared = static_cast<gint>(be24(h + 1));
         const gint n = MIN(declared, tvb_captured_length_remaining(fi->ds_tvb, fi->start + 4));
         if (n <= 0 || !tvb_bytes_exist(fi->ds_tvb, fi->start + 4, n)) return;
         tdsdiag::parse_tls_hello(static_cast<uint8_t>(type), tvb_get_ptr(fi->ds_tvb, fi->start + 4, n), static_cast<size_t>(n), p);
@@ -259,8 +262,8 @@ void read_tls_handshake(proto_tree* tree, tdsdiag::Packet& p) {
         const gint list = fi->start + 3;
         if (!tvb_bytes_exist(fi->ds_tvb, fi->start, 6)) return;
         const guint8* h = tvb_get_ptr(fi->ds_tvb, fi->start, 6);
-        const guint32 list_len = static_cast<guint32>(h[0] << 16 | h[1] << 8 | h[2]);
-        const guint32 cert_len = static_cast<guint32>(h[3] << 16 | h[4] << 8 | h[5]);
+        const guint32 list_len = be24(h);
+        const guint32 cert_len = be24(h + 3);
         if (cert_len == 0 || cert_len + 3 > list_len || !tvb_bytes_exist(fi->ds_tvb, list + 3, static_cast<gint>(cert_len)))
             return;
         const guint8* der = tvb_get_ptr(fi->ds_tvb, list + 3, static_cast<gint>(cert_len));
