@@ -101,7 +101,9 @@ guint pref_slow_login_ms = 2000;
 guint pref_browser_slow_ms = 1000;
 
 tdsdiag::Analyzer* g_analyzer = nullptr;  // one per open capture file (init/cleanup routines)
-tdsdiag::Packet* g_packet = nullptr;      // reused for every frame to keep its buffers
+tdsdiag::Packet* g_packet = nullptr;  // reused for every frame to keep its buffers
+// Whether g_packet may hold payload fields or addresses (see analyze_frame).
+bool g_packet_dirty = true;
 
 // Step names come from the core; filled in at registration.
 value_string step_vals[9];
@@ -246,6 +248,7 @@ void tdsdiag_cleanup() {
 void tdsdiag_init() {
     tdsdiag_cleanup();
     g_have_start = FALSE;
+    g_packet_dirty = true;
     try {
         g_analyzer = new tdsdiag::Analyzer(make_config());
         g_packet = new tdsdiag::Packet();
@@ -293,7 +296,7 @@ FrameData* to_frame_data(packet_info* pinfo, const tdsdiag::FrameResult& r, Fram
 }
 
 // First pass: the core's verdict on this frame, or nullptr when the frame is not ours.
-FrameData* analyze_frame(packet_info* pinfo, proto_tree* tree) {
+__attribute__((noinline)) FrameData* analyze_frame(packet_info* pinfo, proto_tree* tree) {
     if (g_analyzer == nullptr || g_packet == nullptr) return nullptr;
     // Other traffic costs one field lookup: an untracked stream between other ports, carrying no TDS.
     field_info* stream_item = tdsdiag_plugin::tcp_stream_item(tree);
@@ -304,7 +307,12 @@ FrameData* analyze_frame(packet_info* pinfo, proto_tree* tree) {
         return nullptr;
     try {
         tdsdiag::Packet& p = *g_packet;
-        p.clear();
+        // A frame without payload leaves the payload fields empty: the next one need not clear them.
+        if (g_packet_dirty)
+            p.clear();
+        else
+            p.clear_header();
+        g_packet_dirty = true;  // until this frame is read without an exception
         if (!tdsdiag_plugin::read_packet(tree, stream_item, pinfo, g_analyzer->wants_login_fields(stream),
                                          g_analyzer->wants_checksum(stream), p))
             return nullptr;
@@ -319,14 +327,17 @@ FrameData* analyze_frame(packet_info* pinfo, proto_tree* tree) {
             p.src_addr = src ? src : "";
             p.dst_addr = dst ? dst : "";
         }
-        return to_frame_data(pinfo, g_analyzer->on_packet(p), kTcpFrame, p.stream);
+        FrameData* fd = to_frame_data(pinfo, g_analyzer->on_packet(p), kTcpFrame, p.stream);
+        g_packet_dirty = p.has_payload_fields();
+        return fd;
     } catch (const std::exception&) {
         return nullptr;
     }
 }
 
 // First pass of an SQL Browser frame (a request, an answer, or an ICMP error quoting a request).
-FrameData* analyze_browser_frame(packet_info* pinfo, proto_tree* tree, const tdsdiag_plugin::SsrpFrame* sf) {
+__attribute__((cold)) FrameData* analyze_browser_frame(packet_info* pinfo, proto_tree* tree,
+                                                     const tdsdiag_plugin::SsrpFrame* sf) {
     if (g_analyzer == nullptr) return nullptr;
     try {
         tdsdiag::BrowserPacket b;
@@ -516,6 +527,8 @@ void keep_frame(packet_info* pinfo, const FrameData* fd) {
 // The frame's kept FrameData, nullptr if none.
 const FrameData* kept_frame(packet_info* pinfo) { return g_frames != nullptr ? g_frames->get(pinfo) : nullptr; }
 
+int render_frame(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, const FrameData* fd);
+
 int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) {
     const FrameData* fd = kept_frame(pinfo);
     if (!g_have_start) {
@@ -540,7 +553,14 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
     if (!proto_field_is_referenced(tree, proto_tdsdiag) &&
         (proto_expert_info < 0 || !proto_field_is_referenced(tree, proto_expert_info)))
         tree = nullptr;
+    // Most frames of a first pass show nothing: no tree to fill, no diagnosis, no step opening.
+    if (tree == nullptr && !PINFO_FD_VISITED(pinfo) && fd->kind == kTcpFrame && fd->n_diags == 0 && !fd->first)
+        return tvb_captured_length(tvb);
+    return render_frame(tvb, pinfo, tree, fd);
+}
 
+// The frame's tree items, expert infos and Info column text, from its kept result.
+__attribute__((noinline)) int render_frame(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, const FrameData* fd) {
     proto_item* ti = nullptr;
     proto_tree* st = nullptr;
     proto_item* it = nullptr;

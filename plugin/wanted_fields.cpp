@@ -134,7 +134,7 @@ const guint8* tds_payload(field_info* fi, size_t& len) {
 
 // Windows authentication: Wireshark 4.0 misreads the server's SSPI token (0xED) and leaves SPNEGO in
 // SSPI packets undissected, so the blobs are read here from the packet bytes.
-void read_sspi(field_info* fi, guint32 type, tdsdiag::Packet& p) {
+__attribute__((noinline)) void read_sspi(field_info* fi, guint32 type, tdsdiag::Packet& p) {
     size_t len = 0;
     const guint8* b = tds_payload(fi, len);
     if (b == nullptr) return;
@@ -205,7 +205,7 @@ bool has(const V& values, unsigned x) {
 
 // A TDS response: DONE status, and until the login is acknowledged its acknowledgement, errors and
 // environment changes.
-void read_response(proto_tree* tree, bool login_fields, tdsdiag::Packet& p) {
+__attribute__((noinline)) void read_response(proto_tree* tree, bool login_fields, tdsdiag::Packet& p) {
     each(tree, W_TDS_DONE_STATUS, [&](field_info* fi) {
         if (fvalue_get_uinteger(TDSDIAG_FVALUE(fi)) & 0x20) p.done_attention = true;
     });
@@ -239,10 +239,25 @@ void first_string(proto_tree* tree, WantedField w, std::string& out) {
     });
 }
 
+// The Login7's names (never its password).
+__attribute__((cold)) void read_login_names(proto_tree* tree, tdsdiag::Packet& p) {
+    first_string(tree, W_TDS_LOGIN_USER, p.login_user);
+    first_string(tree, W_TDS_LOGIN_APP, p.login_app);
+    first_string(tree, W_TDS_LOGIN_HOST, p.login_host);
+    first_string(tree, W_TDS_LOGIN_DATABASE, p.login_database);
+}
+
+__attribute__((cold)) void read_tls_alerts(proto_tree* tree, tdsdiag::Packet& p) {
+    std::vector<uint8_t> levels, descs;
+    read_uints(tree, W_TLS_ALERT_LEVEL, levels);
+    read_uints(tree, W_TLS_ALERT_DESC, descs);
+    for (size_t i = 0; i < descs.size(); ++i) p.tls_alerts.push_back({i < levels.size() ? levels[i] : uint8_t{0}, descs[i]});
+}
+
 // A TLS handshake record: message types, and from the hello messages' bytes their versions, cipher
 // suites and ALPN names (asking Wireshark for those fields cost more than reading them here:
 // a ClientHello lists dozens of suites); certificates.
-void read_tls_handshake(proto_tree* tree, tdsdiag::Packet& p) {
+__attribute__((noinline)) void read_tls_handshake(proto_tree* tree, tdsdiag::Packet& p) {
     each(tree, W_TLS_HANDSHAKE_TYPE, [&](field_info* fi) {
         const guint32 type = fvalue_get_uinteger(TDSDIAG_FVALUE(fi));
         p.tls_handshake_types.push_back(static_cast<uint8_t>(type));
@@ -372,7 +387,9 @@ bool read_packet(proto_tree* tree, field_info* stream_item, packet_info* pinfo, 
         p.tcp_len = static_cast<uint32_t>(len);
         if (checksum) p.checksum_ok = static_cast<int8_t>(tcp_checksum_state(pinfo, tvb, off, hdr_len, p.tcp_len));
     }
-    p.retransmission = present(tree, W_TCP_RETRANSMISSION) || present(tree, W_TCP_SPURIOUS_RETRANSMISSION);
+    // A retransmission carries data, a SYN or a FIN (Wireshark flags no bare ACK as one).
+    if (p.tcp_len > 0 || (p.tcp_flags & (tdsdiag::kSyn | tdsdiag::kFin | tdsdiag::kRst)) != 0)
+        p.retransmission = present(tree, W_TCP_RETRANSMISSION) || present(tree, W_TCP_SPURIOUS_RETRANSMISSION);
     // Most frames are bare ACKs, and many carry neither TDS nor TLS: stop looking up fields early.
     if (p.tcp_len == 0) return true;
 
@@ -399,19 +416,9 @@ bool read_packet(proto_tree* tree, field_info* stream_item, packet_info* pinfo, 
     // Each group of fields is looked up only in frames that can hold it.
     if (has(p.tds_types, tdsdiag::kTdsResponse)) read_response(tree, login_fields, p);
     read_uints(tree, W_SMP_FLAGS, p.smp_flags);
-    if (has(p.tds_types, tdsdiag::kTdsLogin7)) {
-        first_string(tree, W_TDS_LOGIN_USER, p.login_user);
-        first_string(tree, W_TDS_LOGIN_APP, p.login_app);
-        first_string(tree, W_TDS_LOGIN_HOST, p.login_host);
-        first_string(tree, W_TDS_LOGIN_DATABASE, p.login_database);
-    }
+    if (has(p.tds_types, tdsdiag::kTdsLogin7)) read_login_names(tree, p);
     if (has(p.tls_content_types, 22u)) read_tls_handshake(tree, p);
-    if (has(p.tls_content_types, 21u)) {
-        std::vector<uint8_t> levels, descs;
-        read_uints(tree, W_TLS_ALERT_LEVEL, levels);
-        read_uints(tree, W_TLS_ALERT_DESC, descs);
-        for (size_t i = 0; i < descs.size(); ++i) p.tls_alerts.push_back({i < levels.size() ? levels[i] : uint8_t{0}, descs[i]});
-    }
+    if (has(p.tls_content_types, 21u)) read_tls_alerts(tree, p);
     return true;
 }
 

@@ -1,6 +1,7 @@
 #include "tdsdiag/connection.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace tdsdiag {
 
@@ -154,12 +155,10 @@ State next_state(State s, Message m, bool from_client, bool strict, bool prelogi
 }
 
 std::shared_ptr<const CertInfo> ServerFacts::certificate(const std::vector<uint8_t>& der) {
-    uint64_t hash = 14695981039346656037ull;  // FNV-1a
-    for (uint8_t b : der) hash = (hash ^ b) * 1099511628211ull;
     for (const SeenCert& c : certs)
-        if (c.hash == hash && !c.der.empty() && c.der == der) return c.info;
+        if (!c.der.empty() && c.der.size() == der.size() && memcmp(c.der.data(), der.data(), der.size()) == 0)
+            return c.info;
     SeenCert& slot = certs[next_cert];
-    slot.hash = hash;
     next_cert = (next_cert + 1) % kSeenCerts;
     auto parsed = parse_certificate(der.data(), der.size());
     slot.info = parsed ? std::make_shared<const CertInfo>(std::move(*parsed)) : nullptr;

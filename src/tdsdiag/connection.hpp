@@ -13,6 +13,7 @@
 #include "tdsdiag/config.hpp"
 #include "tdsdiag/model.hpp"
 #include "tdsdiag/packet.hpp"
+#include "tdsdiag/text.hpp"
 #include "tdsdiag/x509.hpp"
 
 namespace tdsdiag {
@@ -74,8 +75,7 @@ struct ServerFacts {
     // parsing and keeping a copy. A server shows the same one to every client, but one address may
     // stand for several servers (a listener, a load balancer), each with its own: up to 16 are kept.
     struct SeenCert {
-        uint64_t hash = 0;  // of der, to compare most entries without their bytes
-        std::vector<uint8_t> der;
+        std::vector<uint8_t> der;  // compared by size, then by bytes (which differ early: the serial number)
         std::shared_ptr<const CertInfo> info;  // nullptr: not readable
     };
     static constexpr size_t kSeenCerts = 16;
@@ -186,8 +186,9 @@ private:
     void diagnose_retransmission(const Packet& p, bool client, FrameResult& r);
     void diagnose_tls(const Packet& p, bool client, FrameResult& r);
     void diagnose_close(const Packet& p, bool client, Message m, State prev, FrameResult& r);
-    void emit(FrameResult& r, const Packet& p, Code code, std::string text, std::string detail = {});
-    void emit(FrameResult& r, const Packet& p, Code code, Severity severity, std::string text, std::string detail = {});
+    TDSDIAG_COLD void emit(FrameResult& r, const Packet& p, Code code, std::string text, std::string detail = {});
+    TDSDIAG_COLD void emit(FrameResult& r, const Packet& p, Code code, Severity severity, std::string text,
+                           std::string detail = {});
     std::string certificate_detail() const;  // subject, issuer, algorithm, validity of the server certificate
     std::string offered_detail() const;      // versions and suites of the ClientHello
     bool certificate_expired() const;        // the server certificate had expired when it was captured

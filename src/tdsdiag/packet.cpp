@@ -4,31 +4,44 @@
 
 namespace tdsdiag {
 
-void Packet::clear() {
+void Packet::clear_header() {
     frame = 0;
     time_ns = 0;
     stream = 0;
-    src_addr.clear();
-    dst_addr.clear();
     src_port = dst_port = 0;
     tcp_flags = 0;
     tcp_len = 0;
     retransmission = false;
     checksum_ok = -1;
-    tds_types.clear();
     prelogin_encryption = -1;
-    trace_id.clear();
     login_ack = false;
+    done_attention = false;
+    prelogin_mars = -1;
+    login7_integrated = -1;
+    sspi_only_response = false;
+    login7_segment_count = 0;
+}
+
+bool Packet::has_payload_fields() const {
+    return !src_addr.empty() || !dst_addr.empty() || !tds_types.empty() || !trace_id.empty() || !errors.empty() ||
+           !envchange_types.empty() || !routing.empty() || !smp_flags.empty() || !auth_tokens.empty() ||
+           !login_user.empty() || !login_app.empty() || !login_host.empty() || !login_database.empty() ||
+           !tls_content_types.empty() || !tls_handshake_types.empty() || !tls_handshake_versions.empty() ||
+           !tls_supported_versions.empty() || !tls_cipher_suites.empty() || !tls_alerts.empty() || !alpn.empty() ||
+           !certificates.empty();
+}
+
+void Packet::clear() {
+    clear_header();
+    src_addr.clear();
+    dst_addr.clear();
+    tds_types.clear();
+    trace_id.clear();
     errors.clear();
     envchange_types.clear();
     routing.clear();
-    done_attention = false;
-    prelogin_mars = -1;
     smp_flags.clear();
-    login7_integrated = -1;
     auth_tokens.clear();
-    sspi_only_response = false;
-    login7_segment_count = 0;
     login_user.clear();
     login_app.clear();
     login_host.clear();

@@ -158,7 +158,13 @@ struct Packet {
     bool rst() const { return (tcp_flags & kRst) != 0; }
 
     // Reset to an empty packet but keep the vectors' capacity (the plugin reuses one Packet).
+    // Back to a default Packet.
     void clear();
+    // The same for a packet whose payload fields and addresses are known to be empty (a frame with no
+    // TCP payload): only the header fields are reset.
+    void clear_header();
+    // Whether anything clear_header leaves alone is set.
+    bool has_payload_fields() const;
 };
 
 }  // namespace tdsdiag
