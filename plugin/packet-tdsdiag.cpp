@@ -5,6 +5,7 @@
 // Wireshark errors unwind with longjmp, so the functions that call proto_tree_add_* hold no C++
 // object with a destructor, and no C++ exception leaves the core calls.
 
+#include <epan/dissectors/packet-tcp.h>  // get_tcp_conversation_data: the stream of a new connection
 #include <epan/to_str.h>
 #include <epan/expert.h>
 #include <epan/packet.h>
@@ -26,6 +27,7 @@
 
 #include "tdsdiag/analyzer.hpp"
 #include "tdsdiag/report.hpp"
+#include "tdsdiag/tcp_header.hpp"
 #include "ssrp.hpp"
 #include "tds8.hpp"
 #include "version_compat.hpp"
@@ -184,6 +186,10 @@ private:
 
 FrameStore* g_frames = nullptr;  // the first pass's result of each frame, one store per open capture file
 
+// The TCP stream of each connection seen, by addresses and ports (see tcp_stream).
+using TcpStreams = std::unordered_map<tdsdiag::TcpTuple, guint32, tdsdiag::TcpTupleHash>;
+TcpStreams* g_tcp_streams = nullptr;  // one per open capture file, like g_analyzer
+
 // The connection summary, as plain C strings in packet scope, ready to render.
 struct ConnView {
     gboolean known;
@@ -243,6 +249,8 @@ void tdsdiag_cleanup() {
     g_packet = nullptr;
     delete g_frames;
     g_frames = nullptr;
+    delete g_tcp_streams;
+    g_tcp_streams = nullptr;
 }
 
 void tdsdiag_init() {
@@ -253,6 +261,7 @@ void tdsdiag_init() {
         g_analyzer = new tdsdiag::Analyzer(make_config());
         g_packet = new tdsdiag::Packet();
         g_frames = new FrameStore();
+        g_tcp_streams = new TcpStreams();
     } catch (const std::exception&) {
         tdsdiag_cleanup();
     }
@@ -295,17 +304,47 @@ FrameData* to_frame_data(packet_info* pinfo, const tdsdiag::FrameResult& r, Fram
     return fd;
 }
 
+// The frame's TCP stream index (tcp.stream): Wireshark's TCP conversation is asked once per
+// connection, and again at each SYN (the only segment that can start a new stream on the same
+// addresses and ports); other frames take it from g_tcp_streams. False if Wireshark has none.
+bool tcp_stream(packet_info* pinfo, const tdsdiag::TcpTuple& tuple, TcpStreams::iterator known,
+                const tdsdiag::TcpHeaderAt* header, guint32& stream) {
+    if (known != g_tcp_streams->end() && (header == nullptr || !(header->flags & tdsdiag::kSyn))) {
+        stream = known->second;
+        return true;
+    }
+    // Only once TCP has read the header whole has it found or made the frame's conversation:
+    // asking earlier would make one (and shift Wireshark's own stream numbers).
+    if (header == nullptr) return false;
+    const struct tcp_analysis* tcpd = get_tcp_conversation_data(nullptr, pinfo);
+    if (tcpd == nullptr) return false;
+    stream = tcpd->stream;
+    (*g_tcp_streams)[tuple] = stream;
+    return true;
+}
+
 // First pass: the core's verdict on this frame, or nullptr when the frame is not ours.
-__attribute__((noinline)) FrameData* analyze_frame(packet_info* pinfo, proto_tree* tree) {
-    if (g_analyzer == nullptr || g_packet == nullptr) return nullptr;
-    // Other traffic costs one field lookup: an untracked stream between other ports, carrying no TDS.
-    field_info* stream_item = tdsdiag_plugin::tcp_stream_item(tree);
-    if (stream_item == nullptr) return nullptr;
-    const guint32 stream = tdsdiag_plugin::stream_of(stream_item);
-    if (!g_analyzer->could_start(static_cast<uint16_t>(pinfo->srcport), static_cast<uint16_t>(pinfo->destport)) &&
-        g_analyzer->find(stream) == nullptr && !tdsdiag_plugin::has_tds(tree))
+__attribute__((noinline)) FrameData* analyze_frame(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree) {
+    if (g_analyzer == nullptr || g_packet == nullptr || g_tcp_streams == nullptr || tree == nullptr) return nullptr;
+    if (pinfo->ptype != PT_TCP || pinfo->src.type != pinfo->dst.type || pinfo->src.len != pinfo->dst.len ||
+        (pinfo->src.len != 4 && pinfo->src.len != 16))
         return nullptr;
+    const auto src_port = static_cast<uint16_t>(pinfo->srcport);
+    const auto dst_port = static_cast<uint16_t>(pinfo->destport);
     try {
+        const tdsdiag::TcpTuple tuple =
+            tdsdiag::TcpTuple::of(static_cast<const uint8_t*>(pinfo->src.data), static_cast<const uint8_t*>(pinfo->dst.data),
+                                  static_cast<size_t>(pinfo->src.len), src_port, dst_port);
+        const auto known = g_tcp_streams->find(tuple);
+        // Other traffic costs a lookup here and one in the tree: a connection not seen before, between
+        // other ports, carrying no TDS.
+        const bool could_start = g_analyzer->could_start(src_port, dst_port);
+        if (known == g_tcp_streams->end() && !could_start && !tdsdiag_plugin::has_tds(tree)) return nullptr;
+        tdsdiag::TcpHeaderAt h;
+        const tdsdiag::TcpHeaderAt* header = tdsdiag_plugin::locate_tcp(tvb, pinfo, h) ? &h : nullptr;
+        guint32 stream = 0;
+        if (!tcp_stream(pinfo, tuple, known, header, stream)) return nullptr;
+        if (!could_start && g_analyzer->find(stream) == nullptr && !tdsdiag_plugin::has_tds(tree)) return nullptr;
         tdsdiag::Packet& p = *g_packet;
         // A frame without payload leaves the payload fields empty: the next one need not clear them.
         if (g_packet_dirty)
@@ -313,7 +352,8 @@ __attribute__((noinline)) FrameData* analyze_frame(packet_info* pinfo, proto_tre
         else
             p.clear_header();
         g_packet_dirty = true;  // until this frame is read without an exception
-        if (!tdsdiag_plugin::read_packet(tree, stream_item, pinfo, g_analyzer->wants_login_fields(stream),
+        p.stream = stream;
+        if (!tdsdiag_plugin::read_packet(tree, tvb, header, pinfo, g_analyzer->wants_login_fields(stream),
                                          g_analyzer->wants_checksum(stream), p))
             return nullptr;
         p.frame = pinfo->num;
@@ -537,7 +577,7 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
     }
     if (fd == nullptr && !PINFO_FD_VISITED(pinfo)) {
         const tdsdiag_plugin::SsrpFrame* sf = pinfo->ptype == PT_TCP ? nullptr : tdsdiag_plugin::ssrp_frame(pinfo);
-        fd = sf != nullptr ? analyze_browser_frame(pinfo, tree, sf) : analyze_frame(pinfo, tree);
+        fd = sf != nullptr ? analyze_browser_frame(pinfo, tree, sf) : analyze_frame(tvb, pinfo, tree);
         if (fd != nullptr) keep_frame(pinfo, fd);
     }
     if (fd == nullptr) return 0;

@@ -11,6 +11,7 @@ extern "C" {
 #include <algorithm>
 
 #include "tdsdiag/packet.hpp"
+#include "tdsdiag/tcp_header.hpp"
 #include "version_compat.hpp"
 
 namespace tdsdiag_plugin {
@@ -26,11 +27,10 @@ struct Wanted {
 
 // Every field tdsdiag reads, by the name users know from display filters.
 const Wanted kWanted[W_COUNT] = {
-    // tcp.stream also tells where the TCP header is: flags, header length and checksum are read from
-    // its bytes, the payload length from the IP header before it. Asking Wireshark for tcp.flags,
-    // tcp.hdr_len, tcp.checksum and tcp.len made it build their items on every frame, which cost
-    // more than all of tdsdiag's own work (bench/run).
-    {W_TCP_STREAM, "tcp.stream"},
+    // No TCP field but these two: the header is read from the frame's bytes (find_tcp_header) and the
+    // stream asked of Wireshark's TCP conversation once per connection. Asking for tcp.stream, or for
+    // tcp.flags, tcp.hdr_len and tcp.len, made Wireshark build their items on every frame, the
+    // largest share of what tdsdiag cost (bench/run).
     {W_TCP_RETRANSMISSION, "tcp.analysis.retransmission"},
     {W_TCP_SPURIOUS_RETRANSMISSION, "tcp.analysis.spurious_retransmission"},
     {W_TDS_TYPE, "tds.type"},
@@ -173,13 +173,6 @@ GArray* resolve_wanted_fields() {
     return ids;
 }
 
-field_info* tcp_stream_item(proto_tree* tree) {
-    field_info* item = nullptr;
-    if (tree != nullptr) each(tree, W_TCP_STREAM, [&](field_info* fi) { if (item == nullptr) item = fi; });
-    return item;
-}
-
-guint32 stream_of(field_info* stream_item) { return fvalue_get_uinteger(TDSDIAG_FVALUE(stream_item)); }
 bool has_tds(proto_tree* tree) { return present(tree, W_TDS_TYPE); }
 
 bool read_udp_stream(proto_tree* tree, guint32& stream) { return first_uint(tree, W_UDP_STREAM, stream); }
@@ -286,54 +279,6 @@ __attribute__((noinline)) void read_tls_handshake(proto_tree* tree, tdsdiag::Pac
     });
 }
 
-// The TCP header the frame's first tcp.stream item sits on (Wireshark puts it, 0 bytes long, on the
-// header's first byte): the data source holding it and its offset there. False unless its fixed
-// 20 bytes were captured and start with the frame's ports.
-bool tcp_header(field_info* stream_item, packet_info* pinfo, tvbuff_t*& tvb, gint& offset) {
-    if (stream_item == nullptr || stream_item->ds_tvb == nullptr || stream_item->start < 0) return false;
-    tvb = stream_item->ds_tvb;
-    offset = stream_item->start;
-    if (!tvb_bytes_exist(tvb, offset, 20)) return false;
-    return tvb_get_ntohs(tvb, offset) == pinfo->srcport && tvb_get_ntohs(tvb, offset + 2) == pinfo->destport;
-}
-
-// The TCP segment's payload length, from the IP header right before the TCP header (found by its
-// version, header length, protocol and the frame's addresses): IPv4 total length, or IPv6 payload
-// length, less both headers. Wireshark's tcp.len would cost an item on every frame. -1 when the
-// IP header is not right there (IPv6 extension headers, reassembled IP fragments).
-gint64 tcp_payload_length(tvbuff_t* tvb, gint tcp, guint32 tcp_hdr_len, const packet_info* pinfo) {
-    if (pinfo->src.type != pinfo->dst.type) return -1;
-    const gint remaining = tvb_reported_length_remaining(tvb, tcp);  // the segment, and any link trailer
-    if (pinfo->src.type == AT_IPv4 && pinfo->src.len == 4 && pinfo->dst.len == 4) {
-        for (gint words = 5; words <= 15; ++words) {
-            const gint ip = tcp - 4 * words;
-            if (ip < 0 || !tvb_bytes_exist(tvb, ip, 20)) break;
-            const guint8* h = tvb_get_ptr(tvb, ip, 20);
-            if (h[0] != (0x40 | words) || h[9] != 6 || memcmp(h + 12, pinfo->src.data, 4) != 0 ||
-                memcmp(h + 16, pinfo->dst.data, 4) != 0)
-                continue;
-            const gint total = (h[2] << 8) | h[3];
-            if (total == 0) return remaining - static_cast<gint>(tcp_hdr_len);  // segmentation offload
-            const gint64 len = static_cast<gint64>(total) - 4 * words - tcp_hdr_len;
-            return len >= 0 ? len : -1;
-        }
-        return -1;
-    }
-    if (pinfo->src.type == AT_IPv6 && pinfo->src.len == 16 && pinfo->dst.len == 16) {
-        const gint ip = tcp - 40;
-        if (ip < 0 || !tvb_bytes_exist(tvb, ip, 40)) return -1;
-        const guint8* h = tvb_get_ptr(tvb, ip, 40);
-        if ((h[0] >> 4) != 6 || h[6] != 6 || memcmp(h + 8, pinfo->src.data, 16) != 0 ||
-            memcmp(h + 24, pinfo->dst.data, 16) != 0)
-            return -1;
-        const gint payload = (h[4] << 8) | h[5];
-        if (payload == 0) return remaining - static_cast<gint>(tcp_hdr_len);  // jumbogram or offload
-        const gint64 len = static_cast<gint64>(payload) - tcp_hdr_len;
-        return len >= 0 ? len : -1;
-    }
-    return -1;
-}
-
 // Whether the TCP segment at `off` has the right checksum (1), a wrong one (0), or could not be
 // checked (-1). Computed here rather than by the TCP dissector, whose check is off by default.
 int tcp_checksum_state(const packet_info* pinfo, tvbuff_t* tvb, gint off, guint32 hdr_len, guint32 tcp_len) {
@@ -365,6 +310,21 @@ int tcp_checksum_state(const packet_info* pinfo, tvbuff_t* tvb, gint off, guint3
 
 }  // namespace
 
+bool locate_tcp(tvbuff_t* frame, const packet_info* pinfo, tdsdiag::TcpHeaderAt& h) {
+    const address& src = pinfo->src;
+    const address& dst = pinfo->dst;
+    if (frame == nullptr || src.type != dst.type || (src.type != AT_IPv4 && src.type != AT_IPv6) || src.len != dst.len ||
+        src.len != (src.type == AT_IPv4 ? 4 : 16))
+        return false;
+    const gint captured = static_cast<gint>(tvb_captured_length(frame));
+    if (captured <= 0) return false;
+    const guint8* bytes = tvb_get_ptr(frame, 0, captured);  // all captured: cannot throw
+    return tdsdiag::find_tcp_header(bytes, static_cast<size_t>(captured), tvb_reported_length(frame),
+                                    static_cast<const uint8_t*>(src.data), static_cast<const uint8_t*>(dst.data),
+                                    static_cast<size_t>(src.len), static_cast<uint16_t>(pinfo->srcport),
+                                    static_cast<uint16_t>(pinfo->destport), h);
+}
+
 const char* cipher_suite_name(guint16 suite) {
     if (g_cipher_hfi == nullptr || g_cipher_hfi->strings == nullptr) return nullptr;
     if (g_cipher_hfi->display & BASE_EXT_STRING)
@@ -372,20 +332,20 @@ const char* cipher_suite_name(guint16 suite) {
     return try_val_to_str(suite, static_cast<const value_string*>(g_cipher_hfi->strings));
 }
 
-bool read_packet(proto_tree* tree, field_info* stream_item, packet_info* pinfo, bool login_fields, bool checksum,
-                 tdsdiag::Packet& p) {
-    if (tree == nullptr || stream_item == nullptr) return false;
-    p.stream = stream_of(stream_item);
-    tvbuff_t* tvb = nullptr;
-    gint off = 0;
-    if (tcp_header(stream_item, pinfo, tvb, off)) {  // else a header cut short: neither flags nor length
-        p.tcp_flags = static_cast<uint16_t>(tvb_get_ntohs(tvb, off + 12) & 0x0fff);
-        const guint32 hdr_len = (tvb_get_guint8(tvb, off + 12) >> 4) * 4u;
-        gint64 len = tcp_payload_length(tvb, off, hdr_len, pinfo);
-        // No IP header right before (a reassembled IP datagram): the segment is the rest of its data.
-        if (len < 0) len = MAX(0, tvb_reported_length_remaining(tvb, off) - static_cast<gint>(hdr_len));
+bool read_packet(proto_tree* tree, tvbuff_t* frame, const tdsdiag::TcpHeaderAt* header, packet_info* pinfo,
+                 bool login_fields, bool checksum, tdsdiag::Packet& p) {
+    if (tree == nullptr) return false;
+    if (header != nullptr) {  // else a header cut short: neither flags nor length
+        p.tcp_flags = header->flags;
+        gint64 len = header->payload;
+        // No length in the IP header: the segment is the rest of the frame.
+        if (len < 0)
+            len = MAX(0, tvb_reported_length_remaining(frame, static_cast<gint>(header->offset)) -
+                             static_cast<gint>(header->header_len));
         p.tcp_len = static_cast<uint32_t>(len);
-        if (checksum) p.checksum_ok = static_cast<int8_t>(tcp_checksum_state(pinfo, tvb, off, hdr_len, p.tcp_len));
+        if (checksum)
+            p.checksum_ok = static_cast<int8_t>(
+                tcp_checksum_state(pinfo, frame, static_cast<gint>(header->offset), header->header_len, p.tcp_len));
     }
     // A retransmission carries data, a SYN or a FIN (Wireshark flags no bare ACK as one).
     if (p.tcp_len > 0 || (p.tcp_flags & (tdsdiag::kSyn | tdsdiag::kFin | tdsdiag::kRst)) != 0)

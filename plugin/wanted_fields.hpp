@@ -7,17 +7,18 @@
 
 namespace tdsdiag {
 struct Packet;
+struct TcpHeaderAt;
 }
 
 struct _packet_info;
 struct _proto_node;
 struct field_info;
+struct tvbuff;
 
 namespace tdsdiag_plugin {
 
 // One value per field we read; the table in wanted_fields.cpp gives each its filter name.
 enum WantedField : int {
-    W_TCP_STREAM,  // also where the TCP header is: flags, header length and checksum are read from its bytes
     W_TCP_RETRANSMISSION,
     W_TCP_SPURIOUS_RETRANSMISSION,
     W_TDS_TYPE,
@@ -52,25 +53,24 @@ enum WantedField : int {
 // (the caller hands it over to Wireshark). Names Wireshark does not know are skipped.
 GArray* resolve_wanted_fields();
 
-// Fills `out` (already cleared) from the fields primed in `tree` and the bytes they point at.
-// `stream_item` is the frame's tcp_stream_item(). Returns false if there is none.
+// The frame's TCP header, found in its bytes (tdsdiag::find_tcp_header) by the frame's addresses
+// and ports; false if it is not there whole.
+bool locate_tcp(struct tvbuff* frame, const struct _packet_info* pinfo, tdsdiag::TcpHeaderAt& header);
+
+// Fills `out` (its stream set, the rest cleared) from the TCP header (nullptr if not found) and the
+// fields primed in `tree` and the bytes they point at. Returns false if there is no tree.
 // `login_fields`: whether the connection's login is still unacknowledged (see read_response);
 // `checksum`: whether to check the TCP checksum (Packet::checksum_ok).
-bool read_packet(struct _proto_node* tree, struct field_info* stream_item, struct _packet_info* pinfo,
-                 bool login_fields, bool checksum, tdsdiag::Packet& out);
+bool read_packet(struct _proto_node* tree, struct tvbuff* frame, const tdsdiag::TcpHeaderAt* header,
+                 struct _packet_info* pinfo, bool login_fields, bool checksum, tdsdiag::Packet& out);
 
 // The frame's UDP stream index (SQL Browser frames); false if absent.
 bool read_udp_stream(struct _proto_node* tree, guint32& stream);
 // The ICMP or ICMPv6 error's type and code (a frame quoting an SQL Browser request); false if absent.
 bool read_icmp(struct _proto_node* tree, guint32& type, guint32& code, gboolean& v6);
 
-// The frame's first tcp.stream item (nullptr if none), and its value: the TCP stream index.
-struct field_info* tcp_stream_item(struct _proto_node* tree);
-guint32 stream_of(struct field_info* stream_item);
 // Whether the frame carries TDS.
 bool has_tds(struct _proto_node* tree);
-
-
 
 // Name of a TLS cipher suite from the TLS dissector's own table, or nullptr.
 const char* cipher_suite_name(guint16 suite);

@@ -1,6 +1,7 @@
 // libFuzzer target: arbitrary bytes become a sequence of frames (the core's event input) for an
 // Analyzer, then every report is formatted and read back. The core must neither crash nor trip
-// a sanitizer, whatever the dissectors hand it. Also fuzzes the certificate and CSV readers.
+// a sanitizer, whatever the dissectors hand it. Also fuzzes the certificate and CSV readers
+// and the TCP header finder.
 #include <cstddef>
 #include <cstdint>
 #include <sstream>
@@ -8,6 +9,7 @@
 
 #include "tdsdiag/analyzer.hpp"
 #include "tdsdiag/report.hpp"
+#include "tdsdiag/tcp_header.hpp"
 #include "tdsdiag/x509.hpp"
 
 namespace {
@@ -46,6 +48,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         for (uint8_t type : {tdsdiag::kHsClientHello, tdsdiag::kHsServerHello, tdsdiag::kHsEncryptedExtensions}) {
             tdsdiag::Packet hello;
             tdsdiag::parse_tls_hello(type, in.p, in.n, hello);
+        }
+        // A frame's TCP header, looked for by addresses and ports taken from the frame's own bytes
+        // (so that the fuzzer can make them match), over a reported length that may exceed the bytes.
+        if (in.n >= 44) {
+            const size_t alen = (mode & 0x20) ? 16 : 4;
+            const uint8_t* src = in.p + in.n - 2 * alen - 4;
+            const uint8_t* dst = src + alen;
+            const uint16_t sport = static_cast<uint16_t>(dst[alen] << 8 | dst[alen + 1]);
+            const uint16_t dport = static_cast<uint16_t>(dst[alen + 2] << 8 | dst[alen + 3]);
+            tdsdiag::TcpHeaderAt h;
+            if (tdsdiag::find_tcp_header(in.p, in.n, in.n + (mode >> 6) * 1000, src, dst, alen, sport, dport, h) &&
+                (h.offset + 20 > in.n || (h.payload >= 0 && h.header_len < 20)))
+                __builtin_trap();  // a header reported found must lie within the bytes, with a sane length
         }
         return 0;
     }

@@ -1,0 +1,122 @@
+#include "tdsdiag/tcp_header.hpp"
+
+namespace tdsdiag {
+namespace {
+
+constexpr uint8_t kIpProtoTcp = 6;
+// How far into a frame an IP header is looked for (link headers, tags and tunnels before it).
+constexpr size_t kMaxHeaderOffset = 512;
+
+uint16_t be16(const uint8_t* b) { return static_cast<uint16_t>(b[0] << 8 | b[1]); }
+
+// The TCP header at `tcp`, if its fixed part was captured and it carries the segment's ports.
+bool tcp_at(const uint8_t* f, size_t captured, size_t tcp, uint16_t src_port, uint16_t dst_port, TcpHeaderAt& out) {
+    if (tcp + 20 > captured || be16(f + tcp) != src_port || be16(f + tcp + 2) != dst_port) return false;
+    out.offset = tcp;
+    out.flags = static_cast<uint16_t>(be16(f + tcp + 12) & 0x0fff);
+    out.header_len = static_cast<uint8_t>((f[tcp + 12] >> 4) * 4);
+    return true;
+}
+
+// The payload length from the IP header's length field (`ip_len`, counting from `counted_from`),
+// or, where it is 0 (segmentation offload, jumbograms), from the frame's reported length.
+int64_t payload_length(size_t ip_len, size_t counted_from, size_t reported, const TcpHeaderAt& h) {
+    const int64_t end = ip_len != 0 ? static_cast<int64_t>(counted_from + ip_len) : static_cast<int64_t>(reported);
+    const int64_t len = end - static_cast<int64_t>(h.offset) - h.header_len;
+    return h.header_len >= 20 && len >= 0 ? len : -1;
+}
+
+bool ipv4_at(const uint8_t* f, size_t captured, size_t reported, size_t ip, const uint8_t* src, const uint8_t* dst,
+             uint16_t src_port, uint16_t dst_port, TcpHeaderAt& out) {
+    const uint8_t* h = f + ip;
+    if (h[0] < 0x45 || h[0] > 0x4f || h[9] != kIpProtoTcp) return false;
+    if (((h[6] & 0x1f) | h[7]) != 0) return false;  // a later fragment: no TCP header in it
+    if (memcmp(h + 12, src, 4) != 0 || memcmp(h + 16, dst, 4) != 0) return false;
+    if (!tcp_at(f, captured, ip + (h[0] & 0x0f) * 4u, src_port, dst_port, out)) return false;
+    out.payload = payload_length(be16(h + 2), ip, reported, out);
+    return true;
+}
+
+bool ipv6_at(const uint8_t* f, size_t captured, size_t reported, size_t ip, const uint8_t* src, const uint8_t* dst,
+             uint16_t src_port, uint16_t dst_port, TcpHeaderAt& out) {
+    const uint8_t* h = f + ip;
+    if ((h[0] >> 4) != 6 || memcmp(h + 8, src, 16) != 0 || memcmp(h + 24, dst, 16) != 0) return false;
+    uint8_t next = h[6];
+    size_t pos = ip + 40;
+    // Extension headers: hop-by-hop (0), routing (43), fragment (44), authentication (51), destination options (60).
+    for (int n = 0; n < 8 && next != kIpProtoTcp; ++n) {
+        if (pos + 8 > captured) return false;
+        size_t len = 0;
+        if (next == 0 || next == 43 || next == 60) {
+            len = (f[pos + 1] + 1u) * 8;
+        } else if (next == 44) {
+            if ((be16(f + pos + 2) >> 3) != 0) return false;  // a later fragment
+            len = 8;
+        } else if (next == 51) {
+            len = (f[pos + 1] + 2u) * 4;
+        } else {
+            return false;
+        }
+        next = f[pos];
+        pos += len;
+    }
+    if (next != kIpProtoTcp || !tcp_at(f, captured, pos, src_port, dst_port, out)) return false;
+    out.payload = payload_length(be16(h + 4), ip + 40, reported, out);
+    return true;
+}
+
+}  // namespace
+
+bool find_tcp_header(const uint8_t* frame, size_t captured, size_t reported, const uint8_t* src, const uint8_t* dst,
+                     size_t addr_len, uint16_t src_port, uint16_t dst_port, TcpHeaderAt& out) {
+    if (frame == nullptr || src == nullptr || dst == nullptr || (addr_len != 4 && addr_len != 16)) return false;
+    if (reported < captured) reported = captured;
+    const size_t ip_len = addr_len == 4 ? 20 : 40;
+    auto ip_at = [&](size_t ip) {
+        return ip + ip_len <= captured &&
+               (addr_len == 4 ? ipv4_at(frame, captured, reported, ip, src, dst, src_port, dst_port, out)
+                              : ipv6_at(frame, captured, reported, ip, src, dst, src_port, dst_port, out));
+    };
+    // Where most frames have it: after an Ethernet header, none (raw IP), a Linux cooked header (v1, v2),
+    // a VLAN tag, a BSD loopback header.
+    static constexpr size_t kUsual[] = {14, 0, 16, 20, 18, 4};
+    for (size_t ip : kUsual)
+        if (ip_at(ip)) return true;
+    // Every offset an IP header could start at, from the frame's start: link headers, VLAN tags and
+    // tunnels put it anywhere in the first bytes. Only the frame's innermost IP header carries the
+    // addresses Wireshark reports for the frame, so the first match is the one.
+    for (size_t ip = 0; ip + ip_len <= captured && ip <= kMaxHeaderOffset; ++ip)
+        if ((frame[ip] >> 4) == (addr_len == 4 ? 4 : 6) && ip_at(ip)) return true;
+    return false;
+}
+
+TcpTuple TcpTuple::of(const uint8_t* src, const uint8_t* dst, size_t addr_len, uint16_t src_port, uint16_t dst_port) {
+    TcpTuple t;
+    if (addr_len > sizeof t.addr[0]) addr_len = sizeof t.addr[0];
+    t.addr_len = static_cast<uint8_t>(addr_len);
+    // The lower endpoint first, so both directions make the same tuple.
+    const int c = memcmp(src, dst, addr_len);
+    const bool swap = c > 0 || (c == 0 && src_port > dst_port);
+    memcpy(t.addr[0], swap ? dst : src, addr_len);
+    memcpy(t.addr[1], swap ? src : dst, addr_len);
+    t.port[0] = swap ? dst_port : src_port;
+    t.port[1] = swap ? src_port : dst_port;
+    return t;
+}
+
+size_t TcpTupleHash::operator()(const TcpTuple& t) const {
+    // FNV-1a over the bytes that differ between connections, then mixed so low bits spread.
+    uint64_t h = 14695981039346656037ull;
+    auto add = [&h](const uint8_t* p, size_t n) {
+        for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+    };
+    add(t.addr[0], t.addr_len);
+    add(t.addr[1], t.addr_len);
+    const uint8_t ports[4] = {static_cast<uint8_t>(t.port[0] >> 8), static_cast<uint8_t>(t.port[0]),
+                              static_cast<uint8_t>(t.port[1] >> 8), static_cast<uint8_t>(t.port[1])};
+    add(ports, 4);
+    h ^= h >> 29;
+    return static_cast<size_t>(h);
+}
+
+}  // namespace tdsdiag

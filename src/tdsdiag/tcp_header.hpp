@@ -1,0 +1,50 @@
+// Finding a frame's TCP header in its bytes, and naming its connection by addresses and ports.
+//
+// The plugin reads each TCP frame's flags and payload length from the header itself: asking
+// Wireshark for a TCP field (even tcp.stream) makes it build that field's item on every frame,
+// which was the largest share of what tdsdiag cost over Wireshark's own dissection (bench/run).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace tdsdiag {
+
+// Where the TCP header is and what its IP header says of the segment.
+struct TcpHeaderAt {
+    size_t offset = 0;      // of the TCP header in the frame
+    uint16_t flags = 0;     // the 12 flag bits
+    uint8_t header_len = 0; // the data offset, in bytes
+    int64_t payload = -1;   // the segment's payload length, from the IP header; -1 if it cannot be told
+};
+
+// Finds the TCP header of the segment from `src` to `dst` (IPv4 or IPv6 addresses of addr_len, 4 or
+// 16 bytes, in network order) between the given ports, in the first `captured` bytes of a frame
+// that was `reported` bytes long: right after an IP header with those addresses (for IPv6, after
+// its extension headers), whose protocol is TCP and which is not a later fragment, starting in the
+// frame's first 512 bytes (tunnels such as GRE or VXLAN put it after outer headers with other
+// addresses). False unless the header's fixed 20 bytes were captured.
+bool find_tcp_header(const uint8_t* frame, size_t captured, size_t reported, const uint8_t* src, const uint8_t* dst,
+                     size_t addr_len, uint16_t src_port, uint16_t dst_port, TcpHeaderAt& out);
+
+// A TCP connection's addresses and ports, the same whichever way a segment goes.
+struct TcpTuple {
+    uint8_t addr_len = 0;  // 4 or 16
+    uint8_t addr[2][16] = {};
+    uint16_t port[2] = {};
+
+    // The tuple of a segment from src:src_port to dst:dst_port (addresses of addr_len bytes).
+    static TcpTuple of(const uint8_t* src, const uint8_t* dst, size_t addr_len, uint16_t src_port, uint16_t dst_port);
+
+    bool operator==(const TcpTuple& o) const {
+        return addr_len == o.addr_len && port[0] == o.port[0] && port[1] == o.port[1] &&
+               memcmp(addr, o.addr, sizeof addr) == 0;
+    }
+};
+
+struct TcpTupleHash {
+    size_t operator()(const TcpTuple& t) const;
+};
+
+}  // namespace tdsdiag

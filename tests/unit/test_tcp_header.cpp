@@ -1,0 +1,185 @@
+// find_tcp_header(): a frame's TCP header found in its bytes; TcpTuple: a connection's name.
+#include <catch2/catch.hpp>
+
+#include <vector>
+
+#include "tdsdiag/tcp_header.hpp"
+
+using tdsdiag::TcpHeaderAt;
+using tdsdiag::TcpTuple;
+using Bytes = std::vector<uint8_t>;
+
+namespace {
+
+const uint8_t kSrc4[4] = {10, 0, 0, 1};
+const uint8_t kDst4[4] = {10, 0, 0, 2};
+const uint8_t kSrc6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+const uint8_t kDst6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+
+void put16(Bytes& b, uint16_t v) {
+    b.push_back(static_cast<uint8_t>(v >> 8));
+    b.push_back(static_cast<uint8_t>(v));
+}
+
+// A TCP header (data offset `words`, options zero) with the given flags.
+Bytes tcp(uint16_t sport, uint16_t dport, uint16_t flags, int words = 5) {
+    Bytes b;
+    put16(b, sport);
+    put16(b, dport);
+    b.insert(b.end(), 8, 0);  // sequence and acknowledgement numbers
+    put16(b, static_cast<uint16_t>(words << 12 | flags));
+    b.insert(b.end(), 6, 0);  // window, checksum, urgent pointer
+    b.insert(b.end(), static_cast<size_t>(words - 5) * 4, 1);
+    return b;
+}
+
+Bytes ipv4(const uint8_t* src, const uint8_t* dst, uint8_t proto, const Bytes& payload, uint16_t frag = 0,
+           bool zero_length = false) {
+    Bytes b = {0x45, 0};
+    put16(b, zero_length ? 0 : static_cast<uint16_t>(20 + payload.size()));
+    b.insert(b.end(), {0, 0});
+    put16(b, frag);
+    b.insert(b.end(), {64, proto, 0, 0});
+    b.insert(b.end(), src, src + 4);
+    b.insert(b.end(), dst, dst + 4);
+    b.insert(b.end(), payload.begin(), payload.end());
+    return b;
+}
+
+Bytes ipv6(const uint8_t* src, const uint8_t* dst, uint8_t next, const Bytes& payload, bool zero_length = false) {
+    Bytes b = {0x60, 0, 0, 0};
+    put16(b, zero_length ? 0 : static_cast<uint16_t>(payload.size()));
+    b.insert(b.end(), {next, 64});
+    b.insert(b.end(), src, src + 16);
+    b.insert(b.end(), dst, dst + 16);
+    b.insert(b.end(), payload.begin(), payload.end());
+    return b;
+}
+
+Bytes ethernet(const Bytes& ip, uint16_t type, int vlan_tags = 0) {
+    Bytes b(12, 0xaa);
+    for (int i = 0; i < vlan_tags; ++i) b.insert(b.end(), {0x81, 0x00, 0x00, 0x64});
+    put16(b, type);
+    b.insert(b.end(), ip.begin(), ip.end());
+    return b;
+}
+
+Bytes with_payload(Bytes seg, size_t n) {
+    seg.insert(seg.end(), n, 0x42);
+    return seg;
+}
+
+bool find(const Bytes& f, const uint8_t* src, const uint8_t* dst, size_t alen, TcpHeaderAt& h, size_t captured = SIZE_MAX,
+          uint16_t sport = 50000, uint16_t dport = 1433) {
+    if (captured > f.size()) captured = f.size();
+    return tdsdiag::find_tcp_header(f.data(), captured, f.size(), src, dst, alen, sport, dport, h);
+}
+
+}  // namespace
+
+TEST_CASE("The TCP header is found after the frame's IP header, whatever comes before it", "[tcp_header]") {
+    TcpHeaderAt h;
+    SECTION("Ethernet, IPv4: flags, header length and payload length") {
+        const Bytes f = ethernet(ipv4(kSrc4, kDst4, 6, with_payload(tcp(50000, 1433, 0x018, 8), 100)), 0x0800);
+        REQUIRE(find(f, kSrc4, kDst4, 4, h));
+        CHECK(h.offset == 34);
+        CHECK(h.flags == 0x018);
+        CHECK(h.header_len == 32);
+        CHECK(h.payload == 100);
+    }
+    SECTION("two VLAN tags, and an Ethernet trailer the IP length leaves out") {
+        Bytes f = ethernet(ipv4(kSrc4, kDst4, 6, tcp(50000, 1433, 0x012)), 0x0800, 2);
+        f.insert(f.end(), 6, 0);  // padding to the minimum frame size
+        REQUIRE(find(f, kSrc4, kDst4, 4, h));
+        CHECK(h.offset == 42);
+        CHECK(h.flags == 0x012);
+        CHECK(h.payload == 0);
+    }
+    SECTION("a raw IP frame") {
+        const Bytes f = ipv4(kSrc4, kDst4, 6, tcp(50000, 1433, 0x002));
+        REQUIRE(find(f, kSrc4, kDst4, 4, h));
+        CHECK(h.offset == 20);
+    }
+    SECTION("a tunnel: the outer IPv4 header has other addresses, the inner one is the frame's") {
+        const uint8_t outer_src[4] = {192, 168, 1, 1}, outer_dst[4] = {192, 168, 1, 2};
+        const Bytes inner = ipv4(kSrc4, kDst4, 6, with_payload(tcp(50000, 1433, 0x018), 10));
+        Bytes gre = {0, 0, 0x08, 0x00};
+        gre.insert(gre.end(), inner.begin(), inner.end());
+        const Bytes f = ethernet(ipv4(outer_src, outer_dst, 47, gre), 0x0800);
+        REQUIRE(find(f, kSrc4, kDst4, 4, h));
+        CHECK(h.offset == 14 + 20 + 4 + 20);
+        CHECK(h.payload == 10);
+    }
+    SECTION("segmentation offload: an IPv4 total length of 0 leaves the payload to the frame's length") {
+        const Bytes f = ethernet(ipv4(kSrc4, kDst4, 6, with_payload(tcp(50000, 1433, 0x018), 3000), 0, true), 0x0800);
+        REQUIRE(find(f, kSrc4, kDst4, 4, h));
+        CHECK(h.payload == 3000);
+    }
+    SECTION("IPv6 with hop-by-hop, destination options and a first fragment header") {
+        Bytes ext = {60, 0, 1, 4, 0, 0, 0, 0};                       // hop-by-hop, next: destination options
+        ext.insert(ext.end(), {44, 1, 1, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});  // 16 bytes, next: fragment
+        ext.insert(ext.end(), {6, 0, 0, 1, 0, 0, 0, 7});            // fragment offset 0, more fragments
+        const Bytes seg = with_payload(tcp(50000, 1433, 0x018), 20);
+        ext.insert(ext.end(), seg.begin(), seg.end());
+        const Bytes f = ethernet(ipv6(kSrc6, kDst6, 0, ext), 0x86dd);
+        REQUIRE(find(f, kSrc6, kDst6, 16, h));
+        CHECK(h.offset == 14 + 40 + 8 + 16 + 8);
+        CHECK(h.payload == 20);
+    }
+    SECTION("an IPv6 jumbogram or offloaded segment (payload length 0)") {
+        const Bytes f = ethernet(ipv6(kSrc6, kDst6, 6, with_payload(tcp(50000, 1433, 0x010), 70), true), 0x86dd);
+        REQUIRE(find(f, kSrc6, kDst6, 16, h));
+        CHECK(h.payload == 70);
+    }
+}
+
+TEST_CASE("No TCP header is found where the frame cannot hold the segment's", "[tcp_header]") {
+    TcpHeaderAt h;
+    const Bytes good = ethernet(ipv4(kSrc4, kDst4, 6, with_payload(tcp(50000, 1433, 0x018), 10)), 0x0800);
+    SECTION("other ports, addresses or direction") {
+        CHECK_FALSE(find(good, kSrc4, kDst4, 4, h, SIZE_MAX, 50001, 1433));
+        CHECK_FALSE(find(good, kDst4, kSrc4, 4, h, SIZE_MAX, 1433, 50000));
+        CHECK_FALSE(find(good, kSrc6, kDst6, 16, h));
+    }
+    SECTION("a later IPv4 fragment") {
+        const Bytes f = ethernet(ipv4(kSrc4, kDst4, 6, tcp(50000, 1433, 0x018), 0x00b9), 0x0800);
+        CHECK_FALSE(find(f, kSrc4, kDst4, 4, h));
+    }
+    SECTION("a later IPv6 fragment") {
+        Bytes ext = {6, 0, 0x05, 0x91, 0, 0, 0, 7};
+        const Bytes seg = tcp(50000, 1433, 0x018);
+        ext.insert(ext.end(), seg.begin(), seg.end());
+        CHECK_FALSE(find(ethernet(ipv6(kSrc6, kDst6, 44, ext), 0x86dd), kSrc6, kDst6, 16, h));
+    }
+    SECTION("an IP protocol other than TCP") {
+        CHECK_FALSE(find(ethernet(ipv4(kSrc4, kDst4, 17, tcp(50000, 1433, 0)), 0x0800), kSrc4, kDst4, 4, h));
+    }
+    SECTION("a header length below 20 bytes gives no payload length") {
+        Bytes f = good;
+        f[14 + 20 + 12] = 0x40;
+        REQUIRE(find(f, kSrc4, kDst4, 4, h));
+        CHECK(h.payload == -1);
+    }
+    SECTION("cut short anywhere before the TCP header's 20 bytes; found from there on") {
+        const size_t cut = GENERATE(range<size_t>(0, 80));
+        const bool found = find(good, kSrc4, kDst4, 4, h, cut);
+        CHECK(found == (cut >= 14 + 20 + 20));
+    }
+}
+
+TEST_CASE("A connection's tuple is the same in both directions and differs by port", "[tcp_header]") {
+    const TcpTuple a = TcpTuple::of(kSrc4, kDst4, 4, 50000, 1433);
+    const TcpTuple b = TcpTuple::of(kDst4, kSrc4, 4, 1433, 50000);
+    CHECK(a == b);
+    CHECK(tdsdiag::TcpTupleHash{}(a) == tdsdiag::TcpTupleHash{}(b));
+    CHECK_FALSE(a == TcpTuple::of(kSrc4, kDst4, 4, 50001, 1433));
+    CHECK_FALSE(a == TcpTuple::of(kSrc4, kSrc4, 4, 50000, 1433));
+    SECTION("on one address, the ports tell the sides apart") {
+        CHECK(TcpTuple::of(kSrc4, kSrc4, 4, 1433, 50000) == TcpTuple::of(kSrc4, kSrc4, 4, 50000, 1433));
+        CHECK_FALSE(TcpTuple::of(kSrc4, kSrc4, 4, 1433, 50000) == TcpTuple::of(kSrc4, kSrc4, 4, 1433, 50001));
+    }
+    SECTION("IPv6") {
+        CHECK(TcpTuple::of(kSrc6, kDst6, 16, 1, 2) == TcpTuple::of(kDst6, kSrc6, 16, 2, 1));
+        CHECK_FALSE(TcpTuple::of(kSrc6, kDst6, 16, 1, 2) == TcpTuple::of(kSrc6, kSrc6, 16, 1, 2));
+    }
+}
