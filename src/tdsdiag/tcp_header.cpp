@@ -105,18 +105,19 @@ TcpTuple TcpTuple::of(const uint8_t* src, const uint8_t* dst, size_t addr_len, u
 }
 
 size_t TcpTupleHash::operator()(const TcpTuple& t) const {
-    // FNV-1a over the bytes that differ between connections, then mixed so low bits spread.
-    uint64_t h = 14695981039346656037ull;
-    auto add = [&h](const uint8_t* p, size_t n) {
-        for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
-    };
-    add(t.addr[0], t.addr_len);
-    add(t.addr[1], t.addr_len);
-    const uint8_t ports[4] = {static_cast<uint8_t>(t.port[0] >> 8), static_cast<uint8_t>(t.port[0]),
-                              static_cast<uint8_t>(t.port[1] >> 8), static_cast<uint8_t>(t.port[1])};
-    add(ports, 4);
-    h ^= h >> 29;
-    return static_cast<size_t>(h);
+    // Eight bytes at a time, each word mixed in by multiplication (the addresses' low bytes differ
+    // most between connections; the final shifts bring them to the bits a hash table uses).
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (static_cast<uint64_t>(t.port[0]) << 16 | t.port[1]);
+    for (int side = 0; side < 2; ++side) {
+        for (size_t i = 0; i < t.addr_len; i += 8) {
+            uint64_t w = 0;
+            memcpy(&w, t.addr[side] + i, t.addr_len - i < 8 ? t.addr_len - i : 8);
+            h = (h ^ w) * 0xff51afd7ed558ccdull;
+            h ^= h >> 32;
+        }
+    }
+    h *= 0xc4ceb9fe1a85ec53ull;
+    return static_cast<size_t>(h ^ (h >> 29));
 }
 
 }  // namespace tdsdiag

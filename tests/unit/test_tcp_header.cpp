@@ -1,6 +1,7 @@
 // find_tcp_header(): a frame's TCP header found in its bytes; TcpTuple: a connection's name.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <vector>
 
 #include "tdsdiag/tcp_header.hpp"
@@ -182,4 +183,22 @@ TEST_CASE("A connection's tuple is the same in both directions and differs by po
         CHECK(TcpTuple::of(kSrc6, kDst6, 16, 1, 2) == TcpTuple::of(kDst6, kSrc6, 16, 2, 1));
         CHECK_FALSE(TcpTuple::of(kSrc6, kDst6, 16, 1, 2) == TcpTuple::of(kSrc6, kSrc6, 16, 1, 2));
     }
+}
+
+TEST_CASE("Connections that differ in one address byte or one port spread over a table's buckets", "[tcp_header]") {
+    // 4,096 clients (sequential addresses and ports, as a bench corpus or a busy server has them)
+    // into 1,024 buckets: a poor hash puts them in a few.
+    std::vector<int> buckets(1024, 0);
+    for (int i = 0; i < 4096; ++i) {
+        const uint8_t client[4] = {10, 0, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)};
+        const TcpTuple t = TcpTuple::of(client, kDst4, 4, static_cast<uint16_t>(40000 + i % 7), 1433);
+        ++buckets[tdsdiag::TcpTupleHash{}(t) % buckets.size()];
+    }
+    int used = 0, fullest = 0;
+    for (int n : buckets) {
+        used += n > 0;
+        fullest = std::max(fullest, n);
+    }
+    CHECK(used > 950);    // about 1,000 of 1,024 for a uniform hash
+    CHECK(fullest <= 14);  // the expected fullest of 4 per bucket on average
 }
