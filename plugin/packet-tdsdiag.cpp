@@ -22,7 +22,9 @@
 #include <exception>
 #include <memory>
 #include <new>
+#include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "tdsdiag/analyzer.hpp"
@@ -135,8 +137,8 @@ struct FrameData {
 
 // What the first pass found, by frame number, for the frames that are ours: 12 bytes a frame, in pages
 // of 65,536 frames made as frames of ours reach them. Frames that open a step or carry diagnoses keep
-// their whole FrameData besides. (Proto data, p_add_proto_data, cost about 40 bytes and 300
-// instructions a frame.)
+// 24 bytes more: the step's delta and the diagnoses. (Proto data, p_add_proto_data, cost about 40
+// bytes and 300 instructions a frame.)
 class FrameStore {
 public:
     void put(guint32 frame, const FrameData& fd) {
@@ -146,25 +148,45 @@ public:
         k.kind = static_cast<guint8>(fd.kind | kKnown);
         k.extra = 0;
         if (fd.first || fd.has_delta || fd.n_diags != 0) {
-            extras_.push_back(fd);
+            Extra e;
+            e.delta_ns = fd.has_delta ? static_cast<gint64>(fd.delta.secs) * 1000000000 + fd.delta.nsecs : 0;
+            e.diags = fd.diags;
+            e.n_diags = fd.n_diags;
+            e.flags = static_cast<guint8>((fd.first ? kFirst : 0) | (fd.has_delta ? kHasDelta : 0));
+            extras_.push_back(e);
             k.extra = static_cast<guint32>(extras_.size());  // its index + 1
         }
     }
-    // The frame's FrameData (a plain one in packet scope), or nullptr when the frame is not ours.
+    // The frame's FrameData in packet scope, or nullptr when the frame is not ours.
     const FrameData* get(packet_info* pinfo) const {
         const size_t page = pinfo->num >> kPageBits;
         if (page >= pages_.size() || !pages_[page]) return nullptr;
         const Kept& k = pages_[page][pinfo->num & kPageMask];
         if ((k.kind & kKnown) == 0) return nullptr;
-        if (k.extra != 0) return &extras_[k.extra - 1];
         auto* fd = wmem_new0(pinfo->pool, FrameData);
         fd->kind = static_cast<guint8>(k.kind & ~kKnown);
         fd->stream = k.stream;
         fd->step = k.step;
+        if (k.extra != 0) {
+            const Extra& e = extras_[k.extra - 1];
+            fd->first = (e.flags & kFirst) != 0;
+            fd->has_delta = (e.flags & kHasDelta) != 0;
+            fd->delta.secs = static_cast<time_t>(e.delta_ns / 1000000000);
+            fd->delta.nsecs = static_cast<int>(e.delta_ns % 1000000000);
+            fd->n_diags = e.n_diags;
+            fd->diags = e.diags;
+        }
         return fd;
     }
 
 private:
+    struct Extra {
+        gint64 delta_ns;
+        DiagData* diags;  // in file scope
+        guint32 n_diags;
+        guint8 flags;     // kFirst, kHasDelta
+    };
+    static constexpr guint8 kFirst = 1, kHasDelta = 2;
     struct Kept {
         guint32 stream;
         guint32 extra;  // 0, or the index + 1 of the frame's FrameData in extras_
@@ -181,7 +203,7 @@ private:
         return pages_[page][frame & kPageMask];
     }
     std::vector<std::unique_ptr<Kept[]>> pages_;
-    std::deque<FrameData> extras_;  // stable addresses as it grows
+    std::deque<Extra> extras_;  // grows without copying
 };
 
 FrameStore* g_frames = nullptr;  // the first pass's result of each frame, one store per open capture file
@@ -189,6 +211,8 @@ FrameStore* g_frames = nullptr;  // the first pass's result of each frame, one s
 // The TCP stream of each connection seen, by addresses and ports (see tcp_stream).
 using TcpStreams = std::unordered_map<tdsdiag::TcpTuple, guint32, tdsdiag::TcpTupleHash>;
 TcpStreams* g_tcp_streams = nullptr;  // one per open capture file, like g_analyzer
+// The diagnoses' texts kept for the capture file (see kept_text); node-based, so their addresses stay.
+std::unordered_set<std::string>* g_texts = nullptr;
 
 // The connection summary, as plain C strings in packet scope, ready to render.
 struct ConnView {
@@ -251,6 +275,8 @@ void tdsdiag_cleanup() {
     g_frames = nullptr;
     delete g_tcp_streams;
     g_tcp_streams = nullptr;
+    delete g_texts;
+    g_texts = nullptr;
 }
 
 void tdsdiag_init() {
@@ -262,11 +288,13 @@ void tdsdiag_init() {
         g_packet = new tdsdiag::Packet();
         g_frames = new FrameStore();
         g_tcp_streams = new TcpStreams();
+        g_texts = new std::unordered_set<std::string>();
     } catch (const std::exception&) {
         tdsdiag_cleanup();
     }
 }
 
+// The diagnoses in `scope`, their texts copied there too.
 DiagData* copy_diagnoses(wmem_allocator_t* scope, const std::vector<tdsdiag::Diagnosis>& diags) {
     if (diags.empty()) return nullptr;
     auto* out = wmem_alloc_array(scope, DiagData, diags.size());
@@ -275,6 +303,23 @@ DiagData* copy_diagnoses(wmem_allocator_t* scope, const std::vector<tdsdiag::Dia
         out[i].severity = static_cast<guint8>(diags[i].severity);
         out[i].text = wmem_strdup(scope, diags[i].text.c_str());
         out[i].detail = diags[i].detail.empty() ? nullptr : wmem_strdup(scope, diags[i].detail.c_str());
+    }
+    return out;
+}
+
+// A text kept for the whole capture file, once however many frames carry it: connections that fail
+// the same way share their diagnoses' texts (in the bench corpus, 12,750 texts are 14 distinct ones).
+const char* kept_text(const std::string& text) { return g_texts->insert(text).first->c_str(); }
+
+// The diagnoses kept for the whole capture file (FrameStore).
+DiagData* keep_diagnoses(const std::vector<tdsdiag::Diagnosis>& diags) {
+    if (diags.empty() || g_texts == nullptr) return nullptr;
+    auto* out = wmem_alloc_array(wmem_file_scope(), DiagData, diags.size());
+    for (size_t i = 0; i < diags.size(); ++i) {
+        out[i].code = static_cast<guint8>(diags[i].code);
+        out[i].severity = static_cast<guint8>(diags[i].severity);
+        out[i].text = kept_text(diags[i].text);
+        out[i].detail = diags[i].detail.empty() ? nullptr : kept_text(diags[i].detail);
     }
     return out;
 }
@@ -299,8 +344,8 @@ FrameData* to_frame_data(packet_info* pinfo, const tdsdiag::FrameResult& r, Fram
         fd->has_delta = TRUE;
         fd->delta = to_nstime(*r.step_delta_ns);
     }
-    fd->n_diags = static_cast<guint>(r.diagnoses.size());
-    fd->diags = copy_diagnoses(wmem_file_scope(), r.diagnoses);
+    fd->diags = keep_diagnoses(r.diagnoses);
+    fd->n_diags = fd->diags != nullptr ? static_cast<guint>(r.diagnoses.size()) : 0;
     return fd;
 }
 

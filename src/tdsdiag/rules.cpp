@@ -59,11 +59,27 @@ const char* Connection::certificate_fix(bool weak) const {
 }
 
 std::string Connection::offered_detail() const {
-    std::string list;
-    for (size_t i = 0; i < offered_suites_.size(); ++i) list += (i ? ", " : "") + cipher_text(offered_suites_[i]);
-    return format("ClientHello (frame %u) offered %s to %s and %zu cipher suites: %s.", client_hello_frame_,
-                  tls_version_name(offered_min_).c_str(), tls_version_name(offered_max_).c_str(), offered_suites_.size(),
-                  list.c_str());
+    // Appended in place: a ClientHello lists dozens of suites, and a capture may hold thousands of
+    // connections that fail this way.
+    std::string text = format("ClientHello (frame %u) offered %s to %s and %zu cipher suites: ", client_hello_frame_,
+                              tls_version_name(offered_min_).c_str(), tls_version_name(offered_max_).c_str(),
+                              offered_suites_.size());
+    text.reserve(text.size() + offered_suites_.size() * 40);
+    for (size_t i = 0; i < offered_suites_.size(); ++i) {
+        if (i) text += ", ";
+        const uint16_t suite = offered_suites_[i];
+        const char* name = config_.cipher_name ? config_.cipher_name(suite) : nullptr;
+        if (name != nullptr) {
+            text += name;
+        } else {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "0x%04x", suite);
+            text += hex;
+        }
+    }
+    text += '.';
+    if (text.size() > kMaxFormatted) text.resize(kMaxFormatted);  // as long as format() would have made it
+    return text;
 }
 
 void Connection::emit(FrameResult& r, const Packet& p, Code code, std::string text, std::string detail) {

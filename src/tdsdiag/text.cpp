@@ -9,7 +9,7 @@
 namespace tdsdiag {
 
 std::string format(const char* fmt, ...) {
-    char buf[2048];
+    char buf[kMaxFormatted + 1];
     va_list ap;
     va_start(ap, fmt);
     const int n = std::vsnprintf(buf, sizeof buf, fmt, ap);

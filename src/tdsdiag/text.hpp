@@ -11,7 +11,8 @@
 
 namespace tdsdiag {
 
-// printf into a std::string (at most 2047 bytes).
+// printf into a std::string (at most kMaxFormatted bytes).
+constexpr size_t kMaxFormatted = 2047;
 TDSDIAG_COLD std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 // printf's "%.*f" of v (the same, correctly rounded digits), without its cost: a table of a hundred
 // thousand connections formats a million of these.

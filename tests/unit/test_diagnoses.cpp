@@ -146,6 +146,10 @@ TEST_CASE("TLS handshake failures of scenarios 1 and 2", "[diagnoses]") {
         const auto* d = find(run, 7, Code::NoCommonCipher);
         CHECK(d->text.find("none of the 3 suites") != std::string::npos);
         CHECK(d->detail.find("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256") != std::string::npos);
+        // Named suites by name, the others in hex, in the order offered.
+        CHECK(d->detail ==
+              "ClientHello (frame 6) offered TLS 1.2 to TLS 1.3 and 3 cipher suites: 0x1301, "
+              "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, 0xc030.");
     }
     SECTION("the server closing right after a TLS 1.2 ClientHello is likely no_common_cipher") {
         Run run(handshake_start() + std::initializer_list<Packet>{fin(false)}, config());
