@@ -1,6 +1,7 @@
 #include "tdsdiag/report.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -15,13 +16,26 @@ namespace tdsdiag {
 namespace {
 
 std::string endpoint(const std::string& addr, uint16_t port) {
-    if (addr.find(':') != std::string::npos) return "[" + addr + "]:" + std::to_string(port);
-    return addr + ":" + std::to_string(port);
+    // Built in one string: a table of a hundred thousand connections makes two of these a row.
+    const bool v6 = addr.find(':') != std::string::npos;
+    char digits[8];
+    const char* const last = std::to_chars(digits, digits + sizeof digits, port).ptr;
+    std::string s;
+    s.reserve(addr.size() + 3 + static_cast<size_t>(last - digits));
+    if (v6) s += '[';
+    s += addr;
+    if (v6) s += ']';
+    s += ':';
+    s.append(digits, static_cast<size_t>(last - digits));
+    return s;
 }
 
 std::string join(const std::vector<std::string>& v, const char* sep) {
     std::string s;
-    for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
+    for (size_t i = 0; i < v.size(); ++i) {
+        if (i) s += sep;
+        s += v[i];
+    }
     return s;
 }
 
@@ -34,8 +48,8 @@ std::string csv_field(const std::string& s) {
 
 // Adds a diagnosis code's name to the row, once.
 void add_diagnosis(Row& r, Code code) {
-    const std::string name = code_info(code).name;
-    if (std::find(r.diagnoses.begin(), r.diagnoses.end(), name) == r.diagnoses.end()) r.diagnoses.push_back(name);
+    const char* name = code_info(code).name;
+    if (std::find(r.diagnoses.begin(), r.diagnoses.end(), name) == r.diagnoses.end()) r.diagnoses.emplace_back(name);
 }
 
 }  // namespace
@@ -133,9 +147,16 @@ constexpr const char* kConvHeader[] = {"stream", "client", "server", "start_s", 
                                        "s4_ms", "s5_ms", "s6_ms", "s7_ms", "encryption", "tls", "cipher", "close",
                                        "outcome", "diagnoses"};
 
-// Appends one row's cells to `out`, each ended by '\0'.
-void conv_cells(const Row& r, std::string& out) {
+// Appends one row's cells to `out`, each ended by '\0', and widens `width` (one per column) to fit them.
+void conv_cells(const Row& r, std::string& out, size_t* width) {
     // Appended in place: no cell is copied into a string of its own first.
+    size_t col = 0, start = out.size();
+    auto end = [&] {
+        width[col] = std::max(width[col], out.size() - start);
+        ++col;
+        out += '\0';
+        start = out.size();
+    };
     auto text = [&](const std::string& s) {
         if (s.empty()) {
             out += '-';
@@ -146,17 +167,17 @@ void conv_cells(const Row& r, std::string& out) {
             out += s;
             std::replace(out.begin() + static_cast<std::ptrdiff_t>(at), out.end(), '\0', '?');
         }
-        out += '\0';
+        end();
     };
     auto number = [&](const std::optional<double>& v, int decimals) {
         if (v)
             out += fixed(*v, decimals);
         else
             out += '-';
-        out += '\0';
+        end();
     };
     out += std::to_string(r.stream);
-    out += '\0';
+    end();
     text(r.client);
     text(r.server);
     number(r.start_s, 3);
@@ -164,14 +185,14 @@ void conv_cells(const Row& r, std::string& out) {
         out += static_cast<char>('0' + static_cast<int>(*r.last_step) % 10);
     else
         out += '-';
-    out += '\0';
+    end();
     for (int k = 1; k <= 7; ++k) number(r.step_ms[k], 1);
     text(r.encryption);
     text(r.tls_version);
     text(r.cipher);
     if (r.close_by.empty()) {
         out += '-';
-        out += '\0';
+        end();
     } else {
         text(r.close_by + " " + r.close_kind);
     }
@@ -187,15 +208,7 @@ ConvTable::ConvTable() {
 }
 
 void ConvTable::add(const Row& r) {
-    const size_t begin = cells_.size();
-    conv_cells(r, cells_);
-    size_t col = 0, from = begin;
-    for (size_t i = begin; i < cells_.size() && col < kColumns; ++i)
-        if (cells_[i] == '\0') {
-            width_[col] = std::max(width_[col], i - from);
-            ++col;
-            from = i + 1;
-        }
+    conv_cells(r, cells_, width_);
     ends_.push_back(cells_.size());
 }
 
