@@ -364,7 +364,10 @@ bool tcp_stream(packet_info* pinfo, const tdsdiag::TcpTuple& tuple, TcpStreams::
     const struct tcp_analysis* tcpd = get_tcp_conversation_data(nullptr, pinfo);
     if (tcpd == nullptr) return false;
     stream = tcpd->stream;
-    (*g_tcp_streams)[tuple] = stream;
+    if (known != g_tcp_streams->end())
+        known->second = stream;  // a SYN: perhaps a new connection on the same addresses and ports
+    else
+        g_tcp_streams->emplace(tuple, stream);
     return true;
 }
 

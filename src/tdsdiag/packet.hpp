@@ -158,7 +158,8 @@ struct Packet {
     bool rst() const { return (tcp_flags & kRst) != 0; }
 
     // Reset to an empty packet but keep the vectors' capacity (the plugin reuses one Packet).
-    // Back to a default Packet.
+    // Back to a default Packet. A field added above goes into clear_header() if it is a scalar, or into
+    // clear() and has_payload_fields() (and the setters of their unit test in test_classify.cpp).
     void clear();
     // The same for a packet whose payload fields and addresses are known to be empty (a frame with no
     // TCP payload): only the header fields are reset.
