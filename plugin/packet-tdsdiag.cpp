@@ -135,6 +135,13 @@ struct FrameData {
     DiagData* diags;
 };
 
+nstime_t to_nstime(int64_t ns) {
+    nstime_t t;
+    t.secs = static_cast<time_t>(ns / 1000000000);
+    t.nsecs = static_cast<int>(ns % 1000000000);
+    return t;
+}
+
 // What the first pass found, by frame number, for the frames that are ours: 12 bytes a frame, in pages
 // of 65,536 frames made as frames of ours reach them. Frames that open a step or carry diagnoses keep
 // 24 bytes more: the step's delta and the diagnoses. (Proto data, p_add_proto_data, cost about 40
@@ -171,8 +178,7 @@ public:
             const Extra& e = extras_[k.extra - 1];
             fd->first = (e.flags & kFirst) != 0;
             fd->has_delta = (e.flags & kHasDelta) != 0;
-            fd->delta.secs = static_cast<time_t>(e.delta_ns / 1000000000);
-            fd->delta.nsecs = static_cast<int>(e.delta_ns % 1000000000);
+            fd->delta = to_nstime(e.delta_ns);
             fd->n_diags = e.n_diags;
             fd->diags = e.diags;
         }
@@ -324,12 +330,6 @@ DiagData* keep_diagnoses(const std::vector<tdsdiag::Diagnosis>& diags) {
     return out;
 }
 
-nstime_t to_nstime(int64_t ns) {
-    nstime_t t;
-    t.secs = static_cast<time_t>(ns / 1000000000);
-    t.nsecs = static_cast<int>(ns % 1000000000);
-    return t;
-}
 
 // The first pass's result for one frame (in packet scope; keep_frame keeps it), nullptr when the
 // frame is not ours. Its diagnoses are copied to file scope at once.
@@ -392,7 +392,8 @@ __attribute__((noinline)) FrameData* analyze_frame(tvbuff_t* tvb, packet_info* p
         const tdsdiag::TcpHeaderAt* header = tdsdiag_plugin::locate_tcp(tvb, pinfo, h) ? &h : nullptr;
         guint32 stream = 0;
         if (!tcp_stream(pinfo, tuple, known, header, stream)) return nullptr;
-        if (!could_start && g_analyzer->find(stream) == nullptr && !tdsdiag_plugin::has_tds(tree)) return nullptr;
+        const bool tracked = g_analyzer->find(stream) != nullptr;
+        if (!could_start && !tracked && !tdsdiag_plugin::has_tds(tree)) return nullptr;
         tdsdiag::Packet& p = *g_packet;
         // A frame without payload leaves the payload fields empty: the next one need not clear them.
         if (g_packet_dirty)
@@ -409,7 +410,7 @@ __attribute__((noinline)) FrameData* analyze_frame(tvbuff_t* tvb, packet_info* p
         p.src_port = static_cast<uint16_t>(pinfo->srcport);
         p.dst_port = static_cast<uint16_t>(pinfo->destport);
         // Addresses are needed when a connection starts, or to tell sides apart on equal ports.
-        if (p.src_port == p.dst_port || g_analyzer->find(p.stream) == nullptr) {
+        if (p.src_port == p.dst_port || !tracked) {
             char* src = address_to_str(pinfo->pool, &pinfo->src);
             char* dst = address_to_str(pinfo->pool, &pinfo->dst);
             p.src_addr = src ? src : "";
