@@ -1,5 +1,7 @@
 #include "tdsdiag/tcp_header.hpp"
 
+#include <algorithm>
+
 namespace tdsdiag {
 namespace {
 
@@ -118,6 +120,83 @@ size_t TcpTupleHash::operator()(const TcpTuple& t) const {
     }
     h *= 0xc4ceb9fe1a85ec53ull;
     return static_cast<size_t>(h ^ (h >> 29));
+}
+
+namespace {
+
+// The key bytes of a tuple: both addresses, then both ports.
+template <size_t AddrLen>
+void key_of(const TcpTuple& t, uint8_t (&key)[2 * AddrLen + 4]) {
+    memcpy(key, t.addr[0], AddrLen);
+    memcpy(key + AddrLen, t.addr[1], AddrLen);
+    memcpy(key + 2 * AddrLen, t.port, 4);
+}
+
+}  // namespace
+
+template <size_t AddrLen>
+StreamTable::Slot<AddrLen>* StreamTable::Flat<AddrLen>::probe(const uint8_t* key, size_t hash) {
+    // Linear probing: the slot holding the key, or the empty one where it would go.
+    const size_t mask = slots.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+        Slot<AddrLen>& s = slots[i];
+        if (s.stream_plus_1 == 0 || memcmp(s.key, key, sizeof s.key) == 0) return &s;
+    }
+}
+
+template <size_t AddrLen>
+bool StreamTable::Flat<AddrLen>::set(const uint8_t* key, size_t hash, uint32_t stream) {
+    if (stream == UINT32_MAX) return false;
+    if (2 * (used + 1) > slots.size()) {
+        std::vector<Slot<AddrLen>> old(std::max<size_t>(64, 2 * slots.size()));
+        old.swap(slots);
+        for (const Slot<AddrLen>& s : old) {
+            if (s.stream_plus_1 == 0) continue;
+            TcpTuple t;
+            memcpy(t.addr[0], s.key, AddrLen);
+            memcpy(t.addr[1], s.key + AddrLen, AddrLen);
+            memcpy(t.port, s.key + 2 * AddrLen, 4);
+            t.addr_len = AddrLen;
+            *probe(s.key, TcpTupleHash{}(t)) = s;
+        }
+    }
+    Slot<AddrLen>* s = probe(key, hash);
+    if (s->stream_plus_1 == 0) {
+        memcpy(s->key, key, sizeof s->key);
+        ++used;
+    }
+    s->stream_plus_1 = stream + 1;
+    return true;
+}
+
+bool StreamTable::find(const TcpTuple& t, uint32_t& stream) {
+    const Slot<4>* s4 = nullptr;
+    const Slot<16>* s6 = nullptr;
+    if (t.addr_len == 4 && !v4_.slots.empty()) {
+        uint8_t key[12];
+        key_of<4>(t, key);
+        s4 = v4_.probe(key, TcpTupleHash{}(t));
+    } else if (t.addr_len == 16 && !v6_.slots.empty()) {
+        uint8_t key[36];
+        key_of<16>(t, key);
+        s6 = v6_.probe(key, TcpTupleHash{}(t));
+    }
+    const uint32_t held = s4 != nullptr ? s4->stream_plus_1 : s6 != nullptr ? s6->stream_plus_1 : 0;
+    if (held == 0) return false;
+    stream = held - 1;
+    return true;
+}
+
+bool StreamTable::set(const TcpTuple& t, uint32_t stream) {
+    if (t.addr_len == 4) {
+        uint8_t key[12];
+        key_of<4>(t, key);
+        return v4_.set(key, TcpTupleHash{}(t), stream);
+    }
+    if (t.addr_len != 16) return false;
+    uint8_t key[36];
+    key_of<16>(t, key);
+    return v6_.set(key, TcpTupleHash{}(t), stream);
 }
 
 }  // namespace tdsdiag

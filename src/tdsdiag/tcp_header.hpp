@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 namespace tdsdiag {
 
@@ -45,6 +46,35 @@ struct TcpTuple {
 
 struct TcpTupleHash {
     size_t operator()(const TcpTuple& t) const;
+};
+
+// The TCP stream number of each connection seen, by its tuple. Open addressing, with each key held
+// in its slot (16 bytes for IPv4, 40 for IPv6): a lookup reads one slot, where a node-based hash map
+// read a bucket and two or three nodes, each a cache miss once a capture holds more connections
+// than the cache (bench/run). Entries are never removed; the table is dropped with the capture.
+class StreamTable {
+public:
+    // Whether a stream is recorded for `t`, and which.
+    bool find(const TcpTuple& t, uint32_t& stream);
+    // Records `stream` for `t`, replacing any. False for the one number it cannot hold (0xFFFFFFFF).
+    bool set(const TcpTuple& t, uint32_t stream);
+    size_t size() const { return v4_.used + v6_.used; }
+
+private:
+    template <size_t AddrLen>
+    struct Slot {
+        uint8_t key[2 * AddrLen + 4];  // both addresses, then both ports, as in the tuple
+        uint32_t stream_plus_1;        // 0: empty
+    };
+    template <size_t AddrLen>
+    struct Flat {
+        std::vector<Slot<AddrLen>> slots;  // a power of two, at most half full
+        size_t used = 0;
+        Slot<AddrLen>* probe(const uint8_t* key, size_t hash);
+        bool set(const uint8_t* key, size_t hash, uint32_t stream);
+    };
+    Flat<4> v4_;
+    Flat<16> v6_;
 };
 
 }  // namespace tdsdiag

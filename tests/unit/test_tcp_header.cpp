@@ -1,7 +1,9 @@
-// find_tcp_header(): a frame's TCP header found in its bytes; TcpTuple: a connection's name.
+// find_tcp_header(): a frame's TCP header found in its bytes; TcpTuple: a connection's name;
+// StreamTable: its stream number.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <array>
 #include <vector>
 
 #include "tdsdiag/tcp_header.hpp"
@@ -201,4 +203,56 @@ TEST_CASE("Connections that differ in one address byte or one port spread over a
     }
     CHECK(used > 950);    // about 1,000 of 1,024 for a uniform hash
     CHECK(fullest <= 14);  // the expected fullest of 4 per bucket on average
+}
+
+TEST_CASE("The stream table finds each connection it was given, from either side, and takes a new stream on set",
+          "[tcp_header]") {
+    tdsdiag::StreamTable table;
+    uint32_t stream = 12345;
+    CHECK_FALSE(table.find(TcpTuple::of(kSrc4, kDst4, 4, 50000, 1433), stream));
+    CHECK(stream == 12345);  // untouched when not found
+    // 100,000 clients (the table grows many times), IPv4 and IPv6, streams numbered as they come.
+    constexpr uint32_t kClients = 100000;
+    auto client4 = [](uint32_t i) {
+        return TcpTuple::of(std::array<uint8_t, 4>{10, 20, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)}.data(),
+                            kDst4, 4, static_cast<uint16_t>(1024 + i % 60000), 1433);
+    };
+    auto client6 = [](uint32_t i) {
+        uint8_t a[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, static_cast<uint8_t>(i >> 16), 0,
+                         static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)};
+        return TcpTuple::of(a, kDst6, 16, static_cast<uint16_t>(i), 1433);
+    };
+    for (uint32_t i = 0; i < kClients; ++i) {
+        REQUIRE(table.set(client4(i), 2 * i));
+        REQUIRE(table.set(client6(i), 2 * i + 1));
+    }
+    CHECK(table.size() == 2 * kClients);
+    uint32_t wrong = 0;
+    for (uint32_t i = 0; i < kClients; ++i) {
+        uint32_t s4 = 0, s6 = 0;
+        const TcpTuple back4 = TcpTuple::of(kDst4, std::array<uint8_t, 4>{10, 20, static_cast<uint8_t>(i >> 8),
+                                                                          static_cast<uint8_t>(i)}.data(),
+                                            4, 1433, static_cast<uint16_t>(1024 + i % 60000));
+        if (!table.find(back4, s4) || s4 != 2 * i || !table.find(client6(i), s6) || s6 != 2 * i + 1) ++wrong;
+    }
+    CHECK(wrong == 0);
+    SECTION("another port or address is another connection") {
+        CHECK_FALSE(table.find(TcpTuple::of(kSrc4, kDst4, 4, 50000, 1433), stream));
+        CHECK_FALSE(table.find(TcpTuple::of(kSrc6, kDst6, 16, 50000, 1434), stream));
+    }
+    SECTION("a SYN on a known tuple records the new stream in place") {
+        REQUIRE(table.set(client4(7), 999999));
+        CHECK(table.size() == 2 * kClients);
+        REQUIRE(table.find(client4(7), stream));
+        CHECK(stream == 999999);
+    }
+    SECTION("stream 0 is a stream; 0xFFFFFFFF is refused, not recorded") {
+        tdsdiag::StreamTable t;
+        REQUIRE(t.set(client4(1), 0));
+        REQUIRE(t.find(client4(1), stream));
+        CHECK(stream == 0);
+        CHECK_FALSE(t.set(client4(2), UINT32_MAX));
+        CHECK_FALSE(t.find(client4(2), stream));
+        CHECK(t.size() == 1);
+    }
 }
