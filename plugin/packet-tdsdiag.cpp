@@ -24,7 +24,6 @@
 #include <new>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "tdsdiag/analyzer.hpp"
@@ -215,10 +214,10 @@ private:
 FrameStore* g_frames = nullptr;  // the first pass's result of each frame, one store per open capture file
 
 // The TCP stream of each connection seen, by addresses and ports (see tcp_stream).
-using TcpStreams = std::unordered_map<tdsdiag::TcpTuple, guint32, tdsdiag::TcpTupleHash>;
+using TcpStreams = tdsdiag::StreamTable;
 TcpStreams* g_tcp_streams = nullptr;  // one per open capture file, like g_analyzer
-// The diagnoses' texts kept for the capture file (see kept_text); node-based, so their addresses stay.
-std::unordered_set<std::string>* g_texts = nullptr;
+// The diagnoses' texts kept for the capture file, by code: text, then detail (see keep_diagnoses).
+tdsdiag::TextKeeper* g_texts = nullptr;
 
 // The connection summary, as plain C strings in packet scope, ready to render.
 struct ConnView {
@@ -294,7 +293,7 @@ void tdsdiag_init() {
         g_packet = new tdsdiag::Packet();
         g_frames = new FrameStore();
         g_tcp_streams = new TcpStreams();
-        g_texts = new std::unordered_set<std::string>();
+        g_texts = new tdsdiag::TextKeeper(2 * tdsdiag::kCodeCount);
     } catch (const std::exception&) {
         tdsdiag_cleanup();
     }
@@ -313,10 +312,6 @@ DiagData* copy_diagnoses(wmem_allocator_t* scope, const std::vector<tdsdiag::Dia
     return out;
 }
 
-// A text kept for the whole capture file, once however many frames carry it: connections that fail
-// the same way share their diagnoses' texts (in the bench corpus, 12,750 texts are 14 distinct ones).
-const char* kept_text(const std::string& text) { return g_texts->insert(text).first->c_str(); }
-
 // The diagnoses kept for the whole capture file (FrameStore).
 DiagData* keep_diagnoses(const std::vector<tdsdiag::Diagnosis>& diags) {
     if (diags.empty() || g_texts == nullptr) return nullptr;
@@ -324,8 +319,9 @@ DiagData* keep_diagnoses(const std::vector<tdsdiag::Diagnosis>& diags) {
     for (size_t i = 0; i < diags.size(); ++i) {
         out[i].code = static_cast<guint8>(diags[i].code);
         out[i].severity = static_cast<guint8>(diags[i].severity);
-        out[i].text = kept_text(diags[i].text);
-        out[i].detail = diags[i].detail.empty() ? nullptr : kept_text(diags[i].detail);
+        const size_t code = static_cast<size_t>(diags[i].code);
+        out[i].text = g_texts->keep(2 * code, diags[i].text);
+        out[i].detail = diags[i].detail.empty() ? nullptr : g_texts->keep(2 * code + 1, diags[i].detail);
     }
     return out;
 }
@@ -351,23 +347,19 @@ FrameData* to_frame_data(packet_info* pinfo, const tdsdiag::FrameResult& r, Fram
 
 // The frame's TCP stream index (tcp.stream): Wireshark's TCP conversation is asked once per
 // connection, and again at each SYN (the only segment that can start a new stream on the same
-// addresses and ports); other frames take it from g_tcp_streams. False if Wireshark has none.
-bool tcp_stream(packet_info* pinfo, const tdsdiag::TcpTuple& tuple, TcpStreams::iterator known,
-                const tdsdiag::TcpHeaderAt* header, guint32& stream) {
-    if (known != g_tcp_streams->end() && (header == nullptr || !(header->flags & tdsdiag::kSyn))) {
-        stream = known->second;
-        return true;
-    }
+// addresses and ports); other frames take it from g_tcp_streams (`known`: found there, and `stream`
+// holds it). False if Wireshark has none.
+bool tcp_stream(packet_info* pinfo, const tdsdiag::TcpTuple& tuple, bool known, const tdsdiag::TcpHeaderAt* header,
+                guint32& stream) {
+    if (known && (header == nullptr || !(header->flags & tdsdiag::kSyn))) return true;
     // Only once TCP has read the header whole has it found or made the frame's conversation:
     // asking earlier would make one (and shift Wireshark's own stream numbers).
     if (header == nullptr) return false;
     const struct tcp_analysis* tcpd = get_tcp_conversation_data(nullptr, pinfo);
     if (tcpd == nullptr) return false;
     stream = tcpd->stream;
-    if (known != g_tcp_streams->end())
-        known->second = stream;  // a SYN: perhaps a new connection on the same addresses and ports
-    else
-        g_tcp_streams->emplace(tuple, stream);
+    // On a SYN of a known tuple, perhaps a new connection on the same addresses and ports.
+    g_tcp_streams->set(tuple, stream);
     return true;
 }
 
@@ -383,14 +375,14 @@ __attribute__((noinline)) FrameData* analyze_frame(tvbuff_t* tvb, packet_info* p
         const tdsdiag::TcpTuple tuple =
             tdsdiag::TcpTuple::of(static_cast<const uint8_t*>(pinfo->src.data), static_cast<const uint8_t*>(pinfo->dst.data),
                                   static_cast<size_t>(pinfo->src.len), src_port, dst_port);
-        const auto known = g_tcp_streams->find(tuple);
+        guint32 stream = 0;
+        const bool known = g_tcp_streams->find(tuple, stream);
         // Other traffic costs a lookup here and one in the tree: a connection not seen before, between
         // other ports, carrying no TDS.
         const bool could_start = g_analyzer->could_start(src_port, dst_port);
-        if (known == g_tcp_streams->end() && !could_start && !tdsdiag_plugin::has_tds(tree)) return nullptr;
+        if (!known && !could_start && !tdsdiag_plugin::has_tds(tree)) return nullptr;
         tdsdiag::TcpHeaderAt h;
         const tdsdiag::TcpHeaderAt* header = tdsdiag_plugin::locate_tcp(tvb, pinfo, h) ? &h : nullptr;
-        guint32 stream = 0;
         if (!tcp_stream(pinfo, tuple, known, header, stream)) return nullptr;
         const bool tracked = g_analyzer->find(stream) != nullptr;
         if (!could_start && !tracked && !tdsdiag_plugin::has_tds(tree)) return nullptr;
