@@ -166,25 +166,34 @@ bool StreamTable::Flat<AddrLen>::set(const uint8_t* key, size_t hash, uint32_t s
         ++used;
     }
     s->stream_plus_1 = stream + 1;
+    if (recent.empty()) recent.resize(kRecent);
+    recent_slot(hash) = *s;  // the copy never disagrees with the table
+    return true;
+}
+
+template <size_t AddrLen>
+bool StreamTable::Flat<AddrLen>::find(const uint8_t* key, size_t hash, uint32_t& stream) {
+    if (slots.empty()) return false;
+    Slot<AddrLen>& copy = recent_slot(hash);
+    if (copy.stream_plus_1 == 0 || memcmp(copy.key, key, sizeof copy.key) != 0) {
+        const Slot<AddrLen>* s = probe(key, hash);
+        if (s->stream_plus_1 == 0) return false;
+        copy = *s;
+    }
+    stream = copy.stream_plus_1 - 1;
     return true;
 }
 
 bool StreamTable::find(const TcpTuple& t, uint32_t& stream) {
-    const Slot<4>* s4 = nullptr;
-    const Slot<16>* s6 = nullptr;
-    if (t.addr_len == 4 && !v4_.slots.empty()) {
+    if (t.addr_len == 4) {
         uint8_t key[12];
         key_of<4>(t, key);
-        s4 = v4_.probe(key, TcpTupleHash{}(t));
-    } else if (t.addr_len == 16 && !v6_.slots.empty()) {
-        uint8_t key[36];
-        key_of<16>(t, key);
-        s6 = v6_.probe(key, TcpTupleHash{}(t));
+        return v4_.find(key, TcpTupleHash{}(t), stream);
     }
-    const uint32_t held = s4 != nullptr ? s4->stream_plus_1 : s6 != nullptr ? s6->stream_plus_1 : 0;
-    if (held == 0) return false;
-    stream = held - 1;
-    return true;
+    if (t.addr_len != 16) return false;
+    uint8_t key[36];
+    key_of<16>(t, key);
+    return v6_.find(key, TcpTupleHash{}(t), stream);
 }
 
 bool StreamTable::set(const TcpTuple& t, uint32_t stream) {

@@ -240,7 +240,9 @@ TEST_CASE("The stream table finds each connection it was given, from either side
         CHECK_FALSE(table.find(TcpTuple::of(kSrc4, kDst4, 4, 50000, 1433), stream));
         CHECK_FALSE(table.find(TcpTuple::of(kSrc6, kDst6, 16, 50000, 1434), stream));
     }
-    SECTION("a SYN on a known tuple records the new stream in place") {
+    SECTION("a SYN on a known tuple records the new stream in place, also where it was just looked up") {
+        REQUIRE(table.find(client4(7), stream));  // now in the copy of recent slots too
+        CHECK(stream == 14);
         REQUIRE(table.set(client4(7), 999999));
         CHECK(table.size() == 2 * kClients);
         REQUIRE(table.find(client4(7), stream));
