@@ -66,7 +66,7 @@ void Analyzer::add_connection(uint32_t stream, std::unique_ptr<Connection> conn)
     } else {
         far_streams_[stream] = conn.get();
     }
-    order_.push_back(conn.get());
+    order_.push_back({stream, conn->first_frame(), conn.get()});
     owned_.push_back(std::move(conn));
 }
 

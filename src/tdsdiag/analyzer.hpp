@@ -43,8 +43,14 @@ public:
         const Connection* c = find(stream);
         return c == nullptr || !c->login_acknowledged();
     }
-    // Connections in the order their first frame appeared.
-    const std::vector<const Connection*>& connections() const { return order_; }
+    // Connections in the order their first frame appeared, with their stream and first frame: a
+    // report can select and order them without reading each one (on a big capture, a cache miss each).
+    struct Started {
+        uint32_t stream;
+        uint32_t first_frame;
+        const Connection* conn;
+    };
+    const std::vector<Started>& connections() const { return order_; }
 
 private:
     bool is_sql_port(uint16_t port) const;
@@ -72,7 +78,7 @@ private:
     mutable Connection* last_conn_ = nullptr;
     Connection* cached(uint32_t stream) const;
     std::unordered_map<std::string, std::unique_ptr<ServerFacts>> servers_;  // by "address:port"
-    std::vector<const Connection*> order_;
+    std::vector<Started> order_;
     std::vector<std::unique_ptr<BrowserLookup>> lookups_;
     std::vector<Connection*> redirecting_;  // connections whose login response carried a redirect, not yet followed
     std::unordered_map<std::string, uint32_t> open_lookups_;  // "client|port|server" -> lookup id

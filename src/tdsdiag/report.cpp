@@ -117,8 +117,9 @@ void for_each_row(const Analyzer& analyzer, int64_t capture_start_ns, const Sele
         const BrowserLookup* lookup;
     };
     std::vector<Ref> refs;
-    for (const Connection* c : analyzer.connections())
-        if (!selection.stream || selection.stream(c->stream())) refs.push_back({c->first_frame(), c, nullptr});
+    refs.reserve(analyzer.connections().size());
+    for (const Analyzer::Started& c : analyzer.connections())
+        if (!selection.stream || selection.stream(c.stream)) refs.push_back({c.first_frame, c.conn, nullptr});
     for (size_t i = 0; i < analyzer.lookup_count(); ++i) {
         const BrowserLookup* l = analyzer.lookup(static_cast<uint32_t>(i));
         if (l == nullptr || l->linked_stream) continue;
@@ -208,8 +209,15 @@ ConvTable::ConvTable() {
 }
 
 void ConvTable::add(const Row& r) {
-    conv_cells(r, cells_, width_);
-    ends_.push_back(cells_.size());
+    if (chunks_.empty() || chunks_.back().size() >= kChunk) {
+        chunks_.emplace_back();
+        chunks_.back().reserve(kChunk + 1024);  // a row rarely takes more than the margin
+        chunk_rows_.push_back(0);
+    }
+    std::string& chunk = chunks_.back();
+    conv_cells(r, chunk, width_);
+    ends_.push_back(static_cast<uint32_t>(chunk.size()));  // (a chunk stays far below 4 GB)
+    ++chunk_rows_.back();
 }
 
 void ConvTable::write(const std::function<void(const std::string&)>& emit) const {
@@ -224,19 +232,23 @@ void ConvTable::write(const std::function<void(const std::string&)>& emit) const
     };
     for (size_t i = 0; i < kColumns; ++i) put(i, kConvHeader[i], std::char_traits<char>::length(kConvHeader[i]));
     emit(line);
-    size_t begin = 0;
-    for (size_t end : ends_) {
-        line.clear();
-        const char* p = cells_.data() + begin;
-        const char* const last = cells_.data() + end;
-        for (size_t i = 0; i < kColumns; ++i) {
-            const char* stop = static_cast<const char*>(std::memchr(p, '\0', static_cast<size_t>(last - p)));
-            if (stop == nullptr) stop = last;  // (add() ends every cell with '\0')
-            put(i, p, static_cast<size_t>(stop - p));
-            p = stop < last ? stop + 1 : stop;
+    size_t row = 0;
+    for (size_t c = 0; c < chunks_.size(); ++c) {
+        size_t begin = 0;
+        for (size_t k = 0; k < chunk_rows_[c]; ++k, ++row) {
+            const size_t end = ends_[row];
+            line.clear();
+            const char* p = chunks_[c].data() + begin;
+            const char* const last = chunks_[c].data() + end;
+            for (size_t i = 0; i < kColumns; ++i) {
+                const char* stop = static_cast<const char*>(std::memchr(p, '\0', static_cast<size_t>(last - p)));
+                if (stop == nullptr) stop = last;  // (add() ends every cell with '\0')
+                put(i, p, static_cast<size_t>(stop - p));
+                p = stop < last ? stop + 1 : stop;
+            }
+            emit(line);
+            begin = end;
         }
-        emit(line);
-        begin = end;
     }
 }
 

@@ -47,7 +47,9 @@ std::vector<Row> make_rows(const Analyzer& analyzer, int64_t capture_start_ns, c
                            const std::set<uint32_t>* lookups = nullptr);
 
 // The table aligned for a terminal (-z tdsdiag,conv). Rows are added one at a time and kept as their
-// cells' text only (about 150 bytes a row), since the column widths are known only at the end.
+// cells' text only (about 150 bytes a row), since the column widths are known only at the end: in
+// chunks of about 64 KB, which, unlike one string growing by doubling, hold no unused half and are
+// never copied.
 class ConvTable {
 public:
     ConvTable();
@@ -58,8 +60,10 @@ public:
 
 private:
     static constexpr size_t kColumns = 18;
-    std::string cells_;          // every row's cells, each ended by '\0'
-    std::vector<size_t> ends_;   // where each row's cells end in cells_
+    static constexpr size_t kChunk = 65536;
+    std::vector<std::string> chunks_;  // every row's cells, each ended by '\0'; a row is in one chunk
+    std::vector<uint32_t> ends_;       // where each row's cells end in its chunk
+    std::vector<size_t> chunk_rows_;   // how many rows each chunk holds
     size_t width_[kColumns];
 };
 std::string conv_table(const std::vector<Row>& rows);

@@ -135,9 +135,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         for (const auto& d : r.diagnoses)
             if (d.text.size() > tdsdiag::kMaxTextLength) __builtin_trap();  // the expert-text contract
     }
-    for (const tdsdiag::Connection* conn : analyzer.connections()) {
-        conn->summary(false);
-        conn->summary(true);
+    for (const tdsdiag::Analyzer::Started& c : analyzer.connections()) {
+        if (c.stream != c.conn->stream() || c.first_frame != c.conn->first_frame()) __builtin_trap();
+        c.conn->summary(false);
+        c.conn->summary(true);
     }
     for (size_t i = 0; i < analyzer.lookup_count(); ++i)
         for (const auto& f : analyzer.lookup(static_cast<uint32_t>(i))->findings(true))

@@ -194,7 +194,9 @@ TEST_CASE("Connections are found by any stream number, near or far", "[analyzer]
         REQUIRE(c != nullptr);
         CHECK(c->stream() == streams[i]);
         CHECK(c->client_port() == kClientPort + i);
-        CHECK(run.analyzer.connections()[i] == c);
+        CHECK(run.analyzer.connections()[i].conn == c);
+        CHECK(run.analyzer.connections()[i].stream == streams[i]);
+        CHECK(run.analyzer.connections()[i].first_frame == c->first_frame());
         CHECK(run.results[7 + i].step == tdsdiag::Step::Close);
         CHECK(c->summary(true).outcome == Outcome::Failed);
     }

@@ -152,6 +152,36 @@ TEST_CASE("Fixed-point numbers read as printf writes them, ties and large values
     }
 }
 
+TEST_CASE("A table of thousands of rows keeps every row, in order, aligned across its chunks of kept cells",
+          "[report]") {
+    tdsdiag::ConvTable table;
+    constexpr uint32_t kRows = 3000;  // about 150 bytes a row: several 64 KB chunks
+    for (uint32_t i = 0; i < kRows; ++i) {
+        tdsdiag::Row r;
+        r.stream = i;
+        r.client = "10.20." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ":" + std::to_string(1024 + i);
+        r.server = "10.10.10.120:1433";
+        r.outcome = "connected";
+        r.diagnoses.assign(i % 4, "weak_cert_hash");  // rows of different lengths
+        table.add(r);
+    }
+    CHECK(table.size() == kRows);
+    std::vector<std::string> lines;
+    table.write([&](const std::string& line) { lines.push_back(line); });
+    REQUIRE(lines.size() == kRows + 2);
+    const size_t server_at = lines[1].find("server");
+    REQUIRE(server_at != std::string::npos);
+    size_t wrong = 0;
+    for (uint32_t i = 0; i < kRows; ++i) {
+        const std::string& l = lines[i + 2];
+        const std::string stream = std::to_string(i) + " ";
+        if (l.compare(0, stream.size(), stream) != 0 || l.compare(server_at, 17, "10.10.10.120:1433") != 0 ||
+            l.find(":" + std::to_string(1024 + i) + " ") == std::string::npos || l.back() != '\n')
+            ++wrong;
+    }
+    CHECK(wrong == 0);
+}
+
 TEST_CASE("Kept texts are shared while they keep coming back, and each kind keeps its own", "[report]") {
     tdsdiag::TextKeeper keeper(4);
     const std::string a = "The SYN was answered by a reset.", b = "Login failed: error 18456, state 8.";
