@@ -1,9 +1,10 @@
 // libFuzzer target: arbitrary bytes become a sequence of frames (the core's event input) for an
 // Analyzer, then every report is formatted and read back. The core must neither crash nor trip
-// a sanitizer, whatever the dissectors hand it. Also fuzzes the certificate and CSV readers
-// and the TCP header finder.
+// a sanitizer, whatever the dissectors hand it. Also fuzzes the certificate and CSV readers,
+// the TCP header finder, and the stream table against a plain map.
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <sstream>
 #include <string>
 
@@ -62,6 +63,38 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 (h.offset + 20 > in.n || (h.payload >= 0 && h.header_len < 20)))
                 __builtin_trap();  // a header reported found must lie within the bytes, with a sane length
         }
+        return 0;
+    }
+    if (mode % 4 == 2 && (mode & 0x04)) {  // the stream table: set and find tuples, checked against a map
+        tdsdiag::StreamTable table;
+        std::map<std::vector<uint8_t>, uint32_t> model;
+        while (in.n > 0) {
+            const uint8_t op = in.u8();
+            const size_t alen = (op & 1) ? 16 : 4;
+            uint8_t a[16] = {}, b[16] = {};
+            // Few distinct addresses and ports, so that tuples repeat and collide.
+            a[alen - 1] = static_cast<uint8_t>(in.u8() & 0x3f);
+            b[alen - 1] = static_cast<uint8_t>(in.u8() & 0x3f);
+            const uint16_t pa = static_cast<uint16_t>(in.u8() & 0x0f), pb = static_cast<uint16_t>(1433 + (op >> 6));
+            const tdsdiag::TcpTuple t = tdsdiag::TcpTuple::of(a, b, alen, pa, pb);
+            std::vector<uint8_t> key(t.addr[0], t.addr[0] + alen);
+            key.insert(key.end(), t.addr[1], t.addr[1] + alen);
+            key.push_back(static_cast<uint8_t>(t.port[0] >> 8));
+            key.push_back(static_cast<uint8_t>(t.port[0]));
+            key.push_back(static_cast<uint8_t>(t.port[1] >> 8));
+            key.push_back(static_cast<uint8_t>(t.port[1]));
+            key.push_back(static_cast<uint8_t>(alen));
+            if (op & 2) {
+                const uint32_t stream = (op & 4) ? UINT32_MAX : in.u16();
+                if (table.set(t, stream) != (stream != UINT32_MAX)) __builtin_trap();
+                if (stream != UINT32_MAX) model[key] = stream;
+            }
+            uint32_t found = 0;
+            const auto it = model.find(key);
+            if (table.find(t, found) != (it != model.end()) || (it != model.end() && found != it->second))
+                __builtin_trap();
+        }
+        if (table.size() != model.size()) __builtin_trap();
         return 0;
     }
     if (mode % 4 == 2) {  // the CSV reader on raw text
