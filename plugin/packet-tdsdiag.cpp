@@ -214,8 +214,7 @@ private:
 FrameStore* g_frames = nullptr;  // the first pass's result of each frame, one store per open capture file
 
 // The TCP stream of each connection seen, by addresses and ports (see tcp_stream).
-using TcpStreams = tdsdiag::StreamTable;
-TcpStreams* g_tcp_streams = nullptr;  // one per open capture file, like g_analyzer
+tdsdiag::StreamTable* g_tcp_streams = nullptr;  // one per open capture file, like g_analyzer
 // The diagnoses' texts kept for the capture file, by code: text, then detail (see keep_diagnoses).
 tdsdiag::TextKeeper* g_texts = nullptr;
 
@@ -292,7 +291,7 @@ void tdsdiag_init() {
         g_analyzer = new tdsdiag::Analyzer(make_config());
         g_packet = new tdsdiag::Packet();
         g_frames = new FrameStore();
-        g_tcp_streams = new TcpStreams();
+        g_tcp_streams = new tdsdiag::StreamTable();
         g_texts = new tdsdiag::TextKeeper(2 * tdsdiag::kCodeCount);
     } catch (const std::exception&) {
         tdsdiag_cleanup();

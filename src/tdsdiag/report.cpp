@@ -127,9 +127,17 @@ void for_each_row(const Analyzer& analyzer, int64_t capture_start_ns, const Sele
         refs.push_back({l->first_frame(), nullptr, l});
     }
     std::stable_sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) { return a.frame < b.frame; });
-    for (const Ref& ref : refs)
+    for (size_t i = 0; i < refs.size(); ++i) {
+        // On a big capture each connection is long out of the cache: fetch the next one's state while
+        // this row is made.
+        if (i + 1 < refs.size() && refs[i + 1].conn != nullptr) {
+            const char* next = reinterpret_cast<const char*>(refs[i + 1].conn);
+            for (size_t at = 0; at < sizeof(Connection); at += 64) __builtin_prefetch(next + at);
+        }
+        const Ref& ref = refs[i];
         fn(ref.conn != nullptr ? make_row(analyzer, *ref.conn, capture_start_ns)
                                : make_lookup_row(*ref.lookup, capture_start_ns));
+    }
 }
 
 std::vector<Row> make_rows(const Analyzer& analyzer, int64_t capture_start_ns, const std::set<uint32_t>* streams,

@@ -1,6 +1,11 @@
 #include "tdsdiag/tcp_header.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <new>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 namespace tdsdiag {
 namespace {
@@ -134,6 +139,37 @@ void key_of(const TcpTuple& t, uint8_t (&key)[2 * AddrLen + 4]) {
 
 }  // namespace
 
+namespace {
+constexpr size_t kHugePage = 2u << 20;
+}
+
+template <typename T>
+T* StreamTable::Pages<T>::allocate(size_t n) {
+    if (n > SIZE_MAX / sizeof(T)) throw std::bad_alloc();
+    const size_t bytes = n * sizeof(T);
+    if (bytes < kHugePage) return static_cast<T*>(::operator new(bytes));
+    // Whole huge pages, aligned to one (the size a multiple of the alignment, as aligned_alloc wants).
+    const size_t whole = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    void* p = std::aligned_alloc(kHugePage, whole);
+    if (p == nullptr) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    madvise(p, whole, MADV_HUGEPAGE);  // a hint: without it (or where refused) the pages are 4 KB
+#endif
+    return static_cast<T*>(p);
+}
+
+template <typename T>
+void StreamTable::Pages<T>::deallocate(T* p, size_t n) {
+    if (n * sizeof(T) < kHugePage)
+        ::operator delete(p);
+    else
+        std::free(p);
+}
+
+// (Instantiated here: the table's inline destructor, wherever it is, frees its slots through them.)
+template struct StreamTable::Pages<StreamTable::Slot<4>>;
+template struct StreamTable::Pages<StreamTable::Slot<16>>;
+
 template <size_t AddrLen>
 StreamTable::Slot<AddrLen>* StreamTable::Flat<AddrLen>::probe(const uint8_t* key, size_t hash) {
     // Linear probing: the slot holding the key, or the empty one where it would go.
@@ -148,7 +184,7 @@ template <size_t AddrLen>
 bool StreamTable::Flat<AddrLen>::set(const uint8_t* key, size_t hash, uint32_t stream) {
     if (stream == UINT32_MAX) return false;
     if (2 * (used + 1) > slots.size()) {
-        std::vector<Slot<AddrLen>> old(std::max<size_t>(64, 2 * slots.size()));
+        std::vector<Slot<AddrLen>, Pages<Slot<AddrLen>>> old(std::max<size_t>(64, 2 * slots.size()));
         old.swap(slots);
         for (const Slot<AddrLen>& s : old) {
             if (s.stream_plus_1 == 0) continue;
@@ -184,28 +220,25 @@ bool StreamTable::Flat<AddrLen>::find(const uint8_t* key, size_t hash, uint32_t&
     return true;
 }
 
-bool StreamTable::find(const TcpTuple& t, uint32_t& stream) {
+template <typename Fn>
+bool StreamTable::with_key(const TcpTuple& t, Fn fn) {
     if (t.addr_len == 4) {
         uint8_t key[12];
         key_of<4>(t, key);
-        return v4_.find(key, TcpTupleHash{}(t), stream);
+        return fn(v4_, key, TcpTupleHash{}(t));
     }
     if (t.addr_len != 16) return false;
     uint8_t key[36];
     key_of<16>(t, key);
-    return v6_.find(key, TcpTupleHash{}(t), stream);
+    return fn(v6_, key, TcpTupleHash{}(t));
+}
+
+bool StreamTable::find(const TcpTuple& t, uint32_t& stream) {
+    return with_key(t, [&](auto& flat, const uint8_t* key, size_t hash) { return flat.find(key, hash, stream); });
 }
 
 bool StreamTable::set(const TcpTuple& t, uint32_t stream) {
-    if (t.addr_len == 4) {
-        uint8_t key[12];
-        key_of<4>(t, key);
-        return v4_.set(key, TcpTupleHash{}(t), stream);
-    }
-    if (t.addr_len != 16) return false;
-    uint8_t key[36];
-    key_of<16>(t, key);
-    return v6_.set(key, TcpTupleHash{}(t), stream);
+    return with_key(t, [&](auto& flat, const uint8_t* key, size_t hash) { return flat.set(key, hash, stream); });
 }
 
 }  // namespace tdsdiag

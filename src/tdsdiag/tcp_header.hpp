@@ -62,6 +62,11 @@ public:
     // Records `stream` for `t`, replacing any. False for the one number it cannot hold (0xFFFFFFFF).
     bool set(const TcpTuple& t, uint32_t stream);
     size_t size() const { return v4_.used + v6_.used; }
+    // The bytes the table holds (its slots, some outside operator new, and the copies of recent ones).
+    size_t memory() const {
+        return v4_.slots.capacity() * sizeof(Slot<4>) + v4_.recent.capacity() * sizeof(Slot<4>) +
+               v6_.slots.capacity() * sizeof(Slot<16>) + v6_.recent.capacity() * sizeof(Slot<16>);
+    }
 
 private:
     template <size_t AddrLen>
@@ -70,18 +75,36 @@ private:
         uint32_t stream_plus_1;        // 0: empty
     };
     static constexpr size_t kRecent = 1024;  // a power of two
+    // The slots' memory: from 2 MB on, in transparent huge pages where the system offers them. A lookup
+    // of a connection not seen lately lands on a random page of the table, and with 4 KB pages it
+    // missed the TLB nearly every time on a big capture (a page walk is costly under virtualisation).
+    template <typename T>
+    struct Pages {
+        using value_type = T;
+        Pages() = default;
+        template <typename U>
+        Pages(const Pages<U>&) {}
+        T* allocate(size_t n);
+        void deallocate(T* p, size_t n);
+        bool operator==(const Pages&) const { return true; }
+        bool operator!=(const Pages&) const { return false; }
+    };
     template <size_t AddrLen>
     struct Flat {
-        std::vector<Slot<AddrLen>> slots;   // a power of two, at most half full
+        std::vector<Slot<AddrLen>, Pages<Slot<AddrLen>>> slots;  // a power of two, at most half full
         std::vector<Slot<AddrLen>> recent;  // kRecent copies, by other bits of the hash
         size_t used = 0;
         Slot<AddrLen>* probe(const uint8_t* key, size_t hash);
-        Slot<AddrLen>& recent_slot(size_t hash) { return recent[(hash >> 48) & (kRecent - 1)]; }
+        // Bits of the hash above those a table of up to 2^32 slots (2^16 on 32-bit hosts) takes.
+        Slot<AddrLen>& recent_slot(size_t hash) { return recent[(hash >> (sizeof hash * 4)) & (kRecent - 1)]; }
         bool find(const uint8_t* key, size_t hash, uint32_t& stream);
         bool set(const uint8_t* key, size_t hash, uint32_t stream);
     };
     Flat<4> v4_;
     Flat<16> v6_;
+    // fn(flat, key, hash) with the tuple's table (IPv4 or IPv6) and key; false for other address lengths.
+    template <typename Fn>
+    bool with_key(const TcpTuple& t, Fn fn);
 };
 
 }  // namespace tdsdiag

@@ -8,6 +8,7 @@
 #include <new>
 
 #include "builders.hpp"
+#include "tdsdiag/tcp_header.hpp"
 
 namespace {
 std::atomic<long long> g_live{0};
@@ -99,4 +100,28 @@ TEST_CASE("A million SYN-only connections cost a small fixed amount each", "[bou
         CHECK(a.connections().size() == static_cast<size_t>(n));
     }
     CHECK(g_live.load() - before < 4096);  // all of it is released with the capture
+}
+
+TEST_CASE("The plugin's stream table costs at most 64 bytes a connection, released with the capture",
+          "[bounded]") {
+    const long long before = g_live.load();
+    {
+        tdsdiag::StreamTable table;
+        const uint32_t n = 1000000;
+        const uint8_t server[4] = {10, 10, 10, 120};
+        for (uint32_t i = 0; i < n; ++i) {
+            const uint8_t client[4] = {10, static_cast<uint8_t>(i >> 16), static_cast<uint8_t>(i >> 8),
+                                       static_cast<uint8_t>(i)};
+            table.set(tdsdiag::TcpTuple::of(client, server, 4, static_cast<uint16_t>(1024 + i % 60000), 1433), i);
+        }
+        // The slots of a big table come from aligned_alloc (huge pages), not operator new: counted by
+        // the table itself, and only the rest by this binary's operator new.
+        const size_t per_conn = table.memory() / n;
+        INFO("memory per connection: " << per_conn << " bytes");
+        CHECK(per_conn <= 64);  // 16-byte slots, a table between a quarter and half full
+        CHECK(per_conn >= 32);
+        CHECK(g_live.load() - before <= 64 * 1024);  // the recent copies (16 KB) and no more
+        CHECK(table.size() == n);
+    }
+    CHECK(g_live.load() - before == 0);
 }
