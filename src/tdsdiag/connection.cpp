@@ -45,6 +45,9 @@ FrameResult Connection::on_packet(const Packet& p) {
             find(p, Code::SynUnanswered, e);
         }
     } else {
+        // A refused SYN sent again on the same port pair: one more attempt of the same connection.
+        if (state_ == State::Closing && tcp_.refused() && client && p.syn() && !p.ack() && !p.rst())
+            state_ = State::SynSent;
         const Message m = classify(p, client, tls_.ctx);
         const State prev = state_;
         state_ = next_state(prev, m, client, strict_ || (prev == State::Established && client && m == Message::TlsHandshake),
@@ -136,7 +139,7 @@ void Connection::learn(const Packet& p, bool client, Message m, State prev) {
         else if (s.bad_checksums > 0 && s.good_checksums == 0 && c.good_checksums > 0 && c.bad_checksums == 0)
             capture_point_ = Side::Server;
     }
-    tcp_.learn(p, client);
+    tcp_.learn(p, client, prev == State::SynSent);
     if (p.prelogin_encryption >= 0 && (!client || has(p.tds_types, kTdsPrelogin)))
         sender.prelogin_encryption = p.prelogin_encryption;
     if (p.prelogin_mars >= 0 && m != Message::AppData) sender.prelogin_mars = p.prelogin_mars;

@@ -87,7 +87,7 @@ const char* Describer::certificate_reason(bool weak) const {
     if (!tls_.cert) return "";
     if (tls_.certificate_expired()) return " (expired at capture time)";
     if (weak) return " (weak hash)";
-    return tls_.cert->self_issued ? " (self-signed)" : "";
+    return tls_.cert->self_issued ? " (self-signed: untrusted)" : "";
 }
 
 std::string Describer::certificate_fix(bool weak) const {
@@ -149,8 +149,11 @@ Words Describer::words(const Finding& f) const {
                 ""};
     case Code::CleartextLogin:
         return {sev,
-                "The Login7 travels without TLS: its user name and (merely obfuscated) password are readable on the "
-                "path.",
+                e.variant == Variant::WindowsAuthInClear
+                    ? "The Login7 travels without TLS, with Windows authentication: no password crosses the wire, but "
+                      "the user, host and application names and the whole session are readable on the path."
+                    : "The Login7 travels without TLS: its user name and (merely obfuscated) password are readable on "
+                      "the path.",
                 fix_of(code) + " Set Encrypt=True on the client, or Force Encryption on the server.",
                 ""};
     case Code::SlowLogin:
@@ -302,10 +305,7 @@ Words Describer::certificate(const Finding& f) const {
                 format("The server certificate is signed with %s, which TLS 1.2 logins on Windows cannot use.",
                        hash_of(tls_.cert).c_str()),
                 fix_of(Code::WeakCertHash),
-                certificate_detail() + (tls_.cert && tls_.cert->self_issued
-                                            ? " Microsoft notes that self-signed certificates are not affected; it "
-                                              "matters if a client here rejects it."
-                                            : "")};
+                certificate_detail()};
     case Variant::WeakOtherConnection: {
         const ServerFacts& s = c_.server_facts();
         return {Severity::Error,
@@ -359,11 +359,20 @@ Words Describer::close(const Finding& f) const {
     const Severity sev = code_info(f.code).severity;
     const Step during = step_of(e.before).value_or(Step::TcpHandshake);
     switch (f.code) {
-    case Code::SynRejected:
+    case Code::SynRejected: {
+        const TcpTracker& t = c_.tcp();
+        const std::string tries = t.syn_refusals > 1 ? format(" (%d attempts on the same ports)", t.syn_refusals) : "";
         return {sev,
-                format("The SYN was answered by a reset%s: nothing listens on %s, or its backlog is full.",
-                       seen_from(e.capture_point, Side::Server), server_name().c_str()),
-                fix_of(f.code) + " In SQL Server Configuration Manager, enable TCP/IP on that port.", ""};
+                format("The SYN was answered by a reset%s%s: nothing listens on %s, or its backlog is full.",
+                       seen_from(e.capture_point, Side::Server), tries.c_str(), server_name().c_str()),
+                fix_of(f.code),
+                t.syn_refusals > 1
+                    ? format("The client sent its SYN %d times from port %u, each answered by a reset, the last %s after "
+                             "the first: one refused connection attempt, retried as Windows clients do. In SQL Server "
+                             "Configuration Manager, check that TCP/IP is enabled on that port.",
+                             t.syn_attempts, c_.client_port(), seconds(t.last_refusal_ns - t.first_syn_ns).c_str())
+                    : "In SQL Server Configuration Manager, check that TCP/IP is enabled on that port."};
+    }
     case Code::LoginTimeout: {
         const char* what = e.before == State::Prelogin       ? "prelogin response (step 2)"
                            : e.before == State::TlsHandshake ? "next TLS handshake message (step 3)"

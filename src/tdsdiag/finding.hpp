@@ -35,6 +35,8 @@ enum class Variant : uint8_t {
     // encryption_not_supported
     ServerLacksEncryption,
     ClientLacksEncryption,
+    // cleartext_login
+    WindowsAuthInClear,    // integrated authentication: no password in the Login7
     // ntlm_fallback
     FallbackByClient,
     FallbackByServer,

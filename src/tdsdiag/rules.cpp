@@ -44,7 +44,8 @@ void Connection::diagnose(const Packet& p, bool client, Message m, State prev) {
         if (e.waited_ns > config_.slow_accept_ns) find(p, Code::SlowAccept, e);
     }
 
-    if (m == Message::Login7 && client && p.tls_content_types.empty()) find(p, Code::CleartextLogin);
+    if (m == Message::Login7 && client && p.tls_content_types.empty())
+        find(p, Code::CleartextLogin, variant(p.login7_integrated == 1 ? Variant::WindowsAuthInClear : Variant::Plain));
 
     if (prev == State::Login && state_ == State::LoginResponse && login_.sent_ns >= 0) {
         Evidence e = base;
@@ -100,9 +101,9 @@ void Connection::diagnose_close(const Packet& p, bool client, Message m, State p
     const Endpoint &cl = ends_[0], &sv = ends_[1];
     Evidence e = evidence(p, client, prev);
 
-    // Step 1: the SYN refused.
+    // Step 1: the SYN refused (once per connection, however often the client tries again).
     if (prev == State::SynSent && !client && rst) {
-        find(p, Code::SynRejected, e);
+        if (tcp_.syn_refusals == 1) find(p, Code::SynRejected, e);
         return;
     }
 

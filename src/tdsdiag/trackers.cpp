@@ -33,9 +33,16 @@ void TcpTracker::learn_retransmission(const Packet& p, bool client, bool syn_sen
     if (syn_retransmissions == 1 && first_syn_ns >= 0) syn_resent_frame = p.frame;
 }
 
-void TcpTracker::learn(const Packet& p, bool client) {
+void TcpTracker::learn(const Packet& p, bool client, bool syn_sent) {
+    if (p.rst() && !client && syn_sent) {
+        ++syn_refusals;
+        last_refusal_ns = p.time_ns;
+    }
     if (!p.syn() || p.rst()) return;  // (a SYN with RST is a reset)
-    if (!p.ack() && client && first_syn_ns < 0) first_syn_ns = p.time_ns;
+    if (!p.ack() && client) {
+        ++syn_attempts;
+        if (first_syn_ns < 0) first_syn_ns = p.time_ns;
+    }
     if (p.ack() && first_syn_ns >= 0 && syn_ack_frame == 0) {
         syn_ack_frame = p.frame;
         syn_ack_ns = p.time_ns;
@@ -43,7 +50,7 @@ void TcpTracker::learn(const Packet& p, bool client) {
 }
 
 bool TlsTracker::certificate_weak() const {
-    return cert && is_weak_certificate_hash(signature_hash(cert->signature_oid));
+    return cert && !cert->self_issued && is_weak_certificate_hash(signature_hash(cert->signature_oid));
 }
 
 void TlsTracker::learn(const Packet& p, bool client, const Config& config, ServerFacts& server) {

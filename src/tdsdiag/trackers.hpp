@@ -64,9 +64,17 @@ struct TcpTracker {
     uint32_t syn_resent_frame = 0;   // the first SYN sent again
     uint32_t syn_ack_frame = 0;      // the first SYN/ACK after the first SYN
     int64_t syn_ack_ns = 0;
+    // A refused SYN (answered by RST): Windows clients try again, typically twice, about 0.5 s apart,
+    // on the same port pair; each try is one more attempt of one refused connection.
+    int syn_attempts = 0;            // SYNs of the client that were not retransmissions
+    int syn_refusals = 0;            // RSTs answering them
+    int64_t last_refusal_ns = 0;
     // A retransmitted frame: counts a SYN sent again.
     void learn_retransmission(const Packet& p, bool client, bool syn_sent);
-    void learn(const Packet& p, bool client);
+    // `syn_sent`: the connection was waiting for the answer to a SYN.
+    void learn(const Packet& p, bool client, bool syn_sent);
+    // Whether the connection ended with its SYN refused and never got further.
+    bool refused() const { return syn_refusals > 0 && syn_ack_frame == 0; }
 };
 
 // The TLS handshake, as far as the capture shows it.
@@ -89,7 +97,9 @@ struct TlsTracker {
     void learn(const Packet& p, bool client, const Config& config, ServerFacts& server);
 
     bool certificate_expired() const { return cert && cert->not_after < cert_seen_s; }
-    bool certificate_weak() const;  // signed with a hash TLS 1.2 logins on Windows refuse
+    // A CA-signed certificate signed with a hash TLS 1.2 logins on Windows refuse. Self-signed
+    // certificates are not affected (the error-10054 article, scenario 4): their hash is not checked.
+    bool certificate_weak() const;
 };
 
 // The login and its answer: what decides the connection's outcome.
