@@ -84,7 +84,7 @@ int ett_browser = -1;
 
 expert_field ei_step_begins = EI_INIT;
 // One expert entry per diagnosis code (tdsdiag.analysis.<code>), and a second one for the codes
-// whose severity depends on the evidence (a fatal TLS alert, a weak hash that broke the handshake).
+// whose catalogue row declares one (catalogue.def).
 expert_field ei_code[tdsdiag::kCodeCount];
 expert_field ei_code_alt[tdsdiag::kCodeCount];
 
@@ -945,37 +945,30 @@ int expert_severity(tdsdiag::Severity s) {
     return PI_NOTE;
 }
 
-// tdsdiag.analysis.<code> for every code, with the catalogue's severity; the two codes whose
-// severity depends on the evidence get a second entry, tdsdiag.analysis.<code>.<qualifier>.
+// tdsdiag.analysis.<code> for every code, with the catalogue's severity and summary; a code whose
+// catalogue row declares a second entry (catalogue.def) also gets tdsdiag.analysis.<code>.<qualifier>,
+// used when a diagnosis has another severity than the catalogue's.
 void register_code_experts(expert_module_t* em) {
+    const auto expert_group = [](tdsdiag::ExpertGroup g) {
+        return g == tdsdiag::ExpertGroup::ResponseCode ? PI_RESPONSE_CODE : PI_SEQUENCE;
+    };
     static ei_register_info eis[2 * tdsdiag::kCodeCount];
     int n = 0;
     for (size_t i = 0; i < tdsdiag::kCodeCount; ++i) {
         const tdsdiag::CodeInfo& info = tdsdiag::code_info(static_cast<tdsdiag::Code>(i));
-        const int group = info.severity == tdsdiag::Severity::Error ? PI_RESPONSE_CODE : PI_SEQUENCE;
         eis[n++] = {&ei_code[i],
-                    {g_strdup_printf("tdsdiag.analysis.%s", info.name), group, expert_severity(info.severity),
-                     info.summary, EXPFILL}};
-        const tdsdiag::Code code = static_cast<tdsdiag::Code>(i);
-        if (code == tdsdiag::Code::TlsAlert)
+                    {g_strdup_printf("tdsdiag.analysis.%s", info.name), expert_group(info.group()),
+                     expert_severity(info.severity), info.summary, EXPFILL}};
+        if (info.has_alt())
             eis[n++] = {&ei_code_alt[i],
-                        {"tdsdiag.analysis.tls_alert.fatal", group, PI_ERROR, "A fatal TLS alert was sent", EXPFILL}};
-        else if (code == tdsdiag::Code::Attention)
-            eis[n++] = {&ei_code_alt[i],
-                        {"tdsdiag.analysis.attention.unacknowledged", PI_SEQUENCE, PI_WARN,
-                         "The server never acknowledged the client's attention", EXPFILL}};
-        else if (code == tdsdiag::Code::WeakCertHash)
-            eis[n++] = {&ei_code_alt[i],
-                        {"tdsdiag.analysis.weak_cert_hash.failed", PI_RESPONSE_CODE, PI_ERROR,
-                         "The TLS handshake failed on a certificate signed with a weak hash", EXPFILL}};
+                        {g_strdup_printf("tdsdiag.analysis.%s.%s", info.name, info.alt_qualifier),
+                         expert_group(info.alt_group), expert_severity(info.alt_severity), info.alt_summary,
+                         EXPFILL}};
     }
     expert_register_field_array(em, eis, n);
     // Codes without a second entry share the first one.
-    for (size_t i = 0; i < tdsdiag::kCodeCount; ++i) {
-        const tdsdiag::Code code = static_cast<tdsdiag::Code>(i);
-        if (code != tdsdiag::Code::TlsAlert && code != tdsdiag::Code::WeakCertHash && code != tdsdiag::Code::Attention)
-            ei_code_alt[i] = ei_code[i];
-    }
+    for (size_t i = 0; i < tdsdiag::kCodeCount; ++i)
+        if (!tdsdiag::code_info(static_cast<tdsdiag::Code>(i)).has_alt()) ei_code_alt[i] = ei_code[i];
 }
 
 extern "C" void proto_register_tdsdiag(void) {
