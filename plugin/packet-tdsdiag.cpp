@@ -101,6 +101,7 @@ range_t* pref_sql_ports = nullptr;
 gboolean pref_tds8 = TRUE;
 guint pref_slow_accept_ms = 1000;
 guint pref_slow_login_ms = 2000;
+guint pref_login_timeout_min_ms = 1000;
 guint pref_browser_slow_ms = 1000;
 
 tdsdiag::Analyzer* g_analyzer = nullptr;  // one per open capture file (init/cleanup routines)
@@ -261,6 +262,7 @@ tdsdiag::Config make_config() {
     if (c.sql_ports.empty()) c.sql_ports.push_back(1433);
     c.slow_accept_ns = static_cast<int64_t>(pref_slow_accept_ms) * 1000000;
     c.slow_login_ns = static_cast<int64_t>(pref_slow_login_ms) * 1000000;
+    c.login_timeout_min_ns = static_cast<int64_t>(pref_login_timeout_min_ms) * 1000000;
     c.browser_slow_ns = static_cast<int64_t>(pref_browser_slow_ms) * 1000000;
     c.cipher_name = [](uint16_t suite) { return tdsdiag_plugin::cipher_suite_name(suite); };
     return c;
@@ -1100,6 +1102,11 @@ extern "C" void proto_register_tdsdiag(void) {
     prefs_register_uint_preference(module, "slow_login_ms", "Slow login threshold (ms)",
                                    "A login answered later than this many milliseconds is diagnosed as slow_login",
                                    10, &pref_slow_login_ms);
+    prefs_register_uint_preference(module, "login_timeout_min_ms", "Shortest login timeout (ms)",
+                                   "A client that closes while waiting for the server is diagnosed as login_timeout "
+                                   "after at least this many milliseconds, and as login_abandoned (it gave up on its "
+                                   "own) after less",
+                                   10, &pref_login_timeout_min_ms);
 
     tdsdiag_handle = create_dissector_handle(dissect_tdsdiag, proto_tdsdiag);
     tdsdiag_plugin::register_tds8(proto_tdsdiag);

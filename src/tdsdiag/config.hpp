@@ -10,6 +10,8 @@ struct Config {
     std::vector<uint16_t> sql_ports{1433};    // TCP ports where SQL Server listens
     int64_t slow_accept_ns = 1000000000;      // SYN to SYN/ACK beyond this: slow_accept
     int64_t slow_login_ns = 2000000000;       // Login7 to login response beyond this: slow_login
+    int64_t login_timeout_min_ns = 1000000000;  // a client closing while it waits: login_timeout from this wait on,
+                                                // login_abandoned below it
     int64_t browser_slow_ns = 1000000000;     // SQL Browser request to answer beyond this: browser_slow
     // Name of a TLS cipher suite ("TLS_DHE_RSA_WITH_AES_256_GCM_SHA384"), or nullptr if unknown.
     const char* (*cipher_name)(uint16_t suite) = nullptr;

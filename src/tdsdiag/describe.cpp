@@ -219,6 +219,7 @@ Words Describer::words(const Finding& f) const {
     case Code::CertificateRejected: return certificate(f);
     case Code::SynRejected:
     case Code::LoginTimeout:
+    case Code::LoginAbandoned:
     case Code::ServerFirstFin:
     case Code::ServerReset:
     case Code::ClientReset: return close(f);
@@ -384,6 +385,16 @@ Words Describer::close(const Finding& f) const {
                 fix_of(f.code),
                 format("The client %s the connection; its last message was %s before.", how(e),
                        seconds(e.waited_ns).c_str())};
+    }
+    case Code::LoginAbandoned: {
+        const unsigned step = e.before == State::Prelogin ? 2u : e.before == State::TlsHandshake ? 3u : 5u;
+        return {sev,
+                format("The client closed while waiting for step %u after only %s: too soon for a timeout, so likely "
+                       "the application gave up, or the capture missed the server's answer.",
+                       step, milliseconds(e.waited_ns).c_str()),
+                "", format("The client %s the connection %s after its last message; login_timeout needs a wait of at "
+                           "least %s (preference tdsdiag.login_timeout_min_ms).",
+                           how(e), milliseconds(e.waited_ns).c_str(), seconds(c_.config().login_timeout_min_ns).c_str())};
     }
     case Code::ServerFirstFin:
         return {sev,

@@ -115,7 +115,8 @@ void Connection::diagnose_close(const Packet& p, bool client, Message m, State p
     if (client && waiting_on_server && sv.packets > 0 && !(prev == State::TlsHandshake && tls_.alert_seen)) {
         Evidence w = e;
         w.waited_ns = p.time_ns - ends_[0].last_payload_ns;
-        find(p, Code::LoginTimeout, w);
+        // No driver times out in milliseconds: a shorter wait is the application giving up.
+        find(p, w.waited_ns >= config_.login_timeout_min_ns ? Code::LoginTimeout : Code::LoginAbandoned, w);
         if (prev == State::TlsHandshake) handshake_explained_ = true;
     }
 

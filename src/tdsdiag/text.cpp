@@ -50,6 +50,8 @@ std::string fixed(double v, int decimals) {
 
 std::string seconds(int64_t ns) { return format("%.3f s", static_cast<double>(ns) / 1e9); }
 
+std::string milliseconds(int64_t ns) { return format("%.0f ms", static_cast<double>(ns) / 1e6); }
+
 std::string utf16le_to_utf8(const uint8_t* p, size_t bytes) {
     std::string out;
     for (size_t i = 0; i + 1 < bytes; i += 2) {

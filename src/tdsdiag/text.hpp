@@ -20,6 +20,8 @@ TDSDIAG_COLD std::string format(const char* fmt, ...) __attribute__((format(prin
 std::string fixed(double v, int decimals);
 // "1.500 s"
 TDSDIAG_COLD std::string seconds(int64_t ns);
+// "12 ms" (rounded to the millisecond)
+TDSDIAG_COLD std::string milliseconds(int64_t ns);
 // UTF-16LE bytes (host, user and domain names in TDS and NTLM) to UTF-8; a surrogate becomes '?'.
 std::string utf16le_to_utf8(const uint8_t* p, size_t bytes);
 // Whether a host string is an IPv4 or IPv6 address literal rather than a name.

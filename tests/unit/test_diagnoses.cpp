@@ -150,7 +150,32 @@ TEST_CASE("The client giving up while the server is silent is login_timeout", "[
         CHECK(find(run, 4, Code::LoginTimeout)->text.find("15.000 s") != std::string::npos);
     }
     SECTION("no login response") {
-        Run run({syn(), synack(), prelogin(2), prelogin_response(2), tds(true, {tdsdiag::kTdsLogin7}), fin(true)}, config());
+        Run run({syn(), synack(), prelogin(2), prelogin_response(2), at(tds(true, {tdsdiag::kTdsLogin7}), 50),
+                 at(fin(true), 3050)},
+                config());
+        CHECK(diagnoses(run) == D{{5, {"cleartext_login"}}, {6, {"login_timeout"}}});
+    }
+    SECTION("a client closing after a wait no timeout explains gave up on its own: login_abandoned, not login_timeout") {
+        const int64_t waits[] = {12, 999};
+        for (int64_t wait : waits) {
+            Run run({syn(), synack(), prelogin(2), prelogin_response(2), at(tds(true, {tdsdiag::kTdsLogin7}), 50),
+                     at(fin(true), 50 + wait)},
+                    config());
+            CHECK(diagnoses(run) == D{{5, {"cleartext_login"}}, {6, {"login_abandoned"}}});
+            const auto* d = find(run, 6, Code::LoginAbandoned);
+            REQUIRE(d != nullptr);
+            CHECK(d->severity == Severity::Note);
+            CHECK(d->text.find("waiting for step 5 after only " + std::to_string(wait) + " ms") != std::string::npos);
+            CHECK(d->text.find("likely") != std::string::npos);
+            CHECK(run.summary(true).outcome == tdsdiag::Outcome::Failed);
+        }
+    }
+    SECTION("the shortest wait taken for a timeout is a preference") {
+        tdsdiag::Config c = config();
+        c.login_timeout_min_ns = 10000000;  // 10 ms
+        Run run({syn(), synack(), prelogin(2), prelogin_response(2), at(tds(true, {tdsdiag::kTdsLogin7}), 50),
+                 at(fin(true), 62)},
+                c);
         CHECK(diagnoses(run) == D{{5, {"cleartext_login"}}, {6, {"login_timeout"}}});
     }
     SECTION("the server closing during the prelogin is server_first_fin, not a timeout") {
