@@ -2,7 +2,8 @@
 """pytds client for the tdsdiag capture lab (Debian python3-tds + python3-openssl).
 
 Usage: /usr/bin/python3 pytds_client.py [--server H] [--port P] [--cafile F]
-       [--login-only] [--query SQL] [--close end|reset] [--login-timeout S]
+       [--login-only] [--query SQL [--param N]...] [--close end|reset]
+       [--login-timeout S]
        [--instance NAME]   (server 'H\\NAME': pytds asks the SQL Browser, UDP 1434,
                             for the port; --port is then ignored)
 """
@@ -22,11 +23,33 @@ p.add_argument("--cafile", help="enables TLS (pytds needs a CA file for TLS)")
 p.add_argument("--login-only", action="store_true", help="encrypt the login only")
 p.add_argument("--no-validate-host", action="store_true")
 p.add_argument("--query", default="select 1")
+p.add_argument("--param", type=int, action="append", default=[],
+               help="an integer parameter of --query (repeatable; write %%s for it): pytds then "
+                    "sends the query as an RPC request, sp_executesql, not as an SQL batch")
 p.add_argument("--close", choices=["end", "reset"], default="end",
                help="reset: SO_LINGER 0 on the socket before closing, so the kernel sends RST")
 p.add_argument("--login-timeout", type=float, default=10)
 p.add_argument("--instance", help="named instance: pytds resolves it through the SQL Browser (SSRP 0x03)")
 a = p.parse_args()
+
+
+def logging_verify_cb(conn, cert, err_num, err_depth, ret_code):
+    """pytds' own verify callback (accept what OpenSSL accepted), which also
+    prints why OpenSSL refused a certificate (pytds only says 'certificate
+    verify failed')."""
+    if ret_code != 1:
+        try:
+            from OpenSSL._util import ffi, lib
+            why = ffi.string(lib.X509_verify_cert_error_string(err_num)).decode()
+        except Exception:
+            why = "?"
+        print("pytds: OpenSSL certificate verify error %d at depth %d: %s (%s)"
+              % (err_num, err_depth, why, cert.get_subject().CN))
+    return ret_code == 1
+
+
+if hasattr(pytds, "tls") and hasattr(pytds.tls, "verify_cb"):
+    pytds.tls.verify_cb = logging_verify_cb
 
 try:
     conn = pytds.connect(server=a.server + ("\\" + a.instance if a.instance else ""),
@@ -40,7 +63,7 @@ except Exception as e:
 print("pytds: connected")
 if a.query:
     with conn.cursor() as cur:
-        cur.execute(a.query)
+        cur.execute(a.query, tuple(a.param))
         print("pytds: rows %r" % (cur.fetchall(),))
 if a.close == "reset":
     import gc  # find the TCP socket under pytds' transport objects

@@ -94,6 +94,15 @@ SCENARIOS=(
 "kerberos-login|tsql without -U (Kerberos: a TGT for alice@LAB.TEST from kinit before the capture; freetds.conf host = sql.lab.test, mutual authentication = yes), encryption = request, server ENCRYPT_OFF --sspi gssapi (python3-gssapi with the keytab of MSSQLSvc/sql.lab.test:1433) and an MIT KDC on the server (capture filter adds port 88): TLS 1.2 handshake inside prelogin packets; the client's TGS-REQ for MSSQLSvc/sql.lab.test:1433 and the KDC's TGS-REP (UDP 88); Login7 (fIntSecurity, SSPI = a raw GSS-API Kerberos 5 token with the AP-REQ, no SPNEGO) as TLS application data; in clear the login response starting with an SSPI token (0xED) holding the AP-REP (mutual authentication), then LOGINACK; select 1, FIN close by the client"
 "ntlm-fallback|pytds with python3-gssapi (MIT SPNEGO offering Kerberos 5 and, through gss-ntlmssp, NTLMSSP; alice has a TGT from kinit before the capture and NTLM credentials LAB\\alice), cleartext (pytds without TLS, server ENCRYPT_NOT_SUP), server --sspi gssapi (MIT SPNEGO with NTLM but no Kerberos key: no keytab) and an MIT KDC (capture filter adds port 88): TGS-REQ/TGS-REP for MSSQLSvc/sql.lab.test; Login7 with a SPNEGO NegTokenInit listing Kerberos 5 and NTLMSSP, mechToken the Kerberos AP-REQ; the server's 0xED NegTokenResp (request-mic, supportedMech NTLMSSP, no token) rejects Kerberos; then 0x11 NegTokenResp (NTLMSSP NEGOTIATE), 0xED NegTokenResp (accept-incomplete, NTLMSSP CHALLENGE), 0x11 NegTokenResp (NTLMSSP AUTHENTICATE LAB\\alice + mechListMIC), login response with 0xED NegTokenResp (accept-completed, mechListMIC) then LOGINACK; select 1, FIN close by the client"
 
+# ---- issue 7
+"syn-refused-retried|nothing listens on 10.10.10.120:1433; tests/lab/retry_client.py (our script on the kernel's TCP, mimicking a Windows client) connects three times from the same source port, 0.5 s apart: three SYNs, each answered by RST/ACK from the server's kernel"
+"cert-self-signed-md5-accepted|self-signed server certificate signed with md5WithRSAEncryption; tsql without a CA file (no verification) accepts it; login-only TLS 1.2, login, select 1, FIN close by the client"
+"cert-self-signed-md5-rejected|same self-signed MD5 certificate; pytds (pyOpenSSL) with cafile = the lab CA (which did not sign it), login-only TLS, rejects it as self-signed (OpenSSL verify error 18 'self-signed certificate'; OpenSSL does not check the signature hash of a self-signed certificate) and closes with FIN right after the server's Certificate/ServerHelloDone flight, no alert"
+"cleartext-login-windows-auth|tsql -U 'LAB\\alice' (NTLM) with encryption = off (prelogin 2), server ENCRYPT_NOT_SUP --sspi ntlm: no TLS at all; Login7 in clear with fIntSecurity and an NTLMSSP NEGOTIATE (no password field), SSPI token 0xED with the CHALLENGE, SSPI packet 0x11 with the AUTHENTICATE (LAB\\alice, NTLMv2), login response with LOGINACK, select 1, FIN close by the client"
+"login-closed-early|tedious, full TLS 1.2 (server ENCRYPT_ON), whose Login7 the server never answers; the application gives up 30 ms after tedious sent the Login7 (client.js closeAfterLoginMs: conn.close()) and tedious closes with FIN: the Login7 as TLS application data is the client's last payload, its FIN follows about 30 ms later"
+"named-instance-dynamic-port|a named instance on its dynamic port: the server listens on TCP 49177, pytds connects straight to 49177 (the port the SQL Browser gave before the capture; capture filter 'tcp port 49177', no UDP 1434): prelogin, login-only TLS 1.2 (pytds enc_login_only, lab CA), Login7 as TLS application data, login response in clear, then 'select @P1' with @P1 = 1 as an RPC request (sp_executesql) in clear, FIN close by the client"
+"named-instance-dynamic-port-clear-login|the same port 49177; tsql with tds version = 7.0 sends no PRELOGIN: its first payload is a TDS 7.0 Login7 in clear (server --login7-first accepts it), then the login response with LOGINACK (TDS 7.0), select 1, FIN close by the client"
+
 )
 
 # ---------------------------------------------------------------------------
@@ -753,4 +762,83 @@ sc_ntlm_fallback() {
     gssapi_client --target "MSSQLSvc@$KRB_HOST"
     note "client: SPNEGO with alice's TGT and NTLM_USER_FILE (LAB:alice) for gss-ntlmssp, pytds' SSPI answers sent as packet type 0x11 by gssapi_client.py (pytds 1.11 alone sends 0x10), server: no keytab (KRB5_KTNAME names a missing file), NTLM_USER_FILE for gss-ntlmssp"
     krb_lab_done
+}
+
+# ---- refused SYN retried, self-signed MD5, Windows auth in clear, early close,
+# named instance on its dynamic port (issue 7) --------------------------------
+# retry_client ARGS... (see retry_client.py): our script on the kernel's TCP,
+# connecting again from the same source port after each refusal
+v_retry() {
+    echo "tests/lab/retry_client.py (our script: Python $($PY -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])') socket connect() on the kernel's TCP, mimicking the Windows client's retry of a refused SYN on the same source port)"
+}
+retry_client() {
+    note_client "$(v_retry)"
+    echo "--- retry_client $*" >> "$T/clients.log"
+    in_client timeout "${CLIENT_TIMEOUT:-40}" "$PY" "$LAB/retry_client.py" \
+        --server "$SERVER_IP" --port "$PORT" "$@" >> "$T/clients.log" 2>&1
+    echo "--- retry_client exit $?" >> "$T/clients.log"
+}
+
+sc_syn_refused_retried() {
+    EXPECT="one 4-tuple, three refusals: step 1 then step 7 for each SYN/RST pair (about 0.5 s apart, same client port); diagnosis syn_rejected once, its text saying 3 attempts; no server_reset; outcome failed"
+    NO_SERVER="nothing listens on $SERVER_IP:$PORT"
+    retry_client --attempts 3 --interval 0.5
+}
+
+sc_cert_self_signed_md5_accepted() {
+    EXPECT="steps 1-7; encryption login_only (TLS 1.2); self-signed certificate signed with md5WithRSAEncryption; no weak_cert_hash (the signature of a self-signed certificate is not what a client trusts: it is accepted or rejected as a certificate, whatever its hash); outcome connected; close by client FIN"
+    server --encryption off --self-signed --cert-hash md5
+    tsql_client request
+}
+
+# pytds, not tsql: GnuTLS (tsql with 'ca file') flags this certificate both
+# untrusted and insecure (status 0x142: INVALID, SIGNER_NOT_FOUND,
+# INSECURE_ALGORITHM), OpenSSL only as self-signed (error 18)
+sc_cert_self_signed_md5_rejected() {
+    EXPECT="steps 1,2,3,7; self-signed certificate signed with md5WithRSAEncryption; client FIN right after the server's Certificate/ServerHelloDone flight, no alert; diagnosis certificate_rejected saying self-signed (untrusted); no weak_cert_hash; outcome failed"
+    server --encryption off --self-signed --cert-hash md5
+    pytds_client --cafile "$T/ca.pem" --no-validate-host --login-only
+    local why
+    why=$(grep -m1 'certificate verify error' "$T/clients.log" | sed 's/^pytds: //')
+    note "pytds with cafile = the lab CA (enc_login_only), which did not sign the certificate: pytds' verify callback reports ${why:-nothing}"
+}
+
+sc_cleartext_login_windows_auth() {
+    EXPECT="steps 1,2,4,5,6,7; encryption none; integrated authentication NTLM in clear: Login7 with fIntSecurity and an NTLMSSP NEGOTIATE, no password field; SSPI token 0xED (NTLMSSP CHALLENGE), SSPI packet 0x11 (NTLMSSP AUTHENTICATE LAB\\alice, NTLMv2), LOGINACK; diagnosis cleartext_login with Windows authentication (no password on the wire; user, host, application and the session are exposed); conn.auth ntlm; outcome connected; close by client FIN"
+    server --encryption not_sup --sspi ntlm
+    TSQL_USER='LAB\alice' TSQL_PASSWORD="$PASSWORD" tsql_client off
+    note "tsql -U 'LAB\\alice' -P (lab password)"
+}
+
+# Not tedious' connectTimeout: it counts from connect(), and the TCP, PRELOGIN
+# and TLS steps before the Login7 took 37 to 112 ms on the loaded lab machine,
+# so a 100 ms connectTimeout fired before the Login7 in 1 run out of 6; a
+# timer started by the Login7 itself gives the same short wait every run
+sc_login_closed_early() {
+    EXPECT="steps 1-4,7: full TLS, Login7 sent as application data, never answered; the client closes with FIN about 30 ms after its Login7 (client's last payload); diagnosis login_abandoned (the client gave up after only N ms), not login_timeout; outcome failed"
+    server --encryption on --login-no-answer
+    tedious_client '{"encrypt": true, "trustServerCertificate": true, "connectTimeout": 15000, "closeAfterLoginMs": 30}'
+    note "tests/lab/node/client.js closeAfterLoginMs 30: the application calls conn.close() 30 ms after tedious logged its Login7 as sent (tedious' debug packet log), tedious closes the socket"
+}
+
+setup_named_instance_dynamic_port() {
+    PORT=49177
+    CAP_FILTER="tcp port $PORT"
+}
+sc_named_instance_dynamic_port() {
+    EXPECT="TCP port 49177 (a named instance's dynamic port, found through the SQL Browser before the capture) recognised as TDS without any preference (no .args): all steps from the PRELOGIN on (2-7) in one pass, step 1 too with -2 (steps 1-7); encryption login_only (TLS 1.2); an RPC request (sp_executesql) in step 6; outcome connected; close by client FIN"
+    server --encryption off --ca-signed
+    pytds_client --cafile "$T/ca.pem" --no-validate-host --login-only --query "select %s" --param 1
+    note "pytds cursor.execute('select %s', (1,)): an RPC request sp_executesql"
+}
+
+setup_named_instance_dynamic_port_clear_login() {
+    PORT=49177
+    CAP_FILTER="tcp port $PORT"
+}
+sc_named_instance_dynamic_port_clear_login() {
+    EXPECT="TCP port 49177 recognised as TDS without any preference (no .args) from a first payload that is a Login7 (TDS 7.0, no PRELOGIN): all steps from the Login7 on (4,5,6,7) in one pass, step 1 too with -2 (steps 1,4,5,6,7); no step 2 or 3 (no PRELOGIN: nothing negotiated); LOGINACK with TDS version 0x07000000, select 1; encryption none; diagnosis cleartext_login; outcome connected; close by client FIN"
+    server --encryption not_sup --login7-first
+    tsql_client off "tds version = 7.0"
+    note "freetds.conf tds version = 7.0 (FreeTDS sends no PRELOGIN for TDS 7.0)"
 }

@@ -295,7 +295,9 @@ class Tokens:
 
     def loginack(self):
         prog = b_varchar("Microsoft SQL Server")
-        ver = struct.pack(">I", self.v)
+        # MS-TDS LOGINACK: a TDS 7.0 / 7.1 Login7 (0x70000000 / 0x71000000)
+        # is acknowledged as 0x07000000 / 0x07010000; later versions as sent
+        ver = struct.pack(">I", {0x70000000: 0x07000000, 0x71000000: 0x07010000}.get(self.v, self.v))
         mj, mn, bld, _ = SERVER_VERSION
         body = b"\x01" + ver + prog + bytes([mj, mn]) + struct.pack(">H", bld)
         return b"\xad" + struct.pack("<H", len(body)) + body
@@ -1055,9 +1057,25 @@ class Connection(Mars):
             self.encrypt_all = True
         # ---- step 2: PRELOGIN
         typ, data = self.read_message(via_tls=strict)
-        if typ != PKT_PRELOGIN:
-            self.log("first packet is type 0x%02x, not PRELOGIN" % typ)
-            self.abort("fin", "no PRELOGIN")
+        if typ == PKT_LOGIN7 and a.login7_first and not strict:
+            # a TDS 7.0 client (FreeTDS tds version = 7.0) sends no PRELOGIN:
+            # no encryption negotiated, the Login7 in clear is the first packet
+            self.log("first packet is a Login7 without PRELOGIN, accepted (--login7-first): no TLS")
+        else:
+            if typ != PKT_PRELOGIN:
+                self.log("first packet is type 0x%02x, not PRELOGIN" % typ)
+                self.abort("fin", "no PRELOGIN")
+            self.prelogin_and_tls(data, strict)
+            # ---- step 4: Login7
+            typ, data = self.read_message(via_tls=self.login_tls)
+        if typ != PKT_LOGIN7:
+            self.log("expected Login7, got type 0x%02x" % typ)
+            self.abort("fin", "no Login7")
+        self.login_and_session(data)
+
+    def prelogin_and_tls(self, data, strict):
+        """Steps 2 and 3: answer the PRELOGIN, then the TLS handshake if any."""
+        a = self.args
         opts = self.parse_prelogin(data)
         client_enc = opts.get(1, b"\x02")[0] & 0x0F
         self.log("PRELOGIN from client, encryption=%s" % ENC_NAME.get(client_enc, client_enc))
@@ -1096,11 +1114,9 @@ class Connection(Mars):
             self.login_tls = True
             self.encrypt_all = tls_mode == "full"
 
-        # ---- step 4: Login7
-        typ, data = self.read_message(via_tls=self.login_tls)
-        if typ != PKT_LOGIN7:
-            self.log("expected Login7, got type 0x%02x" % typ)
-            self.abort("fin", "no Login7")
+    def login_and_session(self, data):
+        """Steps 4 to 6: the Login7 (data), the login response, the commands."""
+        a = self.args
         self.handle_login7(data)
         self.integrated_auth(data)  # --sspi: SSPI exchange (0xED / 0x11) first
         if self.fail and a.login_delay:
@@ -1413,6 +1429,10 @@ def main():
                         "script, not by OpenSSL) and close")
     g.add_argument("--login-delay", type=float, default=0.0, help="seconds before the login response")
     g.add_argument("--login-no-answer", action="store_true", help="never answer the Login7")
+    g.add_argument("--login7-first", action="store_true",
+                   help="accept a Login7 as the client's first packet, without PRELOGIN (a TDS 7.0 "
+                        "client, e.g. FreeTDS with tds version = 7.0): no TLS, login in clear; "
+                        "without it such a client gets FIN")
     g.add_argument("--login-error", type=int, default=0, help="answer Login7 with this ERROR number, e.g. 18456")
     g.add_argument("--error-state", type=int, default=1)
     g.add_argument("--login-error-message")

@@ -11,7 +11,10 @@
 //   auth: "ntlm" (tedious' NTLM with user, password and domain; default: SQL login),
 //   cancelAfterMs (cancel the query this long after sending it: attention),
 //   cancelTimeout (tedious' wait for the attention acknowledgement),
-//   thenQuery (run after a query cancelled with ECANCEL, e.g. "select 1")
+//   thenQuery (run after a query cancelled with ECANCEL, e.g. "select 1"),
+//   closeAfterLoginMs (the application gives up on the login this long after
+//   tedious sent its Login7, seen through tedious' debug packet log, and
+//   calls conn.close(): a login timeout counted from the Login7)
 'use strict';
 const fs = require('fs');
 const { Connection, Request } = require('tedious');
@@ -40,6 +43,7 @@ const conn = new Connection({
     cryptoCredentialsDetails: creds, database: undefined,
     ...(o.serverName ? { serverName: o.serverName } : {}),
     ...(o.cancelTimeout !== undefined ? { cancelTimeout: o.cancelTimeout } : {}),
+    ...(o.closeAfterLoginMs !== undefined ? { debug: { packet: true } } : {}),
   },
 });
 
@@ -95,6 +99,23 @@ conn.on('connect', (err) => {
   }
 });
 conn.on('error', (e) => console.log('tedious: error: ' + e.message));
+if (o.closeAfterLoginMs !== undefined) {
+  // tedious' packet log: a line "Sent", then the packet header "type:0x10(LOGIN7), ..."
+  let sent = false, armed = false;
+  conn.on('debug', (line) => {
+    if (line === 'Sent') { sent = true; return; }
+    if (sent && !armed && /type:0x10\b/.test(line)) {
+      armed = true;
+      const t0 = Date.now();
+      setTimeout(() => {
+        console.log('tedious: giving up on the login ' + (Date.now() - t0) + ' ms after the Login7: conn.close()');
+        conn.close();
+        setTimeout(() => process.exit(2), 300);
+      }, o.closeAfterLoginMs);
+    }
+    sent = false;
+  });
+}
 conn.on('end', () => console.log('tedious: connection ended'));
 conn.on('rerouting', () => console.log('tedious: rerouting (ENVCHANGE routing in the login response)'));
 conn.connect();
