@@ -57,21 +57,40 @@ Connection* Analyzer::cached(uint32_t stream) const {
     return c;
 }
 
-void Analyzer::add_connection(uint32_t stream, std::unique_ptr<Connection> conn) {
+void Analyzer::set_stream(uint32_t stream, Connection* conn) {
     // The table grows to twice what it needs at most, and only for numbers near those seen.
     const size_t dense_limit = std::max<size_t>(65536, 4 * (owned_.size() + 1));
     if (stream < by_stream_.size() || stream < dense_limit) {
         if (stream >= by_stream_.size()) by_stream_.resize(std::max<size_t>(stream + 1, by_stream_.size() * 2), nullptr);
-        by_stream_[stream] = conn.get();
+        by_stream_[stream] = conn;
     } else {
-        far_streams_[stream] = conn.get();
+        far_streams_[stream] = conn;
     }
+}
+
+void Analyzer::add_connection(uint32_t stream, std::unique_ptr<Connection> conn) {
+    set_stream(stream, conn.get());
     order_.push_back({stream, conn->first_frame(), conn.get()});
     owned_.push_back(std::move(conn));
 }
 
+namespace {
+std::string port_pair(const std::string& client, uint16_t client_port, const std::string& server, uint16_t server_port) {
+    return client + "|" + std::to_string(client_port) + "|" + server + "|" + std::to_string(server_port);
+}
+}  // namespace
+
+Connection* Analyzer::retried(const Packet& p) const {
+    if (refused_.empty() || !p.syn() || p.ack() || p.rst()) return nullptr;
+    auto it = refused_.find(port_pair(p.src_addr, p.src_port, p.dst_addr, p.dst_port));
+    if (it == refused_.end()) return nullptr;
+    const TcpTracker& t = it->second->tcp();
+    return t.refused() && p.time_ns - t.last_refusal_ns <= kRetryWindowNs ? it->second : nullptr;
+}
+
 FrameResult Analyzer::on_packet(const Packet& p) {
     Connection* found = cached(p.stream);
+    if (found == nullptr && (found = retried(p)) != nullptr) set_stream(p.stream, found);
     if (found == nullptr) {
         bool src_is_client = true;
         if (!starts_tracking(p, src_is_client)) return {};
@@ -87,8 +106,11 @@ FrameResult Analyzer::on_packet(const Packet& p) {
     }
     Connection& c = *found;
     const bool had_redirect = c.redirect().has_value();
+    const bool was_refused = c.tcp().refused();
     FrameResult r = c.on_packet(p);
     if (!had_redirect && c.redirect()) redirecting_.push_back(&c);
+    if (!was_refused && c.tcp().refused())
+        refused_[port_pair(c.client_addr(), c.client_port(), c.server_addr(), c.server_port())] = &c;
     return r;
 }
 

@@ -72,6 +72,14 @@ private:
     std::unordered_map<uint32_t, Connection*> far_streams_;
     std::vector<std::unique_ptr<Connection>> owned_;
     void add_connection(uint32_t stream, std::unique_ptr<Connection> conn);
+    // The table entry of `stream` (the connection itself, or another stream's it continues).
+    void set_stream(uint32_t stream, Connection* conn);
+    // A SYN refused and sent again on the same port pair: Wireshark may give each attempt a stream of
+    // its own, but it is one refused connection. The refused connections by their port pair; an
+    // attempt within kRetryWindowNs of the last refusal continues its connection.
+    static constexpr int64_t kRetryWindowNs = 3000000000;
+    std::unordered_map<std::string, Connection*> refused_;  // "client|port|server|port"
+    Connection* retried(const Packet& p) const;
     // The connection found last: a frame asks for its own connection several times, and a big
     // capture's table is too large for the cache (connections are never removed, so it stays valid).
     mutable uint32_t last_stream_ = 0;

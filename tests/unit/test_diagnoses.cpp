@@ -120,6 +120,24 @@ TEST_CASE("Step 1: the SYN refused, unanswered, or slow to be accepted (scenario
         CHECK(s.close_by == tdsdiag::Side::Server);
         CHECK(s.close_kind == tdsdiag::CloseKind::Rst);
     }
+    SECTION("a refused SYN tried again is one connection also where each attempt has a stream of its own") {
+        auto on = [](Packet p, uint32_t stream, int64_t ms) {
+            p.stream = stream;
+            p.time_ns = ms * 1000000;
+            return p;
+        };
+        Run run({on(syn(), 0, 0), on(rst(false), 0, 1), on(syn(), 1, 500), on(rst(false), 1, 501), on(syn(), 2, 1000),
+                 on(rst(false), 2, 1001), on(syn(), 3, 9000)},
+                config());
+        CHECK(diagnoses(run) == D{{2, {"syn_rejected"}}});
+        CHECK(run.analyzer.find(1) == run.analyzer.find(0));
+        CHECK(run.analyzer.find(2) == run.analyzer.find(0));
+        // Eight seconds later the same ports make a new connection attempt of their own.
+        REQUIRE(run.analyzer.find(3) != nullptr);
+        CHECK(run.analyzer.find(3) != run.analyzer.find(0));
+        CHECK(run.analyzer.connections().size() == 2);
+        CHECK(run.analyzer.find(0)->tcp().syn_refusals == 3);
+    }
     SECTION("a SYN sent again without an answer is syn_unanswered") {
         Run run({at(syn(), 1), at(retrans(syn()), 1001), at(retrans(syn()), 3001)}, config());
         CHECK(diagnoses(run) == D{{2, {"syn_unanswered"}}});
