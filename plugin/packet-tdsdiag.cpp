@@ -342,6 +342,18 @@ bool tcp_stream(packet_info* pinfo, const tdsdiag::TcpTuple& tuple, bool known, 
     return true;
 }
 
+// What Wireshark's TCP saw of the frame's stream before it: its first frame, and whether that was
+// the SYN (TCP's conversation completeness, bit 1). False if TCP has no conversation for it.
+bool stream_start(packet_info* pinfo, tdsdiag::StreamStart& start) {
+    const struct tcp_analysis* tcpd = get_tcp_conversation_data(nullptr, pinfo);
+    const conversation_t* conv = find_conversation_pinfo(pinfo, 0);
+    if (tcpd == nullptr || conv == nullptr) return false;
+    start.frame = conv->setup_frame;
+    start.ns = static_cast<int64_t>(tcpd->ts_first.secs) * 1000000000 + tcpd->ts_first.nsecs;
+    start.syn = (tcpd->conversation_completeness & 0x01) != 0;
+    return true;
+}
+
 // First pass: the core's verdict on this frame, or nullptr when the frame is not ours.
 __attribute__((noinline)) FrameData* analyze_frame(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree) {
     if (g_analyzer == nullptr || g_packet == nullptr || g_tcp_streams == nullptr || tree == nullptr) return nullptr;
@@ -387,8 +399,13 @@ __attribute__((noinline)) FrameData* analyze_frame(tvbuff_t* tvb, packet_info* p
             p.src_addr = src ? src : "";
             p.dst_addr = dst ? dst : "";
         }
-        FrameData* fd = to_frame_data(pinfo, g_analyzer->on_packet(p), kTcpFrame, p.stream);
+        // A connection taken up by its first TDS message on a port that is not a SQL Server port: it
+        // began at its handshake, and the TDS dissector gets the rest of it.
+        tdsdiag::StreamStart start;
+        const bool late = !tracked && !could_start && stream_start(pinfo, start);
+        FrameData* fd = to_frame_data(pinfo, g_analyzer->on_packet(p, late ? &start : nullptr), kTcpFrame, p.stream);
         g_packet_dirty = p.has_payload_fields();
+        if (late && fd != nullptr) tdsdiag_plugin::claim_for_tds(pinfo);
         return fd;
     } catch (const std::exception&) {
         return nullptr;
@@ -586,6 +603,27 @@ const FrameData* kept_frame(packet_info* pinfo) { return g_frames != nullptr ? g
 
 int render_frame(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, const FrameData* fd);
 
+// On a later pass, a frame the first pass did not look at that is part of a connection taken up
+// later, at its first TDS message: the TCP handshake before it (step 1). Packet scope; nullptr if not.
+const FrameData* handshake_frame(packet_info* pinfo) {
+    if (pinfo->ptype != PT_TCP || g_tcp_streams == nullptr || pinfo->src.type != pinfo->dst.type ||
+        pinfo->src.len != pinfo->dst.len || (pinfo->src.len != 4 && pinfo->src.len != 16))
+        return nullptr;
+    const tdsdiag::TcpTuple tuple = tdsdiag::TcpTuple::of(
+        static_cast<const uint8_t*>(pinfo->src.data), static_cast<const uint8_t*>(pinfo->dst.data),
+        static_cast<size_t>(pinfo->src.len), static_cast<uint16_t>(pinfo->srcport), static_cast<uint16_t>(pinfo->destport));
+    guint32 stream = 0;
+    if (!g_tcp_streams->find(tuple, stream)) return nullptr;
+    const tdsdiag::Connection* c = g_analyzer->find(stream);
+    if (c == nullptr || !c->before_tracking(pinfo->num)) return nullptr;
+    auto* fd = wmem_new0(pinfo->pool, FrameData);
+    fd->kind = kTcpFrame;
+    fd->stream = stream;
+    fd->step = static_cast<guint8>(tdsdiag::Step::TcpHandshake);
+    fd->first = pinfo->num == c->first_frame();
+    return fd;
+}
+
 int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) {
     const FrameData* fd = kept_frame(pinfo);
     if (!g_have_start) {
@@ -597,6 +635,8 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
         fd = sf != nullptr ? analyze_browser_frame(pinfo, tree, sf) : analyze_frame(tvb, pinfo, tree);
         if (fd != nullptr) keep_frame(pinfo, fd);
     }
+    if (fd == nullptr && PINFO_FD_VISITED(pinfo) && g_analyzer != nullptr && g_analyzer->found_late() > 0)
+        fd = handshake_frame(pinfo);
     if (fd == nullptr) return 0;
     tap_queue_packet(tdsdiag_tap, pinfo, fd);
     // Tree items only when someone looks at them: a visible tree, or a filter, column, -e field or
@@ -1146,6 +1186,7 @@ extern "C" void proto_reg_handoff_tdsdiag(void) {
     static gboolean initialized = FALSE;
     if (!initialized) {
         set_postdissector_wanted_hfids(tdsdiag_handle, tdsdiag_plugin::resolve_wanted_fields());
+        tdsdiag_plugin::register_tds_heuristic(proto_tdsdiag);
         initialized = TRUE;
     }
     tdsdiag_plugin::handoff_tds8(pref_sql_ports, pref_tds8);

@@ -5,6 +5,8 @@
 // inside as TDS when the TLS keys are known); anything else goes to the TDS dissector as before.
 #include "tds8.hpp"
 
+#include "tdsdiag/tds_probe.hpp"
+
 #include <epan/conversation.h>
 #include <epan/packet.h>
 #include <epan/prefs.h>
@@ -34,7 +36,35 @@ int dissect_dispatch(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void* 
     return call_dissector_with_data(decision == kTls ? tls_handle : tds_handle, tvb, pinfo, tree, data);
 }
 
+// Named instances listen on dynamic ports, often learnt from an SQL Browser answer the capture does
+// not hold: a conversation whose client starts with a whole PRELOGIN or a Login7 is TDS, whatever the
+// port (tdsdiag::probe_tds_start is strict, so other traffic is not taken for it).
+gboolean heur_tds(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void* data) {
+    if (tds_handle == nullptr) return FALSE;
+    const guint len = tvb_captured_length(tvb);
+    if (len < 14) return FALSE;
+    const guint8 first = tvb_get_guint8(tvb, 0);
+    if (first != 0x12 && first != 0x10) return FALSE;  // PRELOGIN, Login7: the rest is cheap to rule out
+    if (tdsdiag::probe_tds_start(tvb_get_ptr(tvb, 0, static_cast<gint>(len)), len) == tdsdiag::TdsStart::None)
+        return FALSE;
+    conversation_set_dissector(find_or_create_conversation(pinfo), tds_handle);
+    call_dissector_with_data(tds_handle, tvb, pinfo, tree, data);
+    return TRUE;
+}
+
 }  // namespace
+
+void register_tds_heuristic(int proto) {
+    heur_dissector_add("tcp", heur_tds, "TDS on any port, by the client's PRELOGIN or Login7 (tdsdiag)",
+                       "tds_any_port_tdsdiag", proto, HEURISTIC_ENABLE);
+}
+
+void claim_for_tds(packet_info* pinfo) {
+    if (tds_handle == nullptr) return;
+    conversation_t* conv = find_conversation_pinfo(pinfo, 0);
+    if (conv != nullptr && conversation_get_dissector(conv, pinfo->num) == nullptr)
+        conversation_set_dissector(conv, tds_handle);
+}
 
 void register_tds8(int proto) {
     proto_tds8 = proto;

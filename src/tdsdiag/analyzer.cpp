@@ -70,7 +70,16 @@ void Analyzer::set_stream(uint32_t stream, Connection* conn) {
 
 void Analyzer::add_connection(uint32_t stream, std::unique_ptr<Connection> conn) {
     set_stream(stream, conn.get());
-    order_.push_back({stream, conn->first_frame(), conn.get()});
+    const Started s{stream, conn->first_frame(), conn.get()};
+    if (conn->found_late()) {
+        // Its first frame is older than connections taken up since: keep the list in frame order.
+        ++found_late_;
+        auto at = std::upper_bound(order_.begin(), order_.end(), s.first_frame,
+                                   [](uint32_t f, const Started& o) { return f < o.first_frame; });
+        order_.insert(at, s);
+    } else {
+        order_.push_back(s);
+    }
     owned_.push_back(std::move(conn));
 }
 
@@ -88,7 +97,7 @@ Connection* Analyzer::retried(const Packet& p) const {
     return t.refused() && p.time_ns - t.last_refusal_ns <= kRetryWindowNs ? it->second : nullptr;
 }
 
-FrameResult Analyzer::on_packet(const Packet& p) {
+FrameResult Analyzer::on_packet(const Packet& p, const StreamStart* start) {
     Connection* found = cached(p.stream);
     if (found == nullptr && (found = retried(p)) != nullptr) set_stream(p.stream, found);
     if (found == nullptr) {
@@ -99,6 +108,7 @@ FrameResult Analyzer::on_packet(const Packet& p) {
         auto& facts = servers_[server];
         if (!facts) facts = std::make_unique<ServerFacts>();
         auto conn = std::make_unique<Connection>(p, src_is_client, config_, *facts);
+        if (start != nullptr && src_is_client) conn->begin_at_handshake(*start, p.frame);
         if (!lookups_.empty()) link_browser(*conn);
         if (!redirecting_.empty()) link_redirect(*conn);
         found = conn.get();

@@ -18,7 +18,11 @@ public:
     explicit Analyzer(Config config = {});
 
     // Feed frames in capture order, each once. Frames of other traffic get an empty result.
-    FrameResult on_packet(const Packet& p);
+    // `start`, if given, is what Wireshark's TCP knew of the frame's stream before this frame; it is
+    // read only when the frame starts a connection (see StreamStart).
+    FrameResult on_packet(const Packet& p, const StreamStart* start = nullptr);
+    // How many connections were taken up after their first frames (found by their first TDS message).
+    size_t found_late() const { return found_late_; }
 
     // Feed an SQL Browser (SSRP) frame: a request, an answer, or an ICMP error quoting a request.
     // `lookup_id`, if given, receives the id of the lookup the frame belongs to.
@@ -86,7 +90,8 @@ private:
     mutable Connection* last_conn_ = nullptr;
     Connection* cached(uint32_t stream) const;
     std::unordered_map<std::string, std::unique_ptr<ServerFacts>> servers_;  // by "address:port"
-    std::vector<Started> order_;
+    std::vector<Started> order_;  // by first frame
+    size_t found_late_ = 0;
     std::vector<std::unique_ptr<BrowserLookup>> lookups_;
     std::vector<Connection*> redirecting_;  // connections whose login response carried a redirect, not yet followed
     std::unordered_map<std::string, uint32_t> open_lookups_;  // "client|port|server" -> lookup id

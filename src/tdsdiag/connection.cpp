@@ -20,6 +20,20 @@ Connection::Connection(const Packet& first, bool src_is_client, const Config& co
     ends_[1].port = src_is_client ? first.dst_port : first.src_port;
 }
 
+void Connection::begin_at_handshake(const StreamStart& start, uint32_t tracked_from) {
+    if (!start.syn || start.frame >= tracked_from || state_ != State::Start) return;
+    tracked_from_ = tracked_from;
+    first_frame_ = start.frame;
+    start_ns_ = start.ns;
+    tcp_.first_syn_ns = start.ns;
+    // The handshake is in the capture: step 1 opened at the SYN, and the connection is established.
+    state_ = State::Established;
+    opened_steps_ |= 1u << static_cast<unsigned>(Step::TcpHandshake);
+    step_open_ns_[static_cast<size_t>(Step::TcpHandshake)] = start.ns;
+    last_open_ns_ = start.ns;
+    last_step_ = Step::TcpHandshake;
+}
+
 bool Connection::from_client(const Packet& p) const {
     if (client_port() != server_port()) return p.src_port == client_port();
     return p.src_addr == client_addr();

@@ -34,6 +34,13 @@ public:
 
     // The frame's step, and its diagnoses as known at that frame.
     FrameResult on_packet(const Packet& p);
+    // Called before the first on_packet of a connection taken up at its first TDS message: the stream's
+    // TCP handshake came earlier in the capture, in frames tdsdiag did not look at then.
+    void begin_at_handshake(const StreamStart& start, uint32_t tracked_from);
+    // Whether `frame` is one of those earlier frames (from the SYN to the frame tracking began): they
+    // are in step 1, which a later pass can show.
+    bool before_tracking(uint32_t frame) const { return frame >= first_frame_ && frame < tracked_from_; }
+    bool found_late() const { return tracked_from_ != 0; }
     // capture_complete: the whole capture has been read, so undecided outcomes become final.
     Summary summary(bool capture_complete) const;
     // The diagnoses of `frame` as known now (describe.cpp): later evidence may have changed a text,
@@ -130,6 +137,7 @@ private:
 
     uint32_t stream_ = 0;
     uint32_t first_frame_ = 0;
+    uint32_t tracked_from_ = 0;  // the first frame tdsdiag saw of a connection found late, else 0
     int64_t start_ns_ = 0;
     int64_t last_ns_ = 0;
     Endpoint ends_[2];  // [client, server]

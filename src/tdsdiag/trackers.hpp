@@ -18,6 +18,14 @@
 
 namespace tdsdiag {
 
+// What Wireshark's TCP knew of a stream before tdsdiag took it up: a connection found by its first TDS
+// message on a port that is not a SQL Server port (a named instance's dynamic port) began earlier.
+struct StreamStart {
+    uint32_t frame = 0;  // the stream's first frame in the capture
+    int64_t ns = 0;      // its time
+    bool syn = false;    // that frame was the client's SYN: the capture holds the TCP handshake
+};
+
 // What the classifier needs of the TLS handshake beyond the frame itself.
 struct ClassifyContext {
     bool tls13 = false;                  // the ServerHello chose TLS 1.3

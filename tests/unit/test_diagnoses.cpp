@@ -466,3 +466,54 @@ TEST_CASE("Certificates are read from their DER bytes, and malformed ones are re
         for (unsigned len = 0; len < kMd5CertLen; len += 7) CHECK(!tdsdiag::parse_certificate(kMd5Cert, len));
     }
 }
+
+TEST_CASE("A connection taken up at its first TDS message on another port began at the handshake the capture holds",
+          "[diagnoses]") {
+    // A named instance on a dynamic port: the plugin finds TDS at the prelogin (frame 4) and tells the
+    // core what TCP saw before: the stream's first frame (1) was the client's SYN, at 5 ms.
+    auto on_port = [](Packet p, int64_t ms) {
+        if (p.src_port == kServerPort) p.src_port = 49177;
+        if (p.dst_port == kServerPort) p.dst_port = 49177;
+        p.time_ns = ms * 1000000;
+        return p;
+    };
+    tdsdiag::Analyzer a(config());
+    std::vector<Packet> frames = {on_port(prelogin(2), 9), on_port(prelogin_response(2), 10),
+                                  on_port(tds(true, {tdsdiag::kTdsLogin7}), 11), on_port(login_ack(), 12)};
+    SECTION("with the SYN in the capture: steps from 1, no capture_started_midstream") {
+        tdsdiag::StreamStart start;
+        start.frame = 1;
+        start.ns = 5000000;
+        start.syn = true;
+        std::vector<tdsdiag::FrameResult> r;
+        for (uint32_t i = 0; i < frames.size(); ++i) {
+            frames[i].frame = 4 + i;
+            r.push_back(a.on_packet(frames[i], i == 0 ? &start : nullptr));
+        }
+        const tdsdiag::Connection* c = a.find(0);
+        REQUIRE(c != nullptr);
+        CHECK(c->first_frame() == 1);
+        CHECK(c->before_tracking(1));
+        CHECK(c->before_tracking(3));
+        CHECK_FALSE(c->before_tracking(4));
+        CHECK(r[0].step == tdsdiag::Step::Prelogin);
+        CHECK(r[0].step_first);
+        CHECK(r[0].step_delta_ns == 4000000);  // since the SYN
+        for (const auto& fr : r) CHECK(fr.diagnoses.size() == (fr.step == tdsdiag::Step::Login ? 1u : 0u));  // cleartext_login
+        CHECK(c->summary(true).outcome == tdsdiag::Outcome::Connected);
+        CHECK(c->step_opened_ns(tdsdiag::Step::TcpHandshake) == 5000000);
+        CHECK(a.found_late() == 1);
+    }
+    SECTION("when the stream's first frame was not a SYN, the capture did start mid-connection") {
+        tdsdiag::StreamStart start;
+        start.frame = 2;
+        start.ns = 5000000;
+        start.syn = false;
+        frames[0].frame = 4;
+        const tdsdiag::FrameResult r = a.on_packet(frames[0], &start);
+        REQUIRE(r.diagnoses.size() == 1);
+        CHECK(r.diagnoses[0].code == Code::CaptureStartedMidstream);
+        CHECK(a.find(0)->first_frame() == 4);
+        CHECK(a.found_late() == 0);
+    }
+}
