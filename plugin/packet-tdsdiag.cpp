@@ -876,21 +876,19 @@ void tap_init_summary(const char* opt_arg, void*) { tap_init(Report::Summary, "t
 
 // ---- the same table in Wireshark's Statistics menu (and tshark -z tdsdiag,connections) ---------
 
-stat_tap_table_item conn_table_fields[] = {
-    {TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "Stream", "%u"},
-    {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Client", "%s"},
-    {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Server", "%s"},
-    {TABLE_ITEM_FLOAT, TAP_ALIGN_RIGHT, "Start (s)", "%.3f"},
-    {TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "Last step", "%u"},
-    {TABLE_ITEM_STRING, TAP_ALIGN_RIGHT, "Step 1-7 (ms)", "%s"},
-    {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Encryption", "%s"},
-    {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "TLS", "%s"},
-    {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Cipher suite", "%s"},
-    {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Close", "%s"},
-    {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Outcome", "%s"},
-    {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Diagnoses", "%s"},
-};
-constexpr guint kConnTableFields = G_N_ELEMENTS(conn_table_fields);
+// Its columns, from the core's list of the table's columns (filled at registration).
+std::vector<stat_tap_table_item> conn_table_fields;
+guint conn_table_nfields = 0;
+
+void make_conn_table_fields() {
+    for (const tdsdiag::GuiColumn& c : tdsdiag::gui_columns()) {
+        const stat_tap_table_item_enum type = c.kind == tdsdiag::GuiColumn::Whole     ? TABLE_ITEM_UINT
+                                              : c.kind == tdsdiag::GuiColumn::Decimal ? TABLE_ITEM_FLOAT
+                                                                                      : TABLE_ITEM_STRING;
+        conn_table_fields.push_back({type, c.right_aligned ? TAP_ALIGN_RIGHT : TAP_ALIGN_LEFT, c.title, c.format});
+    }
+    conn_table_nfields = static_cast<guint>(conn_table_fields.size());
+}
 const char* const kConnTableName = "SQL Server connections";
 
 void conn_table_init(stat_tap_table_ui* ui) {
@@ -899,7 +897,7 @@ void conn_table_init(stat_tap_table_ui* ui) {
         if (ui->stat_tap_reset_table_cb) ui->stat_tap_reset_table_cb(table);
         return;
     }
-    table = stat_tap_init_table(kConnTableName, kConnTableFields, 0, "tcp.stream == %d");
+    table = stat_tap_init_table(kConnTableName, conn_table_nfields, 0, "tcp.stream == %d");
     stat_tap_add_table(ui, table);
 }
 
@@ -922,34 +920,23 @@ void conn_table_reset(stat_tap_table* table) {
     table->num_elements = 0;
 }
 
-// The row's cells as plain values, computed away from the tap's C frames.
-struct ConnCells {
-    guint stream, last_step;
-    double start;
-    char* text[9];  // client, server, steps, encryption, tls, cipher, close, outcome, diagnoses (g_malloc'd)
-};
-
-gboolean conn_cells(guint32 stream, ConnCells& out) {
+// The row's cells (conn_table_nfields of them, strings g_malloc'd), computed away from the tap's C frames.
+gboolean conn_cells(guint32 stream, stat_tap_table_item_type* items) {
     if (g_analyzer == nullptr) return FALSE;
     try {
         const tdsdiag::Connection* c = g_analyzer->find(stream);
         if (c == nullptr) return FALSE;
-        const tdsdiag::Row r = tdsdiag::make_row(*g_analyzer, *c, g_capture_start_ns);
-        std::string steps;
-        for (int k = 1; k <= 7; ++k) {
-            char buf[32];
-            std::snprintf(buf, sizeof buf, "%s%.1f", k > 1 ? " " : "", r.step_ms[k] ? *r.step_ms[k] : 0.0);
-            steps += r.step_ms[k] ? buf : (k > 1 ? " -" : "-");
+        const std::vector<tdsdiag::GuiCell> cells =
+            tdsdiag::gui_cells(tdsdiag::make_row(*g_analyzer, *c, g_capture_start_ns));
+        for (guint i = 0; i < conn_table_nfields && i < cells.size(); ++i) {
+            items[i].type = conn_table_fields[i].type;
+            if (items[i].type == TABLE_ITEM_UINT)
+                items[i].value.uint_value = cells[i].whole;
+            else if (items[i].type == TABLE_ITEM_FLOAT)
+                items[i].value.float_value = cells[i].decimal;
+            else
+                items[i].value.string_value = g_strdup(cells[i].text.c_str());
         }
-        std::string diags;
-        for (const auto& d : r.diagnoses) diags += (diags.empty() ? "" : ", ") + d;
-        const std::string close = r.close_by.empty() ? "" : r.close_by + " " + r.close_kind;
-        out.stream = r.stream;
-        out.last_step = r.last_step ? static_cast<guint>(*r.last_step) : 0;
-        out.start = r.start_s;
-        const std::string* texts[9] = {&r.client, &r.server, &steps, &r.encryption, &r.tls_version,
-                                       &r.cipher, &close,    &r.outcome, &diags};
-        for (int i = 0; i < 9; ++i) out.text[i] = g_strdup(texts[i]->c_str());
         return TRUE;
     } catch (const std::exception&) {
         return FALSE;
@@ -968,25 +955,20 @@ tap_packet_status conn_table_packet(void* data, packet_info*, epan_dissect_t*, c
     } catch (const std::exception&) {
         return TAP_PACKET_FAILED;
     }
-    ConnCells cells;
-    if (!conn_cells(fd->stream, cells)) return TAP_PACKET_DONT_REDRAW;
-    stat_tap_table_item_type items[kConnTableFields];
-    memset(items, 0, sizeof items);
-    for (guint i = 0; i < kConnTableFields; ++i) items[i].type = conn_table_fields[i].type;
-    items[0].value.uint_value = cells.stream;
-    items[1].value.string_value = cells.text[0];
-    items[2].value.string_value = cells.text[1];
-    items[3].value.float_value = cells.start;
-    items[4].value.uint_value = cells.last_step;
-    for (int i = 2; i < 9; ++i) items[i + 3].value.string_value = cells.text[i];
+    stat_tap_table_item_type* items = g_new0(stat_tap_table_item_type, conn_table_nfields);
+    if (!conn_cells(fd->stream, items)) {
+        g_free(items);
+        return TAP_PACKET_DONT_REDRAW;
+    }
     if (row == table->num_elements) {
-        stat_tap_init_table_row(table, row, kConnTableFields, items);
+        stat_tap_init_table_row(table, row, conn_table_nfields, items);
     } else {
-        for (guint col = 0; col < kConnTableFields; ++col) {
+        for (guint col = 0; col < conn_table_nfields; ++col) {
             conn_table_free_item(table, row, col, stat_tap_get_field_data(table, row, col));
             stat_tap_set_field_data(table, row, col, &items[col]);
         }
     }
+    g_free(items);
     return TAP_PACKET_REDRAW;
 }
 
@@ -1133,6 +1115,7 @@ extern "C" void proto_register_tdsdiag(void) {
     register_stat_tap_ui(&csv_ui, nullptr);
     register_stat_tap_ui(&summary_ui, nullptr);
     // REGISTER_PACKET_STAT_GROUP_UNSORTED: the group Wireshark's Statistics menu lists (GENERIC is CLI-only).
+    make_conn_table_fields();
     static stat_tap_table_ui conn_table_ui = {REGISTER_PACKET_STAT_GROUP_UNSORTED,
                                               "SQL Server Connections (tdsdiag)",
                                               "tdsdiag",
@@ -1142,8 +1125,8 @@ extern "C" void proto_register_tdsdiag(void) {
                                               conn_table_reset,
                                               conn_table_free_item,
                                               nullptr,
-                                              kConnTableFields,
-                                              conn_table_fields,
+                                              conn_table_nfields,
+                                              conn_table_fields.data(),
                                               0,
                                               nullptr,
                                               nullptr,
