@@ -45,31 +45,11 @@ int hf_step = -1;
 int hf_step_first = -1;
 int hf_step_delta = -1;
 int hf_conn = -1;
-int hf_conn_last_step = -1;
-int hf_conn_outcome = -1;
-int hf_conn_encryption = -1;
-int hf_conn_tls_version = -1;
-int hf_conn_cipher = -1;
-int hf_conn_id = -1;
-int hf_conn_close_by = -1;
-int hf_conn_close_kind = -1;
-int hf_conn_stream = -1;
-int hf_conn_capture_point = -1;
-int hf_conn_user = -1;
-int hf_conn_app = -1;
-int hf_conn_client_host = -1;
-int hf_conn_database = -1;
 int hf_diagnosis = -1;
 int hf_scenario = -1;
 int hf_diagnosis_detail = -1;
-int hf_conn_browser_frame = -1;
-int hf_conn_mars = -1;
-int hf_conn_auth = -1;
 int hf_attention_ack_frame = -1;
 int hf_attention_ack_time = -1;
-int hf_conn_redirect_to = -1;
-int hf_conn_redirect_stream = -1;
-int hf_conn_redirected_from = -1;
 int hf_browser = -1;
 int hf_browser_request_frame = -1;
 int hf_browser_answer_frame = -1;
@@ -215,29 +195,121 @@ FrameStore* g_frames = nullptr;  // the first pass's result of each frame, one s
 // The TCP stream of each connection seen, by addresses and ports (see tcp_stream).
 tdsdiag::StreamTable* g_tcp_streams = nullptr;  // one per open capture file, like g_analyzer
 
-// The connection summary, as plain C strings in packet scope, ready to render.
-struct ConnView {
-    gboolean known;
-    guint8 last_step;  // kNoStep if none
-    const char* outcome;
-    const char* encryption;
-    const char* tls_version;
-    const char* cipher;
-    const char* conn_id;
-    const char* close_by;
-    const char* close_kind;
-    const char* capture_point;
-    const char* user;
-    const char* app;
-    const char* client_host;
-    const char* database;
-    guint32 browser_frame;  // 0 if none
-    const char* mars;
-    const char* auth;
-    const char* redirect_to;
-    gboolean has_redirect_stream, has_redirected_from;
-    guint32 redirect_stream, redirected_from;
+// ---- the connection summary (tdsdiag.conn): one table of its fields -------------------------
+
+// What one summary field shows: `text` for a string field (nullptr: no item), `number` for the
+// others when `shown`.
+struct ConnValue {
+    const char* text;
+    gboolean shown;
+    guint32 number;
 };
+
+// What a field's value is made from: the connection's summary, its stream, and the packet scope for
+// a text made on the spot.
+struct ConnSource {
+    const tdsdiag::Summary& s;
+    guint32 stream;
+    wmem_allocator_t* pool;
+};
+
+ConnValue text(const char* s) { return {(s == nullptr || *s == '\0') ? nullptr : s, FALSE, 0}; }
+ConnValue text(const std::string& s) { return text(s.c_str()); }  // lives while the summary is kept
+ConnValue number(guint32 n, bool shown = true) { return {nullptr, shown ? TRUE : FALSE, n}; }
+template <typename T>
+ConnValue number(const std::optional<T>& n) { return number(n ? static_cast<guint32>(*n) : 0, n.has_value()); }
+
+// A field of the summary: its registration (hf_register_info), where tshark -G fields lists it, and
+// its value. Rendered in this order, each where it has a value.
+struct ConnField {
+    const char* name;
+    const char* abbrev;
+    ftenum type;
+    int display;
+    const void* strings;
+    const char* blurb;
+    // Registered right after this field: the order of tshark -G fields, which predates this table.
+    const int* registered_after;
+    ConnValue (*value)(const ConnSource& c);
+    int hf = -1;
+};
+
+ConnField conn_fields[] = {
+    {"TCP stream", "tdsdiag.conn.stream", FT_UINT32, BASE_DEC, nullptr,
+     "TCP stream index of the connection (same as tcp.stream)", &hf_conn,
+     [](const ConnSource& c) { return number(c.stream); }},
+    {"Last step", "tdsdiag.conn.last_step", FT_UINT8, BASE_DEC, VALS(step_vals),
+     "Highest step the connection has reached", &hf_conn,
+     [](const ConnSource& c) { return number(c.s.last_step); }},
+    {"Outcome", "tdsdiag.conn.outcome", FT_STRING, BASE_NONE, nullptr,
+     "connected, login_failed, failed (ended before the login completed), open (capture ended "
+     "before the login completed) or unknown (the capture cannot show the login's result)",
+     &hf_conn, [](const ConnSource& c) { return text(tdsdiag::outcome_name(c.s.outcome)); }},
+    {"Encryption", "tdsdiag.conn.encryption", FT_STRING, BASE_NONE, nullptr,
+     "none, login_only, full, or strict (TDS 8.0)", &hf_conn,
+     [](const ConnSource& c) { return text(tdsdiag::encryption_name(c.s.encryption)); }},
+    {"TLS version", "tdsdiag.conn.tls_version", FT_STRING, BASE_NONE, nullptr,
+     "TLS version chosen by the server's ServerHello", &hf_conn,
+     [](const ConnSource& c) {
+         if (!c.s.tls_version) return text(nullptr);
+         return text(wmem_strdup(c.pool, tdsdiag::tls_version_name(*c.s.tls_version).c_str()));
+     }},
+    {"Cipher suite", "tdsdiag.conn.cipher", FT_STRING, BASE_NONE, nullptr,
+     "Cipher suite chosen by the server's ServerHello", &hf_conn,
+     [](const ConnSource& c) {
+         if (!c.s.cipher) return text(nullptr);
+         const char* name = tdsdiag_plugin::cipher_suite_name(*c.s.cipher);
+         return text(name ? name : wmem_strdup_printf(c.pool, "0x%04x", *c.s.cipher));
+     }},
+    {"Connection ID", "tdsdiag.conn.id", FT_STRING, BASE_NONE, nullptr,
+     "Connection ID GUID from the prelogin TRACEID option, as SQL Server's own logs show it", &hf_conn,
+     [](const ConnSource& c) { return text(c.s.conn_id); }},
+    {"Closed by", "tdsdiag.conn.close_by", FT_STRING, BASE_NONE, nullptr,
+     "Side that sent the first FIN or RST: client or server", &hf_conn,
+     [](const ConnSource& c) { return text(tdsdiag::side_name(c.s.close_by)); }},
+    {"Close kind", "tdsdiag.conn.close_kind", FT_STRING, BASE_NONE, nullptr,
+     "How the connection began to close: fin or rst", &hf_conn,
+     [](const ConnSource& c) { return text(tdsdiag::close_kind_name(c.s.close_kind)); }},
+    {"Capture point", "tdsdiag.conn.capture_point", FT_STRING, BASE_NONE, nullptr,
+     "Side the capture was taken on (client or server), from checksum-offload marks on "
+     "the packets that side sends",
+     &hf_conn, [](const ConnSource& c) { return text(tdsdiag::side_name(c.s.capture_point)); }},
+    {"User", "tdsdiag.conn.user", FT_STRING, BASE_NONE, nullptr,
+     "User name of the Login7 (in clear, or decrypted with the TLS key log); never the password", &hf_conn,
+     [](const ConnSource& c) { return text(c.s.user); }},
+    {"Application", "tdsdiag.conn.app", FT_STRING, BASE_NONE, nullptr, "Application name of the Login7", &hf_conn,
+     [](const ConnSource& c) { return text(c.s.app); }},
+    {"Client host", "tdsdiag.conn.client_host", FT_STRING, BASE_NONE, nullptr, "Client host name of the Login7",
+     &hf_conn, [](const ConnSource& c) { return text(c.s.client_host); }},
+    {"Database", "tdsdiag.conn.database", FT_STRING, BASE_NONE, nullptr,
+     "Database the Login7 asks for (empty: the login's default database)", &hf_conn,
+     [](const ConnSource& c) { return text(c.s.database); }},
+    {"SQL Browser answer", "tdsdiag.conn.browser_frame", FT_FRAMENUM, BASE_NONE, FRAMENUM_TYPE(FT_FRAMENUM_RESPONSE),
+     "Frame of the SQL Browser (SSRP) answer that gave the client this connection's port", &hf_diagnosis_detail,
+     [](const ConnSource& c) { return number(c.s.browser_frame, c.s.browser_frame != 0); }},
+    {"MARS", "tdsdiag.conn.mars", FT_STRING, BASE_NONE, nullptr,
+     "on when both prelogins carry the MARS option set (multiple active result sets, SMP "
+     "framing after the login), off otherwise",
+     &hf_diagnosis_detail, [](const ConnSource& c) { return text(c.s.mars); }},
+    {"Authentication", "tdsdiag.conn.auth", FT_STRING, BASE_NONE, nullptr,
+     "sql (user and password in the Login7), ntlm or kerberos (Windows authentication, from the "
+     "SSPI blobs), federated (Microsoft Entra token); empty where the capture cannot tell",
+     &hf_attention_ack_time, [](const ConnSource& c) { return text(c.s.auth); }},
+    {"Redirected to", "tdsdiag.conn.redirect_to", FT_STRING, BASE_NONE, nullptr,
+     "host:port the login response routes the client to (ENVCHANGE type 20)", &hf_attention_ack_time,
+     [](const ConnSource& c) { return text(c.s.redirect_to); }},
+    {"Redirect followed by", "tdsdiag.conn.redirect_stream", FT_UINT32, BASE_DEC, nullptr,
+     "TCP stream of the connection that followed this one's redirect", &hf_attention_ack_time,
+     [](const ConnSource& c) { return number(c.s.redirect_stream); }},
+    {"Redirected from", "tdsdiag.conn.redirected_from", FT_UINT32, BASE_DEC, nullptr,
+     "TCP stream of the connection whose redirect this connection follows", &hf_attention_ack_time,
+     [](const ConnSource& c) { return number(c.s.redirected_from); }},
+};
+
+// The field's registration.
+hf_register_info conn_field_hf(ConnField& f) {
+    return {&f.hf, {f.name, f.abbrev, f.type, f.display, f.strings, 0x0, f.blurb, HFILL}};
+}
 
 // An SQL Browser lookup as seen from one of its frames, in packet scope, ready to render.
 struct BrowserView {
@@ -497,51 +569,28 @@ BrowserView view_browser(packet_info* pinfo, guint32 id) {
     return v;
 }
 
-const char* pstr(packet_info* pinfo, const std::string& s) { return s.empty() ? nullptr : wmem_strdup(pinfo->pool, s.c_str()); }
-const char* pstr(const char* s) { return (s == nullptr || *s == '\0') ? nullptr : s; }
-
-// The connection's summary as known now; final once the whole capture has been read.
-ConnView view_connection(packet_info* pinfo, guint32 stream) {
-    ConnView v{};
-    v.last_step = kNoStep;
-    if (g_analyzer == nullptr) return v;
+// The connection's summary as known now (final once the whole capture has been read), or nullptr.
+// Kept in file scope until the next call: the functions that add tree items hold no C++ object.
+const tdsdiag::Summary* view_connection(packet_info* pinfo, guint32 stream) {
+    static tdsdiag::Summary kept;
+    if (g_analyzer == nullptr) return nullptr;
     try {
         const tdsdiag::Connection* c = g_analyzer->find(stream);
-        if (c == nullptr) return v;
-        const tdsdiag::Summary s = c->summary(PINFO_FD_VISITED(pinfo));
-        v.known = TRUE;
-        if (s.last_step) v.last_step = static_cast<guint8>(*s.last_step);
-        v.outcome = pstr(tdsdiag::outcome_name(s.outcome));
-        v.encryption = pstr(tdsdiag::encryption_name(s.encryption));
-        if (s.tls_version) v.tls_version = pstr(pinfo, tdsdiag::tls_version_name(*s.tls_version));
-        if (s.cipher) {
-            const char* name = tdsdiag_plugin::cipher_suite_name(*s.cipher);
-            v.cipher = name ? name : wmem_strdup_printf(pinfo->pool, "0x%04x", *s.cipher);
-        }
-        v.conn_id = pstr(pinfo, s.conn_id);
-        v.close_by = pstr(tdsdiag::side_name(s.close_by));
-        v.close_kind = pstr(tdsdiag::close_kind_name(s.close_kind));
-        v.capture_point = pstr(tdsdiag::side_name(s.capture_point));
-        v.user = pstr(pinfo, s.user);
-        v.app = pstr(pinfo, s.app);
-        v.client_host = pstr(pinfo, s.client_host);
-        v.database = pstr(pinfo, s.database);
-        v.browser_frame = s.browser_frame;
-        v.mars = pstr(pinfo, s.mars);
-        v.auth = pstr(pinfo, s.auth);
-        v.redirect_to = pstr(pinfo, s.redirect_to);
-        if (s.redirect_stream) {
-            v.has_redirect_stream = TRUE;
-            v.redirect_stream = *s.redirect_stream;
-        }
-        if (s.redirected_from) {
-            v.has_redirected_from = TRUE;
-            v.redirected_from = *s.redirected_from;
-        }
+        if (c == nullptr) return nullptr;
+        kept = c->summary(PINFO_FD_VISITED(pinfo));
+        return &kept;
     } catch (const std::exception&) {
-        v.known = FALSE;
+        return nullptr;
     }
-    return v;
+}
+
+// A summary field's value; none if it cannot be made (out of memory).
+ConnValue conn_value(const ConnField& f, const ConnSource& source) {
+    try {
+        return f.value(source);
+    } catch (const std::exception&) {
+        return text(nullptr);
+    }
 }
 
 // The frame's diagnoses as known now (packet scope): on a later pass, or in the GUI, the core says
@@ -575,18 +624,18 @@ guint32 attention_ack(packet_info* pinfo, guint32 stream, nstime_t& delay) {
 
 gboolean conn_summary_wanted(proto_tree* tree) {
     if (tree == nullptr) return FALSE;
-    const int hfs[] = {hf_conn,           hf_conn_stream,        hf_conn_last_step, hf_conn_outcome,
-                       hf_conn_encryption, hf_conn_tls_version,  hf_conn_cipher,    hf_conn_id,
-                       hf_conn_close_by,  hf_conn_close_kind,    hf_conn_capture_point, hf_conn_user,
-                       hf_conn_app,       hf_conn_client_host,   hf_conn_database,  hf_conn_browser_frame,
-                       hf_conn_mars,      hf_conn_auth,          hf_conn_redirect_to,   hf_conn_redirect_stream, hf_conn_redirected_from};
-    for (int hf : hfs)
-        if (proto_field_is_referenced(tree, hf)) return TRUE;  // also TRUE whenever the tree is visible
+    if (proto_field_is_referenced(tree, hf_conn)) return TRUE;  // also TRUE whenever the tree is visible
+    for (const ConnField& f : conn_fields)
+        if (proto_field_is_referenced(tree, f.hf)) return TRUE;
     return FALSE;
 }
 
-void add_string(proto_tree* tree, int hf, tvbuff_t* tvb, const char* value) {
-    if (value != nullptr) proto_item_set_generated(proto_tree_add_string(tree, hf, tvb, 0, 0, value));
+void add_conn_field(proto_tree* tree, tvbuff_t* tvb, const ConnField& f, const ConnValue& v) {
+    if (f.type == FT_STRING) {
+        if (v.text != nullptr) proto_item_set_generated(proto_tree_add_string(tree, f.hf, tvb, 0, 0, v.text));
+    } else if (v.shown) {
+        proto_item_set_generated(proto_tree_add_uint(tree, f.hf, tvb, 0, 0, v.number));
+    }
 }
 
 void keep_frame(packet_info* pinfo, const FrameData* fd) {
@@ -732,35 +781,15 @@ __attribute__((noinline)) int render_frame(tvbuff_t* tvb, packet_info* pinfo, pr
     // The connection summary costs string work: skip it when nobody looks at it (no visible tree, and
     // no filter, column or tap asks for a tdsdiag.conn field).
     if (!conn_summary_wanted(tree)) return tvb_captured_length(tvb);
-    const ConnView v = view_connection(pinfo, fd->stream);
-    if (!v.known) return tvb_captured_length(tvb);
+    const tdsdiag::Summary* s = view_connection(pinfo, fd->stream);
+    if (s == nullptr) return tvb_captured_length(tvb);
     proto_item* ci = proto_tree_add_item(st, hf_conn, tvb, 0, 0, ENC_NA);
     proto_item_set_generated(ci);
     proto_tree* ct = proto_item_add_subtree(ci, ett_conn);
-    proto_item_set_generated(proto_tree_add_uint(ct, hf_conn_stream, tvb, 0, 0, fd->stream));
-    if (v.last_step != kNoStep) proto_item_set_generated(proto_tree_add_uint(ct, hf_conn_last_step, tvb, 0, 0, v.last_step));
-    add_string(ct, hf_conn_outcome, tvb, v.outcome);
-    add_string(ct, hf_conn_encryption, tvb, v.encryption);
-    add_string(ct, hf_conn_tls_version, tvb, v.tls_version);
-    add_string(ct, hf_conn_cipher, tvb, v.cipher);
-    add_string(ct, hf_conn_id, tvb, v.conn_id);
-    add_string(ct, hf_conn_close_by, tvb, v.close_by);
-    add_string(ct, hf_conn_close_kind, tvb, v.close_kind);
-    add_string(ct, hf_conn_capture_point, tvb, v.capture_point);
-    add_string(ct, hf_conn_user, tvb, v.user);
-    add_string(ct, hf_conn_app, tvb, v.app);
-    add_string(ct, hf_conn_client_host, tvb, v.client_host);
-    add_string(ct, hf_conn_database, tvb, v.database);
-    if (v.browser_frame != 0)
-        proto_item_set_generated(proto_tree_add_uint(ct, hf_conn_browser_frame, tvb, 0, 0, v.browser_frame));
-    add_string(ct, hf_conn_mars, tvb, v.mars);
-    add_string(ct, hf_conn_auth, tvb, v.auth);
-    add_string(ct, hf_conn_redirect_to, tvb, v.redirect_to);
-    if (v.has_redirect_stream)
-        proto_item_set_generated(proto_tree_add_uint(ct, hf_conn_redirect_stream, tvb, 0, 0, v.redirect_stream));
-    if (v.has_redirected_from)
-        proto_item_set_generated(proto_tree_add_uint(ct, hf_conn_redirected_from, tvb, 0, 0, v.redirected_from));
-    if (v.outcome != nullptr) proto_item_append_text(ci, ": %s", v.outcome);
+    const ConnSource source{*s, fd->stream, pinfo->pool};
+    for (const ConnField& f : conn_fields) add_conn_field(ct, tvb, f, conn_value(f, source));
+    const char* outcome = tdsdiag::outcome_name(s->outcome);
+    if (*outcome != '\0') proto_item_append_text(ci, ": %s", outcome);
     return tvb_captured_length(tvb);
 }
 
@@ -863,21 +892,19 @@ void tap_init_summary(const char* opt_arg, void*) { tap_init(Report::Summary, "t
 
 // ---- the same table in Wireshark's Statistics menu (and tshark -z tdsdiag,connections) ---------
 
-stat_tap_table_item conn_table_fields[] = {
-    {TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "Stream", "%u"},
-    {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Client", "%s"},
-    {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Server", "%s"},
-    {TABLE_ITEM_FLOAT, TAP_ALIGN_RIGHT, "Start (s)", "%.3f"},
-    {TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "Last step", "%u"},
-    {TABLE_ITEM_STRING, TAP_ALIGN_RIGHT, "Step 1-7 (ms)", "%s"},
-    {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Encryption", "%s"},
-    {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "TLS", "%s"},
-    {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Cipher suite", "%s"},
-    {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Close", "%s"},
-    {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Outcome", "%s"},
-    {TABLE_ITEM_STRING, TAP_ALIGN_LEFT, "Diagnoses", "%s"},
-};
-constexpr guint kConnTableFields = G_N_ELEMENTS(conn_table_fields);
+// Its columns, from the core's list of the table's columns (filled at registration).
+std::vector<stat_tap_table_item> conn_table_fields;
+guint conn_table_nfields = 0;
+
+void make_conn_table_fields() {
+    for (const tdsdiag::GuiColumn& c : tdsdiag::gui_columns()) {
+        const stat_tap_table_item_enum type = c.kind == tdsdiag::GuiColumn::Whole     ? TABLE_ITEM_UINT
+                                              : c.kind == tdsdiag::GuiColumn::Decimal ? TABLE_ITEM_FLOAT
+                                                                                      : TABLE_ITEM_STRING;
+        conn_table_fields.push_back({type, c.right_aligned ? TAP_ALIGN_RIGHT : TAP_ALIGN_LEFT, c.title, c.format});
+    }
+    conn_table_nfields = static_cast<guint>(conn_table_fields.size());
+}
 const char* const kConnTableName = "SQL Server connections";
 
 void conn_table_init(stat_tap_table_ui* ui) {
@@ -886,7 +913,7 @@ void conn_table_init(stat_tap_table_ui* ui) {
         if (ui->stat_tap_reset_table_cb) ui->stat_tap_reset_table_cb(table);
         return;
     }
-    table = stat_tap_init_table(kConnTableName, kConnTableFields, 0, "tcp.stream == %d");
+    table = stat_tap_init_table(kConnTableName, conn_table_nfields, 0, "tcp.stream == %d");
     stat_tap_add_table(ui, table);
 }
 
@@ -909,34 +936,23 @@ void conn_table_reset(stat_tap_table* table) {
     table->num_elements = 0;
 }
 
-// The row's cells as plain values, computed away from the tap's C frames.
-struct ConnCells {
-    guint stream, last_step;
-    double start;
-    char* text[9];  // client, server, steps, encryption, tls, cipher, close, outcome, diagnoses (g_malloc'd)
-};
-
-gboolean conn_cells(guint32 stream, ConnCells& out) {
+// The row's cells (conn_table_nfields of them, strings g_malloc'd), computed away from the tap's C frames.
+gboolean conn_cells(guint32 stream, stat_tap_table_item_type* items) {
     if (g_analyzer == nullptr) return FALSE;
     try {
         const tdsdiag::Connection* c = g_analyzer->find(stream);
         if (c == nullptr) return FALSE;
-        const tdsdiag::Row r = tdsdiag::make_row(*g_analyzer, *c, g_capture_start_ns);
-        std::string steps;
-        for (int k = 1; k <= 7; ++k) {
-            char buf[32];
-            std::snprintf(buf, sizeof buf, "%s%.1f", k > 1 ? " " : "", r.step_ms[k] ? *r.step_ms[k] : 0.0);
-            steps += r.step_ms[k] ? buf : (k > 1 ? " -" : "-");
+        const std::vector<tdsdiag::GuiCell> cells =
+            tdsdiag::gui_cells(tdsdiag::make_row(*g_analyzer, *c, g_capture_start_ns));
+        for (guint i = 0; i < conn_table_nfields && i < cells.size(); ++i) {
+            items[i].type = conn_table_fields[i].type;
+            if (items[i].type == TABLE_ITEM_UINT)
+                items[i].value.uint_value = cells[i].whole;
+            else if (items[i].type == TABLE_ITEM_FLOAT)
+                items[i].value.float_value = cells[i].decimal;
+            else
+                items[i].value.string_value = g_strdup(cells[i].text.c_str());
         }
-        std::string diags;
-        for (const auto& d : r.diagnoses) diags += (diags.empty() ? "" : ", ") + d;
-        const std::string close = r.close_by.empty() ? "" : r.close_by + " " + r.close_kind;
-        out.stream = r.stream;
-        out.last_step = r.last_step ? static_cast<guint>(*r.last_step) : 0;
-        out.start = r.start_s;
-        const std::string* texts[9] = {&r.client, &r.server, &steps, &r.encryption, &r.tls_version,
-                                       &r.cipher, &close,    &r.outcome, &diags};
-        for (int i = 0; i < 9; ++i) out.text[i] = g_strdup(texts[i]->c_str());
         return TRUE;
     } catch (const std::exception&) {
         return FALSE;
@@ -955,25 +971,20 @@ tap_packet_status conn_table_packet(void* data, packet_info*, epan_dissect_t*, c
     } catch (const std::exception&) {
         return TAP_PACKET_FAILED;
     }
-    ConnCells cells;
-    if (!conn_cells(fd->stream, cells)) return TAP_PACKET_DONT_REDRAW;
-    stat_tap_table_item_type items[kConnTableFields];
-    memset(items, 0, sizeof items);
-    for (guint i = 0; i < kConnTableFields; ++i) items[i].type = conn_table_fields[i].type;
-    items[0].value.uint_value = cells.stream;
-    items[1].value.string_value = cells.text[0];
-    items[2].value.string_value = cells.text[1];
-    items[3].value.float_value = cells.start;
-    items[4].value.uint_value = cells.last_step;
-    for (int i = 2; i < 9; ++i) items[i + 3].value.string_value = cells.text[i];
+    stat_tap_table_item_type* items = g_new0(stat_tap_table_item_type, conn_table_nfields);
+    if (!conn_cells(fd->stream, items)) {
+        g_free(items);
+        return TAP_PACKET_DONT_REDRAW;
+    }
     if (row == table->num_elements) {
-        stat_tap_init_table_row(table, row, kConnTableFields, items);
+        stat_tap_init_table_row(table, row, conn_table_nfields, items);
     } else {
-        for (guint col = 0; col < kConnTableFields; ++col) {
+        for (guint col = 0; col < conn_table_nfields; ++col) {
             conn_table_free_item(table, row, col, stat_tap_get_field_data(table, row, col));
             stat_tap_set_field_data(table, row, col, &items[col]);
         }
     }
+    g_free(items);
     return TAP_PACKET_REDRAW;
 }
 
@@ -1026,51 +1037,12 @@ extern "C" void proto_register_tdsdiag(void) {
                           "Time from the opening of the previous step to the opening of this one", HFILL}},
         {&hf_conn, {"Connection", "tdsdiag.conn", FT_NONE, BASE_NONE, nullptr, 0x0,
                     "Summary of the SQL Server connection this frame belongs to", HFILL}},
-        {&hf_conn_stream, {"TCP stream", "tdsdiag.conn.stream", FT_UINT32, BASE_DEC, nullptr, 0x0,
-                           "TCP stream index of the connection (same as tcp.stream)", HFILL}},
-        {&hf_conn_last_step, {"Last step", "tdsdiag.conn.last_step", FT_UINT8, BASE_DEC, VALS(step_vals), 0x0,
-                              "Highest step the connection has reached", HFILL}},
-        {&hf_conn_outcome, {"Outcome", "tdsdiag.conn.outcome", FT_STRING, BASE_NONE, nullptr, 0x0,
-                            "connected, login_failed, failed (ended before the login completed), open (capture ended "
-                            "before the login completed) or unknown (the capture cannot show the login's result)",
-                            HFILL}},
-        {&hf_conn_encryption, {"Encryption", "tdsdiag.conn.encryption", FT_STRING, BASE_NONE, nullptr, 0x0,
-                               "none, login_only, full, or strict (TDS 8.0)", HFILL}},
-        {&hf_conn_tls_version, {"TLS version", "tdsdiag.conn.tls_version", FT_STRING, BASE_NONE, nullptr, 0x0,
-                                "TLS version chosen by the server's ServerHello", HFILL}},
-        {&hf_conn_cipher, {"Cipher suite", "tdsdiag.conn.cipher", FT_STRING, BASE_NONE, nullptr, 0x0,
-                           "Cipher suite chosen by the server's ServerHello", HFILL}},
-        {&hf_conn_id, {"Connection ID", "tdsdiag.conn.id", FT_STRING, BASE_NONE, nullptr, 0x0,
-                       "Connection ID GUID from the prelogin TRACEID option, as SQL Server's own logs show it", HFILL}},
-        {&hf_conn_close_by, {"Closed by", "tdsdiag.conn.close_by", FT_STRING, BASE_NONE, nullptr, 0x0,
-                             "Side that sent the first FIN or RST: client or server", HFILL}},
-        {&hf_conn_close_kind, {"Close kind", "tdsdiag.conn.close_kind", FT_STRING, BASE_NONE, nullptr, 0x0,
-                               "How the connection began to close: fin or rst", HFILL}},
-        {&hf_conn_capture_point, {"Capture point", "tdsdiag.conn.capture_point", FT_STRING, BASE_NONE, nullptr, 0x0,
-                                  "Side the capture was taken on (client or server), from checksum-offload marks on "
-                                  "the packets that side sends", HFILL}},
-        {&hf_conn_user, {"User", "tdsdiag.conn.user", FT_STRING, BASE_NONE, nullptr, 0x0,
-                         "User name of the Login7 (in clear, or decrypted with the TLS key log); never the password",
-                         HFILL}},
-        {&hf_conn_app, {"Application", "tdsdiag.conn.app", FT_STRING, BASE_NONE, nullptr, 0x0,
-                        "Application name of the Login7", HFILL}},
-        {&hf_conn_client_host, {"Client host", "tdsdiag.conn.client_host", FT_STRING, BASE_NONE, nullptr, 0x0,
-                                "Client host name of the Login7", HFILL}},
-        {&hf_conn_database, {"Database", "tdsdiag.conn.database", FT_STRING, BASE_NONE, nullptr, 0x0,
-                             "Database the Login7 asks for (empty: the login's default database)", HFILL}},
         {&hf_diagnosis, {"Diagnosis", "tdsdiag.diagnosis", FT_STRING, BASE_NONE, nullptr, 0x0,
                          "Diagnosis code whose evidence became complete on this frame (see tdsdiag.analysis.*)",
                          HFILL}},
         {&hf_diagnosis_detail, {"Evidence", "tdsdiag.diagnosis.detail", FT_STRING, BASE_NONE, nullptr, 0x0,
                                 "More evidence for the diagnosis: the suites offered, the certificate's subject, "
                                 "issuer and validity, the server's error message", HFILL}},
-        {&hf_conn_browser_frame, {"SQL Browser answer", "tdsdiag.conn.browser_frame", FT_FRAMENUM, BASE_NONE,
-                                  FRAMENUM_TYPE(FT_FRAMENUM_RESPONSE), 0x0,
-                                  "Frame of the SQL Browser (SSRP) answer that gave the client this connection's port",
-                                  HFILL}},
-        {&hf_conn_mars, {"MARS", "tdsdiag.conn.mars", FT_STRING, BASE_NONE, nullptr, 0x0,
-                         "on when both prelogins carry the MARS option set (multiple active result sets, SMP "
-                         "framing after the login), off otherwise", HFILL}},
         {&hf_attention_ack_frame, {"Attention acknowledged in", "tdsdiag.attention.ack_frame", FT_FRAMENUM,
                                    BASE_NONE, FRAMENUM_TYPE(FT_FRAMENUM_RESPONSE), 0x0,
                                    "Frame of the server's DONE with the attention bit that acknowledges this attention",
@@ -1078,18 +1050,6 @@ extern "C" void proto_register_tdsdiag(void) {
         {&hf_attention_ack_time, {"Attention acknowledged after", "tdsdiag.attention.ack_time", FT_RELATIVE_TIME,
                                   BASE_NONE, nullptr, 0x0, "Time from the attention to the server's acknowledgement",
                                   HFILL}},
-        {&hf_conn_auth, {"Authentication", "tdsdiag.conn.auth", FT_STRING, BASE_NONE, nullptr, 0x0,
-                         "sql (user and password in the Login7), ntlm or kerberos (Windows authentication, from the "
-                         "SSPI blobs), federated (Microsoft Entra token); empty where the capture cannot tell",
-                         HFILL}},
-        {&hf_conn_redirect_to, {"Redirected to", "tdsdiag.conn.redirect_to", FT_STRING, BASE_NONE, nullptr, 0x0,
-                                "host:port the login response routes the client to (ENVCHANGE type 20)", HFILL}},
-        {&hf_conn_redirect_stream, {"Redirect followed by", "tdsdiag.conn.redirect_stream", FT_UINT32, BASE_DEC,
-                                    nullptr, 0x0, "TCP stream of the connection that followed this one's redirect",
-                                    HFILL}},
-        {&hf_conn_redirected_from, {"Redirected from", "tdsdiag.conn.redirected_from", FT_UINT32, BASE_DEC, nullptr,
-                                    0x0, "TCP stream of the connection whose redirect this connection follows",
-                                    HFILL}},
         {&hf_browser, {"SQL Browser lookup", "tdsdiag.browser", FT_NONE, BASE_NONE, nullptr, 0x0,
                        "The SQL Browser (SSRP, UDP 1434) lookup this frame belongs to", HFILL}},
         {&hf_browser_request_frame, {"Request in", "tdsdiag.browser.request_frame", FT_FRAMENUM, BASE_NONE,
@@ -1115,7 +1075,15 @@ extern "C" void proto_register_tdsdiag(void) {
     };
 
     proto_tdsdiag = proto_register_protocol("SQL Server Connection Diagnostics", "tdsdiag", "tdsdiag");
-    proto_register_field_array(proto_tdsdiag, hf, G_N_ELEMENTS(hf));
+    // The summary's fields go after the one each names (conn_fields), in the table's order.
+    static hf_register_info all[G_N_ELEMENTS(hf) + G_N_ELEMENTS(conn_fields)];
+    int n_hf = 0;
+    for (const hf_register_info& h : hf) {
+        all[n_hf++] = h;
+        for (ConnField& f : conn_fields)
+            if (f.registered_after == h.p_id) all[n_hf++] = conn_field_hf(f);
+    }
+    proto_register_field_array(proto_tdsdiag, all, n_hf);
     proto_register_subtree_array(ett, G_N_ELEMENTS(ett));
     expert_module_t* em = expert_register_protocol(proto_tdsdiag);
     expert_register_field_array(em, ei, G_N_ELEMENTS(ei));
@@ -1161,6 +1129,7 @@ extern "C" void proto_register_tdsdiag(void) {
     register_stat_tap_ui(&csv_ui, nullptr);
     register_stat_tap_ui(&summary_ui, nullptr);
     // REGISTER_PACKET_STAT_GROUP_UNSORTED: the group Wireshark's Statistics menu lists (GENERIC is CLI-only).
+    make_conn_table_fields();
     static stat_tap_table_ui conn_table_ui = {REGISTER_PACKET_STAT_GROUP_UNSORTED,
                                               "SQL Server Connections (tdsdiag)",
                                               "tdsdiag",
@@ -1170,8 +1139,8 @@ extern "C" void proto_register_tdsdiag(void) {
                                               conn_table_reset,
                                               conn_table_free_item,
                                               nullptr,
-                                              kConnTableFields,
-                                              conn_table_fields,
+                                              conn_table_nfields,
+                                              conn_table_fields.data(),
                                               0,
                                               nullptr,
                                               nullptr,

@@ -4,57 +4,41 @@
 
 namespace tdsdiag {
 
+// The three made from TDSDIAG_PACKET_FIELDS; unused parameters are the other kind's.
+#define TDSDIAG_NONE_1(type, name)
+#define TDSDIAG_NONE_2(type, name, value)
+
 void Packet::clear_header() {
-    frame = 0;
-    time_ns = 0;
-    stream = 0;
-    src_port = dst_port = 0;
-    tcp_flags = 0;
-    tcp_len = 0;
-    retransmission = false;
-    checksum_ok = -1;
-    prelogin_encryption = -1;
-    login_ack = false;
-    done_attention = false;
-    prelogin_mars = -1;
-    login7_integrated = -1;
-    sspi_only_response = false;
-    login7_segment_count = 0;
+#define TDSDIAG_RESET(type, name, value) name = value;
+    TDSDIAG_PACKET_FIELDS(TDSDIAG_RESET, TDSDIAG_NONE_1)
+#undef TDSDIAG_RESET
 }
 
 bool Packet::has_payload_fields() const {
-    return !src_addr.empty() || !dst_addr.empty() || !tds_types.empty() || !trace_id.empty() || !errors.empty() ||
-           !envchange_types.empty() || !routing.empty() || !smp_flags.empty() || !auth_tokens.empty() ||
-           !login_user.empty() || !login_app.empty() || !login_host.empty() || !login_database.empty() ||
-           !tls_content_types.empty() || !tls_handshake_types.empty() || !tls_handshake_versions.empty() ||
-           !tls_supported_versions.empty() || !tls_cipher_suites.empty() || !tls_alerts.empty() || !alpn.empty() ||
-           !certificates.empty();
+#define TDSDIAG_SET(type, name) || !name.empty()
+    return false TDSDIAG_PACKET_FIELDS(TDSDIAG_NONE_2, TDSDIAG_SET);
+#undef TDSDIAG_SET
 }
 
 void Packet::clear() {
     clear_header();
-    src_addr.clear();
-    dst_addr.clear();
-    tds_types.clear();
-    trace_id.clear();
-    errors.clear();
-    envchange_types.clear();
-    routing.clear();
-    smp_flags.clear();
-    auth_tokens.clear();
-    login_user.clear();
-    login_app.clear();
-    login_host.clear();
-    login_database.clear();
-    tls_content_types.clear();
-    tls_handshake_types.clear();
-    tls_handshake_versions.clear();
-    tls_supported_versions.clear();
-    tls_cipher_suites.clear();
-    tls_alerts.clear();
-    alpn.clear();
-    certificates.clear();
+#define TDSDIAG_EMPTY(type, name) name.clear();
+    TDSDIAG_PACKET_FIELDS(TDSDIAG_NONE_2, TDSDIAG_EMPTY)
+#undef TDSDIAG_EMPTY
 }
+
+// A member declared outside the list would be left out of all three.
+struct PacketFieldsOnly {
+#define TDSDIAG_MEMBER_1(type, name) type name;
+#define TDSDIAG_MEMBER_2(type, name, value) type name;
+    TDSDIAG_PACKET_FIELDS(TDSDIAG_MEMBER_2, TDSDIAG_MEMBER_1)
+#undef TDSDIAG_MEMBER_1
+#undef TDSDIAG_MEMBER_2
+};
+static_assert(sizeof(PacketFieldsOnly) == sizeof(Packet), "every member of Packet is in TDSDIAG_PACKET_FIELDS");
+
+#undef TDSDIAG_NONE_1
+#undef TDSDIAG_NONE_2
 
 bool parse_routing(const uint8_t* d, size_t len, Routing& out) {
     if (d == nullptr || len < 7) return false;

@@ -102,69 +102,83 @@ enum SmpFlag : uint8_t {
     kSmpData = 0x08,
 };
 
+// Every field of a Packet, in order, each once: HEADER(type, name, default) for a scalar, which
+// clear_header() sets back to its default, PAYLOAD(type, name) for a string or vector that a frame's
+// payload fills, which clear() empties (keeping its capacity) and has_payload_fields() looks at. The
+// members, those three functions and their unit test (test_classify.cpp) are made from this list: a
+// new field is added here and nowhere else. (Comments are /* */: a // comment would swallow the
+// macro's next line.)
+#define TDSDIAG_PACKET_FIELDS(HEADER, PAYLOAD)                                                                 \
+    HEADER(uint32_t, frame, 0)     /* frame number, 1-based */                                                 \
+    HEADER(int64_t, time_ns, 0)    /* absolute capture time in nanoseconds */                                  \
+    HEADER(uint32_t, stream, 0)    /* TCP stream index (one per connection) */                                 \
+    PAYLOAD(std::string, src_addr) /* printable addresses, copied once per connection */                       \
+    PAYLOAD(std::string, dst_addr)                                                                             \
+    HEADER(uint16_t, src_port, 0)                                                                              \
+    HEADER(uint16_t, dst_port, 0)                                                                              \
+    /* TCP */                                                                                                  \
+    HEADER(uint16_t, tcp_flags, 0)                                                                             \
+    HEADER(uint32_t, tcp_len, 0)                                                                               \
+    HEADER(bool, retransmission, false) /* a copy of data or of a SYN/FIN already seen */                      \
+    /* TCP checksum: 1 right, 0 wrong (offloaded: captured on the sender), -1 not checked */                   \
+    HEADER(int8_t, checksum_ok, -1)                                                                            \
+    /* TDS, as dissected by Wireshark (one entry per TDS packet in the frame) */                               \
+    PAYLOAD(std::vector<uint8_t>, tds_types)                                                                   \
+    HEADER(int, prelogin_encryption, -1)      /* ENCRYPTION option value, -1 if absent */                      \
+    PAYLOAD(std::vector<uint8_t>, trace_id)   /* TRACEID option bytes (ConnID GUID first) */                   \
+    HEADER(bool, login_ack, false)            /* LOGINACK token present */                                     \
+    PAYLOAD(std::vector<TdsError>, errors)    /* ERROR tokens */                                               \
+    PAYLOAD(std::vector<uint8_t>, envchange_types)                                                             \
+    PAYLOAD(std::vector<Routing>, routing)    /* ENVCHANGE routing (type 20), read from the packet bytes */    \
+    /* a DONE token with DONE_ATTN (0x20): the attention is acknowledged */                                    \
+    HEADER(bool, done_attention, false)                                                                        \
+    HEADER(int, prelogin_mars, -1)            /* MARS option value of a prelogin, -1 if absent */              \
+    PAYLOAD(std::vector<uint8_t>, smp_flags)  /* one per SMP header in the frame (MARS) */                     \
+    /* Windows authentication: fIntSecurity of a Login7 read from its bytes (-1 if none), the SSPI */          \
+    /* blobs (Login7 SSPI data, the server's SSPI token 0xED, the client's SSPI packet 0x11), and */           \
+    /* whether a server response holds nothing but an SSPI token (a round trip inside the login). */           \
+    HEADER(int, login7_integrated, -1)                                                                         \
+    PAYLOAD(std::vector<AuthToken>, auth_tokens)                                                               \
+    HEADER(bool, sspi_only_response, false)                                                                    \
+    /* How many TCP segments this frame's reassembled Login7 was made of (tcp.segment.count), 0 if */          \
+    /* not reassembled. The segments are the client's last payload frames, this one included. */               \
+    /* (tcp.segment, the segments' frame numbers, cost Wireshark an item per segment of every */               \
+    /* reassembled PDU: hundreds for one large result set.) */                                                 \
+    HEADER(uint32_t, login7_segment_count, 0)                                                                  \
+    /* From a Login7 in clear or decrypted with a key log (never the password). */                             \
+    PAYLOAD(std::string, login_user)                                                                           \
+    PAYLOAD(std::string, login_app)                                                                            \
+    PAYLOAD(std::string, login_host)                                                                           \
+    PAYLOAD(std::string, login_database)                                                                       \
+    /* TLS, as dissected by Wireshark */                                                                       \
+    PAYLOAD(std::vector<uint8_t>, tls_content_types)       /* one per record, in order */                      \
+    PAYLOAD(std::vector<uint8_t>, tls_handshake_types)                                                         \
+    PAYLOAD(std::vector<uint16_t>, tls_handshake_versions) /* legacy_version of Client/ServerHello */          \
+    PAYLOAD(std::vector<uint16_t>, tls_supported_versions) /* supported_versions extension */                  \
+    PAYLOAD(std::vector<uint16_t>, tls_cipher_suites)      /* offered (ClientHello) or chosen (ServerHello) */ \
+    PAYLOAD(std::vector<TlsAlert>, tls_alerts)                                                                 \
+    PAYLOAD(std::vector<std::string>, alpn)                                                                    \
+    /* DER of the server's own (leaf) certificate of each Certificate message */                               \
+    PAYLOAD(std::vector<std::vector<uint8_t>>, certificates)
+
 struct Packet {
-    uint32_t frame = 0;      // frame number, 1-based
-    int64_t time_ns = 0;     // absolute capture time in nanoseconds
-    uint32_t stream = 0;     // TCP stream index (one per connection)
-    std::string src_addr;    // printable addresses, copied once per connection
-    std::string dst_addr;
-    uint16_t src_port = 0;
-    uint16_t dst_port = 0;
-
-    // TCP
-    uint16_t tcp_flags = 0;
-    uint32_t tcp_len = 0;
-    bool retransmission = false;  // a copy of data or of a SYN/FIN already seen
-    int8_t checksum_ok = -1;      // TCP checksum: 1 right, 0 wrong (offloaded: captured on the sender), -1 not checked
-
-    // TDS, as dissected by Wireshark (one entry per TDS packet in the frame)
-    std::vector<uint8_t> tds_types;
-    int prelogin_encryption = -1;      // ENCRYPTION option value, -1 if absent
-    std::vector<uint8_t> trace_id;     // TRACEID option bytes (ConnID GUID first)
-    bool login_ack = false;            // LOGINACK token present
-    std::vector<TdsError> errors;      // ERROR tokens
-    std::vector<uint8_t> envchange_types;
-    std::vector<Routing> routing;      // ENVCHANGE routing (type 20), read from the packet bytes
-    bool done_attention = false;       // a DONE token with DONE_ATTN (0x20): the attention is acknowledged
-    int prelogin_mars = -1;            // MARS option value of a prelogin, -1 if absent
-    std::vector<uint8_t> smp_flags;    // one per SMP header in the frame (MARS)
-    // Windows authentication: fIntSecurity of a Login7 read from its bytes (-1 if none), the SSPI
-    // blobs (Login7 SSPI data, the server's SSPI token 0xED, the client's SSPI packet 0x11), and
-    // whether a server response holds nothing but an SSPI token (a round trip inside the login).
-    int login7_integrated = -1;
-    std::vector<AuthToken> auth_tokens;
-    bool sspi_only_response = false;
-    // How many TCP segments this frame's reassembled Login7 was made of (tcp.segment.count), 0 if
-    // not reassembled. The segments are the client's last payload frames, this one included.
-    // (tcp.segment, the segments' frame numbers, cost Wireshark an item per segment of every
-    // reassembled PDU: hundreds for one large result set.)
-    uint32_t login7_segment_count = 0;
-    // From a Login7 in clear or decrypted with a key log (never the password).
-    std::string login_user, login_app, login_host, login_database;
-
-    // TLS, as dissected by Wireshark
-    std::vector<uint8_t> tls_content_types;  // one per record, in order
-    std::vector<uint8_t> tls_handshake_types;
-    std::vector<uint16_t> tls_handshake_versions;  // legacy_version of Client/ServerHello
-    std::vector<uint16_t> tls_supported_versions;  // supported_versions extension
-    std::vector<uint16_t> tls_cipher_suites;       // offered (ClientHello) or chosen (ServerHello)
-    std::vector<TlsAlert> tls_alerts;
-    std::vector<std::string> alpn;
-    std::vector<std::vector<uint8_t>> certificates;  // DER of the server's own (leaf) certificate of each Certificate message
+#define TDSDIAG_PACKET_HEADER_MEMBER(type, name, value) type name = value;
+#define TDSDIAG_PACKET_PAYLOAD_MEMBER(type, name) type name;
+    TDSDIAG_PACKET_FIELDS(TDSDIAG_PACKET_HEADER_MEMBER, TDSDIAG_PACKET_PAYLOAD_MEMBER)
+#undef TDSDIAG_PACKET_HEADER_MEMBER
+#undef TDSDIAG_PACKET_PAYLOAD_MEMBER
 
     bool syn() const { return (tcp_flags & kSyn) != 0; }
     bool ack() const { return (tcp_flags & kAck) != 0; }
     bool fin() const { return (tcp_flags & kFin) != 0; }
     bool rst() const { return (tcp_flags & kRst) != 0; }
 
-    // Reset to an empty packet but keep the vectors' capacity (the plugin reuses one Packet).
-    // Back to a default Packet. A field added above goes into clear_header() if it is a scalar, or into
-    // clear() and has_payload_fields() (and the setters of their unit test in test_classify.cpp).
+    // Back to a default Packet, but keep the vectors' capacity (the plugin reuses one Packet).
     void clear();
     // The same for a packet whose payload fields and addresses are known to be empty (a frame with no
-    // TCP payload): only the header fields are reset.
+    // TCP payload): only the HEADER fields are reset.
     void clear_header();
-    // Whether anything clear_header leaves alone is set.
+    // Whether any PAYLOAD field (what clear_header leaves alone) is set.
     bool has_payload_fields() const;
 };
 

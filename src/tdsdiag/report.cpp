@@ -39,13 +39,6 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
     return s;
 }
 
-std::string csv_field(const std::string& s) {
-    if (s.find_first_of(",\"\n") == std::string::npos) return s;
-    std::string q = "\"";
-    for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return q + "\"";
-}
-
 // Adds a diagnosis code's name to the row, once.
 void add_diagnosis(Row& r, Code code) {
     const char* name = code_info(code).name;
@@ -152,68 +145,180 @@ std::vector<Row> make_rows(const Analyzer& analyzer, int64_t capture_start_ns, c
 
 namespace {
 
-constexpr const char* kConvHeader[] = {"stream", "client", "server", "start_s", "last", "s1_ms", "s2_ms", "s3_ms",
-                                       "s4_ms", "s5_ms", "s6_ms", "s7_ms", "encryption", "tls", "cipher", "close",
-                                       "outcome", "diagnoses"};
+std::optional<double> number(const std::string& s) {
+    if (s.empty()) return std::nullopt;
+    char* end = nullptr;
+    const double v = std::strtod(s.c_str(), &end);
+    if (end == s.c_str() || *end != '\0' || !std::isfinite(v)) return std::nullopt;
+    return v;
+}
+
+// A whole number in [0, max] (a stream index, a step); none for anything else, rather than a cast
+// of an out-of-range double, which C++ leaves undefined.
+std::optional<uint32_t> whole(const std::string& s, uint32_t max) {
+    const auto v = number(s);
+    if (!v || *v < 0 || *v > static_cast<double>(max) || *v != std::floor(*v)) return std::nullopt;
+    return static_cast<uint32_t>(*v);
+}
+
+void append_uint(std::string& out, uint32_t v) {
+    char digits[16];
+    out.append(digits, static_cast<size_t>(std::to_chars(digits, digits + sizeof digits, v).ptr - digits));
+}
+
+void append_joined(std::string& out, const std::vector<std::string>& v, const char* sep) {
+    for (size_t i = 0; i < v.size(); ++i) {
+        if (i) out += sep;
+        out += v[i];
+    }
+}
+
+// One column of the connection table, in each form that shows it: the aligned table (-z tdsdiag,conv),
+// the CSV (-z tdsdiag,csv, read back by parse_csv) and the Statistics menu's table (gui_columns).
+// The forms list their columns in this order. Each *_cell appends the cell's text to `out`, nothing
+// where the row has no value (the aligned table shows "-" there).
+struct Column {
+    const char* conv;  // title in the aligned table, nullptr if not there
+    const char* csv;   // name in the CSV, nullptr if not there
+    GuiColumn gui;     // gui.title nullptr if not there
+    void (*conv_cell)(const Row& r, std::string& out);
+    void (*csv_cell)(const Row& r, std::string& out);  // unquoted: csv_line quotes it where needed
+    void (*read)(const std::string& cell, Row& r);     // the CSV cell back into the row
+    void (*gui_cell)(const Row& r, GuiCell& cell);
+};
+
+constexpr GuiColumn kNoGui{GuiColumn::Text, false, nullptr, nullptr};
+
+// A text member shown as it is.
+template <std::string Row::*M>
+void put_text(const Row& r, std::string& out) {
+    out += r.*M;
+}
+template <std::string Row::*M>
+void read_text(const std::string& cell, Row& r) {
+    r.*M = cell;
+}
+template <std::string Row::*M>
+void gui_text(const Row& r, GuiCell& cell) {
+    cell.text = r.*M;
+}
+template <std::string Row::*M>
+constexpr Column text_column(const char* conv, const char* csv, const char* gui) {
+    return {conv, csv, {GuiColumn::Text, false, gui, "%s"}, put_text<M>, put_text<M>, read_text<M>, gui_text<M>};
+}
+
+// The milliseconds of step K.
+template <int K>
+void conv_step(const Row& r, std::string& out) {
+    if (r.step_ms[K]) out += fixed(*r.step_ms[K], 1);
+}
+template <int K>
+void csv_step(const Row& r, std::string& out) {
+    if (r.step_ms[K]) out += fixed(*r.step_ms[K], 3);
+}
+template <int K>
+void read_step(const std::string& cell, Row& r) {
+    r.step_ms[K] = number(cell);
+}
+template <int K>
+constexpr Column step_column(const char* name) {
+    return {name, name, kNoGui, conv_step<K>, csv_step<K>, read_step<K>, nullptr};
+}
+
+void put_close(const Row& r, std::string& out) {
+    if (r.close_by.empty()) return;
+    out += r.close_by;
+    out += ' ';
+    out += r.close_kind;
+}
+
+constexpr Column kTable[] = {
+    {"stream", "stream", {GuiColumn::Whole, true, "Stream", "%u"},
+     [](const Row& r, std::string& out) { append_uint(out, r.stream); },
+     [](const Row& r, std::string& out) { append_uint(out, r.stream); },
+     [](const std::string& cell, Row& r) { r.stream = whole(cell, UINT32_MAX).value_or(0); },
+     [](const Row& r, GuiCell& cell) { cell.whole = r.stream; }},
+    text_column<&Row::client>("client", "client", "Client"),
+    text_column<&Row::server>("server", "server", "Server"),
+    {"start_s", "start_s", {GuiColumn::Decimal, true, "Start (s)", "%.3f"},
+     [](const Row& r, std::string& out) { out += fixed(r.start_s, 3); },
+     [](const Row& r, std::string& out) { out += fixed(r.start_s, 6); },
+     [](const std::string& cell, Row& r) { r.start_s = number(cell).value_or(0); },
+     [](const Row& r, GuiCell& cell) { cell.decimal = r.start_s; }},
+    {"last", "last_step", {GuiColumn::Whole, true, "Last step", "%u"},
+     [](const Row& r, std::string& out) {
+         if (r.last_step) out += static_cast<char>('0' + static_cast<int>(*r.last_step) % 10);
+     },
+     [](const Row& r, std::string& out) {
+         if (r.last_step) append_uint(out, static_cast<uint32_t>(*r.last_step));
+     },
+     [](const std::string& cell, Row& r) {
+         if (auto v = whole(cell, 7)) r.last_step = static_cast<Step>(*v);
+     },
+     [](const Row& r, GuiCell& cell) { cell.whole = r.last_step ? static_cast<uint32_t>(*r.last_step) : 0; }},
+    {nullptr, nullptr, {GuiColumn::Text, true, "Step 1-7 (ms)", "%s"}, nullptr, nullptr, nullptr,
+     [](const Row& r, GuiCell& cell) {
+         for (int k = 1; k <= 7; ++k) {
+             char buf[32];
+             std::snprintf(buf, sizeof buf, "%s%.1f", k > 1 ? " " : "", r.step_ms[k] ? *r.step_ms[k] : 0.0);
+             cell.text += r.step_ms[k] ? buf : (k > 1 ? " -" : "-");
+         }
+     }},
+    step_column<1>("s1_ms"),
+    step_column<2>("s2_ms"),
+    step_column<3>("s3_ms"),
+    step_column<4>("s4_ms"),
+    step_column<5>("s5_ms"),
+    step_column<6>("s6_ms"),
+    step_column<7>("s7_ms"),
+    text_column<&Row::encryption>("encryption", "encryption", "Encryption"),
+    text_column<&Row::tls_version>("tls", "tls_version", "TLS"),
+    text_column<&Row::cipher>("cipher", "cipher", "Cipher suite"),
+    {"close", nullptr, {GuiColumn::Text, false, "Close", "%s"}, put_close, nullptr, nullptr,
+     [](const Row& r, GuiCell& cell) { put_close(r, cell.text); }},
+    text_column<&Row::close_by>(nullptr, "close_by", nullptr),
+    text_column<&Row::close_kind>(nullptr, "close_kind", nullptr),
+    text_column<&Row::outcome>("outcome", "outcome", "Outcome"),
+    {"diagnoses", "diagnoses", {GuiColumn::Text, false, "Diagnoses", "%s"},
+     [](const Row& r, std::string& out) { append_joined(out, r.diagnoses, ","); },
+     [](const Row& r, std::string& out) { append_joined(out, r.diagnoses, " "); },
+     [](const std::string& cell, Row& r) {
+         size_t pos = 0;
+         while (pos < cell.size()) {
+             const size_t sp = cell.find(' ', pos);
+             std::string d = cell.substr(pos, sp == std::string::npos ? std::string::npos : sp - pos);
+             if (!d.empty()) r.diagnoses.push_back(std::move(d));
+             if (sp == std::string::npos) break;
+             pos = sp + 1;
+         }
+     },
+     [](const Row& r, GuiCell& cell) { append_joined(cell.text, r.diagnoses, ", "); }},
+    text_column<&Row::cert_signature>(nullptr, "cert_signature", nullptr),
+};
 
 // Appends one row's cells to `out`, each ended by '\0', and widens `width` (one per column) to fit them.
 void conv_cells(const Row& r, std::string& out, size_t* width) {
     // Appended in place: no cell is copied into a string of its own first.
-    size_t col = 0, start = out.size();
-    auto end = [&] {
+    size_t col = 0;
+    for (const Column& c : kTable) {
+        if (c.conv == nullptr) continue;
+        const size_t start = out.size();
+        c.conv_cell(r, out);
+        if (out.size() == start)
+            out += '-';
+        else if (std::memchr(out.data() + start, '\0', out.size() - start) != nullptr)  // '\0' ends a cell here
+            std::replace(out.begin() + static_cast<std::ptrdiff_t>(start), out.end(), '\0', '?');
         width[col] = std::max(width[col], out.size() - start);
         ++col;
         out += '\0';
-        start = out.size();
-    };
-    auto text = [&](const std::string& s) {
-        if (s.empty()) {
-            out += '-';
-        } else if (s.find('\0') == std::string::npos) {
-            out += s;
-        } else {  // '\0' ends a cell in the kept text
-            const size_t at = out.size();
-            out += s;
-            std::replace(out.begin() + static_cast<std::ptrdiff_t>(at), out.end(), '\0', '?');
-        }
-        end();
-    };
-    auto number = [&](const std::optional<double>& v, int decimals) {
-        if (v)
-            out += fixed(*v, decimals);
-        else
-            out += '-';
-        end();
-    };
-    out += std::to_string(r.stream);
-    end();
-    text(r.client);
-    text(r.server);
-    number(r.start_s, 3);
-    if (r.last_step)
-        out += static_cast<char>('0' + static_cast<int>(*r.last_step) % 10);
-    else
-        out += '-';
-    end();
-    for (int k = 1; k <= 7; ++k) number(r.step_ms[k], 1);
-    text(r.encryption);
-    text(r.tls_version);
-    text(r.cipher);
-    if (r.close_by.empty()) {
-        out += '-';
-        end();
-    } else {
-        text(r.close_by + " " + r.close_kind);
     }
-    text(r.outcome);
-    text(join(r.diagnoses, ","));
 }
 
 }  // namespace
 
 ConvTable::ConvTable() {
-    static_assert(sizeof kConvHeader / sizeof kConvHeader[0] == kColumns, "one width per column");
-    for (size_t i = 0; i < kColumns; ++i) width_[i] = std::char_traits<char>::length(kConvHeader[i]);
+    for (const Column& c : kTable)
+        if (c.conv != nullptr) width_.push_back(std::char_traits<char>::length(c.conv));
 }
 
 void ConvTable::add(const Row& r) {
@@ -223,7 +328,7 @@ void ConvTable::add(const Row& r) {
         chunk_rows_.push_back(0);
     }
     std::string& chunk = chunks_.back();
-    conv_cells(r, chunk, width_);
+    conv_cells(r, chunk, width_.data());
     ends_.push_back(static_cast<uint32_t>(chunk.size()));  // (a chunk stays far below 4 GB)
     ++chunk_rows_.back();
 }
@@ -232,13 +337,16 @@ void ConvTable::write(const std::function<void(const std::string&)>& emit) const
     std::string line = "SQL Server connections (tdsdiag): " + std::to_string(ends_.size()) + "\n";
     emit(line);
     line.clear();
+    const size_t columns = width_.size();
     // Cell i of the line, padded to its column's width but the last.
     auto put = [&](size_t i, const char* text, size_t n) {
         line.append(text, n);
-        if (i + 1 < kColumns) line.append(width_[i] > n ? width_[i] - n + 2 : 2, ' ');
-        if (i + 1 == kColumns) line += '\n';
+        if (i + 1 < columns) line.append(width_[i] > n ? width_[i] - n + 2 : 2, ' ');
+        if (i + 1 == columns) line += '\n';
     };
-    for (size_t i = 0; i < kColumns; ++i) put(i, kConvHeader[i], std::char_traits<char>::length(kConvHeader[i]));
+    size_t i = 0;
+    for (const Column& c : kTable)
+        if (c.conv != nullptr) put(i++, c.conv, std::char_traits<char>::length(c.conv));
     emit(line);
     size_t row = 0;
     for (size_t c = 0; c < chunks_.size(); ++c) {
@@ -248,7 +356,7 @@ void ConvTable::write(const std::function<void(const std::string&)>& emit) const
             line.clear();
             const char* p = chunks_[c].data() + begin;
             const char* const last = chunks_[c].data() + end;
-            for (size_t i = 0; i < kColumns; ++i) {
+            for (i = 0; i < columns; ++i) {
                 const char* stop = static_cast<const char*>(std::memchr(p, '\0', static_cast<size_t>(last - p)));
                 if (stop == nullptr) stop = last;  // (add() ends every cell with '\0')
                 put(i, p, static_cast<size_t>(stop - p));
@@ -269,19 +377,47 @@ std::string conv_table(const std::vector<Row>& rows) {
 }
 
 std::string csv_header() {
-    return "stream,client,server,start_s,last_step,s1_ms,s2_ms,s3_ms,s4_ms,s5_ms,s6_ms,s7_ms,encryption,tls_version,"
-           "cipher,close_by,close_kind,outcome,diagnoses,cert_signature\n";
+    std::string line;
+    for (const Column& c : kTable)
+        if (c.csv != nullptr) {
+            if (!line.empty()) line += ',';
+            line += c.csv;
+        }
+    return line + "\n";
 }
 
 std::string csv_line(const Row& r) {
-    std::string line = std::to_string(r.stream) + ',' + csv_field(r.client) + ',' + csv_field(r.server) + ',' +
-                       fixed(r.start_s, 6) + ',' + (r.last_step ? std::to_string(static_cast<int>(*r.last_step)) : "");
-    for (int k = 1; k <= 7; ++k) line += ',' + (r.step_ms[k] ? fixed(*r.step_ms[k], 3) : std::string());
-    for (const std::string* s : {&r.encryption, &r.tls_version, &r.cipher, &r.close_by, &r.close_kind, &r.outcome})
-        line += ',' + csv_field(*s);
-    line += ',' + csv_field(join(r.diagnoses, " "));
-    line += ',' + csv_field(r.cert_signature);
+    std::string line;
+    bool first = true;
+    for (const Column& c : kTable) {
+        if (c.csv == nullptr) continue;
+        if (!first) line += ',';
+        first = false;
+        const size_t start = line.size();
+        c.csv_cell(r, line);
+        if (line.find_first_of(",\"\n", start) == std::string::npos) continue;
+        std::string q = "\"";  // RFC 4180: quoted, quotes doubled
+        for (size_t i = start; i < line.size(); ++i) q += line[i] == '"' ? std::string("\"\"") : std::string(1, line[i]);
+        line.replace(start, std::string::npos, q + "\"");
+    }
     return line + "\n";
+}
+
+const std::vector<GuiColumn>& gui_columns() {
+    static const std::vector<GuiColumn> columns = [] {
+        std::vector<GuiColumn> v;
+        for (const Column& c : kTable)
+            if (c.gui.title != nullptr) v.push_back(c.gui);
+        return v;
+    }();
+    return columns;
+}
+
+std::vector<GuiCell> gui_cells(const Row& r) {
+    std::vector<GuiCell> cells;
+    for (const Column& c : kTable)
+        if (c.gui.title != nullptr) c.gui_cell(r, cells.emplace_back());
+    return cells;
 }
 
 std::string csv_table(const std::vector<Row>& rows) {
@@ -362,22 +498,6 @@ bool split_csv(const std::string& line, std::vector<std::string>& out) {
     return !quoted;
 }
 
-std::optional<double> number(const std::string& s) {
-    if (s.empty()) return std::nullopt;
-    char* end = nullptr;
-    const double v = std::strtod(s.c_str(), &end);
-    if (end == s.c_str() || *end != '\0' || !std::isfinite(v)) return std::nullopt;
-    return v;
-}
-
-// A whole number in [0, max] (a stream index, a step); none for anything else, rather than a cast
-// of an out-of-range double, which C++ leaves undefined.
-std::optional<uint32_t> whole(const std::string& s, uint32_t max) {
-    const auto v = number(s);
-    if (!v || *v < 0 || *v > static_cast<double>(max) || *v != std::floor(*v)) return std::nullopt;
-    return static_cast<uint32_t>(*v);
-}
-
 }  // namespace
 
 bool parse_csv(std::istream& in, std::vector<Row>& rows, std::string& error) {
@@ -389,8 +509,9 @@ bool parse_csv(std::istream& in, std::vector<Row>& rows, std::string& error) {
             if (header[i] == name) return static_cast<int>(i);
         return -1;
     };
-    int c_stream = -1, c_client = -1, c_server = -1, c_start = -1, c_last = -1, c_enc = -1, c_tls = -1, c_cipher = -1,
-        c_by = -1, c_kind = -1, c_outcome = -1, c_diag = -1, c_cert = -1, c_step[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+    constexpr size_t kCount = sizeof kTable / sizeof kTable[0];
+    int at[kCount];  // where each column is in the header, -1 if not there
+    std::fill(at, at + kCount, -1);
     while (std::getline(in, line)) {
         ++lineno;
         if (line.empty()) continue;
@@ -402,12 +523,8 @@ bool parse_csv(std::istream& in, std::vector<Row>& rows, std::string& error) {
                                std::find(f.begin(), f.end(), "outcome") != f.end();
         if (is_header) {  // the first row, or a header repeated where tables were merged
             header = f;
-            c_stream = col("stream"), c_client = col("client"), c_server = col("server"), c_start = col("start_s");
-            c_last = col("last_step"), c_enc = col("encryption"), c_tls = col("tls_version"), c_cipher = col("cipher");
-            c_by = col("close_by"), c_kind = col("close_kind"), c_outcome = col("outcome"), c_diag = col("diagnoses");
-            c_cert = col("cert_signature");
-            for (int k = 1; k <= 7; ++k) c_step[k] = col(("s" + std::to_string(k) + "_ms").c_str());
-            if (c_server < 0 || c_diag < 0) {
+            for (size_t i = 0; i < kCount; ++i) at[i] = kTable[i].csv != nullptr ? col(kTable[i].csv) : -1;
+            if (col("server") < 0 || col("diagnoses") < 0) {
                 error = "line " + std::to_string(lineno) + ": not a tdsdiag connection table header";
                 return false;
             }
@@ -422,30 +539,9 @@ bool parse_csv(std::istream& in, std::vector<Row>& rows, std::string& error) {
                     std::to_string(header.size());
             return false;
         }
-        auto get = [&](int c) { return c < 0 ? std::string() : f[static_cast<size_t>(c)]; };
         Row r;
-        r.stream = whole(get(c_stream), UINT32_MAX).value_or(0);
-        r.client = get(c_client);
-        r.server = get(c_server);
-        r.start_s = number(get(c_start)).value_or(0);
-        if (auto v = whole(get(c_last), 7)) r.last_step = static_cast<Step>(*v);
-        for (int k = 1; k <= 7; ++k) r.step_ms[k] = number(get(c_step[k]));
-        r.encryption = get(c_enc);
-        r.tls_version = get(c_tls);
-        r.cipher = get(c_cipher);
-        r.close_by = get(c_by);
-        r.close_kind = get(c_kind);
-        r.outcome = get(c_outcome);
-        r.cert_signature = get(c_cert);
-        const std::string diags = get(c_diag);
-        size_t pos = 0;
-        while (pos < diags.size()) {
-            const size_t sp = diags.find(' ', pos);
-            const std::string d = diags.substr(pos, sp == std::string::npos ? std::string::npos : sp - pos);
-            if (!d.empty()) r.diagnoses.push_back(d);
-            if (sp == std::string::npos) break;
-            pos = sp + 1;
-        }
+        for (size_t i = 0; i < kCount; ++i)
+            if (kTable[i].csv != nullptr) kTable[i].read(at[i] < 0 ? std::string() : f[static_cast<size_t>(at[i])], r);
         rows.push_back(std::move(r));
     }
     return true;

@@ -59,12 +59,11 @@ public:
     void write(const std::function<void(const std::string&)>& emit) const;
 
 private:
-    static constexpr size_t kColumns = 18;
     static constexpr size_t kChunk = 65536;
     std::vector<std::string> chunks_;  // every row's cells, each ended by '\0'; a row is in one chunk
     std::vector<uint32_t> ends_;       // where each row's cells end in its chunk
     std::vector<size_t> chunk_rows_;   // how many rows each chunk holds
-    size_t width_[kColumns];
+    std::vector<size_t> width_;        // one per column
 };
 std::string conv_table(const std::vector<Row>& rows);
 
@@ -72,6 +71,23 @@ std::string conv_table(const std::vector<Row>& rows);
 std::string csv_header();
 std::string csv_line(const Row& r);
 std::string csv_table(const std::vector<Row>& rows);
+
+// The table of Wireshark's Statistics menu (and tshark -z tdsdiag,connections): its columns, and
+// the cells of a row, one per column. All forms of the table are made from one list of its columns
+// (report.cpp), in the same order.
+struct GuiColumn {
+    enum Kind : uint8_t { Whole, Decimal, Text } kind;  // the cell's value: GuiCell's whole, decimal or text
+    bool right_aligned;
+    const char* title;
+    const char* format;  // printf format of the value
+};
+struct GuiCell {
+    uint32_t whole = 0;
+    double decimal = 0;
+    std::string text;
+};
+const std::vector<GuiColumn>& gui_columns();
+std::vector<GuiCell> gui_cells(const Row& r);
 
 // The summary page (-z tdsdiag,summary): outcomes, diagnoses and servers, counted row by row.
 class SummaryPage {

@@ -61,77 +61,67 @@ TEST_CASE("TLS records are handshake or application data", "[classify]") {
 
 namespace {
 
+#define NONE_2(type, name)
+#define NONE_3(type, name, value)
+
 // Whether p equals a default Packet in every field.
 bool is_default(const tdsdiag::Packet& p) {
     const tdsdiag::Packet d;
-    return p.frame == d.frame && p.time_ns == d.time_ns && p.stream == d.stream && p.src_port == d.src_port &&
-           p.dst_port == d.dst_port && p.tcp_flags == d.tcp_flags && p.tcp_len == d.tcp_len &&
-           p.retransmission == d.retransmission && p.checksum_ok == d.checksum_ok &&
-           p.prelogin_encryption == d.prelogin_encryption && p.login_ack == d.login_ack &&
-           p.done_attention == d.done_attention && p.prelogin_mars == d.prelogin_mars &&
-           p.login7_integrated == d.login7_integrated && p.sspi_only_response == d.sspi_only_response &&
-           p.login7_segment_count == d.login7_segment_count && !p.has_payload_fields();
+    bool same = true;
+#define SAME_HEADER(type, name, value) same = same && p.name == d.name;
+#define SAME_PAYLOAD(type, name) same = same && p.name.empty();
+    TDSDIAG_PACKET_FIELDS(SAME_HEADER, SAME_PAYLOAD)
+#undef SAME_HEADER
+#undef SAME_PAYLOAD
+    return same && !p.has_payload_fields();
 }
 
 using Setter = void (*)(tdsdiag::Packet&);
 
+// Each payload field or address, set alone.
+#define SET_PAYLOAD(type, name) [](tdsdiag::Packet& p) { p.name.resize(1); },
+const Setter payload_setters[] = {TDSDIAG_PACKET_FIELDS(NONE_3, SET_PAYLOAD)};
+#undef SET_PAYLOAD
+constexpr int kPayloadFields = static_cast<int>(sizeof payload_setters / sizeof payload_setters[0]);
+
+// Every header field away from its default.
+tdsdiag::Packet with_header() {
+    tdsdiag::Packet p;
+#define SET_HEADER(type, name, value) p.name = static_cast<type>((value) + 1);
+    TDSDIAG_PACKET_FIELDS(SET_HEADER, NONE_2)
+#undef SET_HEADER
+    return p;
+}
+
+#define ONE(...) +1
+constexpr int kHeaderFields = 0 TDSDIAG_PACKET_FIELDS(ONE, NONE_2);
+#undef ONE
+
+// How many header fields p has away from their defaults.
+int header_fields_set(const tdsdiag::Packet& p) {
+    int n = 0;
+#define COUNT_HEADER(type, name, value) n += p.name != type(value);
+    TDSDIAG_PACKET_FIELDS(COUNT_HEADER, NONE_2)
+#undef COUNT_HEADER
+    return n;
+}
+
+#undef NONE_2
+#undef NONE_3
+
 }  // namespace
 
 TEST_CASE("A reused packet is reset whole, or by its header alone when it carried no payload", "[classify]") {
-    // Each payload field or address, set alone.
-    const Setter payload_setters[] = {
-        [](tdsdiag::Packet& p) { p.src_addr = "10.0.0.1"; },
-        [](tdsdiag::Packet& p) { p.dst_addr = "10.0.0.2"; },
-        [](tdsdiag::Packet& p) { p.tds_types.push_back(tdsdiag::kTdsPrelogin); },
-        [](tdsdiag::Packet& p) { p.trace_id.push_back(1); },
-        [](tdsdiag::Packet& p) { p.errors.push_back({18456, 8, 14, "Login failed"}); },
-        [](tdsdiag::Packet& p) { p.envchange_types.push_back(20); },
-        [](tdsdiag::Packet& p) { p.routing.push_back({0, 1433, "db"}); },
-        [](tdsdiag::Packet& p) { p.smp_flags.push_back(tdsdiag::kSmpFin); },
-        [](tdsdiag::Packet& p) { p.auth_tokens.emplace_back(); },
-        [](tdsdiag::Packet& p) { p.login_user = "sa"; },
-        [](tdsdiag::Packet& p) { p.login_app = "app"; },
-        [](tdsdiag::Packet& p) { p.login_host = "host"; },
-        [](tdsdiag::Packet& p) { p.login_database = "db"; },
-        [](tdsdiag::Packet& p) { p.tls_content_types.push_back(22); },
-        [](tdsdiag::Packet& p) { p.tls_handshake_types.push_back(1); },
-        [](tdsdiag::Packet& p) { p.tls_handshake_versions.push_back(0x0303); },
-        [](tdsdiag::Packet& p) { p.tls_supported_versions.push_back(0x0304); },
-        [](tdsdiag::Packet& p) { p.tls_cipher_suites.push_back(0x1301); },
-        [](tdsdiag::Packet& p) { p.tls_alerts.push_back({2, 40}); },
-        [](tdsdiag::Packet& p) { p.alpn.push_back("tds/8.0"); },
-        [](tdsdiag::Packet& p) { p.certificates.push_back({0x30}); },
-    };
-    static_assert(sizeof payload_setters / sizeof payload_setters[0] == 21, "GENERATE below runs each setter");
-    auto with_header = [] {
-        tdsdiag::Packet p;
-        p.frame = 7;
-        p.time_ns = 5;
-        p.stream = 3;
-        p.src_port = 50000;
-        p.dst_port = 1433;
-        p.tcp_flags = tdsdiag::kSyn;
-        p.tcp_len = 10;
-        p.retransmission = true;
-        p.checksum_ok = 1;
-        p.prelogin_encryption = 1;
-        p.login_ack = true;
-        p.done_attention = true;
-        p.prelogin_mars = 0;
-        p.login7_integrated = 1;
-        p.sspi_only_response = true;
-        p.login7_segment_count = 4;
-        return p;
-    };
     SECTION("a packet with header fields only has no payload fields, and clear_header resets it") {
         tdsdiag::Packet p = with_header();
+        CHECK(header_fields_set(p) == kHeaderFields);  // with_header changed every one
         CHECK_FALSE(p.has_payload_fields());
         CHECK_FALSE(is_default(p));
         p.clear_header();
         CHECK(is_default(p));
     }
     SECTION("each payload field alone counts as payload, and clear resets it") {
-        const auto i = GENERATE(range(0, 21));
+        const auto i = GENERATE(range(0, kPayloadFields));
         tdsdiag::Packet p = with_header();
         payload_setters[i](p);
         CHECK(p.has_payload_fields());

@@ -124,6 +124,50 @@ TEST_CASE("The aligned table pads each column to its widest cell, also for cells
     CHECK(std::count(t.begin(), t.end(), '\n') == 4);
 }
 
+TEST_CASE("The CSV, its reading back and the Statistics menu's cells come from one list of columns", "[report]") {
+    tdsdiag::Row r;
+    r.stream = 3;
+    r.client = "a,\"b\"";  // quoted in the CSV
+    r.server = "s:1433";
+    r.start_s = 1.5;
+    r.last_step = tdsdiag::Step::Login;
+    r.step_ms[1] = 2.3;
+    r.step_ms[4] = 0.44;
+    r.encryption = "full";
+    r.tls_version = "TLS 1.2";
+    r.cipher = "X";
+    r.close_by = "client";
+    r.close_kind = "rst";
+    r.outcome = "failed";
+    r.diagnoses = {"x", "y"};
+    r.cert_signature = "sha1";
+    const std::string line = tdsdiag::csv_line(r);
+    CHECK(line == "3,\"a,\"\"b\"\"\",s:1433,1.500000,4,2.300,,,0.440,,,,full,TLS 1.2,X,client,rst,failed,x y,sha1\n");
+    std::istringstream in(tdsdiag::csv_header() + line);
+    std::vector<tdsdiag::Row> back;
+    std::string error;
+    REQUIRE(tdsdiag::parse_csv(in, back, error));
+    REQUIRE(back.size() == 1);
+    CHECK(tdsdiag::csv_line(back[0]) == line);
+    CHECK(back[0].client == r.client);
+    CHECK(back[0].diagnoses == r.diagnoses);
+
+    std::vector<std::string> titles;
+    for (const auto& c : tdsdiag::gui_columns()) titles.emplace_back(c.title);
+    CHECK(titles == std::vector<std::string>{"Stream", "Client", "Server", "Start (s)", "Last step", "Step 1-7 (ms)",
+                                             "Encryption", "TLS", "Cipher suite", "Close", "Outcome", "Diagnoses"});
+    const auto cells = tdsdiag::gui_cells(r);
+    REQUIRE(cells.size() == titles.size());
+    CHECK(cells[0].whole == 3);
+    CHECK(cells[1].text == r.client);
+    CHECK(cells[3].decimal == 1.5);
+    CHECK(cells[4].whole == 4);
+    CHECK(cells[5].text == "2.3 - - 0.4 - - -");
+    CHECK(cells[9].text == "client rst");
+    CHECK(cells[11].text == "x, y");
+    CHECK(tdsdiag::gui_cells(tdsdiag::Row{})[9].text.empty());  // no close: an empty cell
+}
+
 TEST_CASE("Fixed-point numbers read as printf writes them, ties and large values included", "[report]") {
     auto printf_fixed = [](double v, int d) {
         char buf[512];
