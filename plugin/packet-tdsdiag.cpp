@@ -99,6 +99,8 @@ struct DiagData {
     guint8 severity;  // tdsdiag::Severity
     const char* text;
     const char* detail;  // nullptr when empty
+    guint32 answered_in;  // the frame that answered it (tdsdiag.attention.ack_frame), 0 if none
+    gint64 answer_delay_ns;
 };
 
 enum FrameKind : guint8 { kTcpFrame = 0, kBrowserFrame = 1 };
@@ -236,7 +238,9 @@ struct ConnField {
 
 ConnField conn_fields[] = {
     {"TCP stream", "tdsdiag.conn.stream", FT_UINT32, BASE_DEC, nullptr,
-     "TCP stream index of the connection (same as tcp.stream)", &hf_conn,
+     "TCP stream index of the connection: tcp.stream of its first frame (a refused SYN sent again on the "
+     "same ports continues the first attempt's connection, whatever its own tcp.stream)",
+     &hf_conn,
      [](const ConnSource& c) { return number(c.stream); }},
     {"Last step", "tdsdiag.conn.last_step", FT_UINT8, BASE_DEC, VALS(step_vals),
      "Highest step the connection has reached", &hf_conn,
@@ -374,6 +378,8 @@ DiagData* copy_diagnoses(wmem_allocator_t* scope, const std::vector<tdsdiag::Dia
         out[i].severity = static_cast<guint8>(diags[i].severity);
         out[i].text = wmem_strdup(scope, diags[i].text.c_str());
         out[i].detail = diags[i].detail.empty() ? nullptr : wmem_strdup(scope, diags[i].detail.c_str());
+        out[i].answered_in = diags[i].answered_in;
+        out[i].answer_delay_ns = diags[i].answer_delay_ns;
     }
     return out;
 }
@@ -612,16 +618,6 @@ guint diagnoses_now(packet_info* pinfo, const FrameData* fd, const DiagData*& di
     }
 }
 
-// The acknowledgement of an attention sent in this frame, if any: its frame (0 if none) and delay.
-guint32 attention_ack(packet_info* pinfo, guint32 stream, nstime_t& delay) {
-    if (g_analyzer == nullptr) return 0;
-    const tdsdiag::Connection* c = g_analyzer->find(stream);
-    const tdsdiag::AttentionRecord* a = c ? c->attention_at(pinfo->num) : nullptr;
-    if (a == nullptr || a->ack_frame == 0) return 0;
-    delay = to_nstime(a->ack_ns - a->ns);
-    return a->ack_frame;
-}
-
 gboolean conn_summary_wanted(proto_tree* tree) {
     if (tree == nullptr) return FALSE;
     if (proto_field_is_referenced(tree, hf_conn)) return TRUE;  // also TRUE whenever the tree is visible
@@ -748,14 +744,11 @@ __attribute__((noinline)) int render_frame(tvbuff_t* tvb, packet_info* pinfo, pr
         if (info.scenario != 0) proto_item_set_generated(proto_tree_add_uint(st, hf_scenario, tvb, 0, 0, info.scenario));
         const bool alt = d.severity != static_cast<guint8>(info.severity);
         expert_add_info_format(pinfo, it, alt ? &ei_code_alt[d.code] : &ei_code[d.code], "%s", d.text);
-        if (!browser && d.code == static_cast<guint8>(tdsdiag::Code::Attention)) {
-            nstime_t ack_delay;
-            const guint32 ack = attention_ack(pinfo, fd->stream, ack_delay);
-            if (ack != 0) {
-                proto_tree* at = proto_item_add_subtree(it, ett_diagnosis);
-                proto_item_set_generated(proto_tree_add_uint(at, hf_attention_ack_frame, tvb, 0, 0, ack));
-                proto_item_set_generated(proto_tree_add_time(at, hf_attention_ack_time, tvb, 0, 0, &ack_delay));
-            }
+        if (d.answered_in != 0) {
+            const nstime_t delay = to_nstime(d.answer_delay_ns);
+            proto_tree* at = proto_item_add_subtree(it, ett_diagnosis);
+            proto_item_set_generated(proto_tree_add_uint(at, hf_attention_ack_frame, tvb, 0, 0, d.answered_in));
+            proto_item_set_generated(proto_tree_add_time(at, hf_attention_ack_time, tvb, 0, 0, &delay));
         }
         col_append_fstr(pinfo->cinfo, COL_INFO, " [tdsdiag: %s]", info.name);
     }
@@ -786,7 +779,7 @@ __attribute__((noinline)) int render_frame(tvbuff_t* tvb, packet_info* pinfo, pr
     proto_item* ci = proto_tree_add_item(st, hf_conn, tvb, 0, 0, ENC_NA);
     proto_item_set_generated(ci);
     proto_tree* ct = proto_item_add_subtree(ci, ett_conn);
-    const ConnSource source{*s, fd->stream, pinfo->pool};
+    const ConnSource source{*s, s->stream, pinfo->pool};
     for (const ConnField& f : conn_fields) add_conn_field(ct, tvb, f, conn_value(f, source));
     const char* outcome = tdsdiag::outcome_name(s->outcome);
     if (*outcome != '\0') proto_item_append_text(ci, ": %s", outcome);

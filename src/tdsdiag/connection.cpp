@@ -224,6 +224,7 @@ std::vector<Diagnosis> Connection::diagnoses_on(uint32_t frame, bool capture_com
 
 Summary Connection::summary(bool capture_complete) const {
     Summary s;
+    s.stream = stream_;
     s.last_step = last_step_;
     s.tls_version = tls_.version;
     s.cipher = tls_.cipher;

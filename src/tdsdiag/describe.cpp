@@ -28,7 +28,7 @@ Diagnosis compose(Code code, Words w) {
         w.detail = w.detail.empty() ? "Fix: " + w.fix : "Fix: " + w.fix + " " + w.detail;
     }
     if (text.size() > kMaxTextLength) text.resize(kMaxTextLength);
-    return Diagnosis{code, w.severity, std::move(text), std::move(w.detail)};
+    return Diagnosis{code, w.severity, std::move(text), std::move(w.detail), 0, 0};
 }
 
 std::string fix_of(Code code) { return code_info(code).fix; }
@@ -481,7 +481,13 @@ Words Describer::redirect() const {
 
 std::optional<Diagnosis> describe(const Finding& f, const Connection& c, bool capture_complete) {
     if (!c.stands(f)) return std::nullopt;
-    return compose(f.code, Describer(c, capture_complete).words(f));
+    Diagnosis d = compose(f.code, Describer(c, capture_complete).words(f));
+    if (f.code == Code::Attention)
+        if (const AttentionRecord* a = c.attention_at(f.frame); a != nullptr && a->ack_frame != 0) {
+            d.answered_in = a->ack_frame;
+            d.answer_delay_ns = a->ack_ns - a->ns;
+        }
+    return d;
 }
 
 }  // namespace tdsdiag

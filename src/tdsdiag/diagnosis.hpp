@@ -55,6 +55,8 @@ struct Diagnosis {
     Severity severity;
     std::string text;    // full sentences: evidence, certainty ("likely"), fix; at most kMaxTextLength
     std::string detail;  // more evidence (suite lists, certificate dates, who sent what), may be empty
+    uint32_t answered_in = 0;     // the frame that answered what it is about (an attention's acknowledgement), 0 if none
+    int64_t answer_delay_ns = 0;  // ... and how long after this frame
 };
 
 // Name of a TLS alert description (RFC 8446 6.2, RFC 5246 7.2), e.g. "unknown_ca".

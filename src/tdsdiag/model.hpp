@@ -54,6 +54,7 @@ struct FrameResult {
 
 // Per connection, as far as known.
 struct Summary {
+    uint32_t stream = 0;            // the connection's TCP stream: tcp.stream of its first frame
     std::optional<Step> last_step;  // highest step reached
     Outcome outcome = Outcome::Pending;
     Encryption encryption = Encryption::Unknown;

@@ -214,7 +214,7 @@ Diagnosis make(Code code, std::string text, std::string detail = {}) {
         detail = text + (detail.empty() ? "" : " ") + detail;
         text = text.substr(0, kMaxTextLength - 3) + "...";
     }
-    return Diagnosis{code, code_info(code).severity, std::move(text), std::move(detail)};
+    return Diagnosis{code, code_info(code).severity, std::move(text), std::move(detail), 0, 0};
 }
 
 // A list short enough for an expert text; the whole list goes to the detail.
