@@ -84,7 +84,7 @@ int ett_browser = -1;
 
 expert_field ei_step_begins = EI_INIT;
 // One expert entry per diagnosis code (tdsdiag.analysis.<code>), and a second one for the codes
-// whose severity depends on the evidence (a fatal TLS alert, a weak hash that broke the handshake).
+// whose catalogue row declares one (catalogue.def).
 expert_field ei_code[tdsdiag::kCodeCount];
 expert_field ei_code_alt[tdsdiag::kCodeCount];
 
@@ -130,8 +130,8 @@ struct FrameData {
     gboolean first;
     gboolean has_delta;
     nstime_t delta;
-    guint n_diags;
-    DiagData* diags;
+    guint n_diags;    // the diagnoses the first pass found on the frame
+    DiagData* diags;  // on the first pass only (packet scope); later passes ask the core again
 };
 
 nstime_t to_nstime(int64_t ns) {
@@ -143,7 +143,8 @@ nstime_t to_nstime(int64_t ns) {
 
 // What the first pass found, by frame number, for the frames that are ours: 12 bytes a frame, in pages
 // of 65,536 frames made as frames of ours reach them. Frames that open a step or carry diagnoses keep
-// 24 bytes more: the step's delta and the diagnoses. (Proto data, p_add_proto_data, cost about 40
+// 16 bytes more: the step's delta and how many diagnoses (their texts are made again from the
+// core's findings whenever the frame is shown). (Proto data, p_add_proto_data, cost about 40
 // bytes and 300 instructions a frame.)
 class FrameStore {
 public:
@@ -156,7 +157,6 @@ public:
         if (fd.first || fd.has_delta || fd.n_diags != 0) {
             Extra e;
             e.delta_ns = fd.has_delta ? static_cast<gint64>(fd.delta.secs) * 1000000000 + fd.delta.nsecs : 0;
-            e.diags = fd.diags;
             e.n_diags = fd.n_diags;
             e.flags = static_cast<guint8>((fd.first ? kFirst : 0) | (fd.has_delta ? kHasDelta : 0));
             extras_.push_back(e);
@@ -179,7 +179,6 @@ public:
             fd->has_delta = (e.flags & kHasDelta) != 0;
             fd->delta = to_nstime(e.delta_ns);
             fd->n_diags = e.n_diags;
-            fd->diags = e.diags;
         }
         return fd;
     }
@@ -187,7 +186,6 @@ public:
 private:
     struct Extra {
         gint64 delta_ns;
-        DiagData* diags;  // in file scope
         guint32 n_diags;
         guint8 flags;     // kFirst, kHasDelta
     };
@@ -215,8 +213,6 @@ FrameStore* g_frames = nullptr;  // the first pass's result of each frame, one s
 
 // The TCP stream of each connection seen, by addresses and ports (see tcp_stream).
 tdsdiag::StreamTable* g_tcp_streams = nullptr;  // one per open capture file, like g_analyzer
-// The diagnoses' texts kept for the capture file, by code: text, then detail (see keep_diagnoses).
-tdsdiag::TextKeeper* g_texts = nullptr;
 
 // The connection summary, as plain C strings in packet scope, ready to render.
 struct ConnView {
@@ -279,8 +275,6 @@ void tdsdiag_cleanup() {
     g_frames = nullptr;
     delete g_tcp_streams;
     g_tcp_streams = nullptr;
-    delete g_texts;
-    g_texts = nullptr;
 }
 
 void tdsdiag_init() {
@@ -292,7 +286,6 @@ void tdsdiag_init() {
         g_packet = new tdsdiag::Packet();
         g_frames = new FrameStore();
         g_tcp_streams = new tdsdiag::StreamTable();
-        g_texts = new tdsdiag::TextKeeper(2 * tdsdiag::kCodeCount);
     } catch (const std::exception&) {
         tdsdiag_cleanup();
     }
@@ -311,23 +304,8 @@ DiagData* copy_diagnoses(wmem_allocator_t* scope, const std::vector<tdsdiag::Dia
     return out;
 }
 
-// The diagnoses kept for the whole capture file (FrameStore).
-DiagData* keep_diagnoses(const std::vector<tdsdiag::Diagnosis>& diags) {
-    if (diags.empty() || g_texts == nullptr) return nullptr;
-    auto* out = wmem_alloc_array(wmem_file_scope(), DiagData, diags.size());
-    for (size_t i = 0; i < diags.size(); ++i) {
-        out[i].code = static_cast<guint8>(diags[i].code);
-        out[i].severity = static_cast<guint8>(diags[i].severity);
-        const size_t code = static_cast<size_t>(diags[i].code);
-        out[i].text = g_texts->keep(2 * code, diags[i].text);
-        out[i].detail = diags[i].detail.empty() ? nullptr : g_texts->keep(2 * code + 1, diags[i].detail);
-    }
-    return out;
-}
-
-
 // The first pass's result for one frame (in packet scope; keep_frame keeps it), nullptr when the
-// frame is not ours. Its diagnoses are copied to file scope at once.
+// frame is not ours.
 FrameData* to_frame_data(packet_info* pinfo, const tdsdiag::FrameResult& r, FrameKind kind, guint32 stream) {
     if (!r.in_connection) return nullptr;
     auto* fd = wmem_new0(pinfo->pool, FrameData);
@@ -339,8 +317,8 @@ FrameData* to_frame_data(packet_info* pinfo, const tdsdiag::FrameResult& r, Fram
         fd->has_delta = TRUE;
         fd->delta = to_nstime(*r.step_delta_ns);
     }
-    fd->diags = keep_diagnoses(r.diagnoses);
-    fd->n_diags = fd->diags != nullptr ? static_cast<guint>(r.diagnoses.size()) : 0;
+    fd->diags = copy_diagnoses(pinfo->pool, r.diagnoses);
+    fd->n_diags = static_cast<guint>(r.diagnoses.size());
     return fd;
 }
 
@@ -547,18 +525,22 @@ ConnView view_connection(packet_info* pinfo, guint32 stream) {
     return v;
 }
 
-// A diagnosis whose text depends on what followed its frame (attention, redirect), as known now; the
-// kept one otherwise. Returned in packet scope.
-const DiagData* revised_diagnosis(packet_info* pinfo, guint32 stream, const DiagData* d) {
-    if (g_analyzer == nullptr) return d;
+// The frame's diagnoses as known now (packet scope): on a later pass, or in the GUI, the core says
+// them again from its findings, since later frames may have changed what they say.
+guint diagnoses_now(packet_info* pinfo, const FrameData* fd, const DiagData*& diags) {
+    diags = nullptr;
+    if (!PINFO_FD_VISITED(pinfo) || fd->n_diags == 0 || g_analyzer == nullptr) {
+        diags = fd->diags;
+        return diags != nullptr ? fd->n_diags : 0;
+    }
     try {
-        const tdsdiag::Connection* c = g_analyzer->find(stream);
-        if (c == nullptr) return d;
-        const auto r = c->revised(pinfo->num, static_cast<tdsdiag::Code>(d->code), PINFO_FD_VISITED(pinfo));
-        if (!r) return d;
-        return copy_diagnoses(pinfo->pool, {*r});
+        const tdsdiag::Connection* c = g_analyzer->find(fd->stream);
+        if (c == nullptr) return 0;
+        const std::vector<tdsdiag::Diagnosis> now = c->diagnoses_on(pinfo->num, true);
+        diags = copy_diagnoses(pinfo->pool, now);
+        return static_cast<guint>(now.size());
     } catch (const std::exception&) {
-        return d;
+        return 0;
     }
 }
 
@@ -570,13 +552,6 @@ guint32 attention_ack(packet_info* pinfo, guint32 stream, nstime_t& delay) {
     if (a == nullptr || a->ack_frame == 0) return 0;
     delay = to_nstime(a->ack_ns - a->ns);
     return a->ack_frame;
-}
-
-// Whether a diagnosis kept for this frame still stands (later evidence may retract one).
-gboolean diagnosis_holds(guint32 stream, guint32 frame, guint8 code) {
-    if (g_analyzer == nullptr) return FALSE;
-    const tdsdiag::Connection* c = g_analyzer->find(stream);
-    return c != nullptr && c->holds(frame, static_cast<tdsdiag::Code>(code));
 }
 
 gboolean conn_summary_wanted(proto_tree* tree) {
@@ -668,11 +643,10 @@ __attribute__((noinline)) int render_frame(tvbuff_t* tvb, packet_info* pinfo, pr
     // An SQL Browser lookup renders from its current state: some of its evidence needs the whole capture.
     const gboolean browser = fd->kind == kBrowserFrame;
     const BrowserView bv = browser ? view_browser(pinfo, fd->stream) : BrowserView{};
-    const guint n_diags = browser ? bv.n_diags : fd->n_diags;
-    const DiagData* diags = browser ? bv.diags : fd->diags;
+    const DiagData* diags = bv.diags;
+    const guint n_diags = browser ? bv.n_diags : diagnoses_now(pinfo, fd, diags);
     for (guint i = 0; i < n_diags; ++i) {
-        if (!browser && !diagnosis_holds(fd->stream, pinfo->num, diags[i].code)) continue;
-        const DiagData& d = browser ? diags[i] : *revised_diagnosis(pinfo, fd->stream, &diags[i]);
+        const DiagData& d = diags[i];
         const tdsdiag::CodeInfo& info = tdsdiag::code_info(static_cast<tdsdiag::Code>(d.code));
         it = proto_tree_add_string(st, hf_diagnosis, tvb, 0, 0, info.name);
         proto_item_set_generated(it);
@@ -971,37 +945,30 @@ int expert_severity(tdsdiag::Severity s) {
     return PI_NOTE;
 }
 
-// tdsdiag.analysis.<code> for every code, with the catalogue's severity; the two codes whose
-// severity depends on the evidence get a second entry, tdsdiag.analysis.<code>.<qualifier>.
+// tdsdiag.analysis.<code> for every code, with the catalogue's severity and summary; a code whose
+// catalogue row declares a second entry (catalogue.def) also gets tdsdiag.analysis.<code>.<qualifier>,
+// used when a diagnosis has another severity than the catalogue's.
 void register_code_experts(expert_module_t* em) {
+    const auto expert_group = [](tdsdiag::ExpertGroup g) {
+        return g == tdsdiag::ExpertGroup::ResponseCode ? PI_RESPONSE_CODE : PI_SEQUENCE;
+    };
     static ei_register_info eis[2 * tdsdiag::kCodeCount];
     int n = 0;
     for (size_t i = 0; i < tdsdiag::kCodeCount; ++i) {
         const tdsdiag::CodeInfo& info = tdsdiag::code_info(static_cast<tdsdiag::Code>(i));
-        const int group = info.severity == tdsdiag::Severity::Error ? PI_RESPONSE_CODE : PI_SEQUENCE;
         eis[n++] = {&ei_code[i],
-                    {g_strdup_printf("tdsdiag.analysis.%s", info.name), group, expert_severity(info.severity),
-                     info.summary, EXPFILL}};
-        const tdsdiag::Code code = static_cast<tdsdiag::Code>(i);
-        if (code == tdsdiag::Code::TlsAlert)
+                    {g_strdup_printf("tdsdiag.analysis.%s", info.name), expert_group(info.group()),
+                     expert_severity(info.severity), info.summary, EXPFILL}};
+        if (info.has_alt())
             eis[n++] = {&ei_code_alt[i],
-                        {"tdsdiag.analysis.tls_alert.fatal", group, PI_ERROR, "A fatal TLS alert was sent", EXPFILL}};
-        else if (code == tdsdiag::Code::Attention)
-            eis[n++] = {&ei_code_alt[i],
-                        {"tdsdiag.analysis.attention.unacknowledged", PI_SEQUENCE, PI_WARN,
-                         "The server never acknowledged the client's attention", EXPFILL}};
-        else if (code == tdsdiag::Code::WeakCertHash)
-            eis[n++] = {&ei_code_alt[i],
-                        {"tdsdiag.analysis.weak_cert_hash.failed", PI_RESPONSE_CODE, PI_ERROR,
-                         "The TLS handshake failed on a certificate signed with a weak hash", EXPFILL}};
+                        {g_strdup_printf("tdsdiag.analysis.%s.%s", info.name, info.alt_qualifier),
+                         expert_group(info.alt_group), expert_severity(info.alt_severity), info.alt_summary,
+                         EXPFILL}};
     }
     expert_register_field_array(em, eis, n);
     // Codes without a second entry share the first one.
-    for (size_t i = 0; i < tdsdiag::kCodeCount; ++i) {
-        const tdsdiag::Code code = static_cast<tdsdiag::Code>(i);
-        if (code != tdsdiag::Code::TlsAlert && code != tdsdiag::Code::WeakCertHash && code != tdsdiag::Code::Attention)
-            ei_code_alt[i] = ei_code[i];
-    }
+    for (size_t i = 0; i < tdsdiag::kCodeCount; ++i)
+        if (!tdsdiag::code_info(static_cast<tdsdiag::Code>(i)).has_alt()) ei_code_alt[i] = ei_code[i];
 }
 
 extern "C" void proto_register_tdsdiag(void) {

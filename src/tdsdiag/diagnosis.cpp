@@ -4,40 +4,38 @@ namespace tdsdiag {
 
 namespace {
 using S = Severity;
-// Indexed by Code.
-const CodeInfo kCodes[kCodeCount] = {
-    {"no_common_tls_version", 1, S::Error, "Client and server share no TLS version", "Update the client driver or SQL Server to TLS 1.2 support, or temporarily enable TLS 1.0/1.1 on both sides."},
-    {"no_common_cipher", 2, S::Error, "Client and server share no TLS cipher suite", "Compare the client's offered cipher suites with the server's cipher suite policy and enable a common one."},
-    {"dhe_cipher", 3, S::Warn, "A TLS_DHE cipher suite was negotiated", "Remove TLS_DHE_* suites from the cipher suite order policy."},
-    {"weak_cert_hash", 4, S::Warn, "The server certificate is signed with a hash TLS 1.2 logins cannot use", "Replace the certificate with a SHA-256 one, or untick Server Authentication on it."},
-    {"dhe_handshake_failure", 5, S::Error, "The server dropped a TLS_DHE handshake after the client's key exchange", "Install the DHE leading-zero fixes (KB4557473 family) on both machines, or remove TLS_DHE_* suites."},
-    {"syn_rejected", 6, S::Error, "The SYN was answered by a reset", "Make SQL Server listen on that address and port, or fix the client's port."},
-    {"syn_unanswered", 6, S::Error, "The SYN got no answer", "Check the address, port and firewalls; under load, upgrade to SQL Server 2019+."},
-    {"slow_accept", 6, S::Warn, "The server was slow to accept the TCP connection", "Look at the server's load; SQL Server 2019+ has a dedicated login pool."},
-    {"login_timeout", 6, S::Error, "The client gave up waiting for the server", "Look for worker shortage or authentication delays on the server at that time."},
-    {"slow_login", 0, S::Warn, "The login response was slow", "Look at domain controller latency and worker starvation on the server."},
-    {"tls_alert", 0, S::Warn, "A TLS alert was sent", "Read the alert named in the text."},
-    {"certificate_rejected", 0, S::Error, "The client rejected the server certificate", "Trust the issuing CA on the client or use a CA-signed certificate; TrustServerCertificate only as a stop-gap."},
-    {"tls_handshake_incomplete", 0, S::Error, "The TLS handshake did not complete", ""},
-    {"old_tls_version", 0, S::Warn, "TLS 1.0 or 1.1 was negotiated", "Move client and server to TLS 1.2 or later."},
-    {"encryption_not_supported", 0, S::Error, "One side requires encryption the other does not support", "Enable encryption on the side that lacks it."},
-    {"cleartext_login", 0, S::Warn, "The login travelled without TLS", "Enable encryption."},
-    {"login_failed", 0, S::Error, "The login failed", "Read the error number and state in the text."},
-    {"redirected", 0, S::Note, "The server redirected the client to another server", ""},
-    {"attention", 0, S::Note, "The client sent an attention (query cancel or timeout)", ""},
-    {"server_first_fin", 0, S::Warn, "The server closed the connection first", "Read it together with the step at which it happened."},
-    {"server_reset", 0, S::Error, "The server reset the connection", ""},
-    {"client_reset", 0, S::Note, "The client reset the connection instead of closing it", ""},
-    {"capture_started_midstream", 0, S::Note, "The capture holds no TCP handshake for this connection", ""},
-    {"browser_unanswered", 0, S::Error, "The SQL Browser request got no answer", "Start the SQL Browser service or open UDP 1434, or connect with an explicit port."},
-    {"browser_instance_missing", 0, S::Error, "The SQL Browser does not know the instance", "Check the instance name."},
-    {"browser_slow", 0, S::Warn, "The SQL Browser answered slowly", ""},
-    {"anonymous_logon", 0, S::Error, "The NTLM logon is anonymous", "Register the SPN and configure delegation, or avoid the double hop."},
-    {"ntlm_fallback", 0, S::Warn, "The login fell back from Kerberos to NTLM", "Check the SQL Server SPN."},
+using G = ExpertGroup;
+// Indexed by Code: both are made from the same rows.
+#define TDSDIAG_NO_ALT nullptr, S::Chat, G::Sequence, nullptr, nullptr
+#define TDSDIAG_ALT(qualifier, severity, group, summary, when) qualifier, S::severity, G::group, summary, when
+#define TDSDIAG_CODE(Enum, name, scenario, severity, summary, fix, evidence, second) \
+    {name, scenario, S::severity, summary, fix, evidence, second},
+const CodeInfo kCodes[] = {
+#include "tdsdiag/catalogue.def"
 };
+#undef TDSDIAG_CODE
+#undef TDSDIAG_ALT
+#undef TDSDIAG_NO_ALT
+static_assert(sizeof kCodes / sizeof kCodes[0] == kCodeCount, "one row per code");
 }  // namespace
 
 const CodeInfo& code_info(Code c) { return kCodes[static_cast<size_t>(c) % kCodeCount]; }
+
+std::optional<Code> code_by_name(const std::string& name) {
+    for (size_t i = 0; i < kCodeCount; ++i)
+        if (name == kCodes[i].name) return static_cast<Code>(i);
+    return std::nullopt;
+}
+
+const char* severity_name(Severity s) {
+    switch (s) {
+    case Severity::Chat: return "chat";
+    case Severity::Note: return "note";
+    case Severity::Warn: return "warning";
+    case Severity::Error: return "error";
+    }
+    return "note";
+}
 
 const char* tls_alert_name(uint8_t d) {
     switch (d) {

@@ -1,44 +1,24 @@
-// The diagnosis codes of the catalogue (docs: diagnoses.md). Names are a user contract.
+// The diagnosis codes of the catalogue (catalogue.def; README, Diagnoses). Names are a user contract.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace tdsdiag {
 
+// In the catalogue's order (catalogue.def).
 enum class Code : uint8_t {
-    NoCommonTlsVersion,
-    NoCommonCipher,
-    DheCipher,
-    WeakCertHash,
-    DheHandshakeFailure,
-    SynRejected,
-    SynUnanswered,
-    SlowAccept,
-    LoginTimeout,
-    SlowLogin,
-    TlsAlert,
-    CertificateRejected,
-    TlsHandshakeIncomplete,
-    OldTlsVersion,
-    EncryptionNotSupported,
-    CleartextLogin,
-    LoginFailed,
-    Redirected,
-    Attention,
-    ServerFirstFin,
-    ServerReset,
-    ClientReset,
-    CaptureStartedMidstream,
-    BrowserUnanswered,
-    BrowserInstanceMissing,
-    BrowserSlow,
-    AnonymousLogon,
-    NtlmFallback,
+#define TDSDIAG_CODE(Enum, ...) Enum,
+#include "tdsdiag/catalogue.def"
+#undef TDSDIAG_CODE
     Count
 };
 
 enum class Severity : uint8_t { Chat, Note, Warn, Error };
+// The expert info group of an entry (Wireshark's PI_SEQUENCE, PI_RESPONSE_CODE).
+enum class ExpertGroup : uint8_t { Sequence, ResponseCode };
 
 struct CodeInfo {
     const char* name;     // tdsdiag.diagnosis value, and tdsdiag.analysis.<name>
@@ -46,10 +26,26 @@ struct CodeInfo {
     Severity severity;    // the catalogue's severity (a diagnosis may raise or lower it, see Diagnosis)
     const char* summary;  // one line for the expert-info registration and the README
     const char* fix;      // what to do, in one sentence ("" where the code names no fix)
+    const char* evidence; // what the diagnosis rests on (the README's table, markdown)
+    // The second expert entry, tdsdiag.analysis.<name>.<alt_qualifier>, for a diagnosis whose
+    // severity differs from the catalogue's; alt_qualifier is nullptr for codes without one.
+    const char* alt_qualifier;
+    Severity alt_severity;
+    ExpertGroup alt_group;
+    const char* alt_summary;
+    const char* alt_when;  // the README's condition, "if the alert is fatal"
+
+    bool has_alt() const { return alt_qualifier != nullptr; }
+    // The first entry's group: ResponseCode for errors, Sequence otherwise.
+    ExpertGroup group() const { return severity == Severity::Error ? ExpertGroup::ResponseCode : ExpertGroup::Sequence; }
 };
 
 const CodeInfo& code_info(Code c);
 constexpr size_t kCodeCount = static_cast<size_t>(Code::Count);
+// The code of a catalogue name ("weak_cert_hash"), or none.
+std::optional<Code> code_by_name(const std::string& name);
+// "error", "warning", "note", "chat" (Wireshark's words).
+const char* severity_name(Severity s);
 
 // Wireshark cuts expert-info texts at 240 bytes: `text` stays below that.
 constexpr size_t kMaxTextLength = 239;

@@ -93,7 +93,7 @@ Row make_row(const Analyzer& analyzer, const Connection& c, int64_t capture_star
         if (const BrowserLookup* l = analyzer.lookup(*c.browser_lookup()))
             for (const LookupFinding& f : l->findings(true)) add_diagnosis(r, f.diagnosis.code);
     for (const Finding& f : c.findings())
-        if (!f.retracted) add_diagnosis(r, f.code);
+        if (c.stands(f)) add_diagnosis(r, f.code);
     return r;
 }
 

@@ -78,18 +78,4 @@ bool is_ip_literal(const std::string& s) {
     return true;
 }
 
-const char* TextKeeper::keep(size_t kind, const std::string& text) {
-    Recent* r = kind < recent_.size() ? &recent_[kind] : nullptr;
-    if (r != nullptr)
-        for (const std::string* t : r->texts)
-            if (t != nullptr && *t == text) return t->c_str();
-    store_.push_back(text);
-    const std::string* kept = &store_.back();
-    if (r != nullptr) {
-        r->texts[r->next] = kept;
-        r->next = (r->next + 1) % kRecent;
-    }
-    return kept->c_str();
-}
-
 }  // namespace tdsdiag

@@ -3,7 +3,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <vector>
 
@@ -25,29 +24,5 @@ TDSDIAG_COLD std::string seconds(int64_t ns);
 std::string utf16le_to_utf8(const uint8_t* p, size_t bytes);
 // Whether a host string is an IPv4 or IPv6 address literal rather than a name.
 bool is_ip_literal(const std::string& host);
-
-// Texts kept for as long as a capture file is open, each equal text once for as long as it keeps
-// coming back: connections that fail the same way share their diagnoses' texts (in the bench corpus,
-// 12,750 texts are 14 distinct ones). Each kind of text (say, a diagnosis code's text or its detail)
-// remembers the last kRecent texts it kept and reuses an equal one; any other is copied. A hash set
-// of every text cost a cache miss or more a lookup on big captures, and gained nothing on the texts
-// that are each one connection's own (a ClientHello's frame number, say).
-class TextKeeper {
-public:
-    static constexpr size_t kRecent = 4;
-    explicit TextKeeper(size_t kinds) : recent_(kinds) {}
-    // `text`, kept: its address stays valid until the keeper is destroyed. An unknown kind is kept
-    // without sharing.
-    const char* keep(size_t kind, const std::string& text);
-    size_t copies() const { return store_.size(); }
-
-private:
-    struct Recent {
-        const std::string* texts[kRecent] = {};
-        size_t next = 0;  // the slot the next new text takes
-    };
-    std::vector<Recent> recent_;
-    std::deque<std::string> store_;  // grows without moving its strings
-};
 
 }  // namespace tdsdiag

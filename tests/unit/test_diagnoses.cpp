@@ -7,6 +7,7 @@
 
 #include "builders.hpp"
 #include "cert_md5.hpp"
+#include "cert_md5_ca.hpp"
 #include "tdsdiag/x509.hpp"
 
 using namespace test;
@@ -44,7 +45,14 @@ Packet alert(bool c, uint8_t level, uint8_t desc) {
     p.tls_alerts.push_back({level, desc});
     return p;
 }
+// The server's flight with a CA-signed MD5 certificate.
 Packet cert_flight() {
+    Packet p = server_hello();
+    p.certificates.emplace_back(kMd5CaSignedCert, kMd5CaSignedCert + kMd5CaSignedCertLen);
+    return p;
+}
+// The same with a self-signed MD5 certificate: its hash is not checked (the error-10054 article).
+Packet self_signed_flight() {
     Packet p = server_hello();
     p.certificates.emplace_back(kMd5Cert, kMd5Cert + kMd5CertLen);
     return p;
@@ -92,6 +100,25 @@ TEST_CASE("Step 1: the SYN refused, unanswered, or slow to be accepted (scenario
         Run run({syn(), rst(false)}, config());
         CHECK(diagnoses(run) == D{{2, {"syn_rejected"}}});
         CHECK(tdsdiag::code_info(Code::SynRejected).scenario == 6);
+    }
+    SECTION("a refused SYN tried twice more on the same ports is one refused connection: syn_rejected once") {
+        Run run({at(syn(), 0), at(rst(false), 1), at(syn(), 500), at(rst(false), 501), at(syn(), 1000),
+                 at(rst(false), 1001)},
+                config());
+        CHECK(diagnoses(run) == D{{2, {"syn_rejected"}}});
+        CHECK(run.steps() == std::vector<int>{1, 7, 1, 7, 1, 7});
+        CHECK(run.firsts() == std::vector<int>{1, 2});
+        // A single pass knows one attempt at the first reset; later views know all three.
+        CHECK(find(run, 2, Code::SynRejected)->text.find("attempts") == std::string::npos);
+        const auto now = run.analyzer.find(0)->diagnoses_on(2, true);
+        REQUIRE(now.size() == 1);
+        CHECK(now[0].text.find("(3 attempts on the same ports)") != std::string::npos);
+        CHECK(now[0].detail.find("sent its SYN 3 times") != std::string::npos);
+        CHECK(now[0].text.size() <= tdsdiag::kMaxTextLength);
+        const auto s = run.summary(true);
+        CHECK(s.outcome == tdsdiag::Outcome::Failed);
+        CHECK(s.close_by == tdsdiag::Side::Server);
+        CHECK(s.close_kind == tdsdiag::CloseKind::Rst);
     }
     SECTION("a SYN sent again without an answer is syn_unanswered") {
         Run run({at(syn(), 1), at(retrans(syn()), 1001), at(retrans(syn()), 3001)}, config());
@@ -195,8 +222,23 @@ TEST_CASE("Certificates: weak hash (scenario 4) and rejection", "[diagnoses]") {
         CHECK(find(run, 8, Code::WeakCertHash)->severity == Severity::Error);
         const auto* d = find(run, 8, Code::CertificateRejected);
         CHECK(d->text.find("expired at capture time") != std::string::npos);
-        CHECK(d->detail.find("(self-signed)") != std::string::npos);
+        CHECK(d->detail.find("issued by \"tdsdiag unit-test CA\"") != std::string::npos);
+        CHECK(d->detail.find("(self-signed)") == std::string::npos);
         CHECK(d->detail.find("valid from 2026-11-22 01:03:26 UTC to 2026-12-22 01:03:26 UTC") != std::string::npos);
+    }
+    SECTION("a self-signed certificate signed with MD5 is not weak_cert_hash; its algorithm stays in the detail") {
+        Run run(handshake_start() + std::initializer_list<Packet>{self_signed_flight(), client_finished()}, config());
+        CHECK(diagnoses(run).empty());
+        CHECK(run.summary().cert_signature == "md5WithRSAEncryption");
+    }
+    SECTION("a client rejecting a self-signed MD5 certificate is certificate_rejected for being self-signed, not the hash") {
+        Run run(handshake_start() + std::initializer_list<Packet>{self_signed_flight(), fin(true)}, config());
+        CHECK(diagnoses(run)[8] == std::set<std::string>{"certificate_rejected"});
+        const auto* d = find(run, 8, Code::CertificateRejected);
+        REQUIRE(d != nullptr);
+        CHECK(d->text.find("self-signed: untrusted") != std::string::npos);
+        CHECK(d->text.find("weak") == std::string::npos);
+        CHECK(d->detail.find("md5WithRSAEncryption") != std::string::npos);
     }
     SECTION("an unknown_ca alert from the client is certificate_rejected and tls_alert") {
         Run run(handshake_start() + std::initializer_list<Packet>{cert_flight(), alert(true, 2, 48), fin(true)}, config());
@@ -236,10 +278,23 @@ TEST_CASE("Certificates: weak hash (scenario 4) and rejection", "[diagnoses]") {
     }
 }
 
+TEST_CASE("A self-signed weak certificate on one connection is no evidence for another's failure", "[diagnoses]") {
+    auto second = [](Packet p) {
+        p.stream = 1;
+        if (p.src_port == kClientPort) p.src_port = kClientPort + 1;
+        if (p.dst_port == kClientPort) p.dst_port = kClientPort + 1;
+        return p;
+    };
+    std::vector<Packet> frames = handshake_start() + std::initializer_list<Packet>{self_signed_flight(), client_finished()};
+    for (Packet p : handshake_start() + std::initializer_list<Packet>{fin(false)}) frames.push_back(second(p));
+    Run run(frames, config());
+    CHECK(diagnoses(run, 1)[15] == std::set<std::string>{"no_common_cipher", "server_first_fin"});
+}
+
 TEST_CASE("One server address showing several certificates reads each connection's own", "[diagnoses]") {
     // A listener or load balancer: one address:port, two servers, each with its certificate. The second
     // is the MD5 test certificate with its signature algorithm made sha256WithRSAEncryption (same length).
-    std::vector<uint8_t> md5(kMd5Cert, kMd5Cert + kMd5CertLen), sha256 = md5;
+    std::vector<uint8_t> md5(kMd5CaSignedCert, kMd5CaSignedCert + kMd5CaSignedCertLen), sha256 = md5;
     const uint8_t oid_md5[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x04};
     int replaced = 0;
     for (auto it = sha256.begin(); (it = std::search(it, sha256.end(), std::begin(oid_md5), std::end(oid_md5))) != sha256.end();
@@ -307,6 +362,25 @@ TEST_CASE("Prelogin, login and close diagnoses", "[diagnoses]") {
         CHECK(text.find("error 18456, state 8") != std::string::npos);
         CHECK(text.find("password is wrong") != std::string::npos);
         CHECK(text.find("Login failed for user 'sa'.") != std::string::npos);
+    }
+    SECTION("a Login7 in clear tells SQL authentication (password readable) from Windows authentication (none)") {
+        Packet login = tds(true, {tdsdiag::kTdsLogin7});
+        SECTION("SQL authentication") {
+            login.login7_integrated = 0;
+            Run run({syn(), synack(), prelogin(2), prelogin_response(2), login, login_ack()}, config());
+            CHECK(diagnoses(run) == D{{5, {"cleartext_login"}}});
+            CHECK(find(run, 5, Code::CleartextLogin)->text.find("password are readable") != std::string::npos);
+            CHECK(run.summary().auth == "sql");
+        }
+        SECTION("Windows authentication") {
+            login.login7_integrated = 1;
+            Run run({syn(), synack(), prelogin(2), prelogin_response(2), login, login_ack()}, config());
+            CHECK(diagnoses(run) == D{{5, {"cleartext_login"}}});
+            const std::string& text = find(run, 5, Code::CleartextLogin)->text;
+            CHECK(text.find("no password crosses the wire") != std::string::npos);
+            CHECK(text.find("user, host and application names and the whole session") != std::string::npos);
+            CHECK(run.summary().auth != "sql");
+        }
     }
     SECTION("a login answered after the threshold is slow_login") {
         Run run({at(syn(), 1), at(synack(), 2), at(prelogin(1), 3), at(prelogin_response(1), 4), at(client_hello(), 5),

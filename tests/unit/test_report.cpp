@@ -181,37 +181,3 @@ TEST_CASE("A table of thousands of rows keeps every row, in order, aligned acros
     }
     CHECK(wrong == 0);
 }
-
-TEST_CASE("Kept texts are shared while they keep coming back, and each kind keeps its own", "[report]") {
-    tdsdiag::TextKeeper keeper(4);
-    const std::string a = "The SYN was answered by a reset.", b = "Login failed: error 18456, state 8.";
-    const char* first = keeper.keep(0, a);
-    CHECK(std::string(first) == a);
-    CHECK(keeper.keep(0, std::string(a)) == first);  // an equal text, not the same object
-    CHECK(keeper.copies() == 1);
-    SECTION("another kind does not share") {
-        const char* other = keeper.keep(1, a);
-        CHECK(other != first);
-        CHECK(std::string(other) == a);
-    }
-    SECTION("up to four texts of one kind in turn are each kept once") {
-        const std::string c = "c", d = "d";
-        for (int round = 0; round < 100; ++round)
-            for (const std::string* t : {&a, &b, &c, &d}) CHECK(std::string(keeper.keep(0, *t)) == *t);
-        CHECK(keeper.copies() == 4);
-    }
-    SECTION("a fifth pushes out the oldest, which is copied again when it comes back; kept texts stay") {
-        for (const char* t : {"b", "c", "d", "e"}) keeper.keep(0, t);
-        CHECK(keeper.copies() == 5);
-        const char* again = keeper.keep(0, a);
-        CHECK(again != first);
-        CHECK(keeper.copies() == 6);
-        for (int i = 0; i < 10000; ++i) keeper.keep(0, std::to_string(i));  // each its own
-        CHECK(std::string(first) == a);
-        CHECK(std::string(again) == a);
-    }
-    SECTION("a kind beyond those named is kept without sharing") {
-        CHECK(std::string(keeper.keep(9, a)) == a);
-        CHECK(keeper.keep(9, a) != keeper.keep(9, a));
-    }
-}

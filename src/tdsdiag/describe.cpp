@@ -1,0 +1,476 @@
+// The texts of the TCP connections' diagnoses: one pure function of a finding and what its connection
+// knows now. Each text (shown as expert info, so under 240 bytes) states the evidence, says "likely"
+// where it infers, and ends with the fix, which is the catalogue's unless a case needs its own; its
+// detail adds the rest of the evidence.
+#include <cstdio>
+
+#include "tdsdiag/connection.hpp"
+#include "tdsdiag/text.hpp"
+
+namespace tdsdiag {
+namespace {
+
+const char* kRenewFix = "Renew the server certificate and restart SQL Server.";
+
+// What one finding says: the evidence and, unless empty, the fix.
+struct Words {
+    Severity severity;
+    std::string what;    // full sentences
+    std::string fix;     // one sentence, "" for none
+    std::string detail;
+};
+
+// The text is the evidence and the fix; if both do not fit, the fix moves to the front of the detail.
+Diagnosis compose(Code code, Words w) {
+    std::string text = w.fix.empty() ? w.what : w.what + " Fix: " + w.fix;
+    if (text.size() > kMaxTextLength && !w.fix.empty()) {
+        text = w.what;
+        w.detail = w.detail.empty() ? "Fix: " + w.fix : "Fix: " + w.fix + " " + w.detail;
+    }
+    if (text.size() > kMaxTextLength) text.resize(kMaxTextLength);
+    return Diagnosis{code, w.severity, std::move(text), std::move(w.detail)};
+}
+
+std::string fix_of(Code code) { return code_info(code).fix; }
+
+// The context of one connection's texts.
+class Describer {
+public:
+    Describer(const Connection& c, bool complete) : c_(c), tls_(c.tls()), complete_(complete) {}
+    Words words(const Finding& f) const;
+
+private:
+    Words tls(const Finding& f) const;
+    Words certificate(const Finding& f) const;
+    Words close(const Finding& f) const;
+    Words attention(const AttentionRecord& a) const;
+    Words redirect() const;
+
+    std::string server_name() const { return c_.server_addr() + ":" + std::to_string(c_.server_port()); }
+    std::string cipher_text(uint16_t suite) const {
+        const char* name = c_.config().cipher_name ? c_.config().cipher_name(suite) : nullptr;
+        return name ? std::string(name) : format("0x%04x", suite);
+    }
+    std::string certificate_detail() const;  // subject, issuer, algorithm, validity of the server certificate
+    std::string offered_detail() const;      // versions and suites of the ClientHello
+    const char* certificate_reason(bool weak) const;  // " (expired at capture time)", " (self-signed)"...
+    std::string certificate_fix(bool weak) const;     // renew, replace the weak hash, or trust its CA
+
+    const Connection& c_;
+    const TlsTracker& tls_;
+    bool complete_;
+};
+
+// The capture point tells whether a packet was seen leaving its sender or arriving at its peer.
+const char* seen_from(Side capture_point, Side sender) {
+    if (capture_point == Side::Unknown) return "";
+    if (capture_point == sender) return " (captured on the sending side)";
+    return sender == Side::Server ? " and it reached the client" : " and it reached the server";
+}
+
+const char* how(const Evidence& e) { return e.rst ? "reset" : "closed"; }
+const char* who(const Evidence& e) { return e.from == Side::Client ? "client" : "server"; }
+
+std::string Describer::certificate_detail() const {
+    const auto& cert = tls_.cert;
+    if (!cert) return {};
+    return format("Certificate \"%s\" issued by \"%s\"%s, signed with %s, valid from %s to %s%s.",
+                  cert->subject_cn.c_str(), cert->issuer_cn.c_str(), cert->self_issued ? " (self-signed)" : "",
+                  signature_algorithm_name(cert->signature_oid).c_str(), format_utc(cert->not_before).c_str(),
+                  format_utc(cert->not_after).c_str(),
+                  tls_.certificate_expired()            ? ", expired at capture time"
+                  : cert->not_before > tls_.cert_seen_s ? ", not yet valid at capture time"
+                                                        : "");
+}
+
+const char* Describer::certificate_reason(bool weak) const {
+    if (!tls_.cert) return "";
+    if (tls_.certificate_expired()) return " (expired at capture time)";
+    if (weak) return " (weak hash)";
+    return tls_.cert->self_issued ? " (self-signed: untrusted)" : "";
+}
+
+std::string Describer::certificate_fix(bool weak) const {
+    if (tls_.certificate_expired()) return kRenewFix;
+    return fix_of(weak ? Code::WeakCertHash : Code::CertificateRejected);
+}
+
+std::string Describer::offered_detail() const {
+    // Appended in place: a ClientHello lists dozens of suites, and a capture may hold thousands of
+    // connections that fail this way.
+    const auto& suites = tls_.offered_suites;
+    std::string text = format("ClientHello (frame %u) offered %s to %s and %zu cipher suites: ", tls_.client_hello_frame,
+                              tls_version_name(tls_.offered_min).c_str(), tls_version_name(tls_.offered_max).c_str(),
+                              suites.size());
+    text.reserve(text.size() + suites.size() * 40);
+    for (size_t i = 0; i < suites.size(); ++i) {
+        if (i) text += ", ";
+        const char* name = c_.config().cipher_name ? c_.config().cipher_name(suites[i]) : nullptr;
+        if (name != nullptr) {
+            text += name;
+        } else {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "0x%04x", suites[i]);
+            text += hex;
+        }
+    }
+    text += '.';
+    if (text.size() > kMaxFormatted) text.resize(kMaxFormatted);  // as long as format() would have made it
+    return text;
+}
+
+Words Describer::words(const Finding& f) const {
+    const Evidence& e = f.evidence;
+    const Code code = f.code;
+    const Severity sev = code_info(code).severity;
+    switch (code) {
+    case Code::SynUnanswered:
+        return {sev,
+                format("The SYN got no answer for %s and was sent again: a firewall, a wrong address or port, or a "
+                       "listener too busy to accept.",
+                       seconds(e.waited_ns).c_str()),
+                fix_of(code),
+                format("Server %s. Nothing in the capture answers the SYN so far; on SQL Server 2017 and older an IOCP "
+                       "listener shortage delays accepts under load. If a SYN/ACK follows, read slow_accept instead.",
+                       server_name().c_str())};
+    case Code::SlowAccept:
+        return {sev,
+                format("The server accepted the connection %s after the first SYN (threshold %s): a busy listener.",
+                       seconds(e.waited_ns).c_str(), seconds(c_.config().slow_accept_ns).c_str()),
+                fix_of(code),
+                format("The client sent its SYN %d more time(s) before the SYN/ACK. SQL Server 2019 and later have a "
+                       "dedicated login pool that reduces accept delays.",
+                       e.retries)};
+    case Code::CaptureStartedMidstream:
+        return {sev,
+                "The capture holds no TCP handshake for this connection (common at capture start): its first steps "
+                "cannot be shown and its outcome may be unknown.",
+                "",
+                ""};
+    case Code::CleartextLogin:
+        return {sev,
+                e.variant == Variant::WindowsAuthInClear
+                    ? "The Login7 travels without TLS, with Windows authentication: no password crosses the wire, but "
+                      "the user, host and application names and the whole session are readable on the path."
+                    : "The Login7 travels without TLS: its user name and (merely obfuscated) password are readable on "
+                      "the path.",
+                fix_of(code) + " Set Encrypt=True on the client, or Force Encryption on the server.",
+                ""};
+    case Code::SlowLogin:
+        return {sev,
+                format("The server answered the login %s after it was sent (threshold %s).", seconds(e.waited_ns).c_str(),
+                       seconds(c_.config().slow_login_ns).c_str()),
+                fix_of(code),
+                ""};
+    case Code::LoginFailed: {
+        const TdsError& err = e.error ? *e.error : TdsError{};
+        std::string meaning = login_error_meaning(err.number);
+        if (err.number == 18456) meaning = login_failed_state_meaning(err.state);
+        const std::string why =
+            meaning.empty() ? " The SQL Server error log says why for this state." : " It means " + meaning + ".";
+        std::string text = format("Login failed: error %u, state %u, class %u: \"%s\".", err.number, err.state,
+                                  err.severity, err.message.c_str()) +
+                           why;
+        if (text.size() > kMaxTextLength)  // a long server message stays in the detail
+            text = format("Login failed: error %u, state %u, class %u.", err.number, err.state, err.severity) + why;
+        return {sev, text, "", format("Server message: \"%s\"", err.message.c_str())};
+    }
+    case Code::Attention:
+        if (const AttentionRecord* a = c_.attention_at(f.frame)) return attention(*a);
+        return {sev, "The client sent an attention.", "", ""};
+    case Code::Redirected: return redirect();
+    case Code::NtlmFallback:
+        return {sev,
+                e.variant == Variant::FallbackByClient
+                    ? "The client offered Kerberos (SPNEGO) but goes on with NTLM: likely it could not get a Kerberos "
+                      "ticket for the server's SPN."
+                    : "The client offered Kerberos (SPNEGO) but the server chose NTLM: likely it has no key for the "
+                      "SPN the client used.",
+                e.variant == Variant::FallbackByClient ? "Check the SPN MSSQLSvc/host:port (setspn -L)."
+                                                       : "Check the SPN MSSQLSvc/host:port and its account (setspn -L).",
+                "A missing, duplicate or misplaced SPN is the usual cause; NTLM then works but cannot be delegated "
+                "(double hop) and is weaker."};
+    case Code::AnonymousLogon:
+        return {sev,
+                "The NTLM AUTHENTICATE carries an empty user and domain: SQL Server sees NT AUTHORITY\\ANONYMOUS "
+                "LOGON, typically a double hop without Kerberos delegation.",
+                fix_of(code),
+                "The client had no credentials to pass on: e.g. a web server or linked server forwarding a "
+                "user's identity over NTLM, which cannot be delegated."};
+    case Code::EncryptionNotSupported:
+        return {sev,
+                e.variant == Variant::ServerLacksEncryption
+                    ? "The client requires encryption but the server's prelogin answered ENCRYPT_NOT_SUP, and the "
+                      "connection ended there."
+                    : "The server requires encryption but the client's prelogin said ENCRYPT_NOT_SUP, and the "
+                      "connection ended there.",
+                e.variant == Variant::ServerLacksEncryption
+                    ? "Give SQL Server a certificate and enable encryption, or stop requiring it."
+                    : "Enable encryption in the client driver, or stop forcing it on the server.",
+                ""};
+    case Code::DheCipher:
+    case Code::OldTlsVersion:
+    case Code::TlsAlert:
+    case Code::NoCommonTlsVersion:
+    case Code::NoCommonCipher:
+    case Code::DheHandshakeFailure:
+    case Code::TlsHandshakeIncomplete: return tls(f);
+    case Code::WeakCertHash:
+    case Code::CertificateRejected: return certificate(f);
+    case Code::SynRejected:
+    case Code::LoginTimeout:
+    case Code::ServerFirstFin:
+    case Code::ServerReset:
+    case Code::ClientReset: return close(f);
+    default: break;
+    }
+    return {sev, std::string(code_info(code).summary) + ".", fix_of(code), ""};
+}
+
+Words Describer::tls(const Finding& f) const {
+    const Evidence& e = f.evidence;
+    const Severity sev = code_info(f.code).severity;
+    const std::string fix = fix_of(f.code);
+    switch (f.code) {
+    case Code::DheCipher:
+        return {sev,
+                format("The server chose %s, a TLS_DHE suite: between Windows versions these fail now and then with "
+                       "10054.",
+                       tls_.cipher ? cipher_text(*tls_.cipher).c_str() : "?"),
+                fix, ""};
+    case Code::OldTlsVersion:
+        return {sev,
+                format("The server chose %s, an old TLS version with known weaknesses that policies are disabling.",
+                       tls_.version ? tls_version_name(*tls_.version).c_str() : "?"),
+                fix, ""};
+    case Code::TlsAlert: {
+        const bool fatal = e.alert.level == 2;
+        return {fatal ? Severity::Error : Severity::Warn,
+                format("The %s sent a %s TLS alert %u (%s)%s.", who(e), fatal ? "fatal" : "warning", e.alert.description,
+                       tls_alert_name(e.alert.description), e.in_handshake ? " during the handshake" : ""),
+                "", format("Alert from the %s%s.", who(e), seen_from(e.capture_point, e.from))};
+    }
+    case Code::NoCommonTlsVersion:
+        if (e.variant == Variant::VersionAlert)
+            return {sev,
+                    format("The %s refused the TLS version (protocol_version alert); the client offered %s to %s.", who(e),
+                           tls_version_name(tls_.offered_min).c_str(), tls_version_name(tls_.offered_max).c_str()),
+                    fix, offered_detail()};
+        if (e.variant == Variant::VersionTooOldOffered)
+            return {sev,
+                    format("The server %s the connection right after a ClientHello offering at most %s: likely it "
+                           "refuses versions below TLS 1.2.",
+                           how(e), tls_version_name(tls_.offered_max).c_str()),
+                    fix, offered_detail()};
+        return {sev,
+                format("The client %s the connection after the server chose %s, below the lowest version it offered "
+                       "(%s).",
+                       how(e), tls_.version ? tls_version_name(*tls_.version).c_str() : "?",
+                       tls_version_name(tls_.offered_min).c_str()),
+                "Enable TLS 1.2 on the server, or allow the older version on the client.", ""};
+    case Code::NoCommonCipher:
+        if (e.variant == Variant::CipherAlert)
+            return {sev,
+                    format("The server answered the ClientHello with %s: none of the %zu suites offered is enabled on it.",
+                           tls_alert_name(e.alert.description), tls_.offered_suites.size()),
+                    fix, offered_detail()};
+        return {sev,
+                format("The server %s the connection right after a ClientHello with %zu suites, without an alert: "
+                       "likely no common cipher suite.",
+                       how(e), tls_.offered_suites.size()),
+                fix, offered_detail()};
+    case Code::DheHandshakeFailure:
+        return {sev,
+                format("The server %s the DHE handshake after the client's key exchange, without Finished or alert: "
+                       "the DHE leading-zero defect.",
+                       how(e)),
+                fix, format("Negotiated suite: %s.", tls_.cipher ? cipher_text(*tls_.cipher).c_str() : "?")};
+    default:
+        return {sev,
+                format("The %s %s the connection during the TLS handshake%s; the capture shows no more specific cause.",
+                       who(e), how(e), e.alert_seen ? ", after a TLS alert" : ""),
+                "", ""};
+    }
+}
+
+Words Describer::certificate(const Finding& f) const {
+    const Evidence& e = f.evidence;
+    const Severity sev = code_info(f.code).severity;
+    const auto hash_of = [](const std::shared_ptr<const CertInfo>& cert) {
+        return cert ? signature_hash(cert->signature_oid) : std::string("?");
+    };
+    switch (e.variant) {
+    case Variant::WeakOwnCertificate:
+        return {sev,
+                format("The server certificate is signed with %s, which TLS 1.2 logins on Windows cannot use.",
+                       hash_of(tls_.cert).c_str()),
+                fix_of(Code::WeakCertHash),
+                certificate_detail()};
+    case Variant::WeakOtherConnection: {
+        const ServerFacts& s = c_.server_facts();
+        return {Severity::Error,
+                format("The server %s the connection right after the ClientHello; connection %u (frame %u) showed its "
+                       "certificate signed with %s: likely the cause.",
+                       how(e), s.weak_cert_stream, s.weak_cert_frame, hash_of(s.weak_cert).c_str()),
+                fix_of(Code::WeakCertHash),
+                format("Certificate \"%s\" issued by \"%s\", seen in connection %u. ",
+                       s.weak_cert ? s.weak_cert->subject_cn.c_str() : "?",
+                       s.weak_cert ? s.weak_cert->issuer_cn.c_str() : "?", s.weak_cert_stream) +
+                    offered_detail()};
+    }
+    case Variant::WeakThenRejected:
+        return {Severity::Error,
+                format("The handshake failed right after a certificate signed with %s: likely the client refused the "
+                       "weak hash.",
+                       hash_of(tls_.cert).c_str()),
+                fix_of(Code::WeakCertHash), certificate_detail()};
+    case Variant::RejectedWithAlert:
+        return {sev,
+                format("The client rejected the server certificate%s with a %s alert.", certificate_reason(false),
+                       tls_alert_name(e.alert.description)),
+                certificate_fix(false), certificate_detail()};
+    case Variant::RejectedAfterCertificate: {
+        const bool weak = tls_.certificate_weak();
+        return {sev,
+                format("The client %s the connection right after the server certificate, without an alert: it "
+                       "rejected it%s.",
+                       how(e), certificate_reason(weak)),
+                certificate_fix(weak), certificate_detail()};
+    }
+    case Variant::RejectedTls13:
+        return {sev,
+                format("The client %s the connection after the server's encrypted TLS 1.3 flight, without its "
+                       "Finished: likely it rejected the certificate, which TLS 1.3 hides.",
+                       how(e)),
+                fix_of(Code::CertificateRejected),
+                "TLS 1.3 encrypts the server's certificate; open the capture with the client's TLS key log "
+                "(tls.keylog_file) to see it."};
+    default:
+        return {sev,
+                format("The client %s the connection after a completed handshake, before its login: likely it "
+                       "rejected the certificate%s.",
+                       how(e), certificate_reason(false)),
+                certificate_fix(false), certificate_detail()};
+    }
+}
+
+Words Describer::close(const Finding& f) const {
+    const Evidence& e = f.evidence;
+    const Severity sev = code_info(f.code).severity;
+    const Step during = step_of(e.before).value_or(Step::TcpHandshake);
+    switch (f.code) {
+    case Code::SynRejected: {
+        const TcpTracker& t = c_.tcp();
+        const std::string tries = t.syn_refusals > 1 ? format(" (%d attempts on the same ports)", t.syn_refusals) : "";
+        return {sev,
+                format("The SYN was answered by a reset%s%s: nothing listens on %s, or its backlog is full.",
+                       seen_from(e.capture_point, Side::Server), tries.c_str(), server_name().c_str()),
+                fix_of(f.code),
+                t.syn_refusals > 1
+                    ? format("The client sent its SYN %d times from port %u, each answered by a reset, the last %s after "
+                             "the first: one refused connection attempt, retried as Windows clients do. In SQL Server "
+                             "Configuration Manager, check that TCP/IP is enabled on that port.",
+                             t.syn_attempts, c_.client_port(), seconds(t.last_refusal_ns - t.first_syn_ns).c_str())
+                    : "In SQL Server Configuration Manager, check that TCP/IP is enabled on that port."};
+    }
+    case Code::LoginTimeout: {
+        const char* what = e.before == State::Prelogin       ? "prelogin response (step 2)"
+                           : e.before == State::TlsHandshake ? "next TLS handshake message (step 3)"
+                                                             : "login response (step 5)";
+        return {sev,
+                format("The client gave up after %s without the server's %s: likely worker shortage or an "
+                       "authentication delay.",
+                       seconds(e.waited_ns).c_str(), what),
+                fix_of(f.code),
+                format("The client %s the connection; its last message was %s before.", how(e),
+                       seconds(e.waited_ns).c_str())};
+    }
+    case Code::ServerFirstFin:
+        return {sev,
+                format("The server closed the connection first, during step %u (%s); SQL Server does not do that in a "
+                       "normal session, so read it with that step.",
+                       static_cast<unsigned>(during), step_name(during)),
+                "", ""};
+    case Code::ServerReset:
+        return {sev,
+                format("The server reset the connection during step %u (%s)%s: the client sees \"forcibly closed by the "
+                       "remote host\" (10054).",
+                       static_cast<unsigned>(during), step_name(during), seen_from(e.capture_point, Side::Server)),
+                "", ""};
+    default:
+        return {sev,
+                "The client ended the connection with a reset instead of a FIN, as many non-Microsoft drivers do; "
+                "harmless when the session's work was done.",
+                "", ""};
+    }
+}
+
+Words Describer::attention(const AttentionRecord& a) const {
+    std::string ran, hint;
+    if (a.request_ns >= 0) {
+        const int64_t t = a.ns - a.request_ns;
+        ran = format(" %s after the request", seconds(t).c_str());
+        // 30 s is the default command timeout of SqlClient, ODBC and JDBC; 15 s of tedious.
+        if ((t >= 29500000000 && t <= 30500000000) || (t >= 14500000000 && t <= 15500000000))
+            hint = " The request ran as long as a usual command timeout: likely a timeout, not a user's cancel.";
+    }
+    const std::string base =
+        format("The client sent an attention%s, cancelling the running request (a user's cancel or a command timeout).",
+               ran.c_str());
+    std::string outcome, detail;
+    Severity severity = Severity::Note;
+    if (a.ack_frame != 0) {
+        outcome = format(" The server acknowledged it %s later (frame %u).", seconds(a.ack_ns - a.ns).c_str(), a.ack_frame);
+        detail = "The acknowledgement is the DONE token with the attention bit (0x20).";
+    } else if (a.close_frame != 0) {
+        severity = Severity::Warn;
+        outcome = format(" Never acknowledged: the connection closed %s later (frame %u). Likely blocking on the "
+                         "server.",
+                         seconds(a.close_ns - a.ns).c_str(), a.close_frame);
+        detail = "No DONE with the attention bit (0x20) came back: the server did not stop the request in time, so "
+                 "the client gave up on the connection.";
+    } else if (complete_) {
+        outcome = " The capture ends before the server acknowledged it.";
+    } else {
+        detail = "Its acknowledgement is the server's DONE token with the attention bit (0x20).";
+    }
+    std::string text = base + hint + outcome;
+    if (text.size() > kMaxTextLength && !hint.empty()) {  // the hint moves to the detail
+        text = base + outcome;
+        detail = hint.substr(1) + " " + detail;
+    }
+    return {severity, text, "", detail};
+}
+
+Words Describer::redirect() const {
+    const SessionTracker& s = c_.session();
+    const std::string target = s.redirect ? s.redirect->server + ":" + std::to_string(s.redirect->port) : "?";
+    // A long host name stays whole in the detail; the text names its start.
+    const std::string shown = target.size() > 56 ? target.substr(0, 53) + "..." : target;
+    std::string text = format("The login response redirects the client to %s (ENVCHANGE routing: Azure SQL redirect "
+                              "or read-only routing).",
+                              shown.c_str());
+    std::string detail =
+        format("Routing target %s, protocol %u (0 is TCP).", target.c_str(), s.redirect ? s.redirect->protocol : 0);
+    std::string fix;
+    if (s.redirect_stream) {
+        text += format(" It did: connection %u (frame %u).", *s.redirect_stream, s.redirect_conn_frame);
+    } else if (complete_) {
+        const bool azure = s.redirect && s.redirect->port >= 11000 && s.redirect->port <= 11999;
+        text += " No connection to it follows.";
+        fix = azure ? "Open TCP 11000-11999 to Azure SQL." : "Check that the client can reach it.";
+        if (s.redirect && !is_ip_literal(s.redirect->server))
+            detail += " The target is a host name: a connection to its address may be in the capture under an "
+                      "address tdsdiag cannot tie to the name.";
+    }
+    return {Severity::Note, text, fix, detail};
+}
+
+}  // namespace
+
+std::optional<Diagnosis> describe(const Finding& f, const Connection& c, bool capture_complete) {
+    if (!c.stands(f)) return std::nullopt;
+    return compose(f.code, Describer(c, capture_complete).words(f));
+}
+
+}  // namespace tdsdiag

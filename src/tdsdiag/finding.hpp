@@ -1,0 +1,67 @@
+// A diagnosis as data: which code, on which frame, and the evidence of that frame that its text needs.
+// The rules (rules.cpp) make findings; describe() (describe.cpp) turns a finding and what its
+// connection knows now into the text the user reads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "tdsdiag/diagnosis.hpp"
+#include "tdsdiag/model.hpp"
+#include "tdsdiag/packet.hpp"
+#include "tdsdiag/state.hpp"
+
+namespace tdsdiag {
+
+// Which of a code's cases a rule found (one code may be reached several ways).
+enum class Variant : uint8_t {
+    Plain,
+    // no_common_tls_version
+    VersionAlert,          // a protocol_version alert
+    VersionTooOldOffered,  // the server closed after a ClientHello offering at most TLS 1.1
+    VersionBelowClientMin, // the client closed after a ServerHello below what it offered
+    // no_common_cipher
+    CipherAlert,           // handshake_failure / insufficient_security before a ServerHello
+    CipherClosedAfterHello,
+    // weak_cert_hash
+    WeakOwnCertificate,    // this connection's certificate
+    WeakOtherConnection,   // the server closed after the ClientHello; another connection showed the weak hash
+    WeakThenRejected,      // the client closed right after the weak certificate
+    // certificate_rejected
+    RejectedWithAlert,
+    RejectedAfterCertificate,
+    RejectedTls13,
+    RejectedAfterHandshake,
+    // encryption_not_supported
+    ServerLacksEncryption,
+    ClientLacksEncryption,
+    // cleartext_login
+    WindowsAuthInClear,    // integrated authentication: no password in the Login7
+    // ntlm_fallback
+    FallbackByClient,
+    FallbackByServer,
+};
+
+// What the frame showed that the connection does not keep: the text of the diagnosis needs it as
+// it was then.
+struct Evidence {
+    Variant variant = Variant::Plain;
+    Side from = Side::Unknown;           // who sent the frame
+    bool rst = false;                    // the frame was a reset (else, for a close, a FIN)
+    State before = State::Start;         // the connection's state before the frame
+    bool in_handshake = false;           // the frame came during the TLS handshake
+    Side capture_point = Side::Unknown;  // where the capture was taken, as known then
+    int64_t waited_ns = 0;               // the wait the rule measured
+    int retries = 0;                     // the SYN sent again so many times
+    TlsAlert alert;                      // tls_alert and the codes an alert proves
+    bool alert_seen = false;             // a TLS alert came before the close
+    std::shared_ptr<const TdsError> error;  // login_failed
+};
+
+struct Finding {
+    uint32_t frame = 0;
+    Code code = Code::Count;
+    Evidence evidence;
+};
+
+}  // namespace tdsdiag

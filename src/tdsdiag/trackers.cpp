@@ -1,0 +1,165 @@
+#include "tdsdiag/trackers.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace tdsdiag {
+
+namespace {
+template <class T>
+bool has(const std::vector<T>& v, T x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+}
+}  // namespace
+
+std::shared_ptr<const CertInfo> ServerFacts::certificate(const std::vector<uint8_t>& der) {
+    for (const SeenCert& c : certs)
+        if (!c.der.empty() && c.der.size() == der.size() && memcmp(c.der.data(), der.data(), der.size()) == 0)
+            return c.info;
+    SeenCert& slot = certs[next_cert];
+    next_cert = (next_cert + 1) % kSeenCerts;
+    auto parsed = parse_certificate(der.data(), der.size());
+    slot.info = parsed ? std::make_shared<const CertInfo>(std::move(*parsed)) : nullptr;
+    slot.der = der;
+    return slot.info;
+}
+
+void TcpTracker::learn_retransmission(const Packet& p, bool client, bool syn_sent) {
+    if (!(client && p.syn() && !p.ack() && syn_sent)) return;
+    // A copy within 200 ms (below any stack's minimum retransmission timeout) is a duplicate made
+    // by the capture, not a SYN sent again.
+    if (p.time_ns - first_syn_ns < 200000000) return;
+    ++syn_retransmissions;
+    if (syn_retransmissions == 1 && first_syn_ns >= 0) syn_resent_frame = p.frame;
+}
+
+void TcpTracker::learn(const Packet& p, bool client, bool syn_sent) {
+    if (p.rst() && !client && syn_sent) {
+        ++syn_refusals;
+        last_refusal_ns = p.time_ns;
+    }
+    if (!p.syn() || p.rst()) return;  // (a SYN with RST is a reset)
+    if (!p.ack() && client) {
+        ++syn_attempts;
+        if (first_syn_ns < 0) first_syn_ns = p.time_ns;
+    }
+    if (p.ack() && first_syn_ns >= 0 && syn_ack_frame == 0) {
+        syn_ack_frame = p.frame;
+        syn_ack_ns = p.time_ns;
+    }
+}
+
+bool TlsTracker::certificate_weak() const {
+    return cert && !cert->self_issued && is_weak_certificate_hash(signature_hash(cert->signature_oid));
+}
+
+void TlsTracker::learn(const Packet& p, bool client, const Config& config, ServerFacts& server) {
+    if (!p.tls_content_types.empty()) seen = true;
+    const auto& hs = p.tls_handshake_types;
+    if (client && client_hello_frame == 0 && has<uint8_t>(hs, kHsClientHello)) {
+        client_hello_frame = p.frame;
+        offered_suites = p.tls_cipher_suites;
+        for (uint16_t v : p.tls_supported_versions.empty() ? p.tls_handshake_versions : p.tls_supported_versions) {
+            if ((v & 0x0f0f) == 0x0a0a) continue;  // GREASE
+            offered_max = std::max(offered_max, v);
+            offered_min = offered_min == 0 ? v : std::min(offered_min, v);
+        }
+    }
+    if (!client && has<uint8_t>(hs, kHsServerHello)) {
+        if (!p.tls_supported_versions.empty())
+            version = p.tls_supported_versions.front();
+        else if (!p.tls_handshake_versions.empty())
+            version = p.tls_handshake_versions.front();
+        if (!p.tls_cipher_suites.empty()) cipher = p.tls_cipher_suites.front();
+        ctx.tls13 = version == 0x0304;
+        if (server_hello_frame == 0) {
+            server_hello_frame = p.frame;
+            const char* name = cipher && config.cipher_name ? config.cipher_name(*cipher) : nullptr;
+            dhe = name != nullptr && std::strncmp(name, "TLS_DHE_", 8) == 0;
+        }
+    }
+    if (client && ctx.tls13 && has<uint8_t>(p.tls_content_types, kTlsApplicationData)) ctx.client_finished_seen = true;
+    if (!client && certificate_frame == 0 && has<uint8_t>(hs, kHsCertificate) && !p.certificates.empty()) {
+        certificate_frame = p.frame;
+        cert = server.certificate(p.certificates.front());
+        cert_seen_s = p.time_ns / 1000000000;
+    }
+    if (client && has<uint8_t>(hs, kHsClientKeyExchange)) client_key_exchange = true;
+    if (!client && server_hello_frame != 0 && has<uint8_t>(p.tls_content_types, kTlsChangeCipherSpec))
+        server_finished = true;
+    if (!p.tls_alerts.empty()) alert_seen = true;
+}
+
+void AuthTracker::learn(const Packet& p, bool client) {
+    if (client && p.login7_integrated >= 0) login7_integrated = p.login7_integrated;
+    if (client && has<uint8_t>(p.tds_types, kTdsFedAuthToken)) federated = true;
+    if (client && !p.login_user.empty() && !names)
+        names = std::make_unique<LoginNames>(LoginNames{p.login_user, p.login_app, p.login_host, p.login_database});
+    for (const AuthToken& t : p.auth_tokens) {
+        if (!t.valid) continue;
+        if (client && t.spnego && t.offers_kerberos) kerberos_offered = true;
+        // Kerberos was used when a Kerberos token went by outside an SPNEGO negotiation that chose NTLM.
+        if (t.mech == Mech::Kerberos && !(t.spnego && t.selected == Mech::Ntlm)) kerberos = true;
+        const bool is_ntlm = t.mech == Mech::Ntlm || (!client && t.selected == Mech::Ntlm);
+        if (is_ntlm) ntlm = true;
+        if (is_ntlm && kerberos_offered && fallback_frame == 0) {
+            fallback_frame = p.frame;
+            fallback_by_client = client;
+            kerberos = false;
+        }
+        if (client && t.ntlm_type == 3 && t.ntlm_fields_read) {
+            if (!t.ntlm_user.empty() || !t.ntlm_domain.empty()) ntlm_user = t.ntlm_domain + "\\" + t.ntlm_user;
+            if (t.ntlm_user.empty() && t.ntlm_domain.empty()) anonymous_frame = p.frame;
+        }
+    }
+}
+
+const char* AuthTracker::name() const {
+    if (federated) return "federated";
+    if (ntlm) return "ntlm";
+    if (kerberos) return "kerberos";
+    if (login7_integrated == 0) return "sql";
+    return "";
+}
+
+void SessionTracker::learn(const Packet& p, bool client, bool command, bool close, Endpoint& sender) {
+    if (!p.smp_flags.empty()) {
+        smp_seen = true;
+        if (has<uint8_t>(p.smp_flags, kSmpFin)) sender.smp_fin = true;
+    }
+    if (client && command) {
+        if (has<uint8_t>(p.tds_types, kTdsAttention)) {
+            if (attentions.size() >= kMaxAttentions) {
+                ++attentions_dropped;
+            } else {
+                AttentionRecord a;
+                a.frame = p.frame;
+                a.ns = p.time_ns;
+                a.request_ns = last_request_ns;
+                attentions.push_back(a);
+            }
+        } else {
+            last_request_ns = p.time_ns;
+        }
+    }
+    if (!client && p.done_attention) {
+        for (AttentionRecord& a : attentions)
+            if (a.ack_frame == 0 && a.close_frame == 0 && a.frame < p.frame) {
+                a.ack_frame = p.frame;
+                a.ack_ns = p.time_ns;
+                break;
+            }
+    }
+    if (close)
+        for (AttentionRecord& a : attentions)
+            if (a.ack_frame == 0 && a.close_frame == 0) {
+                a.close_frame = p.frame;
+                a.close_ns = p.time_ns;
+            }
+    if (!client && !p.routing.empty() && !redirect) {
+        redirect = p.routing.front();
+        redirect_frame = p.frame;
+    }
+}
+
+}  // namespace tdsdiag

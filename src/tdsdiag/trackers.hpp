@@ -1,0 +1,181 @@
+// The evidence a connection keeps, in small trackers with one job each. Each learns from a Packet
+// (its `learn` is called for every frame, before the rules run); the rules only read them, and the
+// texts (describe.cpp) read them too, as they stand when a frame is shown.
+#pragma once
+
+#include <array>
+#include <climits>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tdsdiag/config.hpp"
+#include "tdsdiag/model.hpp"
+#include "tdsdiag/packet.hpp"
+#include "tdsdiag/x509.hpp"
+
+namespace tdsdiag {
+
+// What the classifier needs of the TLS handshake beyond the frame itself.
+struct ClassifyContext {
+    bool tls13 = false;                  // the ServerHello chose TLS 1.3
+    bool client_finished_seen = false;   // TLS 1.3: the client's encrypted Finished has gone by
+};
+
+// What the connections to one server (address:port) have shown about it, for the others.
+struct ServerFacts {
+    std::shared_ptr<const CertInfo> weak_cert;  // a certificate signed with a weak hash
+    uint32_t weak_cert_stream = 0;      // the connection that showed it
+    uint32_t weak_cert_frame = 0;
+    // The certificates this server showed lately, as read: its connections share them rather than each
+    // parsing and keeping a copy. A server shows the same one to every client, but one address may
+    // stand for several servers (a listener, a load balancer), each with its own: up to 16 are kept.
+    struct SeenCert {
+        std::vector<uint8_t> der;  // compared by size, then by bytes (which differ early: the serial number)
+        std::shared_ptr<const CertInfo> info;  // nullptr: not readable
+    };
+    static constexpr size_t kSeenCerts = 16;
+    std::array<SeenCert, kSeenCerts> certs;
+    size_t next_cert = 0;  // the slot the next new certificate takes (the oldest)
+    // The certificate `der` as read, parsed only if none of the recent ones is the same.
+    std::shared_ptr<const CertInfo> certificate(const std::vector<uint8_t>& der);
+};
+
+// One side of the connection: who it is and what it said of itself.
+struct Endpoint {
+    std::string addr;
+    uint16_t port = 0;
+    uint32_t packets = 0;             // frames it sent (0 from the server: a one-sided capture)
+    int prelogin_encryption = -1;     // its prelogin ENCRYPTION option, -1 if not seen
+    int prelogin_mars = -1;           // its prelogin MARS option, -1 if not seen
+    bool smp_fin = false;             // it ended its MARS sessions (an SMP FIN)
+    bool fin_sent = false;            // it sent a FIN, before the frame the rules look at
+    int64_t last_payload_ns = 0;      // when it last sent payload, before the frame the rules look at
+    int good_checksums = 0, bad_checksums = 0;  // TCP checksums sampled on its packets
+};
+
+// The TCP handshake.
+struct TcpTracker {
+    bool midstream = false;          // no SYN from the client opens the capture of this connection
+    int64_t first_syn_ns = -1;       // the client's first SYN
+    int syn_retransmissions = 0;     // the SYN sent again (200 ms or more later)
+    uint32_t syn_resent_frame = 0;   // the first SYN sent again
+    uint32_t syn_ack_frame = 0;      // the first SYN/ACK after the first SYN
+    int64_t syn_ack_ns = 0;
+    // A refused SYN (answered by RST): Windows clients try again, typically twice, about 0.5 s apart,
+    // on the same port pair; each try is one more attempt of one refused connection.
+    int syn_attempts = 0;            // SYNs of the client that were not retransmissions
+    int syn_refusals = 0;            // RSTs answering them
+    int64_t last_refusal_ns = 0;
+    // A retransmitted frame: counts a SYN sent again.
+    void learn_retransmission(const Packet& p, bool client, bool syn_sent);
+    // `syn_sent`: the connection was waiting for the answer to a SYN.
+    void learn(const Packet& p, bool client, bool syn_sent);
+    // Whether the connection ended with its SYN refused and never got further.
+    bool refused() const { return syn_refusals > 0 && syn_ack_frame == 0; }
+};
+
+// The TLS handshake, as far as the capture shows it.
+struct TlsTracker {
+    bool seen = false;                  // any TLS record
+    uint32_t client_hello_frame = 0;    // the first ClientHello
+    uint16_t offered_max = 0, offered_min = 0;  // the versions it offered (GREASE left out)
+    std::vector<uint16_t> offered_suites;
+    uint32_t server_hello_frame = 0;    // the first ServerHello
+    std::optional<uint16_t> version;    // chosen by the ServerHello
+    std::optional<uint16_t> cipher;
+    bool dhe = false;                   // the chosen suite is a TLS_DHE_* one
+    ClassifyContext ctx;
+    uint32_t certificate_frame = 0;     // the server's first Certificate
+    std::shared_ptr<const CertInfo> cert;  // its leaf, if readable
+    int64_t cert_seen_s = 0;            // capture time of the certificate, in seconds
+    bool client_key_exchange = false;
+    bool server_finished = false;       // the server's ChangeCipherSpec after its ServerHello
+    bool alert_seen = false;
+    void learn(const Packet& p, bool client, const Config& config, ServerFacts& server);
+
+    bool certificate_expired() const { return cert && cert->not_after < cert_seen_s; }
+    // A CA-signed certificate signed with a hash TLS 1.2 logins on Windows refuse. Self-signed
+    // certificates are not affected (the error-10054 article, scenario 4): their hash is not checked.
+    bool certificate_weak() const;
+};
+
+// The login and its answer: what decides the connection's outcome.
+struct LoginTracker {
+    bool before_login_seen = false;   // the capture shows a prelogin, TLS handshake or login
+    bool sent = false;                // a login was sent in the capture
+    bool in_clear = false;            // a Login7 without TLS
+    int64_t sent_ns = -1;             // when the login step began
+    bool answered = false;            // the server answered the login
+    bool acknowledged = false;        // LOGINACK
+    bool error = false;               // an ERROR token before any LOGINACK
+    bool clear_tds_after_login = false;  // a TDS message in clear after the login (login-only TLS)
+    bool appdata_after_login = false;    // server application data answered the login
+    bool commands_after_response = false;
+    bool strict = false;              // TDS 8.0: TLS before the prelogin
+    bool prelogin_answered = false;
+    std::string conn_id;              // the prelogin's TRACEID connection GUID
+};
+
+// Windows authentication and the names a login showed.
+struct AuthTracker {
+    int login7_integrated = -1;   // the Login7's fIntSecurity, -1 if not read
+    bool federated = false;
+    bool ntlm = false, kerberos = false;
+    bool kerberos_offered = false;       // an SPNEGO NegTokenInit of the client listed Kerberos
+    uint32_t fallback_frame = 0;         // NTLM went on after Kerberos was offered (the first time)
+    bool fallback_by_client = false;     // ... by the client's choice (else the server chose NTLM)
+    uint32_t anonymous_frame = 0;        // the last NTLM AUTHENTICATE with an empty user and domain
+    std::string ntlm_user;               // DOMAIN\user of the NTLM AUTHENTICATE
+    // The names a Login7 in clear (or decrypted) showed; most logins are encrypted, so most connections
+    // never allocate them.
+    struct LoginNames {
+        std::string user, app, client_host, database;
+    };
+    std::unique_ptr<LoginNames> names;
+    void learn(const Packet& p, bool client);
+    const char* name() const;  // "sql", "ntlm", "kerberos", "federated", or ""
+};
+
+// An attention (query cancel) of the client and the server's acknowledgement.
+struct AttentionRecord {
+    uint32_t frame = 0;
+    int64_t ns = 0;
+    int64_t request_ns = -1;  // when the request it cancels was sent, -1 if not seen
+    uint32_t ack_frame = 0;   // the DONE with DONE_ATTN, 0 if none yet
+    int64_t ack_ns = 0;
+    uint32_t close_frame = 0;  // the connection closed before an acknowledgement
+    int64_t close_ns = 0;
+};
+
+// The session: attentions, the redirect of the login response, MARS.
+struct SessionTracker {
+    static constexpr size_t kMaxAttentions = 16;  // later ones are counted only
+    std::vector<AttentionRecord> attentions;
+    uint32_t attentions_dropped = 0;
+    int64_t last_request_ns = -1;
+    std::optional<Routing> redirect;
+    uint32_t redirect_frame = 0;
+    std::optional<uint32_t> redirect_stream;  // the connection that followed the redirect
+    uint32_t redirect_conn_frame = 0;
+    std::optional<uint32_t> redirected_from;  // the connection whose redirect this one follows
+    bool smp_seen = false;
+    void learn(const Packet& p, bool client, bool command, bool close, Endpoint& sender);
+    const AttentionRecord* attention_at(uint32_t frame) const {
+        for (const AttentionRecord& a : attentions)
+            if (a.frame == frame) return &a;
+        return nullptr;
+    }
+};
+
+// How the connection ended.
+struct CloseTracker {
+    Side by = Side::Unknown;   // who sent the first FIN or RST
+    CloseKind kind = CloseKind::None;
+    uint32_t frame = 0;
+    Side last_payload_from = Side::Unknown;  // before the frame the rules look at
+};
+
+}  // namespace tdsdiag
