@@ -11,6 +11,7 @@ extern "C" {
 #include <algorithm>
 
 #include "tdsdiag/packet.hpp"
+#include "tdsdiag/portable.hpp"
 #include "tdsdiag/tcp_header.hpp"
 #include "version_compat.hpp"
 
@@ -134,7 +135,7 @@ const guint8* tds_payload(field_info* fi, size_t& len) {
 
 // Windows authentication: Wireshark 4.0 misreads the server's SSPI token (0xED) and leaves SPNEGO in
 // SSPI packets undissected, so the blobs are read here from the packet bytes.
-__attribute__((noinline)) void read_sspi(field_info* fi, guint32 type, tdsdiag::Packet& p) {
+TDSDIAG_NOINLINE void read_sspi(field_info* fi, guint32 type, tdsdiag::Packet& p) {
     size_t len = 0;
     const guint8* b = tds_payload(fi, len);
     if (b == nullptr) return;
@@ -198,7 +199,7 @@ bool has(const V& values, unsigned x) {
 
 // A TDS response: DONE status, and until the login is acknowledged its acknowledgement, errors and
 // environment changes.
-__attribute__((noinline)) void read_response(proto_tree* tree, bool login_fields, tdsdiag::Packet& p) {
+TDSDIAG_NOINLINE void read_response(proto_tree* tree, bool login_fields, tdsdiag::Packet& p) {
     each(tree, W_TDS_DONE_STATUS, [&](field_info* fi) {
         if (fvalue_get_uinteger(TDSDIAG_FVALUE(fi)) & 0x20) p.done_attention = true;
     });
@@ -233,14 +234,14 @@ void first_string(proto_tree* tree, WantedField w, std::string& out) {
 }
 
 // The Login7's names (never its password).
-__attribute__((cold)) void read_login_names(proto_tree* tree, tdsdiag::Packet& p) {
+TDSDIAG_COLD void read_login_names(proto_tree* tree, tdsdiag::Packet& p) {
     first_string(tree, W_TDS_LOGIN_USER, p.login_user);
     first_string(tree, W_TDS_LOGIN_APP, p.login_app);
     first_string(tree, W_TDS_LOGIN_HOST, p.login_host);
     first_string(tree, W_TDS_LOGIN_DATABASE, p.login_database);
 }
 
-__attribute__((cold)) void read_tls_alerts(proto_tree* tree, tdsdiag::Packet& p) {
+TDSDIAG_COLD void read_tls_alerts(proto_tree* tree, tdsdiag::Packet& p) {
     std::vector<uint8_t> levels, descs;
     read_uints(tree, W_TLS_ALERT_LEVEL, levels);
     read_uints(tree, W_TLS_ALERT_DESC, descs);
@@ -250,7 +251,7 @@ __attribute__((cold)) void read_tls_alerts(proto_tree* tree, tdsdiag::Packet& p)
 // A TLS handshake record: message types, and from the hello messages' bytes their versions, cipher
 // suites and ALPN names (asking Wireshark for those fields cost more than reading them here:
 // a ClientHello lists dozens of suites); certificates.
-__attribute__((noinline)) void read_tls_handshake(proto_tree* tree, tdsdiag::Packet& p) {
+TDSDIAG_NOINLINE void read_tls_handshake(proto_tree* tree, tdsdiag::Packet& p) {
     each(tree, W_TLS_HANDSHAKE_TYPE, [&](field_info* fi) {
         const guint32 type = fvalue_get_uinteger(TDSDIAG_FVALUE(fi));
         p.tls_handshake_types.push_back(static_cast<uint8_t>(type));

@@ -1,4 +1,5 @@
 #include "tdsdiag/report.hpp"
+#include "tdsdiag/portable.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -125,7 +126,7 @@ void for_each_row(const Analyzer& analyzer, int64_t capture_start_ns, const Sele
         // this row is made.
         if (i + 1 < refs.size() && refs[i + 1].conn != nullptr) {
             const char* next = reinterpret_cast<const char*>(refs[i + 1].conn);
-            for (size_t at = 0; at < sizeof(Connection); at += 64) __builtin_prefetch(next + at);
+            for (size_t at = 0; at < sizeof(Connection); at += 64) TDSDIAG_PREFETCH(next + at);
         }
         const Ref& ref = refs[i];
         fn(ref.conn != nullptr ? make_row(analyzer, *ref.conn, capture_start_ns)

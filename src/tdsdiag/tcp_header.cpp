@@ -3,7 +3,15 @@
 #include <algorithm>
 #include <cstdlib>
 #include <new>
-#if defined(__linux__)
+#if defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <windows.h>
+#elif defined(__linux__)
 #include <sys/mman.h>
 #endif
 
@@ -150,7 +158,13 @@ T* StreamTable::Pages<T>::allocate(size_t n) {
     if (bytes < kHugePage) return static_cast<T*>(::operator new(bytes));
     // Whole huge pages, aligned to one (the size a multiple of the alignment, as aligned_alloc wants).
     const size_t whole = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+#if defined(_WIN32)
+    // Windows has no aligned_alloc, and its large pages need a privilege a user rarely has: plain
+    // pages straight from the system, released whole by deallocate.
+    void* p = VirtualAlloc(nullptr, whole, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+#else
     void* p = std::aligned_alloc(kHugePage, whole);
+#endif
     if (p == nullptr) throw std::bad_alloc();
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
     madvise(p, whole, MADV_HUGEPAGE);  // a hint: without it (or where refused) the pages are 4 KB
@@ -163,7 +177,11 @@ void StreamTable::Pages<T>::deallocate(T* p, size_t n) {
     if (n * sizeof(T) < kHugePage)
         ::operator delete(p);
     else
+#if defined(_WIN32)
+        VirtualFree(p, 0, MEM_RELEASE);
+#else
         std::free(p);
+#endif
 }
 
 // (Instantiated here: the table's inline destructor, wherever it is, frees its slots through them.)

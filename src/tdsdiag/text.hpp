@@ -6,15 +6,15 @@
 #include <string>
 #include <vector>
 
-// A function called only on the rare frames that carry a diagnosis: the compiler moves its calls out
-// of the per-frame code, which then fits in fewer cache lines.
-#define TDSDIAG_COLD __attribute__((cold))
+// TDSDIAG_COLD marks a function called only on the rare frames that carry a diagnosis: the compiler
+// moves its calls out of the per-frame code, which then fits in fewer cache lines.
+#include "tdsdiag/portable.hpp"
 
 namespace tdsdiag {
 
 // printf into a std::string (at most kMaxFormatted bytes).
 constexpr size_t kMaxFormatted = 2047;
-TDSDIAG_COLD std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+TDSDIAG_COLD std::string format(const char* fmt, ...) TDSDIAG_PRINTF_LIKE(1, 2);
 // printf's "%.*f" of v (the same, correctly rounded digits), without its cost: a table of a hundred
 // thousand connections formats a million of these.
 std::string fixed(double v, int decimals);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <ctime>
 
 namespace tdsdiag {
 namespace {
@@ -181,11 +180,29 @@ bool is_weak_certificate_hash(const std::string& hash) {
 }
 
 std::string format_utc(int64_t seconds) {
-    const std::time_t t = static_cast<std::time_t>(seconds);
-    std::tm tm{};
-    if (gmtime_r(&t, &tm) == nullptr) return "?";
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    // By arithmetic rather than gmtime_r, which Windows lacks (its gmtime_s stops at the year 3000,
+    // and certificates valid "forever" end in 9999). The inverse of days_from_civil: whole days since
+    // 1970-01-01 to a date of the proleptic Gregorian calendar, through 400-year cycles of 146,097
+    // days counted from 0000-03-01, so that a leap day is a cycle year's last.
+    constexpr int64_t kDay = 86400;
+    constexpr int64_t kFirst = -62167219200;  // 0000-01-01 00:00:00
+    constexpr int64_t kLast = 253402300799;   // 9999-12-31 23:59:59
+    if (seconds < kFirst || seconds > kLast) return "?";  // beyond what a certificate can hold
+    const int64_t days = (seconds - kFirst) / kDay - 60;  // days since 0000-03-01 (0000 is a leap year)
+    const int64_t secs = (seconds - kFirst) % kDay;
+    const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    const int64_t doe = days - era * 146097;                                     // day of the cycle
+    const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  // year of the cycle
+    const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                 // from March 1st
+    const int64_t mp = (5 * doy + 2) / 153;                                      // 0 for March
+    const int64_t day = doy - (153 * mp + 2) / 5 + 1;
+    const int64_t month = mp < 10 ? mp + 3 : mp - 9;
+    const int64_t year = era * 400 + yoe + (month <= 2 ? 1 : 0);
+    char buf[48];
+    // The year without leading zeros, as strftime's %Y (what this printed on Linux before).
+    std::snprintf(buf, sizeof buf, "%d-%02d-%02d %02d:%02d:%02d UTC", static_cast<int>(year), static_cast<int>(month),
+                  static_cast<int>(day), static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60),
+                  static_cast<int>(secs % 60));
     return buf;
 }
 
