@@ -29,6 +29,7 @@
 #include "tdsdiag/analyzer.hpp"
 #include "tdsdiag/report.hpp"
 #include "tdsdiag/tcp_header.hpp"
+#include "tdsdiag/portable.hpp"
 #include "ssrp.hpp"
 #include "tds8.hpp"
 #include "version_compat.hpp"
@@ -433,7 +434,7 @@ bool stream_start(packet_info* pinfo, tdsdiag::StreamStart& start) {
 }
 
 // First pass: the core's verdict on this frame, or nullptr when the frame is not ours.
-__attribute__((noinline)) FrameData* analyze_frame(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree) {
+TDSDIAG_NOINLINE FrameData* analyze_frame(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree) {
     if (g_analyzer == nullptr || g_packet == nullptr || g_tcp_streams == nullptr || tree == nullptr) return nullptr;
     if (pinfo->ptype != PT_TCP || pinfo->src.type != pinfo->dst.type || pinfo->src.len != pinfo->dst.len ||
         (pinfo->src.len != 4 && pinfo->src.len != 16))
@@ -491,7 +492,7 @@ __attribute__((noinline)) FrameData* analyze_frame(tvbuff_t* tvb, packet_info* p
 }
 
 // First pass of an SQL Browser frame (a request, an answer, or an ICMP error quoting a request).
-__attribute__((cold)) FrameData* analyze_browser_frame(packet_info* pinfo, proto_tree* tree,
+TDSDIAG_COLD FrameData* analyze_browser_frame(packet_info* pinfo, proto_tree* tree,
                                                      const tdsdiag_plugin::SsrpFrame* sf) {
     if (g_analyzer == nullptr) return nullptr;
     try {
@@ -702,7 +703,7 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
 }
 
 // The frame's tree items, expert infos and Info column text, from its kept result.
-__attribute__((noinline)) int render_frame(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, const FrameData* fd) {
+TDSDIAG_NOINLINE int render_frame(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, const FrameData* fd) {
     proto_item* ti = nullptr;
     proto_tree* st = nullptr;
     proto_item* it = nullptr;
