@@ -9,6 +9,7 @@
 #include <string>
 
 #include "tdsdiag/analyzer.hpp"
+#include "tdsdiag/tds_probe.hpp"
 #include "tdsdiag/report.hpp"
 #include "tdsdiag/tcp_header.hpp"
 #include "tdsdiag/x509.hpp"
@@ -44,6 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         tdsdiag::Routing routing;
         tdsdiag::parse_routing(in.p, in.n, routing);
         tdsdiag::parse_ssrp(in.p, in.n, (mode & 0x10) != 0);
+        tdsdiag::probe_tds_start(in.p, in.n);
         tdsdiag::Packet prelogin;
         tdsdiag::parse_prelogin(in.p, in.n, prelogin);
         for (uint8_t type : {tdsdiag::kHsClientHello, tdsdiag::kHsServerHello, tdsdiag::kHsEncryptedExtensions}) {
@@ -164,7 +166,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             in.p += len;
             in.n -= len;
         }
-        const tdsdiag::FrameResult r = analyzer.on_packet(p);
+        // Sometimes what TCP saw of the stream before (a connection found at its first TDS message).
+        const uint8_t seen = in.u8();
+        tdsdiag::StreamStart start;
+        start.frame = seen >> 2;
+        start.ns = t - 1000000;
+        start.syn = (seen & 1) != 0;
+        const tdsdiag::FrameResult r = analyzer.on_packet(p, (seen & 2) != 0 ? &start : nullptr);
         for (const auto& d : r.diagnoses)
             if (d.text.size() > tdsdiag::kMaxTextLength) __builtin_trap();  // the expert-text contract
     }
@@ -172,6 +180,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (c.stream != c.conn->stream() || c.first_frame != c.conn->first_frame()) __builtin_trap();
         c.conn->summary(false);
         c.conn->summary(true);
+        // Every finding told again with all that the capture showed (the -2 and GUI view).
+        for (const tdsdiag::Finding& f : c.conn->findings())
+            for (const auto& d : c.conn->diagnoses_on(f.frame, true))
+                if (d.text.size() > tdsdiag::kMaxTextLength) __builtin_trap();
     }
     for (size_t i = 0; i < analyzer.lookup_count(); ++i)
         for (const auto& f : analyzer.lookup(static_cast<uint32_t>(i))->findings(true))
