@@ -51,6 +51,13 @@ Packet cert_flight() {
     p.certificates.emplace_back(kMd5CaSignedCert, kMd5CaSignedCert + kMd5CaSignedCertLen);
     return p;
 }
+// A frame of a second connection (stream 1) from the next client port to the same server.
+Packet second(Packet p) {
+    p.stream = 1;
+    if (p.src_port == kClientPort) p.src_port = kClientPort + 1;
+    if (p.dst_port == kClientPort) p.dst_port = kClientPort + 1;
+    return p;
+}
 // The same with a self-signed MD5 certificate: its hash is not checked (the error-10054 article).
 Packet self_signed_flight() {
     Packet p = server_hello();
@@ -302,12 +309,6 @@ TEST_CASE("Certificates: weak hash (scenario 4) and rejection", "[diagnoses]") {
         CHECK(run.summary().encryption == tdsdiag::Encryption::Strict);
     }
     SECTION("a second connection closed after its ClientHello is read with the first one's certificate") {
-        auto second = [](Packet p) {
-            p.stream = 1;
-            if (p.src_port == kClientPort) p.src_port = kClientPort + 1;
-            if (p.dst_port == kClientPort) p.dst_port = kClientPort + 1;
-            return p;
-        };
         std::vector<Packet> frames = handshake_start() + std::initializer_list<Packet>{cert_flight(), client_finished()};
         for (Packet p : handshake_start() + std::initializer_list<Packet>{fin(false)}) frames.push_back(second(p));
         Run run(frames, config());
@@ -322,12 +323,6 @@ TEST_CASE("Certificates: weak hash (scenario 4) and rejection", "[diagnoses]") {
 }
 
 TEST_CASE("A self-signed weak certificate on one connection is no evidence for another's failure", "[diagnoses]") {
-    auto second = [](Packet p) {
-        p.stream = 1;
-        if (p.src_port == kClientPort) p.src_port = kClientPort + 1;
-        if (p.dst_port == kClientPort) p.dst_port = kClientPort + 1;
-        return p;
-    };
     std::vector<Packet> frames = handshake_start() + std::initializer_list<Packet>{self_signed_flight(), client_finished()};
     for (Packet p : handshake_start() + std::initializer_list<Packet>{fin(false)}) frames.push_back(second(p));
     Run run(frames, config());
