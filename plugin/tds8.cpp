@@ -10,6 +10,8 @@
 #include <epan/prefs.h>
 #include <epan/proto.h>
 
+#include "version_compat.hpp"
+
 namespace tdsdiag_plugin {
 namespace {
 
@@ -26,7 +28,7 @@ int dissect_dispatch(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void* 
     guint decision = GPOINTER_TO_UINT(conversation_get_proto_data(conv, proto_tds8));
     if (decision == kUndecided && tvb_captured_length(tvb) >= 3) {
         // A TLS record header: handshake (22), version major 3. TDS 7.x starts with a PRELOGIN (0x12).
-        const bool tls = tvb_get_guint8(tvb, 0) == 22 && tvb_get_guint8(tvb, 1) == 3 && tls_handle != nullptr;
+        const bool tls = TDSDIAG_TVB_GET_U8(tvb, 0) == 22 && TDSDIAG_TVB_GET_U8(tvb, 1) == 3 && tls_handle != nullptr;
         decision = tls ? kTls : kTds;
         conversation_add_proto_data(conv, proto_tds8, GUINT_TO_POINTER(decision));
         conversation_set_dissector(conv, tls ? tls_handle : tds_handle);

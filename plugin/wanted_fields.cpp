@@ -6,7 +6,6 @@ extern "C" {
 }
 #include <epan/proto.h>
 #include <epan/tvbuff.h>
-#include <epan/value_string.h>
 
 #include <algorithm>
 
