@@ -79,7 +79,7 @@ int expert_tap = -1;  // Wireshark's expert info tap, looked up with it
 gboolean g_have_start = FALSE;
 int64_t g_capture_start_ns = 0;
 range_t* pref_sql_ports = nullptr;
-gboolean pref_tds8 = TRUE;
+tdsdiag_pref_bool pref_tds8 = TRUE;
 guint pref_slow_accept_ms = 1000;
 guint pref_slow_login_ms = 2000;
 guint pref_login_timeout_min_ms = 1000;
@@ -866,7 +866,7 @@ void tap_finish(void* data) {
     delete ctx;
 }
 
-void tap_init(Report report, const char* prefix, const char* opt_arg) {
+bool tap_init(Report report, const char* prefix, const char* opt_arg) {
     const char* filter = nullptr;
     const size_t n = strlen(prefix);
     if (strncmp(opt_arg, prefix, n) == 0 && opt_arg[n] == ',') filter = opt_arg + n + 1;
@@ -877,12 +877,14 @@ void tap_init(Report report, const char* prefix, const char* opt_arg) {
         fprintf(stderr, "tdsdiag: cannot start the %s statistics: %s\n", prefix, err->str);
         g_string_free(err, TRUE);
         tap_finish(ctx);
+        return false;
     }
+    return true;
 }
 
-void tap_init_conv(const char* opt_arg, void*) { tap_init(Report::Conv, "tdsdiag,conv", opt_arg); }
-void tap_init_csv(const char* opt_arg, void*) { tap_init(Report::Csv, "tdsdiag,csv", opt_arg); }
-void tap_init_summary(const char* opt_arg, void*) { tap_init(Report::Summary, "tdsdiag,summary", opt_arg); }
+tdsdiag_stat_tap_init_result tap_init_conv(const char* opt_arg, void*) { TDSDIAG_STAT_TAP_INIT_RETURN(tap_init(Report::Conv, "tdsdiag,conv", opt_arg)); }
+tdsdiag_stat_tap_init_result tap_init_csv(const char* opt_arg, void*) { TDSDIAG_STAT_TAP_INIT_RETURN(tap_init(Report::Csv, "tdsdiag,csv", opt_arg)); }
+tdsdiag_stat_tap_init_result tap_init_summary(const char* opt_arg, void*) { TDSDIAG_STAT_TAP_INIT_RETURN(tap_init(Report::Summary, "tdsdiag,summary", opt_arg)); }
 
 // ---- the same table in Wireshark's Statistics menu (and tshark -z tdsdiag,connections) ---------
 

@@ -7,6 +7,10 @@
 
 #include "version_compat.hpp"
 
+#if TDSDIAG_WS_AT_LEAST(4, 4)
+#include <wsutil/plugins.h>  // WS_PLUGIN_DESC_*
+#endif
+
 #ifndef TDSDIAG_VERSION
 #define TDSDIAG_VERSION "0.0.0"
 #endif
@@ -17,6 +21,12 @@ extern "C" WS_DLL_PUBLIC_DEF const int plugin_want_minor = WIRESHARK_VERSION_MIN
 
 extern "C" {
 WS_DLL_PUBLIC void plugin_register(void);
+#if TDSDIAG_WS_AT_LEAST(4, 4)
+// 4.4's loader also asks what kind of plugin this is: tdsdiag dissects (a postdissector) and
+// listens to its own tap for the statistics (-z tdsdiag,...), as Wireshark's own plugins say
+// with these flags (mate and transum: dissector; stats_tree: tap listener).
+WS_DLL_PUBLIC uint32_t plugin_describe(void);
+#endif
 
 void proto_register_tdsdiag(void);
 void proto_reg_handoff_tdsdiag(void);
@@ -27,4 +37,8 @@ void plugin_register(void) {
     plug.register_handoff = proto_reg_handoff_tdsdiag;
     proto_register_plugin(&plug);
 }
+
+#if TDSDIAG_WS_AT_LEAST(4, 4)
+uint32_t plugin_describe(void) { return WS_PLUGIN_DESC_DISSECTOR | WS_PLUGIN_DESC_TAP_LISTENER; }
+#endif
 }

@@ -12,6 +12,7 @@
 #include <exception>
 
 #include "tdsdiag/ssrp.hpp"
+#include "version_compat.hpp"
 
 namespace tdsdiag_plugin {
 namespace {
@@ -82,7 +83,7 @@ int hf_for_key(const std::string& key) {
     return hf_other;
 }
 
-const char* esc(wmem_allocator_t* pool, const std::string& s) { return format_text(pool, reinterpret_cast<const guchar*>(s.c_str()), s.size()); }
+const char* esc(wmem_allocator_t* pool, const std::string& s) { return tdsdiag_format_text(pool, s); }
 
 // No tvb call here: it works on a copy of the bytes, and catches everything the core may throw.
 PlainSsrp* parse_plain(wmem_allocator_t* pool, const guint8* data, guint len, bool from_server) {

@@ -12,6 +12,8 @@
 #include <epan/prefs.h>
 #include <epan/proto.h>
 
+#include "version_compat.hpp"
+
 namespace tdsdiag_plugin {
 namespace {
 
@@ -28,7 +30,7 @@ int dissect_dispatch(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void* 
     guint decision = GPOINTER_TO_UINT(conversation_get_proto_data(conv, proto_tds8));
     if (decision == kUndecided && tvb_captured_length(tvb) >= 3) {
         // A TLS record header: handshake (22), version major 3. TDS 7.x starts with a PRELOGIN (0x12).
-        const bool tls = tvb_get_guint8(tvb, 0) == 22 && tvb_get_guint8(tvb, 1) == 3 && tls_handle != nullptr;
+        const bool tls = TDSDIAG_TVB_GET_U8(tvb, 0) == 22 && TDSDIAG_TVB_GET_U8(tvb, 1) == 3 && tls_handle != nullptr;
         decision = tls ? kTls : kTds;
         conversation_add_proto_data(conv, proto_tds8, GUINT_TO_POINTER(decision));
         conversation_set_dissector(conv, tls ? tls_handle : tds_handle);
@@ -39,17 +41,17 @@ int dissect_dispatch(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void* 
 // Named instances listen on dynamic ports, often learnt from an SQL Browser answer the capture does
 // not hold: a conversation whose client starts with a whole PRELOGIN or a Login7 is TDS, whatever the
 // port (tdsdiag::probe_tds_start is strict, so other traffic is not taken for it).
-gboolean heur_tds(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void* data) {
-    if (tds_handle == nullptr) return FALSE;
+tdsdiag_heur_result heur_tds(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void* data) {
+    if (tds_handle == nullptr) return 0;
     const guint len = tvb_captured_length(tvb);
-    if (len < 14) return FALSE;
-    const guint8 first = tvb_get_guint8(tvb, 0);
-    if (first != 0x12 && first != 0x10) return FALSE;  // PRELOGIN, Login7: the rest is cheap to rule out
+    if (len < 14) return 0;
+    const guint8 first = TDSDIAG_TVB_GET_U8(tvb, 0);
+    if (first != 0x12 && first != 0x10) return 0;  // PRELOGIN, Login7: the rest is cheap to rule out
     if (tdsdiag::probe_tds_start(tvb_get_ptr(tvb, 0, static_cast<gint>(len)), len) == tdsdiag::TdsStart::None)
-        return FALSE;
+        return 0;
     conversation_set_dissector(find_or_create_conversation(pinfo), tds_handle);
     call_dissector_with_data(tds_handle, tvb, pinfo, tree, data);
-    return TRUE;
+    return 1;
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // Windows authentication: the SSPI blobs (NTLMSSP, Kerberos, SPNEGO), the SSPI round trips inside
 // step 4, tdsdiag.conn.auth, anonymous_logon and ntlm_fallback.
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <algorithm>
 #include <memory>

@@ -1,7 +1,7 @@
 // Bounded state: a connection's memory does not grow with its frames, and a SYN-only connection costs
 // a small fixed amount. Heap use is counted by replacing the global operator new/delete of this test
 // binary (live bytes = allocated - freed).
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <atomic>
 #include <cstdlib>

@@ -1,6 +1,6 @@
 // The diagnosis catalogue (src/tdsdiag/catalogue.def): one well-formed row per code, and code_info
 // returns each enum value's own row.
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <cctype>
 #include <cstring>

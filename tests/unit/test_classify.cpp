@@ -1,5 +1,5 @@
 // classify(): what one frame says, as a pure function of the frame and a little context.
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include "builders.hpp"
 #include "tdsdiag/connection.hpp"

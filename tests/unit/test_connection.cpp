@@ -1,5 +1,5 @@
 // Whole conversations through the Analyzer: the step of every frame and the connection summary.
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <tuple>
 

@@ -1,5 +1,5 @@
 // The diagnosis rules: each code on the frame where its evidence becomes complete, and nowhere else.
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <algorithm>
 #include <map>

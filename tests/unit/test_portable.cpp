@@ -1,7 +1,7 @@
 // What must come out the same on every system the core is built for (Linux, and Windows through
 // MinGW-w64 under Wine in scripts/test-windows-core): printf conversions, certificate dates, and the
 // stream table's large allocations.
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <cinttypes>
 #include <climits>

@@ -1,5 +1,5 @@
 // The test that finds TDS on any port by the client's first message.
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <random>
 #include <string>

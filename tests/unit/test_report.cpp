@@ -1,5 +1,5 @@
 // The per-connection table of the statistics tap.
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <cstdio>
 #include <sstream>

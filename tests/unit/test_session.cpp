@@ -1,6 +1,6 @@
 // Around the session: attentions and their acknowledgement, redirects (ENVCHANGE routing) and the
 // connection that follows them, MARS (the prelogin option and the SMP close).
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include "builders.hpp"
 

@@ -1,5 +1,5 @@
 // The SQL Browser (SSRP) reader and lookups: step 0, browser_* diagnoses, the link to the TCP connection.
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <string>
 

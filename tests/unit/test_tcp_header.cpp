@@ -1,6 +1,6 @@
 // find_tcp_header(): a frame's TCP header found in its bytes; TcpTuple: a connection's name;
 // StreamTable: its stream number.
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <algorithm>
 #include <array>

@@ -1,7 +1,7 @@
 // Readers of packet bytes: the TLS hello messages (Wireshark is asked only where each handshake message
 // starts: versions, cipher suites, supported_versions and ALPN, as its TLS dissector shows them) and the
 // PRELOGIN options.
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <cstdint>
 #include <memory>

@@ -1,5 +1,5 @@
 // The next state as a pure function of (state, message, side): the transition table.
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include "tdsdiag/connection.hpp"
 
