@@ -76,8 +76,6 @@ int tdsdiag_tap = -1;
 constexpr int kNotLooked = -2;
 int proto_expert_info = kNotLooked;
 int expert_tap = -1;  // Wireshark's expert info tap, looked up with it
-gboolean g_have_start = FALSE;
-int64_t g_capture_start_ns = 0;
 range_t* pref_sql_ports = nullptr;
 tdsdiag_pref_bool pref_tds8 = TRUE;
 guint pref_slow_accept_ms = 1000;
@@ -85,10 +83,6 @@ guint pref_slow_login_ms = 2000;
 guint pref_login_timeout_min_ms = 1000;
 guint pref_browser_slow_ms = 1000;
 
-tdsdiag::Analyzer* g_analyzer = nullptr;  // one per open capture file (init/cleanup routines)
-tdsdiag::Packet* g_packet = nullptr;  // reused for every frame to keep its buffers
-// Whether g_packet may hold payload fields or addresses (see analyze_frame).
-bool g_packet_dirty = true;
 
 // Step names come from the core; filled in at registration.
 value_string step_vals[9];
@@ -193,10 +187,20 @@ private:
     std::deque<Extra> extras_;  // grows without copying
 };
 
-FrameStore* g_frames = nullptr;  // the first pass's result of each frame, one store per open capture file
-
-// The TCP stream of each connection seen, by addresses and ports (see tcp_stream).
-tdsdiag::StreamTable* g_tcp_streams = nullptr;  // one per open capture file, like g_analyzer
+// What tdsdiag keeps for the open capture file: made by the init routine, dropped by the cleanup
+// routine, which Wireshark calls as each file opens and closes. The plugin's only analysis state.
+struct FileState {
+    explicit FileState(tdsdiag::Config config) : analyzer(std::move(config)) {}
+    tdsdiag::Analyzer analyzer;
+    tdsdiag::Packet packet;     // reused for every frame to keep its buffers
+    bool packet_dirty = true;   // whether `packet` may hold payload fields or addresses (see analyze_frame)
+    FrameStore frames;          // the first pass's result of each frame
+    // The TCP stream of each connection seen, by addresses and ports (see tcp_stream).
+    tdsdiag::StreamTable tcp_streams;
+    bool have_start = false;    // the capture's first frame has been seen ...
+    int64_t capture_start_ns = 0;  // ... at this time
+};
+FileState* g_file = nullptr;
 
 // ---- the connection summary (tdsdiag.conn): one table of its fields -------------------------
 
@@ -346,25 +350,14 @@ tdsdiag::Config make_config() {
 }
 
 void tdsdiag_cleanup() {
-    delete g_analyzer;
-    g_analyzer = nullptr;
-    delete g_packet;
-    g_packet = nullptr;
-    delete g_frames;
-    g_frames = nullptr;
-    delete g_tcp_streams;
-    g_tcp_streams = nullptr;
+    delete g_file;
+    g_file = nullptr;
 }
 
 void tdsdiag_init() {
     tdsdiag_cleanup();
-    g_have_start = FALSE;
-    g_packet_dirty = true;
     try {
-        g_analyzer = new tdsdiag::Analyzer(make_config());
-        g_packet = new tdsdiag::Packet();
-        g_frames = new FrameStore();
-        g_tcp_streams = new tdsdiag::StreamTable();
+        g_file = new FileState(make_config());
     } catch (const std::exception&) {
         tdsdiag_cleanup();
     }
@@ -405,7 +398,7 @@ FrameData* to_frame_data(packet_info* pinfo, const tdsdiag::FrameResult& r, Fram
 
 // The frame's TCP stream index (tcp.stream): Wireshark's TCP conversation is asked once per
 // connection, and again at each SYN (the only segment that can start a new stream on the same
-// addresses and ports); other frames take it from g_tcp_streams (`known`: found there, and `stream`
+// addresses and ports); other frames take it from the file's tcp_streams (`known`: found there, and `stream`
 // holds it). False if Wireshark has none.
 bool tcp_stream(packet_info* pinfo, const tdsdiag::TcpTuple& tuple, bool known, const tdsdiag::TcpHeaderAt* header,
                 guint32& stream) {
@@ -417,7 +410,7 @@ bool tcp_stream(packet_info* pinfo, const tdsdiag::TcpTuple& tuple, bool known, 
     if (tcpd == nullptr) return false;
     stream = tcpd->stream;
     // On a SYN of a known tuple, perhaps a new connection on the same addresses and ports.
-    g_tcp_streams->set(tuple, stream);
+    g_file->tcp_streams.set(tuple, stream);
     return true;
 }
 
@@ -435,7 +428,7 @@ bool stream_start(packet_info* pinfo, tdsdiag::StreamStart& start) {
 
 // First pass: the core's verdict on this frame, or nullptr when the frame is not ours.
 TDSDIAG_NOINLINE FrameData* analyze_frame(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree) {
-    if (g_analyzer == nullptr || g_packet == nullptr || g_tcp_streams == nullptr || tree == nullptr) return nullptr;
+    if (g_file == nullptr || tree == nullptr) return nullptr;
     if (pinfo->ptype != PT_TCP || pinfo->src.type != pinfo->dst.type || pinfo->src.len != pinfo->dst.len ||
         (pinfo->src.len != 4 && pinfo->src.len != 16))
         return nullptr;
@@ -446,26 +439,26 @@ TDSDIAG_NOINLINE FrameData* analyze_frame(tvbuff_t* tvb, packet_info* pinfo, pro
             tdsdiag::TcpTuple::of(static_cast<const uint8_t*>(pinfo->src.data), static_cast<const uint8_t*>(pinfo->dst.data),
                                   static_cast<size_t>(pinfo->src.len), src_port, dst_port);
         guint32 stream = 0;
-        const bool known = g_tcp_streams->find(tuple, stream);
+        const bool known = g_file->tcp_streams.find(tuple, stream);
         // Other traffic costs a lookup here and one in the tree: a connection not seen before, between
         // other ports, carrying no TDS.
-        const bool could_start = g_analyzer->could_start(src_port, dst_port);
+        const bool could_start = g_file->analyzer.could_start(src_port, dst_port);
         if (!known && !could_start && !tdsdiag_plugin::has_tds(tree)) return nullptr;
         tdsdiag::TcpHeaderAt h;
         const tdsdiag::TcpHeaderAt* header = tdsdiag_plugin::locate_tcp(tvb, pinfo, h) ? &h : nullptr;
         if (!tcp_stream(pinfo, tuple, known, header, stream)) return nullptr;
-        const bool tracked = g_analyzer->find(stream) != nullptr;
+        const bool tracked = g_file->analyzer.find(stream) != nullptr;
         if (!could_start && !tracked && !tdsdiag_plugin::has_tds(tree)) return nullptr;
-        tdsdiag::Packet& p = *g_packet;
+        tdsdiag::Packet& p = g_file->packet;
         // A frame without payload leaves the payload fields empty: the next one need not clear them.
-        if (g_packet_dirty)
+        if (g_file->packet_dirty)
             p.clear();
         else
             p.clear_header();
-        g_packet_dirty = true;  // until this frame is read without an exception
+        g_file->packet_dirty = true;  // until this frame is read without an exception
         p.stream = stream;
-        if (!tdsdiag_plugin::read_packet(tree, tvb, header, pinfo, g_analyzer->wants_login_fields(stream),
-                                         g_analyzer->wants_checksum(stream), p))
+        if (!tdsdiag_plugin::read_packet(tree, tvb, header, pinfo, g_file->analyzer.wants_login_fields(stream),
+                                         g_file->analyzer.wants_checksum(stream), p))
             return nullptr;
         p.frame = pinfo->num;
         p.time_ns = static_cast<int64_t>(pinfo->abs_ts.secs) * 1000000000 + pinfo->abs_ts.nsecs;
@@ -482,8 +475,8 @@ TDSDIAG_NOINLINE FrameData* analyze_frame(tvbuff_t* tvb, packet_info* pinfo, pro
         // began at its handshake, and the TDS dissector gets the rest of it.
         tdsdiag::StreamStart start;
         const bool late = !tracked && !could_start && stream_start(pinfo, start);
-        FrameData* fd = to_frame_data(pinfo, g_analyzer->on_packet(p, late ? &start : nullptr), kTcpFrame, p.stream);
-        g_packet_dirty = p.has_payload_fields();
+        FrameData* fd = to_frame_data(pinfo, g_file->analyzer.on_packet(p, late ? &start : nullptr), kTcpFrame, p.stream);
+        g_file->packet_dirty = p.has_payload_fields();
         if (late && fd != nullptr) tdsdiag_plugin::claim_for_tds(pinfo);
         return fd;
     } catch (const std::exception&) {
@@ -494,7 +487,7 @@ TDSDIAG_NOINLINE FrameData* analyze_frame(tvbuff_t* tvb, packet_info* pinfo, pro
 // First pass of an SQL Browser frame (a request, an answer, or an ICMP error quoting a request).
 TDSDIAG_COLD FrameData* analyze_browser_frame(packet_info* pinfo, proto_tree* tree,
                                                      const tdsdiag_plugin::SsrpFrame* sf) {
-    if (g_analyzer == nullptr) return nullptr;
+    if (g_file == nullptr) return nullptr;
     try {
         tdsdiag::BrowserPacket b;
         b.frame = pinfo->num;
@@ -520,7 +513,7 @@ TDSDIAG_COLD FrameData* analyze_browser_frame(packet_info* pinfo, proto_tree* tr
         b.msg = tdsdiag::parse_ssrp(sf->data, sf->len, from_server && !b.icmp_error);
         if (!b.msg.valid) return nullptr;
         uint32_t lookup = 0;
-        const tdsdiag::FrameResult r = g_analyzer->on_browser(b, &lookup);
+        const tdsdiag::FrameResult r = g_file->analyzer.on_browser(b, &lookup);
         return to_frame_data(pinfo, r, kBrowserFrame, lookup);
     } catch (const std::exception&) {
         return nullptr;
@@ -537,8 +530,8 @@ struct StepView {
 
 StepView view_step(packet_info* pinfo, const FrameData* fd) {
     StepView v{fd->step, fd->first, fd->has_delta, fd->delta};
-    if (!PINFO_FD_VISITED(pinfo) || fd->kind != kTcpFrame || g_analyzer == nullptr) return v;
-    const tdsdiag::Connection* c = g_analyzer->find(fd->stream);
+    if (!PINFO_FD_VISITED(pinfo) || fd->kind != kTcpFrame || g_file == nullptr) return v;
+    const tdsdiag::Connection* c = g_file->analyzer.find(fd->stream);
     const tdsdiag::Relabel* r = c ? c->relabel(pinfo->num) : nullptr;
     if (r == nullptr) return v;
     v.step = static_cast<guint8>(r->step);
@@ -551,9 +544,9 @@ StepView view_step(packet_info* pinfo, const FrameData* fd) {
 // An SQL Browser lookup as known now (some of its diagnoses need the whole capture).
 BrowserView view_browser(packet_info* pinfo, guint32 id) {
     BrowserView v{};
-    if (g_analyzer == nullptr) return v;
+    if (g_file == nullptr) return v;
     try {
-        const tdsdiag::BrowserLookup* l = g_analyzer->lookup(id);
+        const tdsdiag::BrowserLookup* l = g_file->analyzer.lookup(id);
         if (l == nullptr) return v;
         v.known = TRUE;
         v.request_frame = l->request_frame() != l->answer_frame() ? l->request_frame() : 0;
@@ -580,9 +573,9 @@ BrowserView view_browser(packet_info* pinfo, guint32 id) {
 // Kept in file scope until the next call: the functions that add tree items hold no C++ object.
 const tdsdiag::Summary* view_connection(packet_info* pinfo, guint32 stream) {
     static tdsdiag::Summary kept;
-    if (g_analyzer == nullptr) return nullptr;
+    if (g_file == nullptr) return nullptr;
     try {
-        const tdsdiag::Connection* c = g_analyzer->find(stream);
+        const tdsdiag::Connection* c = g_file->analyzer.find(stream);
         if (c == nullptr) return nullptr;
         kept = c->summary(PINFO_FD_VISITED(pinfo));
         return &kept;
@@ -604,12 +597,12 @@ ConnValue conn_value(const ConnField& f, const ConnSource& source) {
 // them again from its findings, since later frames may have changed what they say.
 guint diagnoses_now(packet_info* pinfo, const FrameData* fd, const DiagData*& diags) {
     diags = nullptr;
-    if (!PINFO_FD_VISITED(pinfo) || fd->n_diags == 0 || g_analyzer == nullptr) {
+    if (!PINFO_FD_VISITED(pinfo) || fd->n_diags == 0 || g_file == nullptr) {
         diags = fd->diags;
         return diags != nullptr ? fd->n_diags : 0;
     }
     try {
-        const tdsdiag::Connection* c = g_analyzer->find(fd->stream);
+        const tdsdiag::Connection* c = g_file->analyzer.find(fd->stream);
         if (c == nullptr) return 0;
         const std::vector<tdsdiag::Diagnosis> now = c->diagnoses_on(pinfo->num, true);
         diags = copy_diagnoses(pinfo->pool, now);
@@ -636,31 +629,31 @@ void add_conn_field(proto_tree* tree, tvbuff_t* tvb, const ConnField& f, const C
 }
 
 void keep_frame(packet_info* pinfo, const FrameData* fd) {
-    if (g_frames == nullptr) return;
+    if (g_file == nullptr) return;
     try {
-        g_frames->put(pinfo->num, *fd);
+        g_file->frames.put(pinfo->num, *fd);
     } catch (const std::exception&) {
         // Out of memory: the frame shows nothing on later passes.
     }
 }
 
 // The frame's kept FrameData, nullptr if none.
-const FrameData* kept_frame(packet_info* pinfo) { return g_frames != nullptr ? g_frames->get(pinfo) : nullptr; }
+const FrameData* kept_frame(packet_info* pinfo) { return g_file != nullptr ? g_file->frames.get(pinfo) : nullptr; }
 
 int render_frame(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, const FrameData* fd);
 
 // On a later pass, a frame the first pass did not look at that is part of a connection taken up
 // later, at its first TDS message: the TCP handshake before it (step 1). Packet scope; nullptr if not.
 const FrameData* handshake_frame(packet_info* pinfo) {
-    if (pinfo->ptype != PT_TCP || g_tcp_streams == nullptr || pinfo->src.type != pinfo->dst.type ||
+    if (pinfo->ptype != PT_TCP || g_file == nullptr || pinfo->src.type != pinfo->dst.type ||
         pinfo->src.len != pinfo->dst.len || (pinfo->src.len != 4 && pinfo->src.len != 16))
         return nullptr;
     const tdsdiag::TcpTuple tuple = tdsdiag::TcpTuple::of(
         static_cast<const uint8_t*>(pinfo->src.data), static_cast<const uint8_t*>(pinfo->dst.data),
         static_cast<size_t>(pinfo->src.len), static_cast<uint16_t>(pinfo->srcport), static_cast<uint16_t>(pinfo->destport));
     guint32 stream = 0;
-    if (!g_tcp_streams->find(tuple, stream)) return nullptr;
-    const tdsdiag::Connection* c = g_analyzer->find(stream);
+    if (!g_file->tcp_streams.find(tuple, stream)) return nullptr;
+    const tdsdiag::Connection* c = g_file->analyzer.find(stream);
     if (c == nullptr || !c->before_tracking(pinfo->num)) return nullptr;
     auto* fd = wmem_new0(pinfo->pool, FrameData);
     fd->kind = kTcpFrame;
@@ -672,16 +665,16 @@ const FrameData* handshake_frame(packet_info* pinfo) {
 
 int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) {
     const FrameData* fd = kept_frame(pinfo);
-    if (!g_have_start) {
-        g_have_start = TRUE;
-        g_capture_start_ns = static_cast<int64_t>(pinfo->abs_ts.secs) * 1000000000 + pinfo->abs_ts.nsecs;
+    if (g_file != nullptr && !g_file->have_start) {
+        g_file->have_start = true;
+        g_file->capture_start_ns = static_cast<int64_t>(pinfo->abs_ts.secs) * 1000000000 + pinfo->abs_ts.nsecs;
     }
     if (fd == nullptr && !PINFO_FD_VISITED(pinfo)) {
         const tdsdiag_plugin::SsrpFrame* sf = pinfo->ptype == PT_TCP ? nullptr : tdsdiag_plugin::ssrp_frame(pinfo);
         fd = sf != nullptr ? analyze_browser_frame(pinfo, tree, sf) : analyze_frame(tvb, pinfo, tree);
         if (fd != nullptr) keep_frame(pinfo, fd);
     }
-    if (fd == nullptr && PINFO_FD_VISITED(pinfo) && g_analyzer != nullptr && g_analyzer->found_late() > 0)
+    if (fd == nullptr && PINFO_FD_VISITED(pinfo) && g_file != nullptr && g_file->analyzer.found_late() > 0)
         fd = handshake_frame(pinfo);
     if (fd == nullptr) return 0;
     tap_queue_packet(tdsdiag_tap, pinfo, fd);
@@ -828,7 +821,7 @@ tap_packet_status tap_packet(void* data, packet_info*, epan_dissect_t*, const vo
 
 void tap_draw(void* data) {
     auto* ctx = static_cast<TapContext*>(data);
-    if (g_analyzer == nullptr) return;
+    if (g_file == nullptr) return;
     try {
         // Row by row: a capture of a hundred thousand connections is not held as rows.
         tdsdiag::Selection only_seen;
@@ -838,18 +831,18 @@ void tap_draw(void* data) {
         switch (ctx->report) {
         case Report::Conv: {
             tdsdiag::ConvTable table;
-            tdsdiag::for_each_row(*g_analyzer, g_capture_start_ns, only_seen, [&](const tdsdiag::Row& r) { table.add(r); });
+            tdsdiag::for_each_row(g_file->analyzer, g_file->capture_start_ns, only_seen, [&](const tdsdiag::Row& r) { table.add(r); });
             table.write(print);
             break;
         }
         case Report::Csv:
             print(tdsdiag::csv_header());
-            tdsdiag::for_each_row(*g_analyzer, g_capture_start_ns, only_seen,
+            tdsdiag::for_each_row(g_file->analyzer, g_file->capture_start_ns, only_seen,
                                   [&](const tdsdiag::Row& r) { print(tdsdiag::csv_line(r)); });
             break;
         case Report::Summary: {
             tdsdiag::SummaryPage page;
-            tdsdiag::for_each_row(*g_analyzer, g_capture_start_ns, only_seen, [&](const tdsdiag::Row& r) { page.add(r); });
+            tdsdiag::for_each_row(g_file->analyzer, g_file->capture_start_ns, only_seen, [&](const tdsdiag::Row& r) { page.add(r); });
             print(page.text());
             break;
         }
@@ -934,12 +927,12 @@ void conn_table_reset(stat_tap_table* table) {
 
 // The row's cells (conn_table_nfields of them, strings g_malloc'd), computed away from the tap's C frames.
 gboolean conn_cells(guint32 stream, stat_tap_table_item_type* items) {
-    if (g_analyzer == nullptr) return FALSE;
+    if (g_file == nullptr) return FALSE;
     try {
-        const tdsdiag::Connection* c = g_analyzer->find(stream);
+        const tdsdiag::Connection* c = g_file->analyzer.find(stream);
         if (c == nullptr) return FALSE;
         const std::vector<tdsdiag::GuiCell> cells =
-            tdsdiag::gui_cells(tdsdiag::make_row(*g_analyzer, *c, g_capture_start_ns));
+            tdsdiag::gui_cells(tdsdiag::make_row(g_file->analyzer, *c, g_file->capture_start_ns));
         for (guint i = 0; i < conn_table_nfields && i < cells.size(); ++i) {
             items[i].type = conn_table_fields[i].type;
             if (items[i].type == TABLE_ITEM_UINT)
