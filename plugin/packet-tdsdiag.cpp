@@ -427,17 +427,24 @@ bool stream_start(packet_info* pinfo, tdsdiag::StreamStart& start) {
 }
 
 // First pass: the core's verdict on this frame, or nullptr when the frame is not ours.
-TDSDIAG_NOINLINE FrameData* analyze_frame(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree) {
-    if (g_file == nullptr || tree == nullptr) return nullptr;
+// The frame's addresses and ports as a TCP tuple; false unless it is TCP over IPv4 or IPv6.
+bool frame_tuple(const packet_info* pinfo, tdsdiag::TcpTuple& tuple) {
     if (pinfo->ptype != PT_TCP || pinfo->src.type != pinfo->dst.type || pinfo->src.len != pinfo->dst.len ||
         (pinfo->src.len != 4 && pinfo->src.len != 16))
-        return nullptr;
+        return false;
+    tuple = tdsdiag::TcpTuple::of(static_cast<const uint8_t*>(pinfo->src.data), static_cast<const uint8_t*>(pinfo->dst.data),
+                                  static_cast<size_t>(pinfo->src.len), static_cast<uint16_t>(pinfo->srcport),
+                                  static_cast<uint16_t>(pinfo->destport));
+    return true;
+}
+
+TDSDIAG_NOINLINE FrameData* analyze_frame(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree) {
+    if (g_file == nullptr || tree == nullptr) return nullptr;
+    tdsdiag::TcpTuple tuple;
+    if (!frame_tuple(pinfo, tuple)) return nullptr;
     const auto src_port = static_cast<uint16_t>(pinfo->srcport);
     const auto dst_port = static_cast<uint16_t>(pinfo->destport);
     try {
-        const tdsdiag::TcpTuple tuple =
-            tdsdiag::TcpTuple::of(static_cast<const uint8_t*>(pinfo->src.data), static_cast<const uint8_t*>(pinfo->dst.data),
-                                  static_cast<size_t>(pinfo->src.len), src_port, dst_port);
         guint32 stream = 0;
         const bool known = g_file->tcp_streams.find(tuple, stream);
         // Other traffic costs a lookup here and one in the tree: a connection not seen before, between
@@ -645,12 +652,8 @@ int render_frame(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, const Fram
 // On a later pass, a frame the first pass did not look at that is part of a connection taken up
 // later, at its first TDS message: the TCP handshake before it (step 1). Packet scope; nullptr if not.
 const FrameData* handshake_frame(packet_info* pinfo) {
-    if (pinfo->ptype != PT_TCP || g_file == nullptr || pinfo->src.type != pinfo->dst.type ||
-        pinfo->src.len != pinfo->dst.len || (pinfo->src.len != 4 && pinfo->src.len != 16))
-        return nullptr;
-    const tdsdiag::TcpTuple tuple = tdsdiag::TcpTuple::of(
-        static_cast<const uint8_t*>(pinfo->src.data), static_cast<const uint8_t*>(pinfo->dst.data),
-        static_cast<size_t>(pinfo->src.len), static_cast<uint16_t>(pinfo->srcport), static_cast<uint16_t>(pinfo->destport));
+    tdsdiag::TcpTuple tuple;
+    if (g_file == nullptr || !frame_tuple(pinfo, tuple)) return nullptr;
     guint32 stream = 0;
     if (!g_file->tcp_streams.find(tuple, stream)) return nullptr;
     const tdsdiag::Connection* c = g_file->analyzer.find(stream);
