@@ -123,7 +123,7 @@ private:
     void diagnose(const Packet& p, bool client, Message m, State prev);
     void diagnose_tls(const Packet& p, bool client);
     void diagnose_handshake_close(const Packet& p, bool client, Evidence e);
-    void diagnose_close(const Packet& p, bool client, Message m, State prev);
+    void diagnose_close(const Packet& p, bool client, Message m, State prev, const Evidence& e);
     void diagnose_auth(const Packet& p);
     // A finding of `code` on this frame (once per frame and code).
     TDSDIAG_COLD void find(const Packet& p, Code code, Evidence e = {});

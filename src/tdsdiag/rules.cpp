@@ -63,7 +63,7 @@ void Connection::diagnose(const Packet& p, bool client, Message m, State prev) {
     if (client && m == Message::Command && session_.attention_at(p.frame) != nullptr) find(p, Code::Attention, base);
     if (session_.redirect_frame == p.frame) find(p, Code::Redirected, base);
     if (!p.auth_tokens.empty()) diagnose_auth(p);
-    if (m == Message::Fin || m == Message::Rst) diagnose_close(p, client, m, prev);
+    if (m == Message::Fin || m == Message::Rst) diagnose_close(p, client, m, prev, base);
 }
 
 void Connection::diagnose_tls(const Packet& p, bool client) {
@@ -96,10 +96,9 @@ void Connection::diagnose_tls(const Packet& p, bool client) {
     }
 }
 
-void Connection::diagnose_close(const Packet& p, bool client, Message m, State prev) {
+void Connection::diagnose_close(const Packet& p, bool client, Message m, State prev, const Evidence& e) {
     const bool rst = m == Message::Rst;
     const Endpoint &cl = ends_[0], &sv = ends_[1];
-    Evidence e = evidence(p, client, prev);
 
     // Step 1: the SYN refused (once per connection, however often the client tries again).
     if (prev == State::SynSent && !client && rst) {
