@@ -5,8 +5,6 @@
 namespace tdsdiag {
 
 namespace {
-bool has(const std::vector<uint8_t>& v, uint8_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
-
 bool is_payload(Message m) {
     return m != Message::Ack && m != Message::Syn && m != Message::SynAck && m != Message::Fin && m != Message::Rst;
 }

@@ -5,13 +5,6 @@
 
 namespace tdsdiag {
 
-namespace {
-template <class T>
-bool has(const std::vector<T>& v, T x) {
-    return std::find(v.begin(), v.end(), x) != v.end();
-}
-}  // namespace
-
 std::shared_ptr<const CertInfo> ServerFacts::certificate(const std::vector<uint8_t>& der) {
     for (const SeenCert& c : certs)
         if (!c.der.empty() && c.der.size() == der.size() && memcmp(c.der.data(), der.data(), der.size()) == 0)
@@ -56,7 +49,7 @@ bool TlsTracker::certificate_weak() const {
 void TlsTracker::learn(const Packet& p, bool client, const Config& config, ServerFacts& server) {
     if (!p.tls_content_types.empty()) seen = true;
     const auto& hs = p.tls_handshake_types;
-    if (client && client_hello_frame == 0 && has<uint8_t>(hs, kHsClientHello)) {
+    if (client && client_hello_frame == 0 && has(hs, kHsClientHello)) {
         client_hello_frame = p.frame;
         offered_suites = p.tls_cipher_suites;
         for (uint16_t v : p.tls_supported_versions.empty() ? p.tls_handshake_versions : p.tls_supported_versions) {
@@ -65,7 +58,7 @@ void TlsTracker::learn(const Packet& p, bool client, const Config& config, Serve
             offered_min = offered_min == 0 ? v : std::min(offered_min, v);
         }
     }
-    if (!client && has<uint8_t>(hs, kHsServerHello)) {
+    if (!client && has(hs, kHsServerHello)) {
         if (!p.tls_supported_versions.empty())
             version = p.tls_supported_versions.front();
         else if (!p.tls_handshake_versions.empty())
@@ -78,21 +71,21 @@ void TlsTracker::learn(const Packet& p, bool client, const Config& config, Serve
             dhe = name != nullptr && std::strncmp(name, "TLS_DHE_", 8) == 0;
         }
     }
-    if (client && ctx.tls13 && has<uint8_t>(p.tls_content_types, kTlsApplicationData)) ctx.client_finished_seen = true;
-    if (!client && certificate_frame == 0 && has<uint8_t>(hs, kHsCertificate) && !p.certificates.empty()) {
+    if (client && ctx.tls13 && has(p.tls_content_types, kTlsApplicationData)) ctx.client_finished_seen = true;
+    if (!client && certificate_frame == 0 && has(hs, kHsCertificate) && !p.certificates.empty()) {
         certificate_frame = p.frame;
         cert = server.certificate(p.certificates.front());
         cert_seen_s = p.time_ns / 1000000000;
     }
-    if (client && has<uint8_t>(hs, kHsClientKeyExchange)) client_key_exchange = true;
-    if (!client && server_hello_frame != 0 && has<uint8_t>(p.tls_content_types, kTlsChangeCipherSpec))
+    if (client && has(hs, kHsClientKeyExchange)) client_key_exchange = true;
+    if (!client && server_hello_frame != 0 && has(p.tls_content_types, kTlsChangeCipherSpec))
         server_finished = true;
     if (!p.tls_alerts.empty()) alert_seen = true;
 }
 
 void AuthTracker::learn(const Packet& p, bool client) {
     if (client && p.login7_integrated >= 0) login7_integrated = p.login7_integrated;
-    if (client && has<uint8_t>(p.tds_types, kTdsFedAuthToken)) federated = true;
+    if (client && has(p.tds_types, kTdsFedAuthToken)) federated = true;
     if (client && !p.login_user.empty() && !names)
         names = std::make_unique<LoginNames>(LoginNames{p.login_user, p.login_app, p.login_host, p.login_database});
     for (const AuthToken& t : p.auth_tokens) {
@@ -125,10 +118,10 @@ const char* AuthTracker::name() const {
 void SessionTracker::learn(const Packet& p, bool client, bool command, bool close, Endpoint& sender) {
     if (!p.smp_flags.empty()) {
         smp_seen = true;
-        if (has<uint8_t>(p.smp_flags, kSmpFin)) sender.smp_fin = true;
+        if (has(p.smp_flags, kSmpFin)) sender.smp_fin = true;
     }
     if (client && command) {
-        if (has<uint8_t>(p.tds_types, kTdsAttention)) {
+        if (has(p.tds_types, kTdsAttention)) {
             if (attentions.size() >= kMaxAttentions) {
                 ++attentions_dropped;
             } else {

@@ -3,6 +3,7 @@
 // texts (describe.cpp) read them too, as they stand when a frame is shown.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <climits>
 #include <cstdint>
@@ -17,6 +18,9 @@
 #include "tdsdiag/x509.hpp"
 
 namespace tdsdiag {
+
+// Whether a frame's list of types (TDS packet, TLS record or handshake types, SMP flags) holds `x`.
+inline bool has(const std::vector<uint8_t>& v, uint8_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 
 // What Wireshark's TCP knew of a stream before tdsdiag took it up: a connection found by its first TDS
 // message on a port that is not a SQL Server port (a named instance's dynamic port) began earlier.
