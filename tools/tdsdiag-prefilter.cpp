@@ -1,0 +1,180 @@
+// tdsdiag-prefilter: copies a classic pcap capture without the frames tdsdiag cannot use, so that
+// tshark dissects only the SQL Server traffic of a mixed capture (scripts/tdsdiag-batch).
+//
+// usage: tdsdiag-prefilter [-p PORT]... IN.pcap OUT.pcap
+// Kept: the first frame (relative times stay the same), every frame that is not Ethernet/IP/TCP or
+// cannot be parsed, every UDP frame, and every frame of a TCP connection (by addresses and ports,
+// over the whole file) that uses a SQL port (1433, 1434 and each -p) or whose payload anywhere starts
+// like TDS or TLS. Of the other TCP connections only what makes Wireshark number tcp.stream the same:
+// the first frame in each direction and every SYN, FIN and RST frame.
+// Exit status 3: not a classic pcap (the caller then runs on the file unfiltered).
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace {
+
+struct Key {
+    uint8_t a[2][16] = {};
+    uint16_t p[2] = {};
+    uint8_t len = 0;
+    bool operator==(const Key& o) const { return memcmp(this, &o, sizeof *this) == 0; }
+};
+struct KeyHash {
+    size_t operator()(const Key& k) const {
+        uint64_t h = 1469598103934665603ULL;
+        const auto* b = reinterpret_cast<const uint8_t*>(&k);
+        for (size_t i = 0; i < sizeof k; ++i) h = (h ^ b[i]) * 1099511628211ULL;
+        return h;
+    }
+};
+
+struct Seg {
+    bool tcp = false;
+    Key key;   // ordered: the smaller endpoint first
+    int dir = 0;  // 0 if the sender is key endpoint 0
+    uint16_t flags = 0;
+    const uint8_t* payload = nullptr;
+    size_t payload_len = 0;
+};
+
+uint16_t be16(const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); }
+
+// False when the frame is not Ethernet/IP/TCP or is cut short: such frames are always kept.
+bool parse(const uint8_t* f, size_t n, Seg& s) {
+    size_t off = 12;
+    if (n < 14) return false;
+    uint16_t et = be16(f + off);
+    off += 2;
+    while ((et == 0x8100 || et == 0x88a8) && n >= off + 4) { et = be16(f + off + 2); off += 4; }
+    const uint8_t *src, *dst;
+    size_t alen, l4;
+    uint8_t proto;
+    size_t ip_end;
+    if (et == 0x0800) {
+        if (n < off + 20 || (f[off] >> 4) != 4) return false;
+        size_t ihl = (f[off] & 15) * 4u;
+        if (ihl < 20 || n < off + ihl) return false;
+        if ((be16(f + off + 6) & 0x3fff) != 0) return false;  // a fragment
+        proto = f[off + 9];
+        src = f + off + 12; dst = f + off + 16; alen = 4;
+        ip_end = off + be16(f + off + 2);
+        l4 = off + ihl;
+    } else if (et == 0x86dd) {
+        if (n < off + 40 || (f[off] >> 4) != 6) return false;
+        proto = f[off + 6];
+        src = f + off + 8; dst = f + off + 24; alen = 16;
+        ip_end = off + 40 + be16(f + off + 4);
+        l4 = off + 40;  // extension headers: not TCP here, so the frame is kept
+    } else {
+        return false;
+    }
+    if (proto != 6) return false;  // UDP, ICMP and the rest: kept
+    if (n < l4 + 20) return false;
+    size_t hl = (f[l4 + 12] >> 4) * 4u;
+    if (hl < 20) return false;
+    uint16_t sp = be16(f + l4), dp = be16(f + l4 + 2);
+    s.tcp = true;
+    s.flags = be16(f + l4 + 12) & 0x0fff;
+    int c = memcmp(src, dst, alen);
+    s.dir = (c > 0 || (c == 0 && sp > dp)) ? 1 : 0;
+    const uint8_t* e0 = s.dir ? dst : src;
+    const uint8_t* e1 = s.dir ? src : dst;
+    s.key = Key{};
+    memcpy(s.key.a[0], e0, alen);
+    memcpy(s.key.a[1], e1, alen);
+    s.key.p[0] = s.dir ? dp : sp;
+    s.key.p[1] = s.dir ? sp : dp;
+    s.key.len = uint8_t(alen);
+    size_t pend = ip_end < n ? ip_end : n;
+    if (pend > l4 + hl) { s.payload = f + l4 + hl; s.payload_len = pend - l4 - hl; }
+    return true;
+}
+
+// Whether a segment's payload starts like a TDS packet header or a TLS record (TDS 8 starts with TLS).
+bool looks_sql(const uint8_t* p, size_t n) {
+    if (n < 8) return n > 0 && (p[0] == 0x12 || p[0] == 0x10 || p[0] == 0x16);
+    uint8_t t = p[0];
+    if (t == 0x16 && p[1] == 0x03) return true;
+    bool tds_type = t == 1 || t == 2 || t == 3 || t == 4 || t == 6 || t == 7 || t == 0x0e || t == 0x0f ||
+                    t == 0x10 || t == 0x11 || t == 0x12 || t == 0x17;
+    uint16_t len = be16(p + 2);
+    return tds_type && p[1] <= 0x1f && len >= 8;
+}
+
+struct Record { const uint8_t* hdr; const uint8_t* data; size_t incl; };
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::unordered_set<uint16_t> ports{1433, 1434};
+    int i = 1;
+    for (; i + 1 < argc && std::string(argv[i]) == "-p"; i += 2) ports.insert(uint16_t(std::stoi(argv[i + 1])));
+    if (argc - i != 2) { fprintf(stderr, "usage: tdsdiag-prefilter [-p PORT]... IN.pcap OUT.pcap\n"); return 2; }
+    FILE* in = fopen(argv[i], "rb");
+    if (!in) { perror(argv[i]); return 2; }
+    std::vector<uint8_t> buf;
+    {
+        uint8_t chunk[1 << 16];
+        size_t got;
+        while ((got = fread(chunk, 1, sizeof chunk, in)) > 0) buf.insert(buf.end(), chunk, chunk + got);
+        fclose(in);
+    }
+    if (buf.size() < 24) return 3;
+    uint32_t magic;
+    memcpy(&magic, buf.data(), 4);
+    bool swap;
+    if (magic == 0xa1b2c3d4 || magic == 0xa1b23c4d) swap = false;
+    else if (magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1) swap = true;
+    else return 3;
+    auto u32 = [&](const uint8_t* p) {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        return swap ? __builtin_bswap32(v) : v;
+    };
+    uint32_t linktype = u32(buf.data() + 20) & 0x0fffffff;
+    std::vector<Record> recs;
+    size_t off = 24;
+    while (off + 16 <= buf.size()) {
+        size_t incl = u32(buf.data() + off + 8);
+        if (off + 16 + incl > buf.size()) break;  // a cut last record: copied as it is below
+        recs.push_back({buf.data() + off, buf.data() + off + 16, incl});
+        off += 16 + incl;
+    }
+    size_t tail = off;
+    std::vector<Seg> segs(recs.size());
+    std::vector<char> parsed(recs.size(), 0);
+    std::unordered_set<Key, KeyHash> sql;
+    if (linktype == 1) {
+        for (size_t r = 0; r < recs.size(); ++r) {
+            parsed[r] = parse(recs[r].data, recs[r].incl, segs[r]);
+            if (!parsed[r]) continue;
+            const Seg& s = segs[r];
+            if (ports.count(s.key.p[0]) || ports.count(s.key.p[1]) || (s.payload_len && looks_sql(s.payload, s.payload_len)))
+                sql.insert(s.key);
+        }
+    }
+    FILE* out = fopen(argv[i + 1], "wb");
+    if (!out) { perror(argv[i + 1]); return 2; }
+    fwrite(buf.data(), 1, 24, out);
+    std::unordered_map<Key, uint8_t, KeyHash> seen;  // bit per direction
+    size_t kept = 0;
+    for (size_t r = 0; r < recs.size(); ++r) {
+        bool keep = r == 0 || !parsed[r];
+        if (!keep) {
+            const Seg& s = segs[r];
+            if (sql.count(s.key) || (s.flags & 0x07)) keep = true;  // SQL, or FIN/SYN/RST
+            uint8_t& bits = seen[s.key];
+            if (!(bits & (1u << s.dir))) { bits |= uint8_t(1u << s.dir); keep = true; }
+        }
+        if (keep) { fwrite(recs[r].hdr, 1, 16 + recs[r].incl, out); ++kept; }
+    }
+    if (tail < buf.size()) fwrite(buf.data() + tail, 1, buf.size() - tail, out);
+    if (fclose(out) != 0) { perror(argv[i + 1]); return 2; }
+    fprintf(stderr, "tdsdiag-prefilter: %zu of %zu frames kept\n", kept, recs.size());
+    return 0;
+}
