@@ -82,6 +82,7 @@ guint pref_slow_accept_ms = 1000;
 guint pref_slow_login_ms = 2000;
 guint pref_login_timeout_min_ms = 1000;
 guint pref_browser_slow_ms = 1000;
+guint pref_idle_timeout_s = 240;
 
 
 // Step names come from the core; filled in at registration.
@@ -345,6 +346,7 @@ tdsdiag::Config make_config() {
     c.slow_login_ns = static_cast<int64_t>(pref_slow_login_ms) * 1000000;
     c.login_timeout_min_ns = static_cast<int64_t>(pref_login_timeout_min_ms) * 1000000;
     c.browser_slow_ns = static_cast<int64_t>(pref_browser_slow_ms) * 1000000;
+    c.idle_timeout_ns = static_cast<int64_t>(pref_idle_timeout_s) * 1000000000;
     c.cipher_name = [](uint16_t suite) { return tdsdiag_plugin::cipher_suite_name(suite); };
     return c;
 }
@@ -1107,6 +1109,11 @@ extern "C" void proto_register_tdsdiag(void) {
                                    "after at least this many milliseconds, and as login_abandoned (it gave up on its "
                                    "own) after less",
                                    10, &pref_login_timeout_min_ms);
+    prefs_register_uint_preference(module, "idle_timeout_s", "Idle timeout of devices on the path (s)",
+                                   "A connection silent for longer than this many seconds whose next packet is reset "
+                                   "or never acknowledged is diagnosed as idle_reset (240 s is a common load-balancer "
+                                   "idle timeout)",
+                                   10, &pref_idle_timeout_s);
 
     tdsdiag_handle = create_dissector_handle(dissect_tdsdiag, proto_tdsdiag);
     tdsdiag_plugin::register_tds8(proto_tdsdiag);

@@ -45,6 +45,7 @@ FrameResult Connection::on_packet(const Packet& p) {
     last_ns_ = std::max(last_ns_, p.time_ns);
     ++ends_[client ? 0 : 1].packets;
     frame_findings_ = findings_.size();
+    tcp_.learn_path(p, client, config_.idle_timeout_ns);
 
     if (p.retransmission) {
         // A copy of something already seen belongs to the step in progress and changes nothing,
@@ -55,6 +56,14 @@ FrameResult Connection::on_packet(const Packet& p) {
             Evidence e = evidence(p, client, state_);
             e.waited_ns = p.time_ns - tcp_.first_syn_ns;
             find(p, Code::SynUnanswered, e);
+        }
+        // The packet after an idle silence sent again and again, unanswered: something on the path dropped it.
+        if (tcp_.idle_frame != 0 && !tcp_.idle_answered && client == tcp_.idle_client && tcp_.idle_retransmissions == 2) {
+            Evidence e = evidence(p, client, state_);
+            e.variant = Variant::IdleUnacknowledged;
+            e.waited_ns = tcp_.idle_gap_ns;
+            e.idle_frame = tcp_.idle_frame;
+            find(p, Code::IdleReset, e);
         }
     } else {
         // A refused SYN sent again on the same port pair: one more attempt of the same connection.

@@ -223,6 +223,29 @@ Words Describer::words(const Finding& f) const {
     case Code::ServerFirstFin:
     case Code::ServerReset:
     case Code::ClientReset: return close(f);
+    case Code::MiddleboxReset: {
+        const char* side = e.from == Side::Client ? "client" : "server";
+        return {sev,
+                format("This reset came with TTL %d where the %s's other packets had %d: likely a firewall, IPS or load "
+                       "balancer on the path made it, not the %s.",
+                       e.ttl, side, e.usual_ttl, side),
+                fix_of(code), ""};
+    }
+    case Code::IdleReset: {
+        const std::string idle = format("The connection was silent for %s (more than tdsdiag.idle_timeout_s, %s), then",
+                                        seconds(e.waited_ns).c_str(), seconds(c_.config().idle_timeout_ns).c_str());
+        if (e.variant == Variant::IdleUnacknowledged)
+            return {sev,
+                    format("%s the %s's next packet (frame %u) was sent again with no acknowledgement: likely a firewall "
+                           "or load balancer forgot the idle connection and drops its packets.",
+                           idle.c_str(), e.from == Side::Client ? "client" : "server", e.idle_frame),
+                    fix_of(code), ""};
+        return {sev,
+                format("%s its next packet (frame %u) was answered by a reset: likely a firewall or load balancer forgot "
+                       "the idle connection.",
+                       idle.c_str(), e.idle_frame),
+                fix_of(code), ""};
+    }
     default: break;
     }
     return {sev, std::string(code_info(code).summary) + ".", fix_of(code), ""};
@@ -403,12 +426,25 @@ Words Describer::close(const Finding& f) const {
                        static_cast<unsigned>(during), step_name(during)),
                 "", ""};
     case Code::ServerReset:
+        if (e.usual_ttl >= 0)
+            return {sev,
+                    format("The connection was reset in the server's name during step %u (%s), likely sent by a device "
+                           "on the path (TTL %d, not the server's %d): the client sees \"forcibly closed by the remote "
+                           "host\" (10054).",
+                           static_cast<unsigned>(during), step_name(during), e.ttl, e.usual_ttl),
+                    "", ""};
         return {sev,
                 format("The server reset the connection during step %u (%s)%s: the client sees \"forcibly closed by the "
                        "remote host\" (10054).",
                        static_cast<unsigned>(during), step_name(during), seen_from(e.capture_point, Side::Server)),
                 "", ""};
     default:
+        if (e.usual_ttl >= 0)
+            return {sev,
+                    format("The connection was reset in the client's name instead of closed, likely sent by a device on "
+                           "the path (TTL %d, not the client's %d), not by the client's driver.",
+                           e.ttl, e.usual_ttl),
+                    "", ""};
         return {sev,
                 "The client ended the connection with a reset instead of a FIN, as many non-Microsoft drivers do; "
                 "harmless when the session's work was done.",

@@ -40,6 +40,9 @@ enum class Variant : uint8_t {
     // ntlm_fallback
     FallbackByClient,
     FallbackByServer,
+    // idle_reset
+    IdleAnsweredByReset,   // the packet after the silence was answered by a reset
+    IdleUnacknowledged,    // it was retransmitted and never acknowledged
 };
 
 // What the frame showed that the connection does not keep: the text of the diagnosis needs it as
@@ -56,6 +59,9 @@ struct Evidence {
     TlsAlert alert;                      // tls_alert and the codes an alert proves
     bool alert_seen = false;             // a TLS alert came before the close
     std::shared_ptr<const TdsError> error;  // login_failed
+    int16_t ttl = -1;                    // a reset's TTL when it differs from its side's usual one
+    int16_t usual_ttl = -1;
+    uint32_t idle_frame = 0;             // idle_reset: the first packet after the silence              // ... and that usual TTL (-1: not different, or not known)
 };
 
 struct Finding {

@@ -122,6 +122,8 @@ enum SmpFlag : uint8_t {
     HEADER(bool, retransmission, false) /* a copy of data or of a SYN/FIN already seen */                      \
     /* TCP checksum: 1 right, 0 wrong (offloaded: captured on the sender), -1 not checked */                   \
     HEADER(int8_t, checksum_ok, -1)                                                                            \
+    /* IPv4 TTL or IPv6 hop limit of the innermost IP header, -1 if not read */                                \
+    HEADER(int16_t, ip_ttl, -1)                                                                                \
     /* TDS, as dissected by Wireshark (one entry per TDS packet in the frame) */                               \
     PAYLOAD(std::vector<uint8_t>, tds_types)                                                                   \
     HEADER(int, prelogin_encryption, -1)      /* ENCRYPTION option value, -1 if absent */                      \

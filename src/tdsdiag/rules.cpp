@@ -25,6 +25,13 @@ Evidence Connection::evidence(const Packet& p, bool client, State prev) const {
     Evidence e;
     e.from = client ? Side::Client : Side::Server;
     e.rst = p.rst();
+    if (e.rst) {
+        const int usual = tcp_.usual_ttl_if_other(p, client);
+        if (usual >= 0) {
+            e.ttl = p.ip_ttl;
+            e.usual_ttl = static_cast<int16_t>(usual);
+        }
+    }
     e.before = prev;
     e.in_handshake = state_ == State::TlsHandshake;
     e.capture_point = capture_point_;
@@ -64,6 +71,16 @@ void Connection::diagnose(const Packet& p, bool client, Message m, State prev) {
     if (session_.redirect_frame == p.frame) find(p, Code::Redirected, base);
     if (!p.auth_tokens.empty()) diagnose_auth(p);
     if (m == Message::Fin || m == Message::Rst) diagnose_close(p, client, m, prev, base);
+    if (m == Message::Rst) {
+        if (base.usual_ttl >= 0) find(p, Code::MiddleboxReset, base);
+        if (tcp_.reset_after_idle(p, client)) {
+            Evidence e = base;
+            e.variant = Variant::IdleAnsweredByReset;
+            e.waited_ns = tcp_.idle_gap_ns;
+            e.idle_frame = tcp_.idle_frame;
+            find(p, Code::IdleReset, e);
+        }
+    }
 }
 
 void Connection::diagnose_tls(const Packet& p, bool client) {

@@ -49,6 +49,7 @@ bool ipv4_at(const uint8_t* f, size_t captured, size_t reported, size_t ip, cons
     if (memcmp(h + 12, src, 4) != 0 || memcmp(h + 16, dst, 4) != 0) return false;
     if (!tcp_at(f, captured, ip + (h[0] & 0x0f) * 4u, src_port, dst_port, out)) return false;
     out.payload = payload_length(be16(h + 2), ip, reported, out);
+    out.ttl = h[8];
     return true;
 }
 
@@ -77,6 +78,7 @@ bool ipv6_at(const uint8_t* f, size_t captured, size_t reported, size_t ip, cons
     }
     if (next != kIpProtoTcp || !tcp_at(f, captured, pos, src_port, dst_port, out)) return false;
     out.payload = payload_length(be16(h + 4), ip + 40, reported, out);
+    out.ttl = h[7];
     return true;
 }
 

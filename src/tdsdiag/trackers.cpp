@@ -42,6 +42,25 @@ void TcpTracker::learn(const Packet& p, bool client, bool syn_sent) {
     }
 }
 
+void TcpTracker::learn_path(const Packet& p, bool client, int64_t idle_timeout_ns) {
+    const int side = client ? 0 : 1;
+    if (!p.rst() && p.ip_ttl >= 0) {
+        if (ttl[side] < 0) ttl[side] = p.ip_ttl;
+        else if (ttl[side] != p.ip_ttl) ttl_varies[side] = true;
+    }
+    if (last_ns >= 0 && p.time_ns - last_ns > idle_timeout_ns && !p.rst()) {
+        idle_frame = p.frame;
+        idle_gap_ns = p.time_ns - last_ns;
+        idle_client = client;
+        idle_answered = false;
+        idle_retransmissions = 0;
+    } else if (idle_frame != 0 && !idle_answered) {
+        if (client != idle_client && !p.rst()) idle_answered = true;
+        else if (client == idle_client && p.retransmission) ++idle_retransmissions;
+    }
+    last_ns = std::max(last_ns, p.time_ns);
+}
+
 bool TlsTracker::certificate_weak() const {
     return cert && !cert->self_issued && is_weak_certificate_hash(signature_hash(cert->signature_oid));
 }

@@ -87,6 +87,33 @@ struct TcpTracker {
     void learn(const Packet& p, bool client, bool syn_sent);
     // Whether the connection ended with its SYN refused and never got further.
     bool refused() const { return syn_refusals > 0 && syn_ack_frame == 0; }
+
+    // The path. A host sends all its packets with one IP TTL (IPv6 hop limit), and each router on the
+    // way takes one off: a reset that a firewall, IPS or load balancer makes in a side's name arrives
+    // with another TTL than that side's packets. [0] the client's, [1] the server's, from packets other
+    // than resets; -1 none seen.
+    int16_t ttl[2] = {-1, -1};
+    bool ttl_varies[2] = {false, false};  // that side's packets came with more than one TTL: no baseline
+    // A connection silent longer than the idle timeout: the first packet after the silence, and what
+    // came after it.
+    int64_t last_ns = -1;                 // the connection's last packet before the frame learnt
+    uint32_t idle_frame = 0;              // the first packet after the last such silence, 0 if none
+    int64_t idle_gap_ns = 0;              // the silence before it
+    bool idle_client = false;             // it was the client's
+    bool idle_answered = false;           // the other side sent anything but a reset since
+    int idle_retransmissions = 0;         // its sender retransmitted since, unanswered
+    // Every frame, retransmissions too, before the rules look at it.
+    void learn_path(const Packet& p, bool client, int64_t idle_timeout_ns);
+    // The usual TTL of the side that sent `p` when `p` came with another one, else -1.
+    int usual_ttl_if_other(const Packet& p, bool client) const {
+        const int side = client ? 0 : 1;
+        if (p.ip_ttl < 0 || ttl[side] < 0 || ttl_varies[side] || p.ip_ttl == ttl[side]) return -1;
+        return ttl[side];
+    }
+    // Whether `p`, from `client`'s side, is a reset answering the packet after an idle silence.
+    bool reset_after_idle(const Packet& p, bool client) const {
+        return p.rst() && idle_frame != 0 && idle_frame != p.frame && client != idle_client && !idle_answered;
+    }
 };
 
 // The TLS handshake, as far as the capture shows it.
