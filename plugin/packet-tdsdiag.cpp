@@ -206,11 +206,12 @@ FileState* g_file = nullptr;
 // ---- the connection summary (tdsdiag.conn): one table of its fields -------------------------
 
 // What one summary field shows: `text` for a string field (nullptr: no item), `number` for the
-// others when `shown`.
+// others when `shown` (`ns`, nanoseconds, for a time field).
 struct ConnValue {
     const char* text;
     gboolean shown;
     guint32 number;
+    gint64 ns;
 };
 
 // What a field's value is made from: the connection's summary, its stream, and the packet scope for
@@ -221,9 +222,10 @@ struct ConnSource {
     wmem_allocator_t* pool;
 };
 
-ConnValue text(const char* s) { return {(s == nullptr || *s == '\0') ? nullptr : s, FALSE, 0}; }
+ConnValue text(const char* s) { return {(s == nullptr || *s == '\0') ? nullptr : s, FALSE, 0, 0}; }
 ConnValue text(const std::string& s) { return text(s.c_str()); }  // lives while the summary is kept
-ConnValue number(guint32 n, bool shown = true) { return {nullptr, shown ? TRUE : FALSE, n}; }
+ConnValue number(guint32 n, bool shown = true) { return {nullptr, shown ? TRUE : FALSE, n, 0}; }
+ConnValue duration(const std::optional<int64_t>& ns) { return {nullptr, ns ? TRUE : FALSE, 0, ns ? *ns : 0}; }
 template <typename T>
 ConnValue number(const std::optional<T>& n) { return number(n ? static_cast<guint32>(*n) : 0, n.has_value()); }
 
@@ -314,6 +316,19 @@ ConnField conn_fields[] = {
     {"Redirected from", "tdsdiag.conn.redirected_from", FT_UINT32, BASE_DEC, nullptr,
      "TCP stream of the connection whose redirect this connection follows", &hf_attention_ack_time,
      [](const ConnSource& c) { return number(c.s.redirected_from); }},
+    {"Retransmissions", "tdsdiag.conn.retransmissions", FT_UINT32, BASE_DEC, nullptr,
+     "TCP segments of the connection sent again (Wireshark's TCP analysis, spurious ones included)",
+     &hf_attention_ack_time, [](const ConnSource& c) { return number(c.s.retransmissions); }},
+    {"Duplicate ACKs", "tdsdiag.conn.dup_acks", FT_UINT32, BASE_DEC, nullptr,
+     "Bare ACKs repeating their sender's previous ACK number and window (keepalive answers included)",
+     &hf_attention_ack_time, [](const ConnSource& c) { return number(c.s.dup_acks); }},
+    {"Zero windows", "tdsdiag.conn.zero_windows", FT_UINT32, BASE_DEC, nullptr,
+     "Segments (not SYN, FIN or RST) advertising a receive window of 0", &hf_attention_ack_time,
+     [](const ConnSource& c) { return number(c.s.zero_windows); }},
+    {"Handshake round trip", "tdsdiag.conn.handshake_rtt", FT_RELATIVE_TIME, BASE_NONE, nullptr,
+     "Last SYN before the SYN/ACK to the client's first ACK after it, as seen at the capture point "
+     "(a capture on the server shows the client's side of the path)",
+     &hf_attention_ack_time, [](const ConnSource& c) { return duration(c.s.handshake_rtt_ns); }},
 };
 
 // The field's registration.
@@ -632,6 +647,11 @@ gboolean conn_summary_wanted(proto_tree* tree) {
 void add_conn_field(proto_tree* tree, tvbuff_t* tvb, const ConnField& f, const ConnValue& v) {
     if (f.type == FT_STRING) {
         if (v.text != nullptr) proto_item_set_generated(proto_tree_add_string(tree, f.hf, tvb, 0, 0, v.text));
+    } else if (v.shown && f.type == FT_RELATIVE_TIME) {
+        nstime_t t;
+        t.secs = static_cast<time_t>(v.ns / 1000000000);
+        t.nsecs = static_cast<int>(v.ns % 1000000000);
+        proto_item_set_generated(proto_tree_add_time(tree, f.hf, tvb, 0, 0, &t));
     } else if (v.shown) {
         proto_item_set_generated(proto_tree_add_uint(tree, f.hf, tvb, 0, 0, v.number));
     }

@@ -46,6 +46,7 @@ FrameResult Connection::on_packet(const Packet& p) {
     ++ends_[client ? 0 : 1].packets;
     frame_findings_ = findings_.size();
     tcp_.learn_path(p, client, config_.idle_timeout_ns);
+    tcp_.learn_health(p, client);
 
     if (p.retransmission) {
         // A copy of something already seen belongs to the step in progress and changes nothing,
@@ -254,6 +255,10 @@ Summary Connection::summary(bool capture_complete) const {
     s.redirected_from = session_.redirected_from;
     s.attentions = static_cast<uint32_t>(session_.attentions.size()) + session_.attentions_dropped;
     s.auth = auth_.name();
+    s.retransmissions = tcp_.retransmissions;
+    s.dup_acks = tcp_.dup_acks;
+    s.zero_windows = tcp_.zero_windows;
+    s.handshake_rtt_ns = tcp_.handshake_rtt_ns();
 
     if (strict_)
         s.encryption = Encryption::Strict;

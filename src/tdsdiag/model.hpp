@@ -73,6 +73,10 @@ struct Summary {
     std::optional<uint32_t> redirected_from;  // the connection whose redirect this one follows
     uint32_t attentions = 0;     // attentions the client sent
     std::string auth;            // "sql", "ntlm", "kerberos", "federated", or "" where the capture cannot tell
+    uint32_t retransmissions = 0;  // TCP segments sent again (Wireshark's analysis)
+    uint32_t dup_acks = 0;         // duplicate ACKs
+    uint32_t zero_windows = 0;     // segments advertising a zero window
+    std::optional<int64_t> handshake_rtt_ns;  // last SYN before the SYN/ACK to the client's ACK, as captured
 };
 
 const char* step_name(Step s);

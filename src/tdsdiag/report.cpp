@@ -81,6 +81,10 @@ Row make_row(const Analyzer& analyzer, const Connection& c, int64_t capture_star
     r.close_kind = close_kind_name(s.close_kind);
     r.outcome = outcome_name(s.outcome);
     r.cert_signature = s.cert_signature;
+    r.retransmissions = s.retransmissions;
+    r.dup_acks = s.dup_acks;
+    r.zero_windows = s.zero_windows;
+    if (s.handshake_rtt_ns) r.handshake_rtt_ms = static_cast<double>(*s.handshake_rtt_ns) / 1e6;
     // The SQL Browser lookup that gave the connection its port came first.
     if (c.browser_lookup())
         if (const BrowserLookup* l = analyzer.lookup(*c.browser_lookup()))
@@ -226,6 +230,20 @@ constexpr Column step_column(const char* name) {
     return {name, name, kNoGui, conv_step<K>, csv_step<K>, read_step<K>, nullptr};
 }
 
+// A count, in the CSV only.
+template <std::optional<uint32_t> Row::*M>
+void csv_count(const Row& r, std::string& out) {
+    if (r.*M) append_uint(out, *(r.*M));
+}
+template <std::optional<uint32_t> Row::*M>
+void read_count(const std::string& cell, Row& r) {
+    if (auto v = whole(cell, UINT32_MAX)) r.*M = static_cast<uint32_t>(*v);
+}
+template <std::optional<uint32_t> Row::*M>
+constexpr Column count_column(const char* csv) {
+    return {nullptr, csv, kNoGui, nullptr, csv_count<M>, read_count<M>, nullptr};
+}
+
 void put_close(const Row& r, std::string& out) {
     if (r.close_by.empty()) return;
     out += r.close_by;
@@ -295,6 +313,14 @@ constexpr Column kTable[] = {
      },
      [](const Row& r, GuiCell& cell) { append_joined(cell.text, r.diagnoses, ", "); }},
     text_column<&Row::cert_signature>(nullptr, "cert_signature", nullptr),
+    count_column<&Row::retransmissions>("retransmissions"),
+    count_column<&Row::dup_acks>("dup_acks"),
+    count_column<&Row::zero_windows>("zero_windows"),
+    {nullptr, "handshake_rtt_ms", kNoGui, nullptr,
+     [](const Row& r, std::string& out) {
+         if (r.handshake_rtt_ms) out += fixed(*r.handshake_rtt_ms, 3);
+     },
+     [](const std::string& cell, Row& r) { r.handshake_rtt_ms = number(cell); }, nullptr},
 };
 
 // Appends one row's cells to `out`, each ended by '\0', and widens `width` (one per column) to fit them.

@@ -24,6 +24,10 @@ struct Row {
     std::string encryption, tls_version, cipher, close_by, close_kind, outcome;
     std::vector<std::string> diagnoses;  // codes, in frame order, each once
     std::string cert_signature;          // the server certificate's signature algorithm
+    // Network health: TCP segments sent again, duplicate ACKs, zero-window segments, and the handshake's
+    // round trip as captured (absent without a handshake). Absent counts in a lookup's row.
+    std::optional<uint32_t> retransmissions, dup_acks, zero_windows;
+    std::optional<double> handshake_rtt_ms;
 };
 
 // The row of one connection.

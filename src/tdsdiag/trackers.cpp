@@ -17,6 +17,33 @@ std::shared_ptr<const CertInfo> ServerFacts::certificate(const std::vector<uint8
     return slot.info;
 }
 
+void TcpTracker::learn_health(const Packet& p, bool client) {
+    const int side = client ? 0 : 1;
+    if (p.retransmission) ++retransmissions;
+    if (p.syn() && !p.rst()) {
+        if (client && !p.ack()) {
+            if (syn_ack_frame == 0) last_syn_ns = p.time_ns;
+        } else if (p.ack() && handshake_syn_ns < 0 && last_syn_ns >= 0) {
+            handshake_syn_ns = last_syn_ns;  // the SYN/ACK answers the latest SYN
+        }
+    } else if (client && p.ack() && handshake_syn_ns >= 0 && handshake_ack_ns < 0) {
+        handshake_ack_ns = p.time_ns;
+    }
+    if (!p.ack()) return;
+    const bool plain = (p.tcp_flags & (kSyn | kFin | kRst)) == 0;
+    if (plain && p.tcp_window == 0) {
+        ++zero_windows;
+        if (zero_window_since[side] < 0) zero_window_since[side] = p.time_ns;
+    } else if (zero_window_since[side] >= 0 && p.tcp_window != 0) {
+        zero_window_ns += p.time_ns - zero_window_since[side];
+        zero_window_since[side] = -1;
+    }
+    LastAck& last = last_ack[side];
+    if (plain && p.tcp_len == 0 && !p.retransmission && last.valid && last.ack == p.tcp_ack && last.window == p.tcp_window)
+        ++dup_acks;
+    last = {p.tcp_ack, p.tcp_window, plain};
+}
+
 void TcpTracker::learn_retransmission(const Packet& p, bool client, bool syn_sent) {
     if (!(client && p.syn() && !p.ack() && syn_sent)) return;
     // A copy within 200 ms (below any stack's minimum retransmission timeout) is a duplicate made

@@ -81,6 +81,31 @@ struct TcpTracker {
     int syn_attempts = 0;            // SYNs of the client that were not retransmissions
     int syn_refusals = 0;            // RSTs answering them
     int64_t last_refusal_ns = 0;
+    // Network health, learnt from every frame (retransmissions too, which skip learn()).
+    uint32_t retransmissions = 0;    // frames Wireshark marks as retransmissions (spurious ones too)
+    uint32_t dup_acks = 0;           // bare ACKs repeating the same side's previous ACK number and window
+    uint32_t zero_windows = 0;       // segments advertising a window of 0 (not SYN, FIN or RST)
+    int64_t zero_window_ns = 0;      // time a side's window stayed at 0, until it sent a window again
+    int64_t zero_window_since[2] = {-1, -1};  // by side (0 client): its window is 0 since then
+    int64_t last_syn_ns = -1;        // the client's latest SYN, sent again or not
+    int64_t handshake_syn_ns = -1;   // the last SYN before the SYN/ACK
+    int64_t handshake_ack_ns = -1;   // the client's first ACK after the SYN/ACK
+    struct LastAck {
+        uint32_t ack = 0;
+        uint16_t window = 0;
+        bool valid = false;
+    };
+    LastAck last_ack[2];             // by side: its previous segment's ACK number and window
+    void learn_health(const Packet& p, bool client);
+    // SYN to SYN/ACK to the client's ACK, from the last SYN before the SYN/ACK, as seen where captured.
+    std::optional<int64_t> handshake_rtt_ns() const {
+        if (handshake_syn_ns < 0 || handshake_ack_ns < handshake_syn_ns) return std::nullopt;
+        return handshake_ack_ns - handshake_syn_ns;
+    }
+    // Time the client's SYN waited for retransmission timeouts: its first SYN to the last one before the answer.
+    int64_t syn_retransmission_wait_ns() const {
+        return first_syn_ns >= 0 && handshake_syn_ns > first_syn_ns ? handshake_syn_ns - first_syn_ns : 0;
+    }
     // A retransmitted frame: counts a SYN sent again.
     void learn_retransmission(const Packet& p, bool client, bool syn_sent);
     // `syn_sent`: the connection was waiting for the answer to a SYN.

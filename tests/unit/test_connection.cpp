@@ -257,3 +257,59 @@ TEST_CASE("Checksums are asked for until the capture point can be told", "[conne
     CHECK_FALSE(run.analyzer.wants_checksum(0));
     CHECK(run.summary().capture_point == tdsdiag::Side::Unknown);
 }
+
+namespace {
+tdsdiag::Packet seg(int64_t ms, uint16_t flags, uint32_t ack, uint16_t window, uint32_t len = 0) {
+    tdsdiag::Packet p;
+    p.time_ns = ms * 1000000;
+    p.tcp_flags = flags;
+    p.tcp_ack = ack;
+    p.tcp_window = window;
+    p.tcp_len = len;
+    return p;
+}
+}  // namespace
+
+TEST_CASE("Network health counts retransmissions, duplicate ACKs, zero windows and the handshake round trip",
+          "[connection][health]") {
+    using namespace tdsdiag;
+    TcpTracker t;
+    SECTION("the handshake round trip runs from the SYN sent again to the client's ACK") {
+        t.learn_health(seg(0, kSyn, 0, 64240), true);
+        Packet again = seg(1000, kSyn, 0, 64240);
+        again.retransmission = true;
+        t.learn_health(again, true);
+        t.learn_health(seg(1002, kSyn | kAck, 1, 65160), false);
+        t.learn_health(seg(1003, kAck, 1, 502), true);
+        t.learn_health(seg(1010, kAck | kPsh, 1, 502, 40), true);
+        REQUIRE(t.handshake_rtt_ns());
+        CHECK(*t.handshake_rtt_ns() == 3000000);
+        CHECK(t.syn_retransmission_wait_ns() == 0);  // first_syn_ns is learn()'s; not set here
+        CHECK(t.retransmissions == 1);
+        CHECK(t.dup_acks == 0);
+    }
+    SECTION("no SYN/ACK: no round trip") {
+        t.learn_health(seg(0, kSyn, 0, 64240), true);
+        t.learn_health(seg(5, kAck, 1, 502), true);
+        CHECK_FALSE(t.handshake_rtt_ns());
+    }
+    SECTION("a bare ACK repeating the previous ACK number and window is a duplicate, a window update is not") {
+        t.learn_health(seg(0, kAck, 100, 500), false);
+        t.learn_health(seg(1, kAck, 100, 500), false);   // duplicate
+        t.learn_health(seg(2, kAck, 100, 600), false);   // window update
+        t.learn_health(seg(3, kAck, 100, 600, 10), false);  // data: not a duplicate
+        t.learn_health(seg(4, kAck, 100, 600), false);   // duplicate of the data segment's ACK
+        t.learn_health(seg(5, kAck | kFin, 100, 600), false);  // FIN: not a duplicate
+        t.learn_health(seg(6, kAck, 100, 600), true);    // the other side's first: not a duplicate
+        CHECK(t.dup_acks == 2);
+    }
+    SECTION("zero windows are counted on plain segments and their stall timed until the window opens") {
+        t.learn_health(seg(0, kAck, 1, 0), true);
+        t.learn_health(seg(200, kAck, 1, 0), true);
+        t.learn_health(seg(250, kAck | kRst, 1, 0), false);  // RST: not counted
+        t.learn_health(seg(700, kAck, 1, 1024), true);
+        CHECK(t.zero_windows == 2);
+        CHECK(t.zero_window_ns == 700000000);
+        CHECK(t.dup_acks == 1);  // the repeated zero-window ACK
+    }
+}

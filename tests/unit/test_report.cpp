@@ -142,7 +142,7 @@ TEST_CASE("The CSV, its reading back and the Statistics menu's cells come from o
     r.diagnoses = {"x", "y"};
     r.cert_signature = "sha1";
     const std::string line = tdsdiag::csv_line(r);
-    CHECK(line == "3,\"a,\"\"b\"\"\",s:1433,1.500000,4,2.300,,,0.440,,,,full,TLS 1.2,X,client,rst,failed,x y,sha1\n");
+    CHECK(line == "3,\"a,\"\"b\"\"\",s:1433,1.500000,4,2.300,,,0.440,,,,full,TLS 1.2,X,client,rst,failed,x y,sha1,,,,\n");
     std::istringstream in(tdsdiag::csv_header() + line);
     std::vector<tdsdiag::Row> back;
     std::string error;

@@ -25,13 +25,16 @@ void put16(Bytes& b, uint16_t v) {
 }
 
 // A TCP header (data offset `words`, options zero) with the given flags.
-Bytes tcp(uint16_t sport, uint16_t dport, uint16_t flags, int words = 5) {
+Bytes tcp(uint16_t sport, uint16_t dport, uint16_t flags, int words = 5, uint32_t ack = 0, uint16_t window = 0) {
     Bytes b;
     put16(b, sport);
     put16(b, dport);
-    b.insert(b.end(), 8, 0);  // sequence and acknowledgement numbers
+    b.insert(b.end(), 4, 0);  // sequence number
+    put16(b, static_cast<uint16_t>(ack >> 16));
+    put16(b, static_cast<uint16_t>(ack));
     put16(b, static_cast<uint16_t>(words << 12 | flags));
-    b.insert(b.end(), 6, 0);  // window, checksum, urgent pointer
+    put16(b, window);
+    b.insert(b.end(), 4, 0);  // checksum, urgent pointer
     b.insert(b.end(), static_cast<size_t>(words - 5) * 4, 1);
     return b;
 }
@@ -256,5 +259,21 @@ TEST_CASE("The stream table finds each connection it was given, from either side
         CHECK_FALSE(t.set(client4(2), UINT32_MAX));
         CHECK_FALSE(t.find(client4(2), stream));
         CHECK(t.size() == 1);
+    }
+}
+
+TEST_CASE("The TCP header's acknowledgment number and window are read as sent", "[tcp_header]") {
+    const uint8_t a[4] = {10, 0, 0, 1}, c[4] = {10, 0, 0, 2};
+    for (uint16_t window : {uint16_t(0), uint16_t(0x1f2e)}) {
+        SECTION(window == 0 ? "a zero window" : "a nonzero window") {
+            Bytes f(14, 0);
+            const Bytes ip = ipv4(a, c, 6, tcp(1433, 50000, 0x010, 5, 0xa1b2c3d4u, window));
+            f.insert(f.end(), ip.begin(), ip.end());
+            tdsdiag::TcpHeaderAt h;
+            REQUIRE(tdsdiag::find_tcp_header(f.data(), f.size(), f.size(), a, c, 4, 1433, 50000, h));
+            CHECK(h.ack == 0xa1b2c3d4u);
+            CHECK(h.window == window);
+            CHECK(h.flags == 0x010);
+        }
     }
 }
