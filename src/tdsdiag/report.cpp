@@ -457,6 +457,8 @@ void SummaryPage::add(const Row& r) {
     ++rows_;
     outcomes_[r.outcome.empty() ? "-" : r.outcome]++;
     for (const auto& d : r.diagnoses) codes_[d]++;
+    const bool udp_lookup = r.server.size() >= 4 && r.server.compare(r.server.size() - 4, 4, "/udp") == 0;
+    if (!r.client.empty() && !udp_lookup) client_starts_[address_of(r.client)].push_back(r.start_s);
     Server& s = servers_[r.server];
     s.connections++;
     if (r.outcome == "failed" || r.outcome == "login_failed") s.failures++;
@@ -485,7 +487,49 @@ std::string SummaryPage::text() const {
         if (!s.certs.empty()) out += "; certificate signed with " + join({s.certs.begin(), s.certs.end()}, ", ");
         out += "\n";
     }
+    out += "\nClients (connections per second)\n";
+    if (client_starts_.empty()) out += "  none\n";
+    for (const auto& [addr, starts] : client_starts_) {
+        const ClientRate cr = client_rate(starts);
+        char buf[256];
+        std::snprintf(buf, sizeof buf, "  %s: %zu connection(s), peak %zu/s, average %.1f/s over %.1f s\n",
+                      addr.c_str(), cr.connections, cr.peak_per_s, cr.average_per_s, cr.span_s);
+        out += buf;
+        if (cr.span_s >= 1.0 && cr.average_per_s > kExhaustionRatePerS) {
+            std::snprintf(buf, sizeof buf,
+                          "  warning: %s opens %.1f connections/s, faster than 16384 ephemeral ports in TIME_WAIT "
+                          "(240 s Linux, 120 s Windows) can sustain: kept up, likely port exhaustion; pool connections or "
+                          "widen the client's port range\n",
+                          addr.c_str(), cr.average_per_s);
+            out += buf;
+        }
+    }
     return out;
+}
+
+std::string address_of(const std::string& endpoint) {
+    if (!endpoint.empty() && endpoint[0] == '[') {
+        const size_t close = endpoint.find(']');
+        return close == std::string::npos ? endpoint : endpoint.substr(1, close - 1);
+    }
+    const size_t colon = endpoint.rfind(':');
+    if (colon == std::string::npos || endpoint.find(':') != colon) return endpoint;
+    return endpoint.substr(0, colon);
+}
+
+ClientRate client_rate(std::vector<double> starts_s) {
+    ClientRate cr;
+    cr.connections = starts_s.size();
+    if (starts_s.empty()) return cr;
+    std::sort(starts_s.begin(), starts_s.end());
+    size_t lo = 0;
+    for (size_t hi = 0; hi < starts_s.size(); ++hi) {
+        while (starts_s[hi] - starts_s[lo] >= 1.0) ++lo;
+        cr.peak_per_s = std::max(cr.peak_per_s, hi - lo + 1);
+    }
+    cr.span_s = starts_s.back() - starts_s.front();
+    if (starts_s.size() > 1 && cr.span_s > 0) cr.average_per_s = double(starts_s.size() - 1) / cr.span_s;
+    return cr;
 }
 
 std::string summary_page(const std::vector<Row>& rows) {

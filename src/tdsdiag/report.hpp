@@ -93,6 +93,21 @@ struct GuiCell {
 const std::vector<GuiColumn>& gui_columns();
 std::vector<GuiCell> gui_cells(const Row& r);
 
+// Connection rate of one client address: the most connections started in any 1 s window and the
+// average over the time from its first to its last connection (0 when it opened only one).
+struct ClientRate {
+    size_t connections = 0;
+    size_t peak_per_s = 0;
+    double average_per_s = 0;
+    double span_s = 0;
+};
+ClientRate client_rate(std::vector<double> starts_s);
+// "10.0.0.1:5000" -> "10.0.0.1", "[fe80::1]:5000" -> "fe80::1".
+std::string address_of(const std::string& endpoint);
+// The sustained rate past which TIME_WAIT (240 s on Linux, 120 s on Windows) likely holds a default
+// ephemeral range of 16384 ports: 16384 / 240 s.
+constexpr double kExhaustionRatePerS = 16384.0 / 240.0;
+
 // The summary page (-z tdsdiag,summary): outcomes, diagnoses and servers, counted row by row.
 class SummaryPage {
 public:
@@ -107,6 +122,7 @@ private:
     size_t rows_ = 0;
     std::map<std::string, int> outcomes_, codes_;
     std::map<std::string, Server> servers_;
+    std::map<std::string, std::vector<double>> client_starts_;  // client address (no port) -> start_s
 };
 std::string summary_page(const std::vector<Row>& rows);
 

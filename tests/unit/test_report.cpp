@@ -225,3 +225,51 @@ TEST_CASE("A table of thousands of rows keeps every row, in order, aligned acros
     }
     CHECK(wrong == 0);
 }
+
+TEST_CASE("The connection rate counts a client's busiest second and its average over its span", "[report]") {
+    SECTION("one connection has a peak of one and no average") {
+        const tdsdiag::ClientRate cr = tdsdiag::client_rate({5.0});
+        CHECK(cr.connections == 1);
+        CHECK(cr.peak_per_s == 1);
+        CHECK(cr.average_per_s == 0);
+    }
+    SECTION("the peak window is half open, a start 1 s later falls in the next window") {
+        const tdsdiag::ClientRate cr = tdsdiag::client_rate({3.0, 0.0, 0.5, 0.9, 1.0, 2.0});
+        CHECK(cr.peak_per_s == 3);  // 0.0, 0.5, 0.9 (and 0.5, 0.9, 1.0)
+        CHECK(cr.span_s == Approx(3.0));
+        CHECK(cr.average_per_s == Approx(5.0 / 3.0));
+    }
+    SECTION("addresses lose their port, also in brackets") {
+        CHECK(tdsdiag::address_of("10.0.0.1:5000") == "10.0.0.1");
+        CHECK(tdsdiag::address_of("[fe80::1]:5000") == "fe80::1");
+        CHECK(tdsdiag::address_of("fe80::1") == "fe80::1");
+    }
+}
+
+TEST_CASE("The summary warns of likely port exhaustion only where a client sustains more than TIME_WAIT allows",
+          "[report]") {
+    std::vector<tdsdiag::Row> rows;
+    auto add = [&](const std::string& client, double t) {
+        tdsdiag::Row r;
+        r.client = client;
+        r.server = "10.0.0.2:1433";
+        r.start_s = t;
+        r.outcome = "connected";
+        rows.push_back(r);
+    };
+    for (int i = 0; i < 200; ++i) add("10.0.0.1:" + std::to_string(40000 + i), i / 128.0);  // 128/s, exact in binary
+    for (int i = 0; i < 20; ++i) add("10.0.0.3:" + std::to_string(40000 + i), i / 8.0);     // 8/s
+    const std::string page = tdsdiag::summary_page(rows);
+    CHECK(page.find("10.0.0.1: 200 connection(s), peak 128/s, average 128.0/s over 1.6 s") != std::string::npos);
+    CHECK(page.find("warning: 10.0.0.1 opens 128.0 connections/s") != std::string::npos);
+    CHECK(page.find("10.0.0.3: 20 connection(s), peak 8/s") != std::string::npos);
+    CHECK(page.find("warning: 10.0.0.3") == std::string::npos);
+}
+
+TEST_CASE("Browser lookups over UDP do not count toward a client's TCP connection rate", "[report]") {
+    tdsdiag::Row lookup;
+    lookup.client = "10.0.0.1:50000";
+    lookup.server = "10.0.0.2:1434/udp";
+    const std::string page = tdsdiag::summary_page({lookup});
+    CHECK(page.find("Clients (connections per second)\n  none\n") != std::string::npos);
+}
