@@ -6,7 +6,67 @@
 
 namespace tdsdiag {
 
-Analyzer::Analyzer(Config config) : config_(std::move(config)) {}
+Analyzer::Analyzer(Config config) : config_(std::move(config)), kerberos_(config_.kerberos_window_ns) {}
+
+SqlConnRef Analyzer::ref_of(const Connection& c) {
+    SqlConnRef r;
+    r.stream = c.stream();
+    r.first_frame = c.first_frame();
+    r.client_addr = c.client_addr();
+    r.server_port = c.server_port();
+    r.start_ns = c.start_ns();
+    r.last_ns = c.last_ns();
+    r.ended = c.close().kind != CloseKind::None;
+    return r;
+}
+
+void Analyzer::link_kerberos(Connection& c) {
+    const std::optional<uint32_t> was = [&]() -> std::optional<uint32_t> {
+        for (size_t i = kerberos_.refusal_count(); i-- > 0;) {
+            const SpnRefusal* r = kerberos_.refusal(static_cast<uint32_t>(i));
+            if (r->client_addr == c.client_addr()) return r->conn_stream;
+        }
+        return std::nullopt;
+    }();
+    const uint32_t frame = kerberos_.on_connection(ref_of(c));
+    if (frame == 0) return;
+    if (was && *was != c.stream())  // the refusal is tied to this nearer connection now
+        if (Connection* old = cached(*was)) old->link_kerberos(0);
+    c.link_kerberos(frame);
+}
+
+FrameResult Analyzer::on_kerberos(const KerberosPacket& p, uint32_t* refusal_id) {
+    std::vector<SqlConnRef> conns;
+    // The connections of a refusing KRB-ERROR's client (refusals are rare: all connections are looked at).
+    if (p.msg_type == kKrbError && p.error_code &&
+        (*p.error_code == kKdcErrSPrincipalUnknown || *p.error_code == kKdcErrPrincipalNotUnique))
+        for (const Started& s : order_)
+            if (s.conn->client_addr() == p.dst_addr) conns.push_back(ref_of(*s.conn));
+    uint32_t id = 0;
+    const size_t before = kerberos_.refusal_count();
+    FrameResult r = kerberos_.on_packet(p, conns, &id);
+    if (kerberos_.refusal_count() > before) {
+        const SpnRefusal* s = kerberos_.refusal(id);
+        if (s->conn_stream)
+            if (Connection* c = cached(*s->conn_stream)) c->link_kerberos(s->frame);
+    }
+    if (refusal_id) *refusal_id = id;
+    return r;
+}
+
+std::optional<SpnRefusal> Analyzer::refusal_now(uint32_t id) const {
+    const SpnRefusal* r = kerberos_.refusal(id);
+    if (r == nullptr) return std::nullopt;
+    if (!r->conn_stream) return *r;
+    const Connection* c = find(*r->conn_stream);
+    return c ? with_connection(*r, ref_of(*c)) : *r;
+}
+
+std::vector<Diagnosis> Analyzer::kerberos_diagnoses_on(uint32_t id, uint32_t frame) const {
+    const std::optional<SpnRefusal> r = refusal_now(id);
+    if (!r || r->frame != frame) return {};
+    return {describe_refusal(*r)};
+}
 
 bool Analyzer::is_sql_port(uint16_t port) const {
     return std::find(config_.sql_ports.begin(), config_.sql_ports.end(), port) != config_.sql_ports.end();
@@ -111,6 +171,7 @@ FrameResult Analyzer::on_packet(const Packet& p, const StreamStart* start) {
         if (start != nullptr && src_is_client) conn->begin_at_handshake(*start, p.frame);
         if (!lookups_.empty()) link_browser(*conn);
         if (!redirecting_.empty()) link_redirect(*conn);
+        if (kerberos_.refusal_count() != 0) link_kerberos(*conn);
         found = conn.get();
         add_connection(p.stream, std::move(conn));
     }

@@ -9,6 +9,7 @@
 
 #include "tdsdiag/config.hpp"
 #include "tdsdiag/connection.hpp"
+#include "tdsdiag/kerberos.hpp"
 #include "tdsdiag/ssrp.hpp"
 
 namespace tdsdiag {
@@ -27,6 +28,15 @@ public:
     // Feed an SQL Browser (SSRP) frame: a request, an answer, or an ICMP error quoting a request.
     // `lookup_id`, if given, receives the id of the lookup the frame belongs to.
     FrameResult on_browser(const BrowserPacket& p, uint32_t* lookup_id = nullptr);
+
+    // Feed a Kerberos frame (port 88). `refusal_id`, if given, receives the id of the SPN refusal the
+    // frame belongs to (FrameResult::in_connection tells whether it belongs to one).
+    FrameResult on_kerberos(const KerberosPacket& p, uint32_t* refusal_id = nullptr);
+    const KerberosTracker& kerberos() const { return kerberos_; }
+    // A refusal as known now (its tie measured against its connection as it stands), or nullptr.
+    std::optional<SpnRefusal> refusal_now(uint32_t id) const;
+    // The diagnoses of a refusal's frame, as known now.
+    std::vector<Diagnosis> kerberos_diagnoses_on(uint32_t id, uint32_t frame) const;
 
     const Connection* find(uint32_t stream) const;
     // Whether a frame of an untracked stream between these ports may start a connection without
@@ -62,6 +72,8 @@ private:
     bool announced(const std::string& server_addr, uint16_t port) const;
     // Links a new connection to the SQL Browser answer that gave it its port.
     void link_browser(Connection& c);
+    // Ties a new connection to a KDC refusal of an SPN its client asked for just before.
+    void link_kerberos(Connection& c);
     // Links a new connection to the earlier one whose login response redirected the client to it.
     void link_redirect(Connection& c);
     // Whether an untracked stream should be tracked from this frame on, and which side is the client.
@@ -96,6 +108,8 @@ private:
     std::vector<Connection*> redirecting_;  // connections whose login response carried a redirect, not yet followed
     std::unordered_map<std::string, uint32_t> open_lookups_;  // "client|port|server" -> lookup id
     std::unordered_map<std::string, std::vector<uint16_t>> announced_;  // server address -> TCP ports
+    KerberosTracker kerberos_;
+    static SqlConnRef ref_of(const Connection& c);
 };
 
 }  // namespace tdsdiag

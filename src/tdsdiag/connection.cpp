@@ -248,6 +248,7 @@ Summary Connection::summary(bool capture_complete) const {
         s.database = auth_.names->database;
     }
     s.browser_frame = browser_frame_;
+    s.kerberos_frame = kerberos_frame_;
     const Endpoint &c = ends_[0], &sv = ends_[1];
     if (c.prelogin_mars >= 0 || sv.prelogin_mars >= 0) s.mars = c.prelogin_mars == 1 && sv.prelogin_mars == 1 ? "on" : "off";
     if (session_.redirect) s.redirect_to = session_.redirect->server + ":" + std::to_string(session_.redirect->port);

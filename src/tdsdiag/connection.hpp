@@ -96,6 +96,9 @@ public:
         browser_frame_ = answer_frame;
     }
     std::optional<uint32_t> browser_lookup() const { return browser_lookup_; }
+    // The KRB-ERROR that refused the SQL Server SPN this connection's client asked for (0: none).
+    void link_kerberos(uint32_t error_frame) { kerberos_frame_ = error_frame; }
+    uint32_t kerberos_frame() const { return kerberos_frame_; }
     // The redirect (ENVCHANGE routing) of the login response, and the connections it links.
     const std::optional<Routing>& redirect() const { return session_.redirect; }
     bool redirect_followed() const { return session_.redirect_stream.has_value(); }
@@ -151,6 +154,7 @@ private:
     int checksum_samples_ = 0;
     std::optional<uint32_t> browser_lookup_;
     uint32_t browser_frame_ = 0;
+    uint32_t kerberos_frame_ = 0;
     bool handshake_explained_ = false;  // a rule has named why the TLS handshake failed
 
     // The state machine and the steps it opened.

@@ -93,6 +93,7 @@ SCENARIOS=(
 "anonymous-logon|tsql -U '\\' -P '' (a lone backslash: NTLM with an empty domain and an empty user name), encryption = request, server ENCRYPT_OFF --sspi ntlm: Login7 (inside TLS) with an NTLMSSP NEGOTIATE, CHALLENGE in 0xED, then an NTLMSSP AUTHENTICATE in 0x11 whose domain and user name are empty (workstation and the NTLMv2 response are still there: FreeTDS computes them with the empty names and password; not the MS-NLMP anonymous form, which has empty responses and the Anonymous flag); the server answers ERROR 18456 state 1 class 14 'Login failed for user 'NT AUTHORITY\\ANONYMOUS LOGON'.' (SQL Server's error for a logon that Windows maps to ANONYMOUS LOGON; the scripted server maps an empty NTLM user name to it) and DONE with the error bit; tsql closes"
 "kerberos-login|tsql without -U (Kerberos: a TGT for alice@LAB.TEST from kinit before the capture; freetds.conf host = sql.lab.test, mutual authentication = yes), encryption = request, server ENCRYPT_OFF --sspi gssapi (python3-gssapi with the keytab of MSSQLSvc/sql.lab.test:1433) and an MIT KDC on the server (capture filter adds port 88): TLS 1.2 handshake inside prelogin packets; the client's TGS-REQ for MSSQLSvc/sql.lab.test:1433 and the KDC's TGS-REP (UDP 88); Login7 (fIntSecurity, SSPI = a raw GSS-API Kerberos 5 token with the AP-REQ, no SPNEGO) as TLS application data; in clear the login response starting with an SSPI token (0xED) holding the AP-REP (mutual authentication), then LOGINACK; select 1, FIN close by the client"
 "ntlm-fallback|pytds with python3-gssapi (MIT SPNEGO offering Kerberos 5 and, through gss-ntlmssp, NTLMSSP; alice has a TGT from kinit before the capture and NTLM credentials LAB\\alice), cleartext (pytds without TLS, server ENCRYPT_NOT_SUP), server --sspi gssapi (MIT SPNEGO with NTLM but no Kerberos key: no keytab) and an MIT KDC (capture filter adds port 88): TGS-REQ/TGS-REP for MSSQLSvc/sql.lab.test; Login7 with a SPNEGO NegTokenInit listing Kerberos 5 and NTLMSSP, mechToken the Kerberos AP-REQ; the server's 0xED NegTokenResp (request-mic, supportedMech NTLMSSP, no token) rejects Kerberos; then 0x11 NegTokenResp (NTLMSSP NEGOTIATE), 0xED NegTokenResp (accept-incomplete, NTLMSSP CHALLENGE), 0x11 NegTokenResp (NTLMSSP AUTHENTICATE LAB\\alice + mechListMIC), login response with 0xED NegTokenResp (accept-completed, mechListMIC) then LOGINACK; select 1, FIN close by the client"
+"kerberos-spn-missing|tsql without -U (Kerberos: a TGT for alice@LAB.TEST from kinit before the capture), freetds.conf host = sql2.lab.test (resolving to the server, but the MIT KDC knows only MSSQLSvc/sql.lab.test:1433), encryption = request, server ENCRYPT_OFF --sspi gssapi: prelogin and the TLS handshake; the client's TGS-REQ for MSSQLSvc/sql2.lab.test:1433 answered by KRB-ERROR KDC_ERR_S_PRINCIPAL_UNKNOWN (7) (UDP 88); tsql fails the login without sending a Login7"
 
 # ---- issue 7
 "syn-refused-retried|nothing listens on 10.10.10.120:1433; tests/lab/retry_client.py (our script on the kernel's TCP, mimicking a Windows client) connects three times from the same source port, 0.5 s apart: three SYNs, each answered by RST/ACK from the server's kernel"
@@ -761,6 +762,23 @@ sc_ntlm_fallback() {
     server --encryption not_sup --sspi gssapi
     gssapi_client --target "MSSQLSvc@$KRB_HOST"
     note "client: SPNEGO with alice's TGT and NTLM_USER_FILE (LAB:alice) for gss-ntlmssp, pytds' SSPI answers sent as packet type 0x11 by gssapi_client.py (pytds 1.11 alone sends 0x10), server: no keytab (KRB5_KTNAME names a missing file), NTLM_USER_FILE for gss-ntlmssp"
+    krb_lab_done
+}
+
+# The client asks for a ticket to an SPN the KDC does not hold: freetds.conf
+# names sql2.lab.test (an alias of the server in the client's hosts file), the
+# KDC has only MSSQLSvc/sql.lab.test:1433, so the TGS-REQ for
+# MSSQLSvc/sql2.lab.test:1433 gets KDC_ERR_S_PRINCIPAL_UNKNOWN.
+setup_kerberos_spn_missing() {
+    krb_lab "MSSQLSvc/$KRB_HOST:$PORT" || return 1
+    echo "$SERVER_IP sql2.lab.test" >> "/etc/netns/$NSC/hosts"
+    CAP_FILTER="host $SERVER_IP and (tcp port $PORT or port 88)"
+}
+sc_kerberos_spn_missing() {
+    EXPECT="KRB-ERROR KDC_ERR_S_PRINCIPAL_UNKNOWN for MSSQLSvc/sql2.lab.test:1433 (UDP 88) during the SQL connection, diagnosis kerberos_spn_missing; the client gives up before the Login7"
+    server --encryption off --sspi gssapi
+    TSQL_USER='' TSQL_PASSWORD='' tsql_client request "host = sql2.lab.test"
+    note "tsql without -U (Kerberos), freetds.conf host = sql2.lab.test; KDC principal MSSQLSvc/$KRB_HOST:$PORT only"
     krb_lab_done
 }
 

@@ -1,0 +1,229 @@
+#include "tdsdiag/kerberos.hpp"
+
+#include <cctype>
+#include <cstdlib>
+
+#include "tdsdiag/text.hpp"
+
+namespace tdsdiag {
+
+std::string requested_spn(const std::vector<std::string>& sname) {
+    size_t from = 0;
+    // A TGS-REQ holds its TGT's sname (krbtgt/REALM) before the one it asks for.
+    if (sname.size() > 2 && sname[0] == "krbtgt") from = 2;
+    std::string spn;
+    for (size_t i = from; i < sname.size(); ++i) {
+        if (!spn.empty()) spn += '/';
+        spn += sname[i];
+    }
+    return spn;
+}
+
+bool is_sql_spn(const std::string& spn) {
+    static const char kPrefix[] = "mssqlsvc/";
+    if (spn.size() <= sizeof kPrefix - 1) return false;
+    for (size_t i = 0; i < sizeof kPrefix - 1; ++i)
+        if (std::tolower(static_cast<unsigned char>(spn[i])) != kPrefix[i]) return false;
+    return true;
+}
+
+std::optional<uint16_t> spn_port(const std::string& spn) {
+    const size_t colon = spn.rfind(':');
+    if (colon == std::string::npos || colon + 1 >= spn.size() || spn.size() - colon > 6) return std::nullopt;
+    unsigned long v = 0;
+    for (size_t i = colon + 1; i < spn.size(); ++i) {
+        if (!std::isdigit(static_cast<unsigned char>(spn[i]))) return std::nullopt;
+        v = v * 10 + static_cast<unsigned long>(spn[i] - '0');
+    }
+    if (v == 0 || v > 65535) return std::nullopt;
+    return static_cast<uint16_t>(v);
+}
+
+const char* kdc_error_name(int32_t code) {
+    switch (code) {
+    case kKdcErrSPrincipalUnknown: return "KDC_ERR_S_PRINCIPAL_UNKNOWN";
+    case kKdcErrPrincipalNotUnique: return "KDC_ERR_PRINCIPAL_NOT_UNIQUE";
+    default: return "";
+    }
+}
+
+namespace {
+
+// How far the error at `t` is from the connection: 0 while it was open (begun before and not
+// ended, or ended after it), else the gap to its end (before) or to its start (after).
+struct Place {
+    bool during = false, after = false;
+    int64_t gap = 0;
+};
+
+Place place_of(int64_t t, const SqlConnRef& c) {
+    Place p;
+    if (c.start_ns > t) {
+        p.after = true;
+        p.gap = c.start_ns - t;
+    } else if (!c.ended || c.last_ns >= t) {
+        p.during = true;
+    } else {
+        p.gap = t - c.last_ns;
+    }
+    return p;
+}
+
+}  // namespace
+
+void KerberosTracker::tie(SpnRefusal& r, const SqlConnRef& c, bool during, int64_t gap_ns, bool after) {
+    r.conn_stream = c.stream;
+    r.conn_frame = c.first_frame;
+    r.during = during;
+    r.gap_ns = gap_ns;
+    r.conn_after = after;
+    const auto port = spn_port(r.spn);
+    r.port_match = port && *port == c.server_port;
+}
+
+FrameResult KerberosTracker::on_packet(const KerberosPacket& p, const std::vector<SqlConnRef>& conns, uint32_t* refusal_id) {
+    FrameResult out;
+    if (p.msg_type == kKrbTgsReq) {
+        // Forget requests older than the window: only a recent one can be the error's.
+        size_t keep = 0;
+        for (size_t i = 0; i < requests_.size(); ++i)
+            if (p.time_ns - requests_[i].time_ns <= window_ns_) requests_[keep++] = requests_[i];
+        requests_.resize(keep);
+        requests_.push_back({p.frame, p.time_ns, p.src_addr, requested_spn(p.sname)});
+        return out;
+    }
+    if (p.msg_type != kKrbError || !p.error_code ||
+        (*p.error_code != kKdcErrSPrincipalUnknown && *p.error_code != kKdcErrPrincipalNotUnique))
+        return out;
+    const std::string& client = p.dst_addr;
+    std::string spn = requested_spn(p.sname);
+    // The TGS-REQ it answers: the latest of this client for that SPN (any SPN if the error names none).
+    const Request* req = nullptr;
+    for (auto it = requests_.rbegin(); it != requests_.rend(); ++it)
+        if (it->client == client && p.time_ns - it->time_ns <= window_ns_ && (spn.empty() || it->spn == spn)) {
+            req = &*it;
+            break;
+        }
+    if (spn.empty() && req != nullptr) spn = req->spn;
+    if (!is_sql_spn(spn)) return out;
+    // The same refusal again (a client retries, e.g. with and without name canonicalization).
+    for (auto it = refusals_.rbegin(); it != refusals_.rend(); ++it) {
+        if (p.time_ns - it->time_ns > window_ns_) break;
+        if (it->client_addr == client && it->spn == spn && it->error_code == *p.error_code) {
+            ++it->repeats;
+            if (refusal_id) *refusal_id = it->id;
+            out.in_connection = true;
+            return out;
+        }
+    }
+    SpnRefusal r;
+    r.id = static_cast<uint32_t>(refusals_.size());
+    r.frame = p.frame;
+    r.request_frame = req ? req->frame : 0;
+    r.time_ns = p.time_ns;
+    r.error_code = *p.error_code;
+    r.spn = spn;
+    r.realm = p.realm;
+    r.client_addr = client;
+    // The nearest connection of this client within the window; one whose server port the SPN names
+    // first.
+    const SqlConnRef* best = nullptr;
+    Place best_place;
+    bool best_port = false;
+    const auto port = spn_port(spn);
+    for (const SqlConnRef& c : conns) {
+        if (c.client_addr != client) continue;
+        const Place pl = place_of(p.time_ns, c);
+        if (pl.gap > window_ns_) continue;
+        const bool pm = port && *port == c.server_port;
+        if (best == nullptr || (pm && !best_port) || (pm == best_port && pl.gap < best_place.gap) ||
+            (pm == best_port && pl.gap == best_place.gap && pl.during && !best_place.during)) {
+            best = &c;
+            best_place = pl;
+            best_port = pm;
+        }
+    }
+    if (best != nullptr) tie(r, *best, best_place.during, best_place.gap, best_place.after);
+    refusals_.push_back(r);
+    if (refusal_id) *refusal_id = r.id;
+    out.in_connection = true;
+    out.diagnoses.push_back(describe_refusal(refusals_.back()));
+    return out;
+}
+
+uint32_t KerberosTracker::on_connection(const SqlConnRef& c) {
+    for (auto it = refusals_.rbegin(); it != refusals_.rend(); ++it) {
+        SpnRefusal& r = *it;
+        if (r.client_addr != c.client_addr) continue;
+        const int64_t gap = c.start_ns - r.time_ns;
+        if (gap < 0 || gap > window_ns_) continue;
+        if (r.conn_stream) {
+            // Tied already: keep a tie that is as near, or names the port where this one does not.
+            const auto port = spn_port(r.spn);
+            const bool pm = port && *port == c.server_port;
+            if (r.during || (r.port_match && !pm) || (r.port_match == pm && r.gap_ns <= gap)) continue;
+        }
+        tie(r, c, false, gap, true);
+        return r.frame;
+    }
+    return 0;
+}
+
+SpnRefusal with_connection(SpnRefusal r, const SqlConnRef& c) {
+    if (!r.conn_stream || *r.conn_stream != c.stream) return r;
+    const Place pl = place_of(r.time_ns, c);
+    r.during = pl.during;
+    r.gap_ns = pl.gap;
+    r.conn_after = pl.after;
+    return r;
+}
+
+std::vector<Diagnosis> KerberosTracker::diagnoses_on(uint32_t id, uint32_t frame) const {
+    const SpnRefusal* r = refusal(id);
+    if (r == nullptr || r->frame != frame) return {};
+    return {describe_refusal(*r)};
+}
+
+Diagnosis describe_refusal(const SpnRefusal& r) {
+    Diagnosis d;
+    d.code = Code::KerberosSpnMissing;
+    d.severity = Severity::Error;
+    const bool unknown = r.error_code == kKdcErrSPrincipalUnknown;
+    // Which connection could not use Kerberos: certain when the error came during it and the SPN
+    // names its port (or no port), likely when only the time ties them.
+    std::string who;
+    if (!r.conn_stream) {
+        who = "the client";
+    } else {
+        const bool sure = r.during && (r.port_match || !spn_port(r.spn));
+        const std::string when = r.during ? "during it"
+                                 : r.conn_after ? "begun " + milliseconds(r.gap_ns) + " after the error"
+                                                : "ended " + milliseconds(r.gap_ns) + " before the error";
+        who = format("%sthe SQL connection of TCP stream %u (%s)", sure ? "" : "likely ", *r.conn_stream, when.c_str());
+    }
+    const std::string fix = unknown ? format("Register it: setspn -S %s DOMAIN\\account.", r.spn.c_str())
+                                    : std::string("Find both accounts with setspn -X and remove it from the wrong one.");
+    const char* meaning = unknown ? "no account has this SPN" : "two accounts have this SPN";
+    d.text = format("The KDC answered the TGS-REQ for %s with %s: %s, so %s cannot use Kerberos. ", r.spn.c_str(),
+                    kdc_error_name(r.error_code), meaning, who.c_str()) + fix;
+    if (d.text.size() > kMaxTextLength)  // a long SPN: the connection goes to the detail
+        d.text = format("The KDC answered the TGS-REQ for %s with %s: %s. ", r.spn.c_str(), kdc_error_name(r.error_code),
+                        meaning) + fix;
+    if (d.text.size() > kMaxTextLength)
+        d.text = format("The KDC refused the SPN the client asked for with %s: %s. ", kdc_error_name(r.error_code), meaning) +
+                 (unknown ? "Register it with setspn -S." : "Find the duplicates with setspn -X.");
+    d.detail = format("KRB-ERROR %d (%s) in frame %u", r.error_code, kdc_error_name(r.error_code), r.frame);
+    if (r.request_frame) d.detail += format(" answers the TGS-REQ in frame %u", r.request_frame);
+    d.detail += format(" from %s for %s", r.client_addr.c_str(), r.spn.c_str());
+    if (!r.realm.empty()) d.detail += "@" + r.realm;
+    if (r.repeats > 0) d.detail += format("; %d more KRB-ERROR%s for it", r.repeats, r.repeats == 1 ? "" : "s");
+    if (r.conn_stream) {
+        d.detail += "; " + who;
+        if (r.port_match) d.detail += ", whose server port the SPN names";
+    } else {
+        d.detail += "; no SQL connection of this client within the Kerberos window (tdsdiag.kerberos_window_ms)";
+    }
+    return d;
+}
+
+}  // namespace tdsdiag
