@@ -6,8 +6,9 @@ build=${TDSDIAG_BUILD_DIR:-$root/build}
 # Debian bookworm packages the build and the tests need.
 BUILD_PACKAGES=(build-essential cmake pkg-config libglib2.0-dev libwireshark-dev wireshark-dev tshark catch2 util-linux)
 # ... and the tests: python3 for the table checks, clang and its libFuzzer runtime for the core's fuzzer,
-# debootstrap for the Debian 13 and unstable chroots (scripts/chroot).
-TEST_PACKAGES=(python3 clang libclang-rt-14-dev debootstrap)
+# debootstrap for the Debian 13 and unstable chroots (scripts/chroot), iproute2, curl and socat for the
+# real HTTP and bulk TCP traffic that the pre-filter test captures in a network namespace.
+TEST_PACKAGES=(python3 clang libclang-rt-14-dev debootstrap iproute2 curl socat)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
