@@ -57,11 +57,18 @@ int hf_browser_answer_frame = -1;
 int hf_browser_delay = -1;
 int hf_browser_conn_stream = -1;
 int hf_browser_conn_frame = -1;
+int hf_kerberos = -1;
+int hf_kerberos_spn = -1;
+int hf_kerberos_error = -1;
+int hf_kerberos_request_frame = -1;
+int hf_kerberos_conn_stream = -1;
+int hf_kerberos_conn_frame = -1;
 
 int ett_tdsdiag = -1;
 int ett_conn = -1;
 int ett_diagnosis = -1;
 int ett_browser = -1;
+int ett_kerberos = -1;
 
 expert_field ei_step_begins = EI_INIT;
 // One expert entry per diagnosis code (tdsdiag.analysis.<code>), and a second one for the codes
@@ -83,6 +90,7 @@ guint pref_slow_login_ms = 2000;
 guint pref_login_timeout_min_ms = 1000;
 guint pref_browser_slow_ms = 1000;
 guint pref_idle_timeout_s = 240;
+guint pref_kerberos_window_ms = 10000;
 
 
 // Step names come from the core; filled in at registration.
@@ -99,12 +107,12 @@ struct DiagData {
     gint64 answer_delay_ns;
 };
 
-enum FrameKind : guint8 { kTcpFrame = 0, kBrowserFrame = 1 };
+enum FrameKind : guint8 { kTcpFrame = 0, kBrowserFrame = 1, kKerberosFrame = 2 };
 
 // What the first pass found for one frame; lives in file scope.
 struct FrameData {
     guint8 kind;     // FrameKind
-    guint32 stream;  // TCP stream, or the SQL Browser lookup's id
+    guint32 stream;  // TCP stream, the SQL Browser lookup's id, or the Kerberos refusal's id
     guint8 step;  // kNoStep when the capture cannot tell
     gboolean first;
     gboolean has_delta;
@@ -299,6 +307,10 @@ ConnField conn_fields[] = {
     {"SQL Browser answer", "tdsdiag.conn.browser_frame", FT_FRAMENUM, BASE_NONE, FRAMENUM_TYPE(FT_FRAMENUM_RESPONSE),
      "Frame of the SQL Browser (SSRP) answer that gave the client this connection's port", &hf_diagnosis_detail,
      [](const ConnSource& c) { return number(c.s.browser_frame, c.s.browser_frame != 0); }},
+    {"Kerberos refusal", "tdsdiag.conn.kerberos_frame", FT_FRAMENUM, BASE_NONE, nullptr,
+     "Frame of the KDC's KRB-ERROR that refused the SQL Server SPN this connection's client asked a ticket for "
+     "(kerberos_spn_missing)",
+     &hf_diagnosis_detail, [](const ConnSource& c) { return number(c.s.kerberos_frame, c.s.kerberos_frame != 0); }},
     {"MARS", "tdsdiag.conn.mars", FT_STRING, BASE_NONE, nullptr,
      "on when both prelogins carry the MARS option set (multiple active result sets, SMP "
      "framing after the login), off otherwise",
@@ -348,6 +360,18 @@ struct BrowserView {
     DiagData* diags;
 };
 
+// A KDC's refusal of a SQL Server SPN as known now.
+struct KerberosView {
+    gboolean known;
+    const char* spn;  // packet scope
+    gint32 error_code;
+    guint32 error_frame, request_frame;  // request_frame 0 if not seen
+    gboolean linked;
+    guint32 conn_stream, conn_frame;
+    guint n_diags;
+    DiagData* diags;
+};
+
 tdsdiag::Config make_config() {
     tdsdiag::Config c;
     c.sql_ports.clear();
@@ -362,6 +386,7 @@ tdsdiag::Config make_config() {
     c.login_timeout_min_ns = static_cast<int64_t>(pref_login_timeout_min_ms) * 1000000;
     c.browser_slow_ns = static_cast<int64_t>(pref_browser_slow_ms) * 1000000;
     c.idle_timeout_ns = static_cast<int64_t>(pref_idle_timeout_s) * 1000000000;
+    c.kerberos_window_ns = static_cast<int64_t>(pref_kerberos_window_ms) * 1000000;
     c.cipher_name = [](uint16_t suite) { return tdsdiag_plugin::cipher_suite_name(suite); };
     return c;
 }
@@ -544,6 +569,28 @@ TDSDIAG_COLD FrameData* analyze_browser_frame(packet_info* pinfo, proto_tree* tr
     }
 }
 
+// First pass of a Kerberos frame (port 88): a TGS-REQ is remembered; a KRB-ERROR refusing a SQL
+// Server SPN becomes a frame of ours.
+TDSDIAG_COLD FrameData* analyze_kerberos_frame(packet_info* pinfo, proto_tree* tree) {
+    if (g_file == nullptr || tree == nullptr) return nullptr;
+    try {
+        tdsdiag::KerberosPacket k;
+        if (!tdsdiag_plugin::read_kerberos(tree, k)) return nullptr;
+        if (k.msg_type != tdsdiag::kKrbTgsReq && k.msg_type != tdsdiag::kKrbError) return nullptr;
+        k.frame = pinfo->num;
+        k.time_ns = static_cast<int64_t>(pinfo->abs_ts.secs) * 1000000000 + pinfo->abs_ts.nsecs;
+        char* src = address_to_str(pinfo->pool, &pinfo->src);
+        char* dst = address_to_str(pinfo->pool, &pinfo->dst);
+        k.src_addr = src ? src : "";
+        k.dst_addr = dst ? dst : "";
+        uint32_t id = 0;
+        const tdsdiag::FrameResult r = g_file->analyzer.on_kerberos(k, &id);
+        return to_frame_data(pinfo, r, kKerberosFrame, id);
+    } catch (const std::exception&) {
+        return nullptr;
+    }
+}
+
 // The frame's step as shown: the first pass's, or, once the capture has been read, a better one
 // (the first segments of a split Login7 belong to step 4).
 struct StepView {
@@ -589,6 +636,32 @@ BrowserView view_browser(packet_info* pinfo, guint32 id) {
         v.diags = copy_diagnoses(pinfo->pool, diags);
     } catch (const std::exception&) {
         v = BrowserView{};
+    }
+    return v;
+}
+
+// A Kerberos refusal as known now: the connection tied to it may have grown since.
+KerberosView view_kerberos(packet_info* pinfo, guint32 id) {
+    KerberosView v{};
+    if (g_file == nullptr) return v;
+    try {
+        const std::optional<tdsdiag::SpnRefusal> r = g_file->analyzer.refusal_now(id);
+        if (!r) return v;
+        v.known = TRUE;
+        v.spn = wmem_strdup(pinfo->pool, r->spn.c_str());
+        v.error_code = r->error_code;
+        v.error_frame = r->frame;
+        v.request_frame = r->request_frame;
+        if (r->conn_stream) {
+            v.linked = TRUE;
+            v.conn_stream = *r->conn_stream;
+            v.conn_frame = r->conn_frame;
+        }
+        const std::vector<tdsdiag::Diagnosis> diags = g_file->analyzer.kerberos_diagnoses_on(id, pinfo->num);
+        v.n_diags = static_cast<guint>(diags.size());
+        v.diags = copy_diagnoses(pinfo->pool, diags);
+    } catch (const std::exception&) {
+        v = KerberosView{};
     }
     return v;
 }
@@ -695,8 +768,12 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
         g_file->capture_start_ns = static_cast<int64_t>(pinfo->abs_ts.secs) * 1000000000 + pinfo->abs_ts.nsecs;
     }
     if (fd == nullptr && !PINFO_FD_VISITED(pinfo)) {
-        const tdsdiag_plugin::SsrpFrame* sf = pinfo->ptype == PT_TCP ? nullptr : tdsdiag_plugin::ssrp_frame(pinfo);
-        fd = sf != nullptr ? analyze_browser_frame(pinfo, tree, sf) : analyze_frame(tvb, pinfo, tree);
+        if (pinfo->srcport == tdsdiag::kKerberosPort || pinfo->destport == tdsdiag::kKerberosPort) {
+            fd = analyze_kerberos_frame(pinfo, tree);
+        } else {
+            const tdsdiag_plugin::SsrpFrame* sf = pinfo->ptype == PT_TCP ? nullptr : tdsdiag_plugin::ssrp_frame(pinfo);
+            fd = sf != nullptr ? analyze_browser_frame(pinfo, tree, sf) : analyze_frame(tvb, pinfo, tree);
+        }
         if (fd != nullptr) keep_frame(pinfo, fd);
     }
     if (fd == nullptr && PINFO_FD_VISITED(pinfo) && g_file != nullptr && g_file->analyzer.found_late() > 0)
@@ -748,9 +825,11 @@ TDSDIAG_NOINLINE int render_frame(tvbuff_t* tvb, packet_info* pinfo, proto_tree*
     }
     // An SQL Browser lookup renders from its current state: some of its evidence needs the whole capture.
     const gboolean browser = fd->kind == kBrowserFrame;
+    const gboolean kerberos = fd->kind == kKerberosFrame;
     const BrowserView bv = browser ? view_browser(pinfo, fd->stream) : BrowserView{};
-    const DiagData* diags = bv.diags;
-    const guint n_diags = browser ? bv.n_diags : diagnoses_now(pinfo, fd, diags);
+    const KerberosView kv = kerberos ? view_kerberos(pinfo, fd->stream) : KerberosView{};
+    const DiagData* diags = browser ? bv.diags : kv.diags;
+    const guint n_diags = browser ? bv.n_diags : kerberos ? kv.n_diags : diagnoses_now(pinfo, fd, diags);
     for (guint i = 0; i < n_diags; ++i) {
         const DiagData& d = diags[i];
         const tdsdiag::CodeInfo& info = tdsdiag::code_info(static_cast<tdsdiag::Code>(d.code));
@@ -786,6 +865,22 @@ TDSDIAG_NOINLINE int render_frame(tvbuff_t* tvb, packet_info* pinfo, proto_tree*
         if (bv.linked) {
             proto_item_set_generated(proto_tree_add_uint(bt, hf_browser_conn_stream, tvb, 0, 0, bv.conn_stream));
             proto_item_set_generated(proto_tree_add_uint(bt, hf_browser_conn_frame, tvb, 0, 0, bv.conn_frame));
+        }
+        return tvb_captured_length(tvb);
+    }
+    if (kerberos) {
+        if (!kv.known) return tvb_captured_length(tvb);
+        proto_item* ki = proto_tree_add_item(st, hf_kerberos, tvb, 0, 0, ENC_NA);
+        proto_item_set_generated(ki);
+        proto_item_append_text(ki, ": %s", kv.spn);
+        proto_tree* kt = proto_item_add_subtree(ki, ett_kerberos);
+        proto_item_set_generated(proto_tree_add_string(kt, hf_kerberos_spn, tvb, 0, 0, kv.spn));
+        proto_item_set_generated(proto_tree_add_int(kt, hf_kerberos_error, tvb, 0, 0, kv.error_code));
+        if (kv.request_frame != 0 && kv.error_frame == pinfo->num)
+            proto_item_set_generated(proto_tree_add_uint(kt, hf_kerberos_request_frame, tvb, 0, 0, kv.request_frame));
+        if (kv.linked) {
+            proto_item_set_generated(proto_tree_add_uint(kt, hf_kerberos_conn_stream, tvb, 0, 0, kv.conn_stream));
+            proto_item_set_generated(proto_tree_add_uint(kt, hf_kerberos_conn_frame, tvb, 0, 0, kv.conn_frame));
         }
         return tvb_captured_length(tvb);
     }
@@ -837,7 +932,13 @@ tap_packet_status tap_packet(void* data, packet_info*, epan_dissect_t*, const vo
     auto* ctx = static_cast<TapContext*>(data);
     const auto* fd = static_cast<const FrameData*>(frame);
     try {
-        (fd->kind == kBrowserFrame ? ctx->lookups : ctx->streams)->mark(fd->stream);
+        if (fd->kind == kKerberosFrame) {
+            // A refusal counts for the connection tied to it (it has no row of its own).
+            const std::optional<tdsdiag::SpnRefusal> r = g_file ? g_file->analyzer.refusal_now(fd->stream) : std::nullopt;
+            if (r && r->conn_stream) ctx->streams->mark(*r->conn_stream);
+        } else {
+            (fd->kind == kBrowserFrame ? ctx->lookups : ctx->streams)->mark(fd->stream);
+        }
     } catch (const std::exception&) {
         return TAP_PACKET_FAILED;
     }
@@ -1080,10 +1181,29 @@ extern "C" void proto_register_tdsdiag(void) {
         {&hf_browser_conn_frame, {"Connection starts in", "tdsdiag.browser.conn_frame", FT_FRAMENUM, BASE_NONE,
                                   nullptr, 0x0, "First frame of the connection that used this lookup's answer",
                                   HFILL}},
+        {&hf_kerberos, {"Kerberos SPN refusal", "tdsdiag.kerberos", FT_NONE, BASE_NONE, nullptr, 0x0,
+                        "The KDC's refusal of a SQL Server SPN (MSSQLSvc/...) that this KRB-ERROR belongs to",
+                        HFILL}},
+        {&hf_kerberos_spn, {"SPN", "tdsdiag.kerberos.spn", FT_STRING, BASE_NONE, nullptr, 0x0,
+                            "The SQL Server service principal name the KDC refused", HFILL}},
+        {&hf_kerberos_error, {"KDC error code", "tdsdiag.kerberos.error_code", FT_INT32, BASE_DEC, nullptr, 0x0,
+                              "7: KDC_ERR_S_PRINCIPAL_UNKNOWN (no account has the SPN), 9: "
+                              "KDC_ERR_PRINCIPAL_NOT_UNIQUE (two accounts have it)",
+                              HFILL}},
+        {&hf_kerberos_request_frame, {"Request in", "tdsdiag.kerberos.request_frame", FT_FRAMENUM, BASE_NONE,
+                                      FRAMENUM_TYPE(FT_FRAMENUM_REQUEST), 0x0,
+                                      "Frame of the client's TGS-REQ that this KRB-ERROR answers", HFILL}},
+        {&hf_kerberos_conn_stream, {"Connection (TCP stream)", "tdsdiag.kerberos.conn_stream", FT_UINT32, BASE_DEC,
+                                    nullptr, 0x0,
+                                    "TCP stream of the client's SQL connection that needed the ticket (the one the "
+                                    "error came during, or the nearest within tdsdiag.kerberos_window_ms)",
+                                    HFILL}},
+        {&hf_kerberos_conn_frame, {"Connection starts in", "tdsdiag.kerberos.conn_frame", FT_FRAMENUM, BASE_NONE,
+                                   nullptr, 0x0, "First frame of the SQL connection tied to this refusal", HFILL}},
         {&hf_scenario, {"Scenario", "tdsdiag.scenario", FT_UINT8, BASE_DEC, nullptr, 0x0,
                         "Scenario 1-6 of Microsoft's error-10054 article that the diagnosis corresponds to", HFILL}},
     };
-    static gint* ett[] = {&ett_tdsdiag, &ett_conn, &ett_diagnosis, &ett_browser};
+    static gint* ett[] = {&ett_tdsdiag, &ett_conn, &ett_diagnosis, &ett_browser, &ett_kerberos};
     static ei_register_info ei[] = {
         {&ei_step_begins, {"tdsdiag.step.begins", PI_SEQUENCE, PI_CHAT, "A connection step begins", EXPFILL}},
     };
@@ -1134,6 +1254,10 @@ extern "C" void proto_register_tdsdiag(void) {
                                    "or never acknowledged is diagnosed as idle_reset (240 s is a common load-balancer "
                                    "idle timeout)",
                                    10, &pref_idle_timeout_s);
+    prefs_register_uint_preference(module, "kerberos_window_ms", "Kerberos window (ms)",
+                                   "A KRB-ERROR refusing a SQL Server SPN is tied to the SQL connection of the same "
+                                   "client during which it came, or to the nearest one within this many milliseconds",
+                                   10, &pref_kerberos_window_ms);
 
     tdsdiag_handle = create_dissector_handle(dissect_tdsdiag, proto_tdsdiag);
     tdsdiag_plugin::register_tds8(proto_tdsdiag);

@@ -9,6 +9,7 @@ extern "C" {
 
 #include <algorithm>
 
+#include "tdsdiag/kerberos.hpp"
 #include "tdsdiag/packet.hpp"
 #include "tdsdiag/portable.hpp"
 #include "tdsdiag/tcp_header.hpp"
@@ -65,6 +66,11 @@ const Wanted kWanted[W_COUNT] = {
     {W_ICMP_CODE, "icmp.code"},
     {W_ICMPV6_TYPE, "icmpv6.type"},
     {W_ICMPV6_CODE, "icmpv6.code"},
+    // Kerberos (port 88): a TGS-REQ for a SQL Server SPN and the KRB-ERROR refusing it
+    {W_KRB_MSG_TYPE, "kerberos.msg_type"},  // the first is the message's own (a TGS-REQ's AP-REQ follows)
+    {W_KRB_ERROR_CODE, "kerberos.error_code"},
+    {W_KRB_SNAME, "kerberos.SNameString"},  // every component, the TGT's krbtgt/REALM first in a TGS-REQ
+    {W_KRB_REALM, "kerberos.realm"},
 };
 
 // Some names carry several hfids (tls.handshake.type and tls.handshake.version have two).
@@ -177,6 +183,29 @@ GArray* resolve_wanted_fields() {
 bool has_tds(proto_tree* tree) { return present(tree, W_TDS_TYPE); }
 
 bool read_udp_stream(proto_tree* tree, guint32& stream) { return first_uint(tree, W_UDP_STREAM, stream); }
+
+bool read_kerberos(proto_tree* tree, tdsdiag::KerberosPacket& out) {
+    bool found = false;
+    each(tree, W_KRB_MSG_TYPE, [&](field_info* fi) {
+        if (!found) out.msg_type = static_cast<int>(fvalue_get_sinteger(TDSDIAG_FVALUE(fi)));
+        found = true;
+    });
+    if (!found) return false;
+    bool have_error = false;
+    each(tree, W_KRB_ERROR_CODE, [&](field_info* fi) {
+        if (!have_error) out.error_code = fvalue_get_sinteger(TDSDIAG_FVALUE(fi));
+        have_error = true;
+    });
+    each(tree, W_KRB_SNAME, [&](field_info* fi) {
+        const char* s = fvalue_get_string(TDSDIAG_FVALUE(fi));
+        out.sname.emplace_back(s != nullptr ? s : "");
+    });
+    each(tree, W_KRB_REALM, [&](field_info* fi) {
+        const char* s = fvalue_get_string(TDSDIAG_FVALUE(fi));
+        out.realm = s != nullptr ? s : "";
+    });
+    return true;
+}
 
 bool read_icmp(proto_tree* tree, guint32& type, guint32& code, gboolean& v6) {
     if (first_uint(tree, W_ICMP_TYPE, type) && first_uint(tree, W_ICMP_CODE, code)) {

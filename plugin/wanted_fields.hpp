@@ -7,6 +7,7 @@
 
 namespace tdsdiag {
 struct Packet;
+struct KerberosPacket;
 struct TcpHeaderAt;
 }
 
@@ -46,6 +47,10 @@ enum WantedField : int {
     W_ICMP_CODE,
     W_ICMPV6_TYPE,
     W_ICMPV6_CODE,
+    W_KRB_MSG_TYPE,
+    W_KRB_ERROR_CODE,
+    W_KRB_SNAME,
+    W_KRB_REALM,
     W_COUNT
 };
 
@@ -68,6 +73,10 @@ bool read_packet(struct _proto_node* tree, struct tvbuff* frame, const tdsdiag::
 bool read_udp_stream(struct _proto_node* tree, guint32& stream);
 // The ICMP or ICMPv6 error's type and code (a frame quoting an SQL Browser request); false if absent.
 bool read_icmp(struct _proto_node* tree, guint32& type, guint32& code, gboolean& v6);
+
+// A Kerberos message (port 88): its type, error code, service-name components and realm into `out`
+// (addresses, frame and time are the caller's); false if the frame carries none.
+bool read_kerberos(struct _proto_node* tree, tdsdiag::KerberosPacket& out);
 
 // Whether the frame carries TDS.
 bool has_tds(struct _proto_node* tree);
