@@ -1,13 +1,16 @@
-// tdsdiag-prefilter: copies a classic pcap capture without the frames tdsdiag cannot use, so that
-// tshark dissects only the SQL Server traffic of a mixed capture (scripts/tdsdiag-batch).
+// tdsdiag-prefilter: copies a capture (classic pcap or pcapng) without the frames tdsdiag cannot
+// use, so that tshark dissects only the SQL Server traffic of a mixed capture (scripts/tdsdiag-batch).
 //
-// usage: tdsdiag-prefilter [-p PORT]... IN.pcap OUT.pcap
+// usage: tdsdiag-prefilter [-p PORT]... IN OUT    (OUT in IN's format)
 // Kept: the first frame (relative times stay the same), every frame that is not Ethernet/IP/TCP or
 // cannot be parsed, every UDP frame, and every frame of a TCP connection (by addresses and ports,
 // over the whole file) that uses a SQL port (1433, 1434 and each -p) or whose payload anywhere starts
 // like TDS or TLS. Of the other TCP connections only what makes Wireshark number tcp.stream the same:
 // the first frame in each direction and every SYN, FIN and RST frame.
-// Exit status 3: not a classic pcap (the caller then runs on the file unfiltered).
+// pcapng: every block that is not a packet (section and interface descriptions, name resolution,
+// statistics, decryption secrets, custom blocks) is copied as it is, in place; only Ethernet
+// interfaces' packets are filtered.
+// Exit status 3: neither pcap nor pcapng, e.g. gzip-compressed (the caller then runs on the file unfiltered).
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -111,7 +114,77 @@ bool looks_sql(const uint8_t* p, size_t n) {
     return tds_type && p[1] <= 0x1f && len >= 8;
 }
 
-struct Record { const uint8_t* hdr; const uint8_t* data; size_t incl; };
+// One record of a pcap file (a 16-byte header and the frame) or one block of a pcapng file.
+struct Record {
+    const uint8_t* hdr;  // the record's or block's first byte
+    size_t len;          // its whole length
+    const uint8_t* data; // the frame, nullptr for a pcapng block that holds none
+    size_t incl;         // the frame's captured length
+    bool ethernet;       // the frame's link type is Ethernet
+};
+
+// The blocks of a pcapng file from `off` on (the first is a section header). Returns where the blocks
+// that could be read end; a cut or malformed block ends the walk (the rest is copied unread).
+size_t pcapng_records(const uint8_t* b, size_t n, std::vector<Record>& recs) {
+    size_t off = 0;
+    bool swap = false;
+    std::vector<uint16_t> links;  // link type of each interface of the current section
+    auto u32 = [&](const uint8_t* p) {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        return swap ? __builtin_bswap32(v) : v;
+    };
+    auto u16 = [&](const uint8_t* p) {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        return swap ? __builtin_bswap16(v) : v;
+    };
+    while (off + 12 <= n) {
+        uint32_t type;
+        memcpy(&type, b + off, 4);
+        if (type == 0x0a0d0d0a) {  // section header: its byte-order magic sets the order of what follows
+            if (off + 28 > n) break;
+            uint32_t bom;
+            memcpy(&bom, b + off + 8, 4);
+            if (bom == 0x1a2b3c4d) swap = false;
+            else if (bom == 0x4d3c2b1a) swap = true;
+            else break;
+            links.clear();
+        } else {
+            type = u32(b + off);
+        }
+        const size_t len = u32(b + off + 4);
+        if (len < 12 || len % 4 != 0 || off + len > n) break;
+        const uint8_t* body = b + off + 8;
+        const size_t body_len = len - 12;
+        Record r{b + off, len, nullptr, 0, false};
+        if (type == 1 && body_len >= 8) {  // interface description
+            links.push_back(u16(body));
+        } else if (type == 6 && body_len >= 20) {  // enhanced packet
+            const uint32_t ifc = u32(body), cap = u32(body + 12);
+            if (cap <= body_len - 20) {
+                r.data = body + 20;
+                r.incl = cap;
+                r.ethernet = ifc < links.size() && links[ifc] == 1;
+            }
+        } else if (type == 3 && body_len >= 4) {  // simple packet: interface 0, length from the block
+            const uint32_t orig = u32(body);
+            r.data = body + 4;
+            r.incl = orig < body_len - 4 ? orig : body_len - 4;
+            r.ethernet = !links.empty() && links[0] == 1;
+        } else if (type == 2 && body_len >= 20) {  // packet (obsolete)
+            const uint32_t ifc = u16(body), cap = u32(body + 12);
+            if (cap <= body_len - 20) {
+                r.data = body + 20;
+                r.incl = cap;
+                r.ethernet = ifc < links.size() && links[ifc] == 1;
+            }
+        }
+        recs.push_back(r);
+        off += len;
+    }
+    return off;
+}
 
 }  // namespace
 
@@ -119,7 +192,7 @@ int main(int argc, char** argv) {
     std::unordered_set<uint16_t> ports{1433, 1434};
     int i = 1;
     for (; i + 1 < argc && std::string(argv[i]) == "-p"; i += 2) ports.insert(uint16_t(std::stoi(argv[i + 1])));
-    if (argc - i != 2) { fprintf(stderr, "usage: tdsdiag-prefilter [-p PORT]... IN.pcap OUT.pcap\n"); return 2; }
+    if (argc - i != 2) { fprintf(stderr, "usage: tdsdiag-prefilter [-p PORT]... IN OUT  (pcap or pcapng)\n"); return 2; }
     int fd = open(argv[i], O_RDONLY);
     if (fd < 0) { perror(argv[i]); return 2; }
     struct stat st;
@@ -134,31 +207,40 @@ int main(int argc, char** argv) {
     if (buf.size() < 24) return 3;
     uint32_t magic;
     memcpy(&magic, buf.data(), 4);
-    bool swap;
-    if (magic == 0xa1b2c3d4 || magic == 0xa1b23c4d) swap = false;
-    else if (magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1) swap = true;
-    else return 3;
-    auto u32 = [&](const uint8_t* p) {
-        uint32_t v;
-        memcpy(&v, p, 4);
-        return swap ? __builtin_bswap32(v) : v;
-    };
-    uint32_t linktype = u32(buf.data() + 20) & 0x0fffffff;
     std::vector<Record> recs;
     recs.reserve(buf.size() / 400);
-    size_t off = 24;
-    while (off + 16 <= buf.size()) {
-        size_t incl = u32(buf.data() + off + 8);
-        if (off + 16 + incl > buf.size()) break;  // a cut last record: copied as it is below
-        recs.push_back({buf.data() + off, buf.data() + off + 16, incl});
-        off += 16 + incl;
+    size_t head = 0;  // bytes copied before the records (the pcap file header)
+    size_t tail;      // where the readable records end (a cut last record is copied as it is)
+    if (magic == 0x0a0d0d0a) {
+        tail = pcapng_records(buf.data(), buf.size(), recs);
+        if (recs.empty()) return 3;
+    } else {
+        bool swap;
+        if (magic == 0xa1b2c3d4 || magic == 0xa1b23c4d) swap = false;
+        else if (magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1) swap = true;
+        else return 3;
+        auto u32 = [&](const uint8_t* p) {
+            uint32_t v;
+            memcpy(&v, p, 4);
+            return swap ? __builtin_bswap32(v) : v;
+        };
+        const bool ethernet = (u32(buf.data() + 20) & 0x0fffffff) == 1;
+        head = 24;
+        size_t off = 24;
+        while (off + 16 <= buf.size()) {
+            size_t incl = u32(buf.data() + off + 8);
+            if (off + 16 + incl > buf.size()) break;
+            recs.push_back({buf.data() + off, 16 + incl, buf.data() + off + 16, incl, ethernet});
+            off += 16 + incl;
+        }
+        tail = off;
     }
-    size_t tail = off;
     std::vector<Seg> segs(recs.size());
     std::vector<char> parsed(recs.size(), 0);
     std::unordered_set<Key, KeyHash> sql;
-    if (linktype == 1) {
+    {
         for (size_t r = 0; r < recs.size(); ++r) {
+            if (recs[r].data == nullptr || !recs[r].ethernet) continue;
             parsed[r] = parse(recs[r].data, recs[r].incl, segs[r]);
             if (!parsed[r]) continue;
             const Seg& s = segs[r];
@@ -170,21 +252,28 @@ int main(int argc, char** argv) {
     if (!out) { perror(argv[i + 1]); return 2; }
     static char obuf[1 << 20];
     setvbuf(out, obuf, _IOFBF, sizeof obuf);
-    fwrite(buf.data(), 1, 24, out);
+    fwrite(buf.data(), 1, head, out);
     std::unordered_map<Key, uint8_t, KeyHash> seen;  // bit per direction
-    size_t kept = 0;
+    size_t kept = 0, frames = 0;
+    bool first = true;
     for (size_t r = 0; r < recs.size(); ++r) {
-        bool keep = r == 0 || !parsed[r];
+        if (recs[r].data == nullptr) {  // a pcapng block without a frame: always copied
+            fwrite(recs[r].hdr, 1, recs[r].len, out);
+            continue;
+        }
+        ++frames;
+        bool keep = first || !parsed[r];
+        first = false;
         if (!keep) {
             const Seg& s = segs[r];
             if (sql.count(s.key) || (s.flags & 0x07)) keep = true;  // SQL, or FIN/SYN/RST
             uint8_t& bits = seen[s.key];
             if (!(bits & (1u << s.dir))) { bits |= uint8_t(1u << s.dir); keep = true; }
         }
-        if (keep) { fwrite(recs[r].hdr, 1, 16 + recs[r].incl, out); ++kept; }
+        if (keep) { fwrite(recs[r].hdr, 1, recs[r].len, out); ++kept; }
     }
     if (tail < buf.size()) fwrite(buf.data() + tail, 1, buf.size() - tail, out);
     if (fclose(out) != 0) { perror(argv[i + 1]); return 2; }
-    fprintf(stderr, "tdsdiag-prefilter: %zu of %zu frames kept\n", kept, recs.size());
+    fprintf(stderr, "tdsdiag-prefilter: %zu of %zu frames kept\n", kept, frames);
     return 0;
 }
