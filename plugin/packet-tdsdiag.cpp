@@ -91,6 +91,7 @@ guint pref_login_timeout_min_ms = 1000;
 guint pref_browser_slow_ms = 1000;
 guint pref_idle_timeout_s = 240;
 guint pref_kerberos_window_ms = 10000;
+guint pref_zero_window_stall_ms = 1000;
 
 
 // Step names come from the core; filled in at registration.
@@ -387,6 +388,7 @@ tdsdiag::Config make_config() {
     c.browser_slow_ns = static_cast<int64_t>(pref_browser_slow_ms) * 1000000;
     c.idle_timeout_ns = static_cast<int64_t>(pref_idle_timeout_s) * 1000000000;
     c.kerberos_window_ns = static_cast<int64_t>(pref_kerberos_window_ms) * 1000000;
+    c.zero_window_stall_ns = static_cast<int64_t>(pref_zero_window_stall_ms) * 1000000;
     c.cipher_name = [](uint16_t suite) { return tdsdiag_plugin::cipher_suite_name(suite); };
     return c;
 }
@@ -1258,6 +1260,10 @@ extern "C" void proto_register_tdsdiag(void) {
                                    "A KRB-ERROR refusing a SQL Server SPN is tied to the SQL connection of the same "
                                    "client during which it came, or to the nearest one within this many milliseconds",
                                    10, &pref_kerberos_window_ms);
+    prefs_register_uint_preference(module, "zero_window_stall_ms", "Zero-window stall threshold (ms)",
+                                   "A receive window that stays at 0 for at least this many milliseconds is diagnosed "
+                                   "as slow_network (the receiver stopped reading)",
+                                   10, &pref_zero_window_stall_ms);
 
     tdsdiag_handle = create_dissector_handle(dissect_tdsdiag, proto_tdsdiag);
     tdsdiag_plugin::register_tds8(proto_tdsdiag);

@@ -180,7 +180,10 @@ void Connection::learn(const Packet& p, bool client, Message m, State prev) {
     if (state_ == State::Login && client) {
         login_.sent = true;
         if (m == Message::Login7 && p.tls_content_types.empty()) login_.in_clear = true;
-        if (prev != state_) login_.sent_ns = p.time_ns;
+        if (prev != state_) {
+            login_.sent_ns = p.time_ns;
+            login_.net_at_sent = tcp_.net_cost(p.time_ns);
+        }
     }
     if (p.login_ack) login_.acknowledged = true;
     if (state_ == State::LoginResponse && !client) {

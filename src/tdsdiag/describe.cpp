@@ -157,6 +157,13 @@ Words Describer::words(const Finding& f) const {
                 fix_of(code) + " Set Encrypt=True on the client, or Force Encryption on the server.",
                 ""};
     case Code::SlowLogin:
+        if (e.variant == Variant::NetworkSlowLogin)
+            return {sev,
+                    format("The server answered the login %s after it was sent (threshold %s), %s of it lost in the "
+                           "network (slow_network).",
+                           seconds(e.waited_ns).c_str(), seconds(c_.config().slow_login_ns).c_str(),
+                           seconds(std::min(e.net.lost_ns(), e.waited_ns)).c_str()),
+                    "See slow_network: the server was likely not the cause.", ""};
         return {sev,
                 format("The server answered the login %s after it was sent (threshold %s).", seconds(e.waited_ns).c_str(),
                        seconds(c_.config().slow_login_ns).c_str()),
@@ -245,6 +252,37 @@ Words Describer::words(const Finding& f) const {
                        "the idle connection.",
                        idle.c_str(), e.idle_frame),
                 fix_of(code), ""};
+    }
+    case Code::SlowNetwork: {
+        const NetCost& n = e.net;
+        const char* loss_fix = "Check the path for packet loss: NIC and driver, duplex mismatch, Wi-Fi, VPN, firewall.";
+        const char* reader_fix = "Look at the side whose window was 0: a client holding results unread, or a server too busy to read.";
+        if (e.variant == Variant::ZeroWindowStall) {
+            const bool client = e.from == Side::Client;  // the side whose window opens again
+            return {sev,
+                    format("The %s's receive window stayed at 0 for %s (tdsdiag.zero_window_stall_ms: %s): the %s could "
+                           "send nothing. Likely the %s stopped reading.",
+                           client ? "client" : "server", seconds(e.waited_ns).c_str(),
+                           milliseconds(c_.config().zero_window_stall_ns).c_str(), client ? "server" : "client",
+                           client ? "client application" : "server"),
+                    reader_fix,
+                    format("Zero-window time in this connection so far: %s; retransmissions: %u.",
+                           seconds(n.zero_window_ns).c_str(), n.retransmissions)};
+        }
+        const bool loss = n.retransmission_wait_ns >= n.zero_window_ns;
+        std::string what = format("The login took %s, of which %s went to", seconds(e.waited_ns).c_str(),
+                                  seconds(std::min(n.lost_ns(), e.waited_ns)).c_str());
+        if (n.retransmissions > 0)
+            what += format(" %u TCP retransmission(s) (%s waiting for them)", n.retransmissions,
+                           seconds(n.retransmission_wait_ns).c_str());
+        if (n.zero_window_ns > 0)
+            what += format("%s a zero window (%s)", n.retransmissions > 0 ? " and" : "", seconds(n.zero_window_ns).c_str());
+        what += loss ? ": likely packet loss between client and server." : ": likely the receiver stopped reading.";
+        return {sev, what, loss ? loss_fix : reader_fix,
+                format("Without that time the login would have taken %s, under tdsdiag.slow_login_ms (%s). A retransmission "
+                       "costs the time from its segment's first copy to its last.",
+                       seconds(std::max<int64_t>(0, e.waited_ns - n.lost_ns())).c_str(),
+                       milliseconds(c_.config().slow_login_ns).c_str())};
     }
     default: break;
     }

@@ -10,6 +10,7 @@
 #include "tdsdiag/model.hpp"
 #include "tdsdiag/packet.hpp"
 #include "tdsdiag/state.hpp"
+#include "tdsdiag/trackers.hpp"
 
 namespace tdsdiag {
 
@@ -43,6 +44,9 @@ enum class Variant : uint8_t {
     // idle_reset
     IdleAnsweredByReset,   // the packet after the silence was answered by a reset
     IdleUnacknowledged,    // it was retransmitted and never acknowledged
+    // slow_network
+    NetworkSlowLogin,      // retransmissions or zero windows during a slow_login account for its slowness
+    ZeroWindowStall,       // a window stayed at 0 longer than the preference
 };
 
 // What the frame showed that the connection does not keep: the text of the diagnosis needs it as
@@ -61,7 +65,8 @@ struct Evidence {
     std::shared_ptr<const TdsError> error;  // login_failed
     int16_t ttl = -1;                    // a reset's TTL when it differs from its side's usual one
     int16_t usual_ttl = -1;
-    uint32_t idle_frame = 0;             // idle_reset: the first packet after the silence              // ... and that usual TTL (-1: not different, or not known)
+    uint32_t idle_frame = 0;             // idle_reset: the first packet after the silence
+    NetCost net;                         // slow_network: what the network cost during the wait
 };
 
 struct Finding {

@@ -57,7 +57,25 @@ void Connection::diagnose(const Packet& p, bool client, Message m, State prev) {
     if (prev == State::Login && state_ == State::LoginResponse && login_.sent_ns >= 0) {
         Evidence e = base;
         e.waited_ns = p.time_ns - login_.sent_ns;
-        if (e.waited_ns > config_.slow_login_ns) find(p, Code::SlowLogin, e);
+        if (e.waited_ns > config_.slow_login_ns) {
+            // The network explains the slow login when, without the time it lost, the login would not
+            // have been slow.
+            e.net = tcp_.net_cost(p.time_ns).since(login_.net_at_sent);
+            const bool network = (e.net.retransmissions > 0 || e.net.zero_window_ns > 0) && e.net.lost_ns() > 0 &&
+                                 e.waited_ns - e.net.lost_ns() <= config_.slow_login_ns;
+            if (network) e.variant = Variant::NetworkSlowLogin;
+            find(p, Code::SlowLogin, e);
+            if (network) find(p, Code::SlowNetwork, e);
+        }
+    }
+
+    // A receive window that stayed at 0: the other side could send nothing all that time.
+    if (tcp_.zero_window_end_frame == p.frame && tcp_.zero_window_period_ns >= config_.zero_window_stall_ns) {
+        Evidence e = base;
+        e.variant = Variant::ZeroWindowStall;
+        e.waited_ns = tcp_.zero_window_period_ns;
+        e.net = tcp_.net_cost(p.time_ns);
+        find(p, Code::SlowNetwork, e);
     }
 
     if (state_ == State::LoginResponse && !client && !p.errors.empty() && !login_.acknowledged) {

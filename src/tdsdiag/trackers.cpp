@@ -20,6 +20,20 @@ std::shared_ptr<const CertInfo> ServerFacts::certificate(const std::vector<uint8
 void TcpTracker::learn_health(const Packet& p, bool client) {
     const int side = client ? 0 : 1;
     if (p.retransmission) ++retransmissions;
+    if (p.tcp_len > 0) {
+        Sent* ring = sent[side];
+        if (!p.retransmission) {
+            ring[sent_next[side]] = {p.tcp_seq, p.time_ns};
+            sent_next[side] = static_cast<uint8_t>((sent_next[side] + 1) % kSent);
+        } else {
+            for (size_t i = 0; i < kSent; ++i) {
+                if (ring[i].ns < 0 || ring[i].seq != p.tcp_seq || p.time_ns < ring[i].ns) continue;
+                retransmission_wait_ns += p.time_ns - ring[i].ns;
+                ring[i].ns = p.time_ns;
+                break;
+            }
+        }
+    }
     if (p.syn() && !p.rst()) {
         if (client && !p.ack()) {
             if (syn_ack_frame == 0) last_syn_ns = p.time_ns;
@@ -35,7 +49,10 @@ void TcpTracker::learn_health(const Packet& p, bool client) {
         ++zero_windows;
         if (zero_window_since[side] < 0) zero_window_since[side] = p.time_ns;
     } else if (zero_window_since[side] >= 0 && p.tcp_window != 0) {
-        zero_window_ns += p.time_ns - zero_window_since[side];
+        zero_window_period_ns = p.time_ns - zero_window_since[side];
+        zero_window_ns += zero_window_period_ns;
+        zero_window_end_frame = p.frame;
+        zero_window_client = client;
         zero_window_since[side] = -1;
     }
     LastAck& last = last_ack[side];

@@ -68,6 +68,18 @@ struct Endpoint {
     int good_checksums = 0, bad_checksums = 0;  // TCP checksums sampled on its packets
 };
 
+// What the network cost a connection up to some time; the difference of two is what it cost between.
+struct NetCost {
+    uint32_t retransmissions = 0;
+    int64_t retransmission_wait_ns = 0;  // time retransmitted segments waited for their last copy
+    int64_t zero_window_ns = 0;          // time a window stayed at 0
+    NetCost since(const NetCost& before) const {
+        return {retransmissions - before.retransmissions, retransmission_wait_ns - before.retransmission_wait_ns,
+                zero_window_ns - before.zero_window_ns};
+    }
+    int64_t lost_ns() const { return retransmission_wait_ns + zero_window_ns; }
+};
+
 // The TCP handshake.
 struct TcpTracker {
     bool midstream = false;          // no SYN from the client opens the capture of this connection
@@ -96,7 +108,29 @@ struct TcpTracker {
         bool valid = false;
     };
     LastAck last_ack[2];             // by side: its previous segment's ACK number and window
+    // Time lost to retransmissions: for each retransmission whose segment (same side, same sequence
+    // number) is among the side's last kSent payload segments, the time since that segment was last sent.
+    // A segment sent three times costs its first copy to its last.
+    int64_t retransmission_wait_ns = 0;
+    static constexpr size_t kSent = 4;
+    struct Sent {
+        uint32_t seq = 0;
+        int64_t ns = -1;                 // -1: empty
+    };
+    Sent sent[2][kSent];             // by side, a ring of its last payload segments
+    uint8_t sent_next[2] = {0, 0};
+    // The last zero-window period that ended: its end frame, its length and whose window it was.
+    uint32_t zero_window_end_frame = 0;
+    int64_t zero_window_period_ns = 0;
+    bool zero_window_client = false;
     void learn_health(const Packet& p, bool client);
+    // The network's cost so far, up to `now` (a window still at 0 counts until `now`).
+    NetCost net_cost(int64_t now) const {
+        NetCost c{retransmissions, retransmission_wait_ns, zero_window_ns};
+        for (int64_t since : zero_window_since)
+            if (since >= 0 && now > since) c.zero_window_ns += now - since;
+        return c;
+    }
     // SYN to SYN/ACK to the client's ACK, from the last SYN before the SYN/ACK, as seen where captured.
     std::optional<int64_t> handshake_rtt_ns() const {
         if (handshake_syn_ns < 0 || handshake_ack_ns < handshake_syn_ns) return std::nullopt;
@@ -181,6 +215,7 @@ struct LoginTracker {
     bool strict = false;              // TDS 8.0: TLS before the prelogin
     bool prelogin_answered = false;
     std::string conn_id;              // the prelogin's TRACEID connection GUID
+    NetCost net_at_sent;              // the network's cost when the login step began
 };
 
 // Windows authentication and the names a login showed.

@@ -63,6 +63,7 @@ SCENARIOS=(
 "login-failed-18456-state8|tsql (login-only TLS) gets ERROR 18456 state 8 (password mismatch), class 14, 'Login failed for user 'sa'.' and closes"
 "login-failed-18456-state5|tsql (cleartext) gets ERROR 18456 state 5 (invalid user), class 14, and closes"
 "slow-login|the server answers tsql's Login7 (login-only TLS) after 2.5 s; login succeeds"
+"slow-network-loss|the server namespace drops the first five copies of tsql's cleartext Login7 (iptables u32 match on the TDS type 0x10 at the start of the TCP payload, with statistic nth): the client's kernel sends it again 0.2, 0.2, 0.4, 0.8 and 1.7 s apart, the sixth copy is answered at once; login succeeds about 3.3 s after the first Login7"
 "login-response-timeout|the server never answers the Login7; tedious (connectTimeout 3000 ms, full TLS) gives up and closes"
 "client-requires-encryption-server-not-sup|tsql with encryption = require (prelogin 1), server answers ENCRYPT_NOT_SUP: tsql closes right after the prelogin"
 "server-requires-encryption-client-not-sup|pytds without TLS (prelogin 2, ENCRYPT_NOT_SUP), server answers ENCRYPT_REQ and closes with FIN; pytds gives up"
@@ -430,6 +431,21 @@ sc_slow_login() {
     EXPECT="steps 1-7; login-only TLS; login response 2.5 s after the Login7; diagnosis slow_login; outcome connected"
     server --encryption off --login-delay 2.5
     tsql_client request
+}
+
+sc_slow_network_loss() {
+    EXPECT="steps 1,2,4,5,6,7 in clear; the Login7 retransmitted five times, the login response about 3.3 s after the first copy; diagnoses cleartext_login, slow_login and slow_network (5 retransmissions, about 3.3 s lost); outcome connected"
+    # The first byte of the TCP payload (IP header length, then the TCP data offset) is the TDS type:
+    # 0x10 is a Login7. Each rule drops the first packet that reaches it: five rules, five copies
+    # (four made the login only 1.7 s long, under the slow_login threshold).
+    local u32='0>>22&0x3C@12>>26&0x3C@0>>24=0x10' i
+    for i in 1 2 3 4 5; do
+        in_server iptables -A INPUT -p tcp --dport "$PORT" -m u32 --u32 "$u32" -m statistic --mode nth --every 1000000 --packet 0 -j DROP \
+            || die "iptables u32 failed"
+    done
+    note "5x iptables -A INPUT -p tcp --dport $PORT -m u32 --u32 '$u32' -m statistic --mode nth --every 1000000 --packet 0 -j DROP in the server namespace (drops the first five copies of the Login7)"
+    server --encryption not_sup
+    tsql_client off
 }
 
 sc_login_response_timeout() {

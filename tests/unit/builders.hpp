@@ -25,6 +25,7 @@ inline Packet frame(bool from_client, uint16_t flags, uint32_t len = 0, int64_t 
     p.dst_port = static_cast<uint16_t>(from_client ? kServerPort : kClientPort + stream);
     p.tcp_flags = flags;
     p.tcp_len = len;
+    p.tcp_window = 1024;  // an open window; tests of zero windows set 0
     return p;
 }
 

@@ -512,3 +512,113 @@ TEST_CASE("A connection taken up at its first TDS message on another port began 
         CHECK(a.found_late() == 0);
     }
 }
+
+namespace {
+// A TLS login up to the client's Login7 (frame 9, at 10 ms, sequence number 5000).
+std::vector<Packet> tls_login_sent() {
+    Packet login = at(appdata(true), 10);
+    login.tcp_seq = 5000;
+    return {at(syn(), 1), at(synack(), 2), at(prelogin(1), 3), at(prelogin_response(1), 4), at(client_hello(), 5),
+            at(server_hello(), 6), at(client_finished(), 7), at(server_finished(), 8), login};
+}
+// The Login7 sent again at `ms`.
+Packet login_again(int64_t ms) {
+    Packet p = retrans(at(appdata(true), ms));
+    p.tcp_seq = 5000;
+    return p;
+}
+Packet window(bool c, uint16_t w, int64_t ms) {
+    Packet p = at(ack(c), ms);
+    p.tcp_window = w;
+    return p;
+}
+}  // namespace
+
+TEST_CASE("A slow step is slow_network when the network's lost time accounts for it", "[diagnoses][network]") {
+    SECTION("loss explains a slow login") {
+        // The Login7 sent again four times (0.2, 0.4, 0.8, 1.6 s apart), the fifth copy answered at once.
+        Run run(tls_login_sent() + std::initializer_list<Packet>{login_again(210), login_again(610), login_again(1410),
+                                                                 login_again(3010), at(appdata(false), 3015)},
+                config());
+        CHECK(diagnoses(run) == D{{14, {"slow_login", "slow_network"}}});
+        const tdsdiag::Diagnosis* d = find(run, 14, Code::SlowNetwork);
+        REQUIRE(d);
+        CHECK(d->severity == Severity::Warn);
+        CHECK(d->text.find("The login took 3.005 s, of which 3.000 s went to 4 TCP retransmission(s)") != std::string::npos);
+        CHECK(d->text.find("likely packet loss") != std::string::npos);
+        CHECK(d->text.find("Check the path for packet loss") != std::string::npos);
+        CHECK(d->detail.find("would have taken 0.005 s") != std::string::npos);
+        const tdsdiag::Diagnosis* slow = find(run, 14, Code::SlowLogin);
+        REQUIRE(slow);
+        CHECK(slow->text.find("lost in the network (slow_network)") != std::string::npos);
+    }
+    SECTION("a retransmission of a segment not among the last ones counts, but costs no time it cannot measure") {
+        Packet other = login_again(1500);
+        other.tcp_seq = 1;  // not the Login7's sequence number
+        Run run(tls_login_sent() + std::initializer_list<Packet>{other, at(appdata(false), 2600)}, config());
+        CHECK(diagnoses(run) == D{{11, {"slow_login"}}});
+    }
+    SECTION("zero window explains a stall") {
+        // After the login the client's window stays at 0 for 1.5 s: the server can send nothing.
+        Run run(tls_login_sent() + std::initializer_list<Packet>{at(appdata(false), 20), at(appdata(true), 30),
+                                                                 at(appdata(false), 40), window(true, 0, 41),
+                                                                 window(true, 0, 800), window(true, 512, 2541)},
+                config());
+        CHECK(diagnoses(run) == D{{15, {"slow_network"}}});
+        const tdsdiag::Diagnosis* d = find(run, 15, Code::SlowNetwork);
+        REQUIRE(d);
+        CHECK(d->text.find("The client's receive window stayed at 0 for 2.500 s") != std::string::npos);
+        CHECK(d->text.find("Likely the client application stopped reading") != std::string::npos);
+        CHECK((d->text + d->detail).find("a client holding results unread") != std::string::npos);
+    }
+    SECTION("a zero window shorter than tdsdiag.zero_window_stall_ms is no stall") {
+        Run run(tls_login_sent() + std::initializer_list<Packet>{at(appdata(false), 20), window(true, 0, 21),
+                                                                 window(true, 512, 900)},
+                config());
+        CHECK(diagnoses(run).empty());
+    }
+    SECTION("zero window explains a slow login") {
+        // The server's window stays at 0 from just before the Login7 until 2.4 s later.
+        std::vector<Packet> frames = tls_login_sent();
+        frames.insert(frames.end() - 1, window(false, 0, 9));
+        Run run(frames + std::initializer_list<Packet>{window(false, 512, 2409), at(appdata(false), 2500)}, config());
+        const auto found = diagnoses(run);
+        CHECK(found.at(11) == std::set<std::string>{"slow_network"});  // the stall itself (2.4 s)
+        CHECK(found.at(12) == std::set<std::string>{"slow_login", "slow_network"});
+        const tdsdiag::Diagnosis* d = find(run, 12, Code::SlowNetwork);
+        REQUIRE(d);
+        CHECK(d->text.find("a zero window (2.399 s)") != std::string::npos);
+        CHECK(d->text.find("likely the receiver stopped reading") != std::string::npos);
+    }
+}
+
+TEST_CASE("A slow login with a clean network is not slow_network", "[diagnoses][network]") {
+    SECTION("no retransmission, no zero window") {
+        Run run(tls_login_sent() + std::initializer_list<Packet>{at(appdata(false), 2510)}, config());
+        CHECK(diagnoses(run) == D{{10, {"slow_login"}}});
+        const tdsdiag::Diagnosis* slow = find(run, 10, Code::SlowLogin);
+        REQUIRE(slow);
+        CHECK(slow->text == std::string("The server answered the login 2.500 s after it was sent (threshold 2.000 s). Fix: ") +
+                                tdsdiag::code_info(Code::SlowLogin).fix);
+    }
+    SECTION("a retransmission that cost too little to explain it") {
+        // 0.2 s lost of a 4 s login: without it the login would still be slow.
+        Run run(tls_login_sent() + std::initializer_list<Packet>{login_again(210), at(appdata(false), 4010)}, config());
+        CHECK(diagnoses(run) == D{{11, {"slow_login"}}});
+    }
+    SECTION("loss before the login is not counted against it") {
+        // The ClientHello sent again 3 s later, then a clean login answered after 2.5 s.
+        Packet hello = at(client_hello(), 5);
+        hello.tcp_seq = 77;
+        Packet again = retrans(at(client_hello(), 3000));
+        again.tcp_seq = 77;
+        Packet login = at(appdata(true), 3010);
+        login.tcp_seq = 5000;
+        Run run({at(syn(), 1), at(synack(), 2), at(prelogin(1), 3), at(prelogin_response(1), 4), hello, again,
+                 at(server_hello(), 3001), at(client_finished(), 3002), at(server_finished(), 3003), login,
+                 at(appdata(false), 5510)},
+                config());
+        CHECK(diagnoses(run) == D{{11, {"slow_login"}}});
+        CHECK(run.analyzer.find(0)->tcp().retransmission_wait_ns == 2995000000);
+    }
+}
