@@ -470,6 +470,7 @@ bool read_packet(proto_tree* tree, tvbuff_t* frame, const tdsdiag::TcpHeaderAt* 
     if (header != nullptr) {  // else a header cut short: neither flags nor length
         p.tcp_flags = header->flags;
         p.ip_ttl = header->ttl;
+        p.tcp_seq = header->seq;
         p.tcp_ack = header->ack;
         p.tcp_window = header->window;
         gint64 len = header->payload;

@@ -43,6 +43,9 @@ enum class Variant : uint8_t {
     // idle_reset
     IdleAnsweredByReset,   // the packet after the silence was answered by a reset
     IdleUnacknowledged,    // it was retransmitted and never acknowledged
+    // port_reuse
+    ReuseAnsweredByAck,    // the SYN was answered by an ACK of the earlier connection
+    ReuseAnsweredByReset,  // ... by a reset
 };
 
 // What the frame showed that the connection does not keep: the text of the diagnosis needs it as

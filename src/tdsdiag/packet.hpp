@@ -119,6 +119,7 @@ enum SmpFlag : uint8_t {
     /* TCP */                                                                                                  \
     HEADER(uint16_t, tcp_flags, 0)                                                                             \
     HEADER(uint32_t, tcp_len, 0)                                                                               \
+    HEADER(uint32_t, tcp_seq, 0)    /* sequence number (0: not read) */                                        \
     HEADER(uint32_t, tcp_ack, 0)    /* acknowledgment number (meaningful with the ACK flag) */                 \
     HEADER(uint16_t, tcp_window, 0) /* window field as sent, not scaled */                                     \
     HEADER(bool, retransmission, false) /* a copy of data or of a SYN/FIN already seen */                      \

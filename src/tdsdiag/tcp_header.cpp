@@ -30,6 +30,7 @@ bool tcp_at(const uint8_t* f, size_t captured, size_t tcp, uint16_t src_port, ui
     out.offset = tcp;
     out.flags = static_cast<uint16_t>(be16(f + tcp + 12) & 0x0fff);
     out.header_len = static_cast<uint8_t>((f[tcp + 12] >> 4) * 4);
+    out.seq = static_cast<uint32_t>(be16(f + tcp + 4)) << 16 | be16(f + tcp + 6);
     out.ack = static_cast<uint32_t>(be16(f + tcp + 8)) << 16 | be16(f + tcp + 10);
     out.window = be16(f + tcp + 14);
     return true;

@@ -19,6 +19,7 @@ struct TcpHeaderAt {
     uint8_t header_len = 0; // the data offset, in bytes
     int64_t payload = -1;   // the segment's payload length, from the IP header; -1 if it cannot be told
     int16_t ttl = -1;       // the IPv4 TTL or IPv6 hop limit
+    uint32_t seq = 0;       // the sequence number
     uint32_t ack = 0;       // the acknowledgment number
     uint16_t window = 0;    // the window field as sent (not scaled)
 };
