@@ -498,16 +498,17 @@ Words Describer::reuse(const Finding& f) const {
     const Severity sev = failed ? Severity::Error : code_info(f.code).severity;
     if (!c_.earlier()) return {sev, std::string(code_info(f.code).summary) + ".", fix_of(f.code), ""};
     const EarlierConnection& old = *c_.earlier();
-    const std::string when = old.ended ? format("ended %s before, within tdsdiag.time_wait_s", seconds(e.waited_ns).c_str())
-                                       : format("never closed in the capture, last packet %s before", seconds(e.waited_ns).c_str());
+    const std::string when = old.ended ? format("frame %u, ended %s before", old.first_frame, seconds(e.waited_ns).c_str())
+                                       : format("frame %u, never closed in the capture, last packet %s before",
+                                                old.first_frame, seconds(e.waited_ns).c_str());
+    const char* likely = "likely the client reused the port (its ephemeral ports running out) while the server still "
+                         "held that connection.";
     std::string text =
         e.variant == Variant::ReuseAnsweredByAck
-            ? format("The server answered the SYN with an ACK of another sequence, not a SYN/ACK: likely it still holds "
-                     "connection %u on these ports (%s).",
-                     old.stream, when.c_str())
-            : format("The server reset the SYN on the ports of connection %u, which it had accepted (%s): likely it "
-                     "still held that connection.",
-                     old.stream, when.c_str());
+            ? format("The server answered the SYN with an ACK of connection %u (%s), not a SYN/ACK: %s", old.stream,
+                     when.c_str(), likely)
+            : format("The server reset the SYN on the ports of connection %u (%s), which it had accepted: %s",
+                     old.stream, when.c_str(), likely);
     std::string detail =
         e.variant == Variant::ReuseAnsweredByAck
             ? format("The SYN (sequence %u) got an ACK of %u: a segment of connection %u (first frame %u), which the "
@@ -515,8 +516,9 @@ Words Describer::reuse(const Finding& f) const {
                      t.syn_seq, t.bounce_ack, old.stream, old.first_frame)
             : format("Connection %u (first frame %u) on the same addresses and ports was accepted by the server. ",
                      old.stream, old.first_frame);
-    detail += format("Likely the client's ephemeral ports ran out (see the summary's connections per second), or the "
-                     "client reused the port while the server still held it in TIME_WAIT (%s).",
+    detail += format("It ended within tdsdiag.time_wait_s (%s). Likely the client's ephemeral ports ran out (see the "
+                     "summary's connections per second), or the client reused the port while the server still held "
+                     "it in TIME_WAIT.",
                      seconds(c_.config().time_wait_ns).c_str());
     if (t.syn_ack_frame != 0)
         detail += format(" The SYN sent again was accepted (frame %u).", t.syn_ack_frame);
