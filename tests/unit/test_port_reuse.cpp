@@ -113,6 +113,25 @@ TEST_CASE("A SYN on the ports of a connection the server still holds is port_reu
         CHECK(now[0].detail.find("never got a SYN/ACK") != std::string::npos);
         CHECK(run.summary(true, 1).outcome == tdsdiag::Outcome::Failed);
     }
+    SECTION("the SYN sent again as a retransmission in the same stream (tshark 4.0), bounced each time") {
+        // As captured in port-reuse-syn-answered-by-ack-fails: SYN, ACK of the old connection, reset;
+        // the SYN again 11 ms later, unanswered; then every second a SYN, the same ACK and a reset.
+        std::vector<Packet> f = first_connection() + std::initializer_list<Packet>{
+                                                         on(syn(), 1, 1512, 500), on(ack(false), 1, 1513, 7102, 1102),
+                                                         bare_rst(1, 1514, 1102), on(retrans(syn()), 1, 1523, 500)};
+        for (int64_t t = 2523; t <= 5523; t += 1000)
+            f = f + std::initializer_list<Packet>{on(retrans(syn()), 1, t, 500), on(ack(false), 1, t + 1, 7102, 1102),
+                                                  bare_rst(1, t + 2, 1102)};
+        Run run(f);
+        CHECK(count(run, Code::PortReuse) == 1);
+        CHECK(count(run, Code::SynUnanswered) == 0);
+        CHECK(count(run, Code::ClientReset) == 0);
+        const auto* c = run.analyzer.find(1);
+        CHECK(c->tcp().syn_bounces == 5);
+        CHECK(c->state() == tdsdiag::State::SynSent);
+        CHECK(run.summary(true, 1).outcome == tdsdiag::Outcome::Failed);
+        CHECK(c->diagnoses_on(10, true).at(0).severity == Severity::Error);
+    }
     SECTION("a bounced SYN never accepted fails, and its later view is an error") {
         Run run(first_connection() + std::initializer_list<Packet>{on(syn(), 1, 1512, 500),
                                                                    on(ack(false), 1, 1513, 7102, 1102),
