@@ -92,6 +92,7 @@ guint pref_browser_slow_ms = 1000;
 guint pref_idle_timeout_s = 240;
 guint pref_kerberos_window_ms = 10000;
 guint pref_zero_window_stall_ms = 1000;
+guint pref_time_wait_s = 240;
 
 
 // Step names come from the core; filled in at registration.
@@ -389,6 +390,7 @@ tdsdiag::Config make_config() {
     c.idle_timeout_ns = static_cast<int64_t>(pref_idle_timeout_s) * 1000000000;
     c.kerberos_window_ns = static_cast<int64_t>(pref_kerberos_window_ms) * 1000000;
     c.zero_window_stall_ns = static_cast<int64_t>(pref_zero_window_stall_ms) * 1000000;
+    c.time_wait_ns = static_cast<int64_t>(pref_time_wait_s) * 1000000000;
     c.cipher_name = [](uint16_t suite) { return tdsdiag_plugin::cipher_suite_name(suite); };
     return c;
 }
@@ -1264,6 +1266,11 @@ extern "C" void proto_register_tdsdiag(void) {
                                    "A receive window that stays at 0 for at least this many milliseconds is diagnosed "
                                    "as slow_network (the receiver stopped reading)",
                                    10, &pref_zero_window_stall_ms);
+    prefs_register_uint_preference(module, "time_wait_s", "TIME_WAIT of the server (s)",
+                                   "A client SYN on the ports of a connection that ended less than this many seconds "
+                                   "before, answered by an ACK or a reset instead of a SYN/ACK, is diagnosed as "
+                                   "port_reuse (240 s is 2 MSL, the longest TIME_WAIT a stack keeps by default)",
+                                   10, &pref_time_wait_s);
 
     tdsdiag_handle = create_dissector_handle(dissect_tdsdiag, proto_tdsdiag);
     tdsdiag_plugin::register_tds8(proto_tdsdiag);

@@ -1,6 +1,7 @@
 #include "tdsdiag/analyzer.hpp"
 
 #include <algorithm>
+#include <functional>
 
 #include "tdsdiag/text.hpp"
 
@@ -154,7 +155,25 @@ Connection* Analyzer::retried(const Packet& p) const {
     auto it = refused_.find(port_pair(p.src_addr, p.src_port, p.dst_addr, p.dst_port));
     if (it == refused_.end()) return nullptr;
     const TcpTracker& t = it->second->tcp();
-    return t.refused() && p.time_ns - t.last_refusal_ns <= kRetryWindowNs ? it->second : nullptr;
+    return t.turned_away() && p.time_ns - t.last_turned_away_ns() <= kRetryWindowNs ? it->second : nullptr;
+}
+
+void Analyzer::link_earlier(Connection& c, const Packet& first) {
+    if (!first.syn() || first.ack() || first.rst()) return;
+    const uint64_t key = std::hash<std::string>()(port_pair(c.client_addr(), c.client_port(), c.server_addr(), c.server_port()));
+    auto [it, added] = by_pair_.try_emplace(key, &c);
+    if (added) return;
+    const Connection* e = it->second;
+    it->second = &c;
+    if (e->client_addr() != c.client_addr() || e->client_port() != c.client_port() || e->server_addr() != c.server_addr() ||
+        e->server_port() != c.server_port())
+        return;  // another pair with the same hash
+    // Only a connection the server had accepted can be held by it; and only for TIME_WAIT after it ended.
+    if (e->tcp().syn_ack_frame == 0) return;
+    const CloseTracker& end = e->close();
+    const bool ended = end.kind != CloseKind::None;
+    if (ended && first.time_ns - end.ns >= config_.time_wait_ns) return;
+    c.link_earlier({e->stream(), e->first_frame(), ended, end.ns, e->last_ns()});
 }
 
 FrameResult Analyzer::on_packet(const Packet& p, const StreamStart* start) {
@@ -172,15 +191,16 @@ FrameResult Analyzer::on_packet(const Packet& p, const StreamStart* start) {
         if (!lookups_.empty()) link_browser(*conn);
         if (!redirecting_.empty()) link_redirect(*conn);
         if (kerberos_.refusal_count() != 0) link_kerberos(*conn);
+        link_earlier(*conn, p);
         found = conn.get();
         add_connection(p.stream, std::move(conn));
     }
     Connection& c = *found;
     const bool had_redirect = c.redirect().has_value();
-    const bool was_refused = c.tcp().refused();
+    const bool was_refused = c.tcp().turned_away();
     FrameResult r = c.on_packet(p);
     if (!had_redirect && c.redirect()) redirecting_.push_back(&c);
-    if (!was_refused && c.tcp().refused())
+    if (!was_refused && c.tcp().turned_away())
         refused_[port_pair(c.client_addr(), c.client_port(), c.server_addr(), c.server_port())] = &c;
     return r;
 }

@@ -96,6 +96,11 @@ private:
     static constexpr int64_t kRetryWindowNs = 3000000000;
     std::unordered_map<std::string, Connection*> refused_;  // "client|port|server|port"
     Connection* retried(const Packet& p) const;
+    // The latest connection on each addresses-and-ports pair that began with a SYN, by a hash of the
+    // pair (checked against the connection's own): a new SYN on the pair soon after it ended may be
+    // turned away by a server still holding it (port_reuse).
+    std::unordered_map<uint64_t, Connection*> by_pair_;
+    void link_earlier(Connection& c, const Packet& first);
     // The connection found last: a frame asks for its own connection several times, and a big
     // capture's table is too large for the cache (connections are never removed, so it stays valid).
     mutable uint32_t last_stream_ = 0;

@@ -17,6 +17,8 @@ struct Config {
                                               // idle_reset (the common load-balancer idle timeout, 240 s)
     int64_t kerberos_window_ns = 10000000000;  // a KRB-ERROR and a SQL connection of its client this near: tied
     int64_t zero_window_stall_ns = 1000000000;  // a window at 0 this long or longer: slow_network
+    int64_t time_wait_ns = 240000000000;      // a SYN this soon after the close of a connection on the same ports,
+                                              // answered by an ACK or a reset: port_reuse (2 MSL, 240 s)
     // Name of a TLS cipher suite ("TLS_DHE_RSA_WITH_AES_256_GCM_SHA384"), or nullptr if unknown.
     const char* (*cipher_name)(uint16_t suite) = nullptr;
 };

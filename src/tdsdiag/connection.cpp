@@ -53,7 +53,7 @@ FrameResult Connection::on_packet(const Packet& p) {
         // except that a SYN sent again tells that the first got no answer.
         r.step = step_of(state_);
         tcp_.learn_retransmission(p, client, state_ == State::SynSent);
-        if (tcp_.syn_resent_frame == p.frame) {
+        if (tcp_.syn_resent_frame == p.frame && tcp_.syn_bounces == 0) {  // (a bounced SYN was answered)
             Evidence e = evidence(p, client, state_);
             e.waited_ns = p.time_ns - tcp_.first_syn_ns;
             find(p, Code::SynUnanswered, e);
@@ -72,8 +72,15 @@ FrameResult Connection::on_packet(const Packet& p) {
             state_ = State::SynSent;
         const Message m = classify(p, client, tls_.ctx);
         const State prev = state_;
-        state_ = next_state(prev, m, client, strict_ || (prev == State::Established && client && m == Message::TlsHandshake),
-                            prelogin_answered_);
+        // An ACK of an older connection answering the SYN, and the client's reset of it, leave the SYN
+        // waiting for its answer (TcpTracker::bounces).
+        const bool syn_sent = prev == State::SynSent;
+        const bool still_waiting = tcp_.bounces(p, client, syn_sent) ||
+                                   (client && m == Message::Rst && syn_sent && tcp_.syn_bounces > 0 && tcp_.syn_ack_frame == 0);
+        state_ = still_waiting ? prev
+                               : next_state(prev, m, client,
+                                            strict_ || (prev == State::Established && client && m == Message::TlsHandshake),
+                                            prelogin_answered_);
         learn(p, client, m, prev);
         if (prev == State::Prelogin && !client && m != Message::Ack) prelogin_answered_ = true;
         if (prev == State::Established && state_ == State::TlsHandshake) strict_ = true;
@@ -197,10 +204,11 @@ void Connection::learn(const Packet& p, bool client, Message m, State prev) {
     auth_.learn(p, client);
     session_.learn(p, client, m == Message::Command, m == Message::Fin || m == Message::Rst, sender);
 
-    if ((m == Message::Fin || m == Message::Rst) && close_.kind == CloseKind::None) {
+    if ((m == Message::Fin || m == Message::Rst) && close_.kind == CloseKind::None && state_ == State::Closing) {
         close_.by = client ? Side::Client : Side::Server;
         close_.kind = m == Message::Rst ? CloseKind::Rst : CloseKind::Fin;
         close_.frame = p.frame;
+        close_.ns = p.time_ns;
     }
 }
 
@@ -305,7 +313,9 @@ Summary Connection::summary(bool capture_complete) const {
         s.outcome = Outcome::Failed;
     else if (capture_complete)
         // A SYN sent again and never answered: the client gave up, which sends nothing on the wire.
-        s.outcome = state_ == State::SynSent && tcp_.syn_retransmissions > 0 ? Outcome::Failed : Outcome::Open;
+        // So did one whose SYN was answered by an ACK of an older connection, and never by a SYN/ACK.
+        s.outcome = state_ == State::SynSent && (tcp_.syn_retransmissions > 0 || tcp_.syn_bounces > 0) ? Outcome::Failed
+                                                                                                    : Outcome::Open;
     return s;
 }
 

@@ -19,6 +19,16 @@
 
 namespace tdsdiag {
 
+// The earlier connection of the capture on the same addresses and ports as a connection that began
+// with a SYN soon after it ended (or that never ended): the server may still hold it.
+struct EarlierConnection {
+    uint32_t stream = 0;
+    uint32_t first_frame = 0;
+    bool ended = false;       // a FIN or reset of it was seen
+    int64_t ended_ns = 0;     // its first FIN or reset
+    int64_t last_ns = 0;      // its last packet
+};
+
 // A frame whose step is known better after it was shown: the first segments of a Login7 split
 // across TCP segments belong to step 4, which the single pass learns only at the last segment.
 struct Relabel {
@@ -107,6 +117,9 @@ public:
         session_.redirect_conn_frame = first_frame;
     }
     void link_redirect_source(uint32_t stream) { session_.redirected_from = stream; }
+    // The earlier connection on the same ports this one's SYN came soon after (Analyzer::link_reuse).
+    void link_earlier(const EarlierConnection& e) { earlier_ = e; }
+    const std::optional<EarlierConnection>& earlier() const { return earlier_; }
     // The step of `frame` as known once the capture has been read, where it differs from the first pass.
     const Relabel* relabel(uint32_t frame) const {
         for (const Relabel& r : relabels_)
@@ -128,6 +141,7 @@ private:
     void diagnose_handshake_close(const Packet& p, bool client, Evidence e);
     void diagnose_close(const Packet& p, bool client, Message m, State prev, const Evidence& e);
     void diagnose_auth(const Packet& p);
+    void diagnose_reuse(const Packet& p, bool client, Message m, State prev, const Evidence& e);
     // A finding of `code` on this frame (once per frame and code).
     TDSDIAG_COLD void find(const Packet& p, Code code, Evidence e = {});
     Evidence evidence(const Packet& p, bool client, State prev) const;
@@ -155,6 +169,7 @@ private:
     std::optional<uint32_t> browser_lookup_;
     uint32_t browser_frame_ = 0;
     uint32_t kerberos_frame_ = 0;
+    std::optional<EarlierConnection> earlier_;
     bool handshake_explained_ = false;  // a rule has named why the TLS handshake failed
 
     // The state machine and the steps it opened.

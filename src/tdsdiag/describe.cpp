@@ -45,6 +45,7 @@ private:
     Words close(const Finding& f) const;
     Words attention(const AttentionRecord& a) const;
     Words redirect() const;
+    Words reuse(const Finding& f) const;
 
     std::string server_name() const { return c_.server_addr() + ":" + std::to_string(c_.server_port()); }
     std::string cipher_text(uint16_t suite) const {
@@ -186,6 +187,7 @@ Words Describer::words(const Finding& f) const {
         if (const AttentionRecord* a = c_.attention_at(f.frame)) return attention(*a);
         return {sev, "The client sent an attention.", "", ""};
     case Code::Redirected: return redirect();
+    case Code::PortReuse: return reuse(f);
     case Code::NtlmFallback:
         return {sev,
                 e.variant == Variant::FallbackByClient
@@ -525,6 +527,42 @@ Words Describer::attention(const AttentionRecord& a) const {
         detail = hint.substr(1) + " " + detail;
     }
     return {severity, text, "", detail};
+}
+
+Words Describer::reuse(const Finding& f) const {
+    const Evidence& e = f.evidence;
+    const TcpTracker& t = c_.tcp();
+    const bool failed = complete_ && t.syn_ack_frame == 0;
+    const Severity sev = failed ? Severity::Error : code_info(f.code).severity;
+    if (!c_.earlier()) return {sev, std::string(code_info(f.code).summary) + ".", fix_of(f.code), ""};
+    const EarlierConnection& old = *c_.earlier();
+    const std::string when = old.ended ? format("frame %u, ended %s before", old.first_frame, seconds(e.waited_ns).c_str())
+                                       : format("frame %u, never closed in the capture, last packet %s before",
+                                                old.first_frame, seconds(e.waited_ns).c_str());
+    const char* likely = "likely the client reused the port (its ephemeral ports running out) while the server still "
+                         "held that connection.";
+    std::string text =
+        e.variant == Variant::ReuseAnsweredByAck
+            ? format("The server answered the SYN with an ACK of connection %u (%s), not a SYN/ACK: %s", old.stream,
+                     when.c_str(), likely)
+            : format("The server reset the SYN on the ports of connection %u (%s), which it had accepted: %s",
+                     old.stream, when.c_str(), likely);
+    std::string detail =
+        e.variant == Variant::ReuseAnsweredByAck
+            ? format("The SYN (sequence %u) got an ACK of %u: a segment of connection %u (first frame %u), which the "
+                     "server's TCP still holds, in TIME_WAIT or established. ",
+                     t.syn_seq, t.bounce_ack, old.stream, old.first_frame)
+            : format("Connection %u (first frame %u) on the same addresses and ports was accepted by the server. ",
+                     old.stream, old.first_frame);
+    detail += format("It ended within tdsdiag.time_wait_s (%s). Likely the client's ephemeral ports ran out (see the "
+                     "summary's connections per second), or the client reused the port while the server still held "
+                     "it in TIME_WAIT.",
+                     seconds(c_.config().time_wait_ns).c_str());
+    if (t.syn_ack_frame != 0)
+        detail += format(" The SYN sent again was accepted (frame %u).", t.syn_ack_frame);
+    else if (failed)
+        detail += " The connection never got a SYN/ACK.";
+    return {sev, text, fix_of(f.code), detail};
 }
 
 Words Describer::redirect() const {

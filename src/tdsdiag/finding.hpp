@@ -47,6 +47,9 @@ enum class Variant : uint8_t {
     // slow_network
     NetworkSlowLogin,      // retransmissions or zero windows during a slow_login account for its slowness
     ZeroWindowStall,       // a window stayed at 0 longer than the preference
+    // port_reuse
+    ReuseAnsweredByAck,    // the SYN was answered by an ACK of the earlier connection
+    ReuseAnsweredByReset,  // ... by a reset
 };
 
 // What the frame showed that the connection does not keep: the text of the diagnosis needs it as

@@ -500,8 +500,8 @@ std::string SummaryPage::text() const {
         if (cr.span_s >= 1.0 && cr.average_per_s > kExhaustionRatePerS) {
             std::snprintf(buf, sizeof buf,
                           "  warning: %s opens %.1f connections/s, faster than 16384 ephemeral ports in TIME_WAIT "
-                          "(240 s Linux, 120 s Windows) can sustain: kept up, likely port exhaustion; pool connections or "
-                          "widen the client's port range\n",
+                          "(240 s, 2 MSL, the longest default TIME_WAIT) can sustain: kept up, likely port exhaustion (see port_reuse); "
+                          "pool connections or widen the client's port range\n",
                           addr.c_str(), cr.average_per_s);
             out += buf;
         }

@@ -104,8 +104,9 @@ struct ClientRate {
 ClientRate client_rate(std::vector<double> starts_s);
 // "10.0.0.1:5000" -> "10.0.0.1", "[fe80::1]:5000" -> "fe80::1".
 std::string address_of(const std::string& endpoint);
-// The sustained rate past which TIME_WAIT (240 s on Linux, 120 s on Windows) likely holds a default
-// ephemeral range of 16384 ports: 16384 / 240 s.
+// The sustained rate past which TIME_WAIT likely holds a default ephemeral range of 16384 ports: 16384 /
+// 240 s (2 MSL, the longest default TIME_WAIT and port_reuse's tdsdiag.time_wait_s; Windows keeps 120 s,
+// Linux 60 s).
 constexpr double kExhaustionRatePerS = 16384.0 / 240.0;
 
 // The summary page (-z tdsdiag,summary): outcomes, diagnoses and servers, counted row by row.

@@ -88,7 +88,8 @@ void Connection::diagnose(const Packet& p, bool client, Message m, State prev) {
     if (client && m == Message::Command && session_.attention_at(p.frame) != nullptr) find(p, Code::Attention, base);
     if (session_.redirect_frame == p.frame) find(p, Code::Redirected, base);
     if (!p.auth_tokens.empty()) diagnose_auth(p);
-    if (m == Message::Fin || m == Message::Rst) diagnose_close(p, client, m, prev, base);
+    if (earlier_ && prev == State::SynSent) diagnose_reuse(p, client, m, prev, base);
+    if ((m == Message::Fin || m == Message::Rst) && state_ == State::Closing) diagnose_close(p, client, m, prev, base);
     if (m == Message::Rst) {
         if (base.usual_ttl >= 0) find(p, Code::MiddleboxReset, base);
         if (tcp_.reset_after_idle(p, client)) {
@@ -137,7 +138,8 @@ void Connection::diagnose_close(const Packet& p, bool client, Message m, State p
 
     // Step 1: the SYN refused (once per connection, however often the client tries again).
     if (prev == State::SynSent && !client && rst) {
-        if (tcp_.syn_refusals == 1) find(p, Code::SynRejected, e);
+        // (Right after a connection on the same ports the reset tells port_reuse instead.)
+        if (tcp_.syn_refusals == 1 && !earlier_) find(p, Code::SynRejected, e);
         return;
     }
 
@@ -213,6 +215,24 @@ void Connection::diagnose_handshake_close(const Packet& p, bool client, Evidence
     } else {
         find(p, Code::TlsHandshakeIncomplete, e);
     }
+}
+
+// Step 1: a SYN on the ports of a connection that ended lately (or never), turned away by the server's
+// TCP with an ACK of that connection or a reset instead of a SYN/ACK. Once per connection.
+void Connection::diagnose_reuse(const Packet& p, bool client, Message m, State prev, const Evidence& e) {
+    if (client || tcp_.syn_ack_frame != 0 || prev != State::SynSent) return;
+    const bool bounce = tcp_.bounce_frame == p.frame;
+    const bool reset = m == Message::Rst && tcp_.syn_refusals == 1 && tcp_.syn_bounces == 0;
+    if (!bounce && !reset) return;
+    if (bounce && tcp_.syn_bounces != 1) return;
+    for (const Finding& f : findings_)
+        if (f.code == Code::PortReuse) return;
+    Evidence r = e;
+    r.variant = bounce ? Variant::ReuseAnsweredByAck : Variant::ReuseAnsweredByReset;
+    // From the end of the earlier connection to the SYN turned away.
+    const int64_t syn_ns = tcp_.last_syn_ns >= 0 ? tcp_.last_syn_ns : p.time_ns;
+    r.waited_ns = syn_ns - (earlier_->ended ? earlier_->ended_ns : earlier_->last_ns);
+    find(p, Code::PortReuse, r);
 }
 
 void Connection::diagnose_auth(const Packet& p) {

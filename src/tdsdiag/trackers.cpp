@@ -75,10 +75,18 @@ void TcpTracker::learn(const Packet& p, bool client, bool syn_sent) {
         ++syn_refusals;
         last_refusal_ns = p.time_ns;
     }
+    if (bounces(p, client, syn_sent)) {
+        if (++syn_bounces == 1) {
+            bounce_frame = p.frame;
+            bounce_ack = p.tcp_ack;
+        }
+        last_bounce_ns = p.time_ns;
+    }
     if (!p.syn() || p.rst()) return;  // (a SYN with RST is a reset)
     if (!p.ack() && client) {
         ++syn_attempts;
         if (first_syn_ns < 0) first_syn_ns = p.time_ns;
+        if (syn_ack_frame == 0) syn_seq = p.tcp_seq;  // the SYN an answer is compared with: the latest
     }
     if (p.ack() && first_syn_ns >= 0 && syn_ack_frame == 0) {
         syn_ack_frame = p.frame;

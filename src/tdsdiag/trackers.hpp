@@ -93,6 +93,19 @@ struct TcpTracker {
     int syn_attempts = 0;            // SYNs of the client that were not retransmissions
     int syn_refusals = 0;            // RSTs answering them
     int64_t last_refusal_ns = 0;
+    // A SYN answered by a bare ACK that does not acknowledge it: the server's TCP took it for a segment
+    // of an older connection on the same ports, which it still holds (TIME_WAIT or established). The
+    // client's TCP answers such an ACK with a reset and sends its SYN again.
+    uint32_t syn_seq = 0;            // the client's first SYN's sequence number (0: not read)
+    int syn_bounces = 0;             // such ACKs
+    uint32_t bounce_frame = 0;       // the first
+    uint32_t bounce_ack = 0;         // what it acknowledged
+    int64_t last_bounce_ns = 0;
+    // Whether `p` is such an ACK (`syn_sent`: the connection waits for the answer to its SYN).
+    bool bounces(const Packet& p, bool client, bool syn_sent) const {
+        return !client && syn_sent && syn_ack_frame == 0 && syn_seq != 0 &&
+               (p.tcp_flags & (kSyn | kFin | kRst | kAck)) == kAck && p.tcp_len == 0 && p.tcp_ack != syn_seq + 1;
+    }
     // Network health, learnt from every frame (retransmissions too, which skip learn()).
     uint32_t retransmissions = 0;    // frames Wireshark marks as retransmissions (spurious ones too)
     uint32_t dup_acks = 0;           // bare ACKs repeating the same side's previous ACK number and window
@@ -146,6 +159,10 @@ struct TcpTracker {
     void learn(const Packet& p, bool client, bool syn_sent);
     // Whether the connection ended with its SYN refused and never got further.
     bool refused() const { return syn_refusals > 0 && syn_ack_frame == 0; }
+    // Whether the SYN was answered by a reset or by an ACK of another connection, and never accepted:
+    // the client may send it again on the same ports.
+    bool turned_away() const { return (syn_refusals > 0 || syn_bounces > 0) && syn_ack_frame == 0; }
+    int64_t last_turned_away_ns() const { return std::max(last_refusal_ns, last_bounce_ns); }
 
     // The path. A host sends all its packets with one IP TTL (IPv6 hop limit), and each router on the
     // way takes one off: a reset that a firewall, IPS or load balancer makes in a side's name arrives
@@ -274,6 +291,7 @@ struct CloseTracker {
     Side by = Side::Unknown;   // who sent the first FIN or RST
     CloseKind kind = CloseKind::None;
     uint32_t frame = 0;
+    int64_t ns = 0;            // the time of that frame
     Side last_payload_from = Side::Unknown;  // before the frame the rules look at
 };
 

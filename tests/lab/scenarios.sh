@@ -77,6 +77,9 @@ SCENARIOS=(
 "login7-split-segments|the server advertises MSS 100 (route advmss 100, TSO/GSO off on both ends): tsql's cleartext Login7 spans several TCP segments, reassembled by Wireshark; cleartext login, select 1, FIN"
 "snaplen-96|tsql login-only TLS login captured with dumpcap -s 96: every frame is cut to 96 bytes (headers and the first bytes of the TDS/TLS payload only)"
 "port-reuse-two-connections|two successive tsql cleartext logins from the same client port (ip_local_port_range 40000 40000, tcp_tw_reuse 1 in the client namespace): the second SYN reuses the 4-tuple of the first, closed (client in TIME_WAIT) 1.5 s before; Wireshark gives them two tcp.stream numbers"
+"port-reuse-syn-answered-by-ack|tedious (cleartext, encrypt: false) logs in from client port 50000 (ip_local_port_range 50000 50001 in the client namespace), runs select 1 and resets the connection (socket.resetAndDestroy: RST/ACK); an iptables rule in the server namespace drops that RST, so the server's kernel keeps the connection established; 0.8 s after that reset tsql (cleartext) connects from the same port 50000: the server's kernel answers its SYN with a bare ACK of the old connection (challenge ACK), the client's kernel answers that with a bare RST, which reaches the server and ends the old connection there, and sends its SYN again 11 ms later (Wireshark: the same tcp.stream, a retransmission), which is accepted: login, select 1, FIN"
+"port-reuse-syn-answered-by-ack-fails|as port-reuse-syn-answered-by-ack, but the iptables rule in the server namespace drops every RST from the client (the bare ones too): the server's kernel keeps the old connection established; 0.9 s after the reset tsql (connect timeout = 5) sends its SYN from the same port 50000, answered by a bare ACK of the old connection (challenge ACK), which the client's kernel resets; its SYN sent again 11 ms later gets no answer (Linux sends at most one such ACK per 0.5 s on a connection, net.ipv4.tcp_invalid_ratelimit), the next four, 1 s apart, each get the same ACK and the client's RST; tsql gives up after 5 s without a connection (no SYN/ACK, nothing more on the wire)"
+"port-reuse-server-time-wait-accepted|tsql (cleartext) from client port 50000 (ip_local_port_range 50000 50001 in the client namespace); the server closes first with FIN in answer to its select 1 (--fin-mid-session 1 on the first connection only), so the server's kernel holds the connection in TIME_WAIT; 0.8 s later a second tsql connects from the same port 50000: Linux accepts a SYN on a TIME_WAIT connection whose sequence number or timestamp is newer than the old connection's and answers SYN/ACK; login, select 1, FIN: not port_reuse"
 
 # ---- MARS (issue 6)
 "mars-session|pyodbc + FreeTDS ODBC (tdsodbc) with MARS_Connection=Yes, cleartext, server --mars: prelogin MARS 1 both ways; Login7 and login response bare TDS; then SMP: SYN for session 0 with the first batch, select 1 on session 0 left unfetched while select 2 opens session 1 (SYN), DATA answers on each SID; after the fetches the client's SMP FIN for session 1 goes out with select 3 on session 0, the server answers FIN on session 1; FreeTDS sends no SMP FIN for its last session (0): TCP FIN from the client"
@@ -572,6 +575,50 @@ sc_port_reuse_two_connections() {
     server --encryption not_sup
     tsql_client off
     sleep 1.5
+    tsql_client off
+}
+
+setup_port_reuse_syn_answered_by_ack() {
+    in_client sysctl -qw net.ipv4.ip_local_port_range="50000 50001" || return 1
+    # The client's abortive close (RST with ACK) never reaches the server; the bare RST a client sends
+    # in answer to a stray ACK (no ACK flag) does.
+    in_server iptables -A INPUT -p tcp --dport "$PORT" --tcp-flags RST,ACK RST,ACK -j DROP || return 1
+    note "client namespace: sysctl net.ipv4.ip_local_port_range='50000 50001' (connect() takes the even port 50000 first)"
+    note "iptables -A INPUT -p tcp --dport $PORT --tcp-flags RST,ACK RST,ACK -j DROP in the server namespace (drops the client's RST/ACK, not a bare RST)"
+}
+sc_port_reuse_syn_answered_by_ack() {
+    EXPECT="stream 0 (tedious, port 50000): steps 1,2,4,5,6,7 in clear, closed by the client's RST (dropped before the server); diagnoses cleartext_login, client_reset. Stream 1 (tsql, port 50000 again, 0.8 s later): its SYN answered by the server's bare ACK of stream 0 (diagnosis port_reuse, warning, naming connection 0), the client's bare RST, then the SYN sent again at once (same tcp.stream, a retransmission), accepted: steps 1,2,4,5,6,7 in clear, cleartext_login; outcome connected twice"
+    server --encryption not_sup
+    # holdMs: the client acknowledges the last response before its reset, so the server has nothing
+    # to send again (a retransmission would meet the client's bare RST, which reaches the server).
+    tedious_client '{"encrypt": false, "close": "reset", "holdMs": 300}'
+    sleep 0.5
+    tsql_client off
+}
+
+setup_port_reuse_syn_answered_by_ack_fails() {
+    in_client sysctl -qw net.ipv4.ip_local_port_range="50000 50001" || return 1
+    in_server iptables -A INPUT -p tcp --dport "$PORT" --tcp-flags RST RST -j DROP || return 1
+    note "client namespace: sysctl net.ipv4.ip_local_port_range='50000 50001' (connect() takes the even port 50000 first)"
+    note "iptables -A INPUT -p tcp --dport $PORT --tcp-flags RST RST -j DROP in the server namespace (drops every RST of the client)"
+}
+sc_port_reuse_syn_answered_by_ack_fails() {
+    EXPECT="stream 0 (tedious, port 50000): steps 1,2,4,5,6,7 in clear, closed by the client's RST (dropped before the server); diagnoses cleartext_login, client_reset. Stream 1 (tsql, port 50000 again): its SYNs answered by the server's bare ACK of stream 0 (one SYN unanswered) and each reset by the client; diagnosis port_reuse once (warning in a single pass, error once the capture shows no SYN/ACK); outcome failed"
+    server --encryption not_sup
+    tedious_client '{"encrypt": false, "close": "reset", "holdMs": 300}'
+    sleep 0.5
+    tsql_client off "connect timeout = 5"
+}
+
+setup_port_reuse_server_time_wait_accepted() {
+    in_client sysctl -qw net.ipv4.ip_local_port_range="50000 50001" || return 1
+    note "client namespace: sysctl net.ipv4.ip_local_port_range='50000 50001' (connect() takes the even port 50000 first)"
+}
+sc_port_reuse_server_time_wait_accepted() {
+    EXPECT="stream 0 (tsql, port 50000): steps 1,2,4,5,6,7 in clear, the server's FIN answers the batch; diagnoses cleartext_login, server_first_fin. Stream 1 (tsql, port 50000 again, while the server holds stream 0 in TIME_WAIT): SYN answered by SYN/ACK, steps 1,2,4,5,6,7 in clear; diagnosis cleartext_login only (no port_reuse); outcome connected twice"
+    server --encryption not_sup --fin-mid-session 1 --fail-conns 1
+    tsql_client off
+    sleep 0.5
     tsql_client off
 }
 

@@ -132,7 +132,7 @@ TEST_CASE("catalogue: second expert entries have unique qualifiers and another s
         REQUIRE(info.alt_when != nullptr);
         CHECK(std::strncmp(info.alt_when, "if ", 3) == 0);
     }
-    CHECK(n == 3);  // weak_cert_hash.failed, tls_alert.fatal, attention.unacknowledged
+    CHECK(n == 4);  // weak_cert_hash.failed, tls_alert.fatal, attention.unacknowledged, port_reuse.never_accepted
     CHECK(std::string(tdsdiag::code_info(Code::TlsAlert).alt_qualifier) == "fatal");
     CHECK(tdsdiag::code_info(Code::TlsAlert).alt_group == tdsdiag::ExpertGroup::Sequence);
     CHECK(tdsdiag::code_info(Code::WeakCertHash).alt_group == tdsdiag::ExpertGroup::ResponseCode);
