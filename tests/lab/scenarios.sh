@@ -107,6 +107,7 @@ SCENARIOS=(
 # ---- the path between client and server (issue 19): a router namespace
 "middlebox-reset|a router namespace between client (10.10.10.10) and server (10.10.20.120), captured on the client: tsql (login-only TLS) logs in and runs select 1; then an nft rule in the router (forward chain: tcp dport 1433 reject with tcp reset) is added, and tsql's next batch, 2 s later, is answered by a RST the router makes in the server's name: TTL 64 where the server's packets, one hop away, arrive with 63"
 "idle-reset|a router namespace with conntrack between client (10.10.10.10) and server (10.10.20.120), captured on the client: established TCP entries expire after 5 s (net.netfilter.nf_conntrack_tcp_timeout_established=5, nf_conntrack_tcp_loose=0) and the router rejects packets of no known connection (ct state invalid: reject with tcp reset); tsql (login-only TLS) logs in, runs select 1, stays idle 8 s, then its next batch is answered by the router's RST (TTL 64, not the server's 63); captures/idle-reset.args lowers tdsdiag.idle_timeout_s to 5"
+"idle-dropped|as idle-reset, but the router drops packets of no known connection (ct state invalid drop, no reject): after 8 s idle tsql's next batch is sent again and again by the kernel (five retransmissions in 3.3 s) with no acknowledgement, until tsql is stopped (timeout) 12 s after its start; the capture ends 1 s later, before any FIN; captures/idle-dropped.args lowers tdsdiag.idle_timeout_s to 5"
 
 )
 
@@ -923,5 +924,33 @@ sc_idle_reset() {
     sleep 6.5
     after=$(in_router conntrack -L -p tcp --dport "$PORT" 2>/dev/null | grep -c ESTABLISHED)
     note "tsql got select 1, then 8 s later select 2, and the router's conntrack listed ${before:-?} ESTABLISHED connection(s) to port $PORT at batch 1, ${after:-?} 6.5 s later (conntrack -L)"
+    wait_clients
+}
+
+setup_idle_dropped() {
+    lab_router || return 1
+    in_router nft -f - <<'NFT' || return 1
+table ip lab {
+    chain forward {
+        type filter hook forward priority 0; policy accept;
+        ct state invalid drop
+    }
+}
+NFT
+    in_router sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_established=5 || return 1
+    in_router sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 || return 1
+    note "in the router: sysctl net.netfilter.nf_conntrack_tcp_timeout_established=5 and net.netfilter.nf_conntrack_tcp_loose=0 (a packet of no known connection is invalid, not a new one)"
+    note "nft table ip lab, chain forward: ct state invalid drop"
+}
+sc_idle_dropped() {
+    EXPECT="steps 1-6: login-only TLS, select 1 answered; 8 s of silence (the router's conntrack forgets the connection after 5 s); the next batch (select 2) is retransmitted, never acknowledged; with -o tdsdiag.idle_timeout_s:5 (captures/idle-dropped.args) diagnosis idle_reset on its second retransmission (silent 8 s, the client's next packet sent again with no acknowledgement); tsql is stopped by timeout; no close in the capture (last step 6)"
+    server --encryption off
+    CLIENT_TIMEOUT=12 TSQL_PAUSE=8 TSQL_QUERY_AFTER="select 2\ngo\n" in_bg tsql_client request
+    wait_server_log "SQL batch 1"
+    local before after
+    before=$(in_router conntrack -L -p tcp --dport "$PORT" 2>/dev/null | grep -c ESTABLISHED)
+    sleep 6.5
+    after=$(in_router conntrack -L -p tcp --dport "$PORT" 2>/dev/null | grep -c ESTABLISHED)
+    note "tsql got select 1, then 8 s later select 2 (stopped by timeout 12 s after its start), and the router's conntrack listed ${before:-?} ESTABLISHED connection(s) to port $PORT at batch 1, ${after:-?} 6.5 s later (conntrack -L)"
     wait_clients
 }
