@@ -241,17 +241,18 @@ Words Describer::words(const Finding& f) const {
                 fix_of(code), ""};
     }
     case Code::IdleReset: {
-        const std::string idle = format("The connection was silent for %s (more than tdsdiag.idle_timeout_s, %s), then",
+        // Worst case (a 10-digit frame, a silence of days) still fits kMaxTextLength: the unit test checks it.
+        const std::string idle = format("After %s of silence (over tdsdiag.idle_timeout_s, %s),",
                                         seconds(e.waited_ns).c_str(), seconds(c_.config().idle_timeout_ns).c_str());
         if (e.variant == Variant::IdleUnacknowledged)
             return {sev,
-                    format("%s the %s's next packet (frame %u) was sent again with no acknowledgement: likely a firewall "
-                           "or load balancer forgot the idle connection and drops its packets.",
+                    format("%s the %s's next packet (frame %u) was resent with no acknowledgement: likely a firewall or "
+                           "load balancer forgot the idle connection and drops it.",
                            idle.c_str(), e.from == Side::Client ? "client" : "server", e.idle_frame),
                     fix_of(code), ""};
         return {sev,
-                format("%s its next packet (frame %u) was answered by a reset: likely a firewall or load balancer forgot "
-                       "the idle connection.",
+                format("%s the next packet (frame %u) was answered by a reset: likely a firewall or load balancer "
+                       "forgot the idle connection.",
                        idle.c_str(), e.idle_frame),
                 fix_of(code), ""};
     }

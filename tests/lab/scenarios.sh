@@ -108,6 +108,11 @@ SCENARIOS=(
 "named-instance-dynamic-port|a named instance on its dynamic port: the server listens on TCP 49177, pytds connects straight to 49177 (the port the SQL Browser gave before the capture; capture filter 'tcp port 49177', no UDP 1434): prelogin, login-only TLS 1.2 (pytds enc_login_only, lab CA), Login7 as TLS application data, login response in clear, then 'select @P1' with @P1 = 1 as an RPC request (sp_executesql) in clear, FIN close by the client"
 "named-instance-dynamic-port-clear-login|the same port 49177; tsql with tds version = 7.0 sends no PRELOGIN: its first payload is a TDS 7.0 Login7 in clear (server --login7-first accepts it), then the login response with LOGINACK (TDS 7.0), select 1, FIN close by the client"
 
+# ---- the path between client and server (issue 19): a router namespace
+"middlebox-reset|a router namespace between client (10.10.10.10) and server (10.10.20.120), captured on the client: tsql (login-only TLS) logs in and runs select 1; then an nft rule in the router (forward chain: tcp dport 1433 reject with tcp reset) is added, and tsql's next batch, 2 s later, is answered by a RST the router makes in the server's name: TTL 64 where the server's packets, one hop away, arrive with 63"
+"idle-reset|a router namespace with conntrack between client (10.10.10.10) and server (10.10.20.120), captured on the client: established TCP entries expire after 5 s (net.netfilter.nf_conntrack_tcp_timeout_established=5, nf_conntrack_tcp_loose=0) and the router rejects packets of no known connection (ct state invalid: reject with tcp reset); tsql (login-only TLS) logs in, runs select 1, stays idle 8 s, then its next batch is answered by the router's RST (TTL 64, not the server's 63); captures/idle-reset.args lowers tdsdiag.idle_timeout_s to 5"
+"idle-dropped|as idle-reset, but the router drops packets of no known connection (ct state invalid drop, no reject): after 8 s idle tsql's next batch is sent again and again by the kernel (five retransmissions in 3.3 s) with no acknowledgement, until tsql is stopped (timeout) 12 s after its start; the capture ends 1 s later, before any FIN; captures/idle-dropped.args lowers tdsdiag.idle_timeout_s to 5"
+
 )
 
 # ---------------------------------------------------------------------------
@@ -922,4 +927,93 @@ sc_named_instance_dynamic_port_clear_login() {
     server --encryption not_sup --login7-first
     tsql_client off "tds version = 7.0"
     note "freetds.conf tds version = 7.0 (FreeTDS sends no PRELOGIN for TDS 7.0)"
+}
+
+# ---- the path between client and server (issue 19) -----------------------------
+# lab_router (tests/lab/run) puts a router namespace between client and server;
+# the capture is on the client, so the TTL of each packet tells who sent it.
+wait_server_log() {  # TEXT [SECONDS]: wait until the server's log has TEXT
+    local i
+    for i in $(seq 1 $(( ${2:-10} * 20 ))); do
+        grep -qF "$1" "$T/server.log" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    die "the server's log never showed '$1'"
+}
+
+setup_middlebox_reset() { lab_router; }
+sc_middlebox_reset() {
+    EXPECT="steps 1-6 then 7: login-only TLS, select 1 answered; the next batch (select 2, 2 s later) is answered by a RST from the server's address with TTL 64 while the server's other packets have TTL 63; diagnoses server_reset (its text: likely sent by a device on the path, TTL 64 not 63) and middlebox_reset on that RST; outcome connected"
+    server --encryption off
+    TSQL_PAUSE=2 TSQL_QUERY_AFTER="select 2\ngo\n" in_bg tsql_client request
+    wait_server_log "SQL batch 1"
+    sleep 0.3
+    in_router nft -f - <<'NFT' || die "nft failed"
+table ip lab {
+    chain forward {
+        type filter hook forward priority 0; policy accept;
+        tcp dport 1433 reject with tcp reset
+    }
+}
+NFT
+    note "after the server logged batch 1 (select 1), in the router: nft table ip lab, chain forward (hook forward): tcp dport 1433 reject with tcp reset"
+    note "tsql got select 1, then 2 s later select 2"
+    wait_clients
+}
+
+setup_idle_reset() {
+    lab_router || return 1
+    in_router nft -f - <<'NFT' || return 1
+table ip lab {
+    chain forward {
+        type filter hook forward priority 0; policy accept;
+        ct state invalid tcp dport 1433 reject with tcp reset
+        ct state invalid drop
+    }
+}
+NFT
+    in_router sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_established=5 || return 1
+    in_router sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 || return 1
+    note "in the router: sysctl net.netfilter.nf_conntrack_tcp_timeout_established=5 and net.netfilter.nf_conntrack_tcp_loose=0 (a packet of no known connection is invalid, not a new one)"
+    note "nft table ip lab, chain forward: ct state invalid tcp dport 1433 reject with tcp reset, ct state invalid drop"
+}
+sc_idle_reset() {
+    EXPECT="steps 1-6 then 7: login-only TLS, select 1 answered; 8 s of silence (the router's conntrack forgets the connection after 5 s); the next batch (select 2) is answered by the router's RST in the server's name (TTL 64, the server's packets 63); with -o tdsdiag.idle_timeout_s:5 (captures/idle-reset.args) diagnoses idle_reset (silent 8 s, its next packet answered by a reset), middlebox_reset and server_reset (likely sent by a device on the path) on that RST; outcome connected"
+    server --encryption off
+    TSQL_PAUSE=8 TSQL_QUERY_AFTER="select 2\ngo\n" in_bg tsql_client request
+    wait_server_log "SQL batch 1"
+    local before after
+    before=$(in_router conntrack -L -p tcp --dport "$PORT" 2>/dev/null | grep -c ESTABLISHED)
+    sleep 6.5
+    after=$(in_router conntrack -L -p tcp --dport "$PORT" 2>/dev/null | grep -c ESTABLISHED)
+    note "tsql got select 1, then 8 s later select 2, and the router's conntrack listed ${before:-?} ESTABLISHED connection(s) to port $PORT at batch 1, ${after:-?} 6.5 s later (conntrack -L)"
+    wait_clients
+}
+
+setup_idle_dropped() {
+    lab_router || return 1
+    in_router nft -f - <<'NFT' || return 1
+table ip lab {
+    chain forward {
+        type filter hook forward priority 0; policy accept;
+        ct state invalid drop
+    }
+}
+NFT
+    in_router sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_established=5 || return 1
+    in_router sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 || return 1
+    note "in the router: sysctl net.netfilter.nf_conntrack_tcp_timeout_established=5 and net.netfilter.nf_conntrack_tcp_loose=0 (a packet of no known connection is invalid, not a new one)"
+    note "nft table ip lab, chain forward: ct state invalid drop"
+}
+sc_idle_dropped() {
+    EXPECT="steps 1-6: login-only TLS, select 1 answered; 8 s of silence (the router's conntrack forgets the connection after 5 s); the next batch (select 2) is retransmitted, never acknowledged; with -o tdsdiag.idle_timeout_s:5 (captures/idle-dropped.args) diagnosis idle_reset on its second retransmission (silent 8 s, the client's next packet sent again with no acknowledgement); tsql is stopped by timeout; no close in the capture (last step 6)"
+    server --encryption off
+    CLIENT_TIMEOUT=12 TSQL_PAUSE=8 TSQL_QUERY_AFTER="select 2\ngo\n" in_bg tsql_client request
+    wait_server_log "SQL batch 1"
+    local before after
+    before=$(in_router conntrack -L -p tcp --dport "$PORT" 2>/dev/null | grep -c ESTABLISHED)
+    sleep 6.5
+    after=$(in_router conntrack -L -p tcp --dport "$PORT" 2>/dev/null | grep -c ESTABLISHED)
+    note "tsql got select 1, then 8 s later select 2 (stopped by timeout 12 s after its start), and the router's conntrack listed ${before:-?} ESTABLISHED connection(s) to port $PORT at batch 1, ${after:-?} 6.5 s later (conntrack -L)"
+    wait_clients
 }

@@ -121,3 +121,44 @@ TEST_CASE("A packet after an idle silence that is reset or never acknowledged is
         CHECK(text_of(run.results.back(), Code::IdleReset).find("no acknowledgement") != std::string::npos);
     }
 }
+
+// The lab's idle-dropped capture: the first text was 248 bytes and Wireshark's cut left half a sentence.
+TEST_CASE("An idle_reset text is a whole sentence that fits an expert info, even after a silence of days", "[path]") {
+    tdsdiag::Config config;
+    config.idle_timeout_ns = 86400LL * 1000000000;  // a day
+    std::vector<Packet> f = session(64, 63);
+    for (size_t i = 0; i < f.size(); ++i) f[i].time_ns = static_cast<int64_t>(i + 1) * 10000000;
+    Packet q = tds(true, {tdsdiag::kTdsSqlBatch});
+    q.time_ns = 999999LL * 1000000000;  // 11.6 days after the last frame (90 ms): "999998.910 s"
+    f.push_back(q);
+    const auto whole = [](const std::string& t) {
+        // Room for a 10-digit frame number where the test has "frame 10".
+        CHECK(t.size() + 8 <= tdsdiag::kMaxTextLength);
+        CHECK(t.find("999998.910 s") != std::string::npos);
+        CHECK(t.find("86400.000 s") != std::string::npos);
+        CHECK(t.find("frame 10") != std::string::npos);
+        CHECK(t.back() == '.');
+    };
+    SECTION("resent, never acknowledged") {
+        Packet r1 = retrans(q), r2 = retrans(q);
+        r1.time_ns = q.time_ns + 200000000;
+        r2.time_ns = q.time_ns + 600000000;
+        f.push_back(r1);
+        f.push_back(r2);
+        Run run(f, config);
+        REQUIRE(has(run.results.back(), Code::IdleReset));
+        const std::string t = text_of(run.results.back(), Code::IdleReset);
+        whole(t);
+        CHECK(t.find("client's next packet") != std::string::npos);
+    }
+    SECTION("answered by a reset") {
+        Packet r = rst(false);
+        r.time_ns = q.time_ns + 100000;
+        f.push_back(r);
+        Run run(f, config);
+        REQUIRE(has(run.results.back(), Code::IdleReset));
+        const std::string t = text_of(run.results.back(), Code::IdleReset);
+        whole(t);
+        CHECK(t.find("answered by a reset") != std::string::npos);
+    }
+}
