@@ -961,6 +961,14 @@ NFT
     wait_clients
 }
 
+# The router's conntrack forgets an established connection after 5 s of silence, and a packet of a
+# connection it does not know is invalid (not a new connection picked up midstream).
+router_conntrack_forgets_after_5s() {
+    in_router sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_established=5 || return 1
+    in_router sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 || return 1
+    note "in the router: sysctl net.netfilter.nf_conntrack_tcp_timeout_established=5 and net.netfilter.nf_conntrack_tcp_loose=0 (a packet of no known connection is invalid, not a new one)"
+}
+
 setup_idle_reset() {
     lab_router || return 1
     in_router nft -f - <<'NFT' || return 1
@@ -972,9 +980,7 @@ table ip lab {
     }
 }
 NFT
-    in_router sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_established=5 || return 1
-    in_router sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 || return 1
-    note "in the router: sysctl net.netfilter.nf_conntrack_tcp_timeout_established=5 and net.netfilter.nf_conntrack_tcp_loose=0 (a packet of no known connection is invalid, not a new one)"
+    router_conntrack_forgets_after_5s || return 1
     note "nft table ip lab, chain forward: ct state invalid tcp dport 1433 reject with tcp reset, ct state invalid drop"
 }
 sc_idle_reset() {
@@ -1000,9 +1006,7 @@ table ip lab {
     }
 }
 NFT
-    in_router sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_established=5 || return 1
-    in_router sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 || return 1
-    note "in the router: sysctl net.netfilter.nf_conntrack_tcp_timeout_established=5 and net.netfilter.nf_conntrack_tcp_loose=0 (a packet of no known connection is invalid, not a new one)"
+    router_conntrack_forgets_after_5s || return 1
     note "nft table ip lab, chain forward: ct state invalid drop"
 }
 sc_idle_dropped() {
