@@ -45,6 +45,20 @@ golden_normalise() {
     }'
 }
 
+# golden_expected NAME PASS: the expected file for the running tshark. Where Wireshark's own fields
+# differ between releases (e.g. 4.4 gives a SYN sent again after a reset its own tcp.stream, 4.0 counts
+# it as a retransmission in the same stream), captures/NAME.PASS.wsM.N.tsv holds the output of
+# Wireshark M.N and later; the newest such file not newer than the running tshark wins, else NAME.PASS.tsv.
+golden_expected() {
+  local name=$1 pass=$2 ws v best=""
+  ws=$(tshark --version 2>/dev/null | sed -n '1s/^TShark (Wireshark) \([0-9]*\.[0-9]*\)\..*/\1/p')
+  for v in 4.2 4.4 4.6; do
+    [ -f "$root/captures/$name.$pass.ws$v.tsv" ] || continue
+    [ "$(printf '%s\n%s\n' "$v" "$ws" | sort -V | head -1)" = "$v" ] && best=$v
+  done
+  if [ -n "$best" ]; then echo "$root/captures/$name.$pass.ws$best.tsv"; else echo "$root/captures/$name.$pass.tsv"; fi
+}
+
 # golden_output PLUGIN_TREE NAME PASS: prints the fields of every frame of captures/NAME.pcapng.
 # PASS is 1pass or 2pass, with -keys when the capture's TLS key log (captures/NAME.keys) is used.
 golden_output() {
