@@ -123,6 +123,20 @@ struct FrameData {
     DiagData* diags;  // on the first pass only (packet scope); later passes ask the core again
 };
 
+// The frame's absolute time in nanoseconds.
+int64_t frame_time_ns(const packet_info* pinfo) {
+    return static_cast<int64_t>(pinfo->abs_ts.secs) * 1000000000 + pinfo->abs_ts.nsecs;
+}
+
+// Two addresses as text (packet scope while converted), "" where Wireshark has none.
+void addresses_text(packet_info* pinfo, const address* src, const address* dst, std::string& src_text,
+                    std::string& dst_text) {
+    const char* s = address_to_str(pinfo->pool, src);
+    const char* d = address_to_str(pinfo->pool, dst);
+    src_text = s ? s : "";
+    dst_text = d ? d : "";
+}
+
 nstime_t to_nstime(int64_t ns) {
     nstime_t t;
     t.secs = static_cast<time_t>(ns / 1000000000);
@@ -514,15 +528,12 @@ TDSDIAG_NOINLINE FrameData* analyze_frame(tvbuff_t* tvb, packet_info* pinfo, pro
                                          g_file->analyzer.wants_checksum(stream), p))
             return nullptr;
         p.frame = pinfo->num;
-        p.time_ns = static_cast<int64_t>(pinfo->abs_ts.secs) * 1000000000 + pinfo->abs_ts.nsecs;
+        p.time_ns = frame_time_ns(pinfo);
         p.src_port = static_cast<uint16_t>(pinfo->srcport);
         p.dst_port = static_cast<uint16_t>(pinfo->destport);
         // Addresses are needed when a connection starts, or to tell sides apart on equal ports.
         if (p.src_port == p.dst_port || !tracked) {
-            char* src = address_to_str(pinfo->pool, &pinfo->src);
-            char* dst = address_to_str(pinfo->pool, &pinfo->dst);
-            p.src_addr = src ? src : "";
-            p.dst_addr = dst ? dst : "";
+            addresses_text(pinfo, &pinfo->src, &pinfo->dst, p.src_addr, p.dst_addr);
         }
         // A connection taken up by its first TDS message on a port that is not a SQL Server port: it
         // began at its handshake, and the TDS dissector gets the rest of it.
@@ -544,11 +555,8 @@ TDSDIAG_COLD FrameData* analyze_browser_frame(packet_info* pinfo, proto_tree* tr
     try {
         tdsdiag::BrowserPacket b;
         b.frame = pinfo->num;
-        b.time_ns = static_cast<int64_t>(pinfo->abs_ts.secs) * 1000000000 + pinfo->abs_ts.nsecs;
-        char* src = address_to_str(pinfo->pool, &sf->src);
-        char* dst = address_to_str(pinfo->pool, &sf->dst);
-        b.src_addr = src ? src : "";
-        b.dst_addr = dst ? dst : "";
+        b.time_ns = frame_time_ns(pinfo);
+        addresses_text(pinfo, &sf->src, &sf->dst, b.src_addr, b.dst_addr);
         b.src_port = sf->src_port;
         b.dst_port = sf->dst_port;
         b.icmp_error = sf->in_error != FALSE;
@@ -582,11 +590,8 @@ TDSDIAG_COLD FrameData* analyze_kerberos_frame(packet_info* pinfo, proto_tree* t
         if (!tdsdiag_plugin::read_kerberos(tree, k)) return nullptr;
         if (k.msg_type != tdsdiag::kKrbTgsReq && k.msg_type != tdsdiag::kKrbError) return nullptr;
         k.frame = pinfo->num;
-        k.time_ns = static_cast<int64_t>(pinfo->abs_ts.secs) * 1000000000 + pinfo->abs_ts.nsecs;
-        char* src = address_to_str(pinfo->pool, &pinfo->src);
-        char* dst = address_to_str(pinfo->pool, &pinfo->dst);
-        k.src_addr = src ? src : "";
-        k.dst_addr = dst ? dst : "";
+        k.time_ns = frame_time_ns(pinfo);
+        addresses_text(pinfo, &pinfo->src, &pinfo->dst, k.src_addr, k.dst_addr);
         uint32_t id = 0;
         const tdsdiag::FrameResult r = g_file->analyzer.on_kerberos(k, &id);
         return to_frame_data(pinfo, r, kKerberosFrame, id);
@@ -769,7 +774,7 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
     const FrameData* fd = kept_frame(pinfo);
     if (g_file != nullptr && !g_file->have_start) {
         g_file->have_start = true;
-        g_file->capture_start_ns = static_cast<int64_t>(pinfo->abs_ts.secs) * 1000000000 + pinfo->abs_ts.nsecs;
+        g_file->capture_start_ns = frame_time_ns(pinfo);
     }
     if (fd == nullptr && !PINFO_FD_VISITED(pinfo)) {
         if (pinfo->srcport == tdsdiag::kKerberosPort || pinfo->destport == tdsdiag::kKerberosPort) {

@@ -110,6 +110,15 @@ bool first_uint(proto_tree* tree, WantedField w, guint32& v) {
     return found;
 }
 
+bool first_int(proto_tree* tree, WantedField w, gint32& v) {
+    bool found = false;
+    each(tree, w, [&](field_info* fi) {
+        if (!found) v = fvalue_get_sinteger(TDSDIAG_FVALUE(fi));
+        found = true;
+    });
+    return found;
+}
+
 // Wireshark 4.0 dissects the routing ENVCHANGE (type 20) only up to its type byte: its value is read
 // here from the bytes that follow, after checking they were captured (no tvb call may throw here).
 void read_routing(field_info* fi, tdsdiag::Packet& p) {
@@ -185,17 +194,10 @@ bool has_tds(proto_tree* tree) { return present(tree, W_TDS_TYPE); }
 bool read_udp_stream(proto_tree* tree, guint32& stream) { return first_uint(tree, W_UDP_STREAM, stream); }
 
 bool read_kerberos(proto_tree* tree, tdsdiag::KerberosPacket& out) {
-    bool found = false;
-    each(tree, W_KRB_MSG_TYPE, [&](field_info* fi) {
-        if (!found) out.msg_type = static_cast<int>(fvalue_get_sinteger(TDSDIAG_FVALUE(fi)));
-        found = true;
-    });
-    if (!found) return false;
-    bool have_error = false;
-    each(tree, W_KRB_ERROR_CODE, [&](field_info* fi) {
-        if (!have_error) out.error_code = fvalue_get_sinteger(TDSDIAG_FVALUE(fi));
-        have_error = true;
-    });
+    gint32 v = 0;
+    if (!first_int(tree, W_KRB_MSG_TYPE, v)) return false;
+    out.msg_type = v;
+    if (first_int(tree, W_KRB_ERROR_CODE, v)) out.error_code = v;
     each(tree, W_KRB_SNAME, [&](field_info* fi) {
         const char* s = fvalue_get_string(TDSDIAG_FVALUE(fi));
         out.sname.emplace_back(s != nullptr ? s : "");

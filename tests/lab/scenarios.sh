@@ -969,6 +969,16 @@ router_conntrack_forgets_after_5s() {
     note "in the router: sysctl net.netfilter.nf_conntrack_tcp_timeout_established=5 and net.netfilter.nf_conntrack_tcp_loose=0 (a packet of no known connection is invalid, not a new one)"
 }
 
+# Called at the server's first batch: the router's established connections to $PORT then and 6.5 s
+# later, noted with what tsql did (ARG: said after "select 2"), to show the connection really expired.
+note_conntrack_forgets() {
+    local before after
+    before=$(in_router conntrack -L -p tcp --dport "$PORT" 2>/dev/null | grep -c ESTABLISHED)
+    sleep 6.5
+    after=$(in_router conntrack -L -p tcp --dport "$PORT" 2>/dev/null | grep -c ESTABLISHED)
+    note "tsql got select 1, then 8 s later select 2$1, and the router's conntrack listed ${before:-?} ESTABLISHED connection(s) to port $PORT at batch 1, ${after:-?} 6.5 s later (conntrack -L)"
+}
+
 setup_idle_reset() {
     lab_router || return 1
     in_router nft -f - <<'NFT' || return 1
@@ -988,11 +998,7 @@ sc_idle_reset() {
     server --encryption off
     TSQL_PAUSE=8 TSQL_QUERY_AFTER="select 2\ngo\n" in_bg tsql_client request
     wait_server_log "SQL batch 1"
-    local before after
-    before=$(in_router conntrack -L -p tcp --dport "$PORT" 2>/dev/null | grep -c ESTABLISHED)
-    sleep 6.5
-    after=$(in_router conntrack -L -p tcp --dport "$PORT" 2>/dev/null | grep -c ESTABLISHED)
-    note "tsql got select 1, then 8 s later select 2, and the router's conntrack listed ${before:-?} ESTABLISHED connection(s) to port $PORT at batch 1, ${after:-?} 6.5 s later (conntrack -L)"
+    note_conntrack_forgets ""
     wait_clients
 }
 
@@ -1014,10 +1020,6 @@ sc_idle_dropped() {
     server --encryption off
     CLIENT_TIMEOUT=12 TSQL_PAUSE=8 TSQL_QUERY_AFTER="select 2\ngo\n" in_bg tsql_client request
     wait_server_log "SQL batch 1"
-    local before after
-    before=$(in_router conntrack -L -p tcp --dport "$PORT" 2>/dev/null | grep -c ESTABLISHED)
-    sleep 6.5
-    after=$(in_router conntrack -L -p tcp --dport "$PORT" 2>/dev/null | grep -c ESTABLISHED)
-    note "tsql got select 1, then 8 s later select 2 (stopped by timeout 12 s after its start), and the router's conntrack listed ${before:-?} ESTABLISHED connection(s) to port $PORT at batch 1, ${after:-?} 6.5 s later (conntrack -L)"
+    note_conntrack_forgets " (stopped by timeout 12 s after its start)"
     wait_clients
 }
