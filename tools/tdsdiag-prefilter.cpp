@@ -5,7 +5,9 @@
 // Kept: the first frame (relative times stay the same), every frame that is not Ethernet/IP/TCP or
 // cannot be parsed, every UDP frame, and every frame of a TCP connection (by addresses and ports,
 // over the whole file) that uses a SQL port (1433, 1434 and each -p) or whose payload anywhere starts
-// like TDS or TLS. Of the other TCP connections only what makes Wireshark number tcp.stream the same:
+// like TDS or TLS. Of the other TCP connections only what makes Wireshark number tcp.stream the same,
+// and of those frames only the headers (Ethernet, IP, TCP; the original length stays): of a connection
+// that is alone on its addresses and ports in the file, its first frame; where the ports are reused,
 // the first frame in each direction and every SYN, FIN and RST frame.
 // pcapng: every block that is not a packet (section and interface descriptions, name resolution,
 // statistics, decryption secrets, custom blocks) is copied as it is, in place; only Ethernet
@@ -121,7 +123,10 @@ struct Record {
     const uint8_t* data; // the frame, nullptr for a pcapng block that holds none
     size_t incl;         // the frame's captured length
     bool ethernet;       // the frame's link type is Ethernet
+    uint8_t kind;        // how a shorter copy is written: kPcap, kEpb (pcapng enhanced packet) or kAsIs
+    bool swap;           // the file's or section's byte order differs from ours
 };
+enum : uint8_t { kAsIs, kPcap, kEpb };
 
 // The blocks of a pcapng file from `off` on (the first is a section header). Returns where the blocks
 // that could be read end; a cut or malformed block ends the walk (the rest is copied unread).
@@ -157,7 +162,7 @@ size_t pcapng_records(const uint8_t* b, size_t n, std::vector<Record>& recs) {
         if (len < 12 || len % 4 != 0 || off + len > n) break;
         const uint8_t* body = b + off + 8;
         const size_t body_len = len - 12;
-        Record r{b + off, len, nullptr, 0, false};
+        Record r{b + off, len, nullptr, 0, false, kAsIs, swap};
         if (type == 1 && body_len >= 8) {  // interface description
             links.push_back(u16(body));
         } else if (type == 6 && body_len >= 20) {  // enhanced packet
@@ -166,6 +171,7 @@ size_t pcapng_records(const uint8_t* b, size_t n, std::vector<Record>& recs) {
                 r.data = body + 20;
                 r.incl = cap;
                 r.ethernet = ifc < links.size() && links[ifc] == 1;
+                r.kind = kEpb;
             }
         } else if (type == 3 && body_len >= 4) {  // simple packet: interface 0, length from the block
             const uint32_t orig = u32(body);
@@ -184,6 +190,41 @@ size_t pcapng_records(const uint8_t* b, size_t n, std::vector<Record>& recs) {
         off += len;
     }
     return off;
+}
+
+// Writes a record with only the first `snap` bytes of its frame (the frame's original length stays, as in
+// a capture made with a snapshot length): what is written for the frames of other TCP connections, whose
+// payload Wireshark would otherwise hand to HTTP and the rest for nothing. Returns false (nothing
+// written) where the record cannot be shortened this way.
+bool write_snapped(const Record& r, size_t snap, FILE* out) {
+    auto put32 = [&](uint8_t* p, uint32_t v) {
+        if (r.swap) v = __builtin_bswap32(v);
+        memcpy(p, &v, 4);
+    };
+    if (r.kind == kPcap) {
+        uint8_t h[16];
+        memcpy(h, r.hdr, 16);
+        put32(h + 8, uint32_t(snap));
+        return fwrite(h, 1, 16, out) == 16 && fwrite(r.data, 1, snap, out) == snap;
+    }
+    if (r.kind != kEpb) return false;
+    // type, length, interface, timestamp (2), captured and original length, the frame padded to 4 bytes,
+    // the options as they were, the length again.
+    const size_t old_pad = (r.incl + 3) & ~size_t(3), new_pad = (snap + 3) & ~size_t(3);
+    const size_t opts_at = 28 + old_pad;
+    if (opts_at + 4 > r.len) return false;
+    const size_t opts_len = r.len - 4 - opts_at;
+    const uint32_t len = uint32_t(28 + new_pad + opts_len + 4);
+    uint8_t h[28];
+    memcpy(h, r.hdr, 28);
+    put32(h + 4, len);
+    put32(h + 20, uint32_t(snap));
+    static const uint8_t zeros[4] = {};
+    uint8_t t[4];
+    put32(t, len);
+    return fwrite(h, 1, 28, out) == 28 && fwrite(r.data, 1, snap, out) == snap &&
+           fwrite(zeros, 1, new_pad - snap, out) == new_pad - snap &&
+           fwrite(r.hdr + opts_at, 1, opts_len, out) == opts_len && fwrite(t, 1, 4, out) == 4;
 }
 
 }  // namespace
@@ -230,22 +271,45 @@ int main(int argc, char** argv) {
         while (off + 16 <= buf.size()) {
             size_t incl = u32(buf.data() + off + 8);
             if (off + 16 + incl > buf.size()) break;
-            recs.push_back({buf.data() + off, 16 + incl, buf.data() + off + 16, incl, ethernet});
+            recs.push_back({buf.data() + off, 16 + incl, buf.data() + off + 16, incl, ethernet, kPcap, swap});
             off += 16 + incl;
         }
         tail = off;
     }
-    std::vector<Seg> segs(recs.size());
-    std::vector<char> parsed(recs.size(), 0);
-    std::unordered_set<Key, KeyHash> sql;
+    // Each frame's connection (by addresses and ports) and what the second pass needs of the frame.
+    struct Conn {
+        bool sql = false;
+        bool first_is_syn = false;  // its first frame is a SYN (without ACK)
+        uint32_t syns = 0;          // SYN frames (without ACK), retransmissions included
+        uint8_t seen = 0;           // a bit per direction: a frame of it written already
+    };
+    struct Frame {
+        uint32_t conn;      // index into conns; kNone: not Ethernet/IP/TCP or cannot be parsed
+        uint16_t flags;
+        uint16_t hdr_len;   // where the TCP payload starts
+        uint8_t dir;
+        bool payload;
+    };
+    constexpr uint32_t kNone = UINT32_MAX;
+    std::vector<Frame> frames_of(recs.size(), Frame{kNone, 0, 0, 0, false});
+    std::vector<Conn> conns;
     {
+        std::unordered_map<Key, uint32_t, KeyHash> ids;
         for (size_t r = 0; r < recs.size(); ++r) {
-            if (recs[r].data == nullptr || !recs[r].ethernet) continue;
-            parsed[r] = parse(recs[r].data, recs[r].incl, segs[r]);
-            if (!parsed[r]) continue;
-            const Seg& s = segs[r];
+            Seg s;
+            if (recs[r].data == nullptr || !recs[r].ethernet || !parse(recs[r].data, recs[r].incl, s)) continue;
+            const auto [it, fresh] = ids.try_emplace(s.key, uint32_t(conns.size()));
+            const bool syn = (s.flags & 0x12) == 0x02;
+            if (fresh) {
+                conns.emplace_back();
+                conns.back().first_is_syn = syn;
+            }
+            Conn& c = conns[it->second];
+            c.syns += syn;
             if (ports.count(s.key.p[0]) || ports.count(s.key.p[1]) || (s.payload_len && looks_sql(s.payload, s.payload_len)))
-                sql.insert(s.key);
+                c.sql = true;
+            frames_of[r] = Frame{it->second, s.flags, uint16_t(s.payload_len ? s.payload - recs[r].data : 0),
+                                 uint8_t(s.dir), s.payload_len != 0};
         }
     }
     FILE* out = fopen(argv[i + 1], "wb");
@@ -253,8 +317,7 @@ int main(int argc, char** argv) {
     static char obuf[1 << 20];
     setvbuf(out, obuf, _IOFBF, sizeof obuf);
     fwrite(buf.data(), 1, head, out);
-    std::unordered_map<Key, uint8_t, KeyHash> seen;  // bit per direction
-    size_t kept = 0, frames = 0;
+    size_t kept = 0, frames = 0, snapped = 0;
     bool first = true;
     for (size_t r = 0; r < recs.size(); ++r) {
         if (recs[r].data == nullptr) {  // a pcapng block without a frame: always copied
@@ -262,18 +325,32 @@ int main(int argc, char** argv) {
             continue;
         }
         ++frames;
-        bool keep = first || !parsed[r];
+        const Frame& f = frames_of[r];
+        bool keep = first || f.conn == kNone, whole = keep;
         first = false;
         if (!keep) {
-            const Seg& s = segs[r];
-            if (sql.count(s.key) || (s.flags & 0x07)) keep = true;  // SQL, or FIN/SYN/RST
-            uint8_t& bits = seen[s.key];
-            if (!(bits & (1u << s.dir))) { bits |= uint8_t(1u << s.dir); keep = true; }
+            Conn& c = conns[f.conn];
+            // One connection on these addresses and ports in the whole file (no SYN, or one SYN that
+            // begins it): its first frame gives it its tcp.stream, and nothing later can start another.
+            // Otherwise what Wireshark looks at to start a new stream on reused ports: the first frame
+            // in each direction (the base sequence numbers) and every SYN, FIN and RST.
+            const bool single = c.syns == 0 || (c.syns == 1 && c.first_is_syn);
+            whole = c.sql;
+            if (whole || (!single && (f.flags & 0x07))) keep = true;
+            if (!(c.seen & (1u << f.dir)) && (!single || c.seen == 0)) keep = true;
+            c.seen |= uint8_t(1u << f.dir);
         }
-        if (keep) { fwrite(recs[r].hdr, 1, recs[r].len, out); ++kept; }
+        if (!keep) continue;
+        ++kept;
+        // A frame of another connection: its headers only.
+        if (!whole && f.payload && write_snapped(recs[r], f.hdr_len, out)) {
+            ++snapped;
+            continue;
+        }
+        fwrite(recs[r].hdr, 1, recs[r].len, out);
     }
     if (tail < buf.size()) fwrite(buf.data() + tail, 1, buf.size() - tail, out);
     if (fclose(out) != 0) { perror(argv[i + 1]); return 2; }
-    fprintf(stderr, "tdsdiag-prefilter: %zu of %zu frames kept\n", kept, frames);
+    fprintf(stderr, "tdsdiag-prefilter: %zu of %zu frames kept, %zu of them cut to their headers\n", kept, frames, snapped);
     return 0;
 }
