@@ -1,7 +1,7 @@
 // tdsdiag-prefilter: copies a capture (classic pcap or pcapng) without the frames tdsdiag cannot
 // use, so that tshark dissects only the SQL Server traffic of a mixed capture (scripts/tdsdiag-batch).
 //
-// usage: tdsdiag-prefilter [-p PORT]... IN OUT    (OUT in IN's format)
+// usage: tdsdiag-prefilter [-p PORT]... IN OUT    (OUT in IN's format; - for standard output)
 // Kept: the first frame (relative times stay the same), every frame that is not Ethernet/IP/TCP or
 // cannot be parsed, every UDP frame, and every frame of a TCP connection (by addresses and ports,
 // over the whole file) that uses a SQL port (1433, 1434 and each -p) or whose payload anywhere starts
@@ -12,7 +12,8 @@
 // pcapng: every block that is not a packet (section and interface descriptions, name resolution,
 // statistics, decryption secrets, custom blocks) is copied as it is, in place; only Ethernet
 // interfaces' packets are filtered.
-// Exit status 3: neither pcap nor pcapng, e.g. gzip-compressed (the caller then runs on the file unfiltered).
+// Exit status 3: neither pcap nor pcapng, e.g. gzip-compressed (the caller then runs on the file unfiltered);
+// nothing is written then, so that a reader of a pipe from it sees an empty input.
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -233,7 +234,7 @@ int main(int argc, char** argv) {
     std::unordered_set<uint16_t> ports{1433, 1434};
     int i = 1;
     for (; i + 1 < argc && std::string(argv[i]) == "-p"; i += 2) ports.insert(uint16_t(std::stoi(argv[i + 1])));
-    if (argc - i != 2) { fprintf(stderr, "usage: tdsdiag-prefilter [-p PORT]... IN OUT  (pcap or pcapng)\n"); return 2; }
+    if (argc - i != 2) { fprintf(stderr, "usage: tdsdiag-prefilter [-p PORT]... IN OUT  (pcap or pcapng; OUT - for standard output)\n"); return 2; }
     int fd = open(argv[i], O_RDONLY);
     if (fd < 0) { perror(argv[i]); return 2; }
     struct stat st;
@@ -312,7 +313,8 @@ int main(int argc, char** argv) {
                                  uint8_t(s.dir), s.payload_len != 0};
         }
     }
-    FILE* out = fopen(argv[i + 1], "wb");
+    const bool to_stdout = std::string(argv[i + 1]) == "-";
+    FILE* out = to_stdout ? stdout : fopen(argv[i + 1], "wb");
     if (!out) { perror(argv[i + 1]); return 2; }
     static char obuf[1 << 20];
     setvbuf(out, obuf, _IOFBF, sizeof obuf);
