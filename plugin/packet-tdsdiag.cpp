@@ -325,7 +325,7 @@ ConnField conn_fields[] = {
      [](const ConnSource& c) { return number(c.s.browser_frame, c.s.browser_frame != 0); }},
     {"Kerberos refusal", "tdsdiag.conn.kerberos_frame", FT_FRAMENUM, BASE_NONE, nullptr,
      "Frame of the KDC's KRB-ERROR that refused the ticket this connection's client asked for "
-     "(kerberos_spn_missing, kerberos_clock_skew)",
+     "(kerberos_spn_missing, kerberos_clock_skew, kerberos_preauth_failed)",
      &hf_diagnosis_detail, [](const ConnSource& c) { return number(c.s.kerberos_frame, c.s.kerberos_frame != 0); }},
     {"MARS", "tdsdiag.conn.mars", FT_STRING, BASE_NONE, nullptr,
      "on when both prelogins carry the MARS option set (multiple active result sets, SMP "
@@ -1193,15 +1193,17 @@ extern "C" void proto_register_tdsdiag(void) {
                                   HFILL}},
         {&hf_kerberos, {"Kerberos refusal", "tdsdiag.kerberos", FT_NONE, BASE_NONE, nullptr, 0x0,
                         "The KDC's refusal of a ticket a SQL connection needed (a SQL Server SPN MSSQLSvc/..., or "
-                        "any principal on a clock skew) that this KRB-ERROR belongs to",
+                        "any principal on a clock skew or a failed pre-authentication) that this KRB-ERROR belongs "
+                        "to",
                         HFILL}},
         {&hf_kerberos_spn, {"SPN", "tdsdiag.kerberos.spn", FT_STRING, BASE_NONE, nullptr, 0x0,
                             "The service principal name the KDC refused a ticket for (MSSQLSvc/... for SQL Server)",
                             HFILL}},
         {&hf_kerberos_error, {"KDC error code", "tdsdiag.kerberos.error_code", FT_INT32, BASE_DEC, nullptr, 0x0,
                               "7: KDC_ERR_S_PRINCIPAL_UNKNOWN (no account has the SPN), 9: "
-                              "KDC_ERR_PRINCIPAL_NOT_UNIQUE (two accounts have it), 37: KRB_AP_ERR_SKEW (the "
-                              "client's clock is too far off the KDC's)",
+                              "KDC_ERR_PRINCIPAL_NOT_UNIQUE (two accounts have it), 24: KDC_ERR_PREAUTH_FAILED (a "
+                              "wrong password or key), 37: KRB_AP_ERR_SKEW (the client's clock is too far off the "
+                              "KDC's)",
                               HFILL}},
         {&hf_kerberos_request_frame, {"Request in", "tdsdiag.kerberos.request_frame", FT_FRAMENUM, BASE_NONE,
                                       FRAMENUM_TYPE(FT_FRAMENUM_REQUEST), 0x0,
@@ -1268,9 +1270,9 @@ extern "C" void proto_register_tdsdiag(void) {
                                    "idle timeout)",
                                    10, &pref_idle_timeout_s);
     prefs_register_uint_preference(module, "kerberos_window_ms", "Kerberos window (ms)",
-                                   "A KRB-ERROR refusing a SQL Server SPN (or a clock skew) is tied to the SQL "
-                                   "connection of the same client during which it came, or to the nearest one within "
-                                   "this many milliseconds",
+                                   "A KRB-ERROR refusing a SQL Server SPN (or a clock skew, or a failed "
+                                   "pre-authentication) is tied to the SQL connection of the same client during which "
+                                   "it came, or to the nearest one within this many milliseconds",
                                    10, &pref_kerberos_window_ms);
     prefs_register_uint_preference(module, "zero_window_stall_ms", "Zero-window stall threshold (ms)",
                                    "A receive window that stays at 0 for at least this many milliseconds is diagnosed "

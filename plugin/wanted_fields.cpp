@@ -72,6 +72,8 @@ const Wanted kWanted[W_COUNT] = {
     {W_KRB_SNAME, "kerberos.SNameString"},  // every component, the TGT's krbtgt/REALM first in a TGS-REQ
     {W_KRB_REALM, "kerberos.realm"},
     {W_KRB_STIME, "kerberos.stime"},  // a KRB-ERROR's: the KDC's clock (KRB_AP_ERR_SKEW)
+    {W_KRB_CNAME, "kerberos.CNameString"},  // the client principal (AS-REQ, KRB-ERROR)
+    {W_KRB_CREALM, "kerberos.crealm"},
     {W_KRB_SUSEC, "kerberos.susec"},
 };
 
@@ -208,6 +210,16 @@ bool read_kerberos(proto_tree* tree, tdsdiag::KerberosPacket& out) {
         const char* s = fvalue_get_string(TDSDIAG_FVALUE(fi));
         out.realm = s != nullptr ? s : "";
     });
+    if (out.msg_type != tdsdiag::kKrbTgsReq) {  // a TGS-REQ's client is inside its encrypted ticket
+        each(tree, W_KRB_CNAME, [&](field_info* fi) {
+            const char* s = fvalue_get_string(TDSDIAG_FVALUE(fi));
+            out.cname.emplace_back(s != nullptr ? s : "");
+        });
+        each(tree, W_KRB_CREALM, [&](field_info* fi) {
+            const char* s = fvalue_get_string(TDSDIAG_FVALUE(fi));
+            out.crealm = s != nullptr ? s : "";
+        });
+    }
     if (out.msg_type == tdsdiag::kKrbError) {
         each(tree, W_KRB_STIME, [&](field_info* fi) {
             if (out.stime_ns) return;

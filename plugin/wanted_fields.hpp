@@ -52,6 +52,8 @@ enum WantedField : int {
     W_KRB_SNAME,
     W_KRB_REALM,
     W_KRB_STIME,
+    W_KRB_CNAME,
+    W_KRB_CREALM,
     W_KRB_SUSEC,
     W_COUNT
 };

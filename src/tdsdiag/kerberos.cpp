@@ -44,6 +44,7 @@ const char* kdc_error_name(int32_t code) {
     switch (code) {
     case kKdcErrSPrincipalUnknown: return "KDC_ERR_S_PRINCIPAL_UNKNOWN";
     case kKdcErrPrincipalNotUnique: return "KDC_ERR_PRINCIPAL_NOT_UNIQUE";
+    case kKdcErrPreauthFailed: return "KDC_ERR_PREAUTH_FAILED";
     case kKrbApErrSkew: return "KRB_AP_ERR_SKEW";
     default: return "";
     }
@@ -54,11 +55,23 @@ std::optional<Code> refusal_code(int32_t error_code) {
     case kKdcErrSPrincipalUnknown:
     case kKdcErrPrincipalNotUnique: return Code::KerberosSpnMissing;
     case kKrbApErrSkew: return Code::KerberosClockSkew;
+    case kKdcErrPreauthFailed: return Code::KerberosPreauthFailed;
     default: return std::nullopt;
     }
 }
 
 namespace {
+
+// "alice@LAB.TEST": the name's components joined with '/', then '@' and the realm if known.
+std::string principal_of(const std::vector<std::string>& name, const std::string& realm) {
+    std::string s;
+    for (const std::string& c : name) {
+        if (!s.empty()) s += '/';
+        s += c;
+    }
+    if (!s.empty() && !realm.empty()) s += "@" + realm;
+    return s;
+}
 
 // How far the error at `t` is from the connection: 0 while it was open (begun before and not
 // ended, or ended after it), else the gap to its end (before) or to its start (after).
@@ -100,7 +113,9 @@ FrameResult KerberosTracker::on_packet(const KerberosPacket& p, const std::vecto
         for (size_t i = 0; i < requests_.size(); ++i)
             if (p.time_ns - requests_[i].time_ns <= window_ns_) requests_[keep++] = requests_[i];
         requests_.resize(keep);
-        requests_.push_back({p.frame, p.time_ns, p.msg_type, p.src_addr, requested_spn(p.sname)});
+        // An AS-REQ names no crealm: its realm is the client's.
+        const std::string principal = principal_of(p.cname, p.crealm.empty() ? p.realm : p.crealm);
+        requests_.push_back({p.frame, p.time_ns, p.msg_type, p.src_addr, requested_spn(p.sname), principal});
         return out;
     }
     if (p.msg_type != kKrbError || !p.error_code) return out;
@@ -108,7 +123,8 @@ FrameResult KerberosTracker::on_packet(const KerberosPacket& p, const std::vecto
     if (!code) return out;
     const std::string& client = p.dst_addr;
     std::string spn = requested_spn(p.sname);
-    // The TGS-REQ it answers: the latest of this client for that SPN (any SPN if the error names none).
+    // The request (TGS-REQ, AS-REQ) it answers: the latest of this client for that SPN (any SPN if the
+    // error names none).
     const Request* req = nullptr;
     for (auto it = requests_.rbegin(); it != requests_.rend(); ++it)
         if (it->client == client && p.time_ns - it->time_ns <= window_ns_ && (spn.empty() || it->spn == spn)) {
@@ -116,10 +132,12 @@ FrameResult KerberosTracker::on_packet(const KerberosPacket& p, const std::vecto
             break;
         }
     if (spn.empty() && req != nullptr) spn = req->spn;
-    // A missing SPN matters here only for SQL Server's; a clock skew refuses any ticket, and matters
-    // when the client has a SQL connection within the window (looked at below).
+    // A missing SPN matters here only for SQL Server's; a clock skew refuses any ticket (the TGT's
+    // too), and a wrong password the client's own (AS-REQ): these matter when the client has a SQL
+    // connection within the window (looked at below), or, for a skew, ask for a SQL Server SPN.
     const bool sql_spn = is_sql_spn(spn);
-    if (!sql_spn && *code != Code::KerberosClockSkew) return out;
+    if (!sql_spn && *code == Code::KerberosSpnMissing) return out;
+    const bool needs_connection = !sql_spn || *code == Code::KerberosPreauthFailed;
     // The same refusal again (a client retries, e.g. with and without name canonicalization).
     for (auto it = refusals_.rbegin(); it != refusals_.rend(); ++it) {
         if (p.time_ns - it->time_ns > window_ns_) break;
@@ -139,6 +157,8 @@ FrameResult KerberosTracker::on_packet(const KerberosPacket& p, const std::vecto
     r.time_ns = p.time_ns;
     r.error_code = *p.error_code;
     r.kdc_time_ns = p.stime_ns;
+    r.client_principal = principal_of(p.cname, p.crealm.empty() ? p.realm : p.crealm);
+    if (r.client_principal.empty() && req != nullptr) r.client_principal = req->principal;
     r.spn = spn;
     r.realm = p.realm;
     r.client_addr = client;
@@ -160,8 +180,9 @@ FrameResult KerberosTracker::on_packet(const KerberosPacket& p, const std::vecto
             best_port = pm;
         }
     }
-    // Another principal's refusal without a SQL connection of its client near is not ours.
-    if (best == nullptr && !sql_spn) return out;
+    // Another principal's refusal (or any wrong password) without a SQL connection of its client near is
+    // not ours.
+    if (best == nullptr && needs_connection) return out;
     if (best != nullptr) tie(r, *best, best_place.during, best_place.gap, best_place.after);
     refusals_.push_back(r);
     if (refusal_id) *refusal_id = r.id;
@@ -229,7 +250,9 @@ const char* request_name(int type) {
 std::string refusal_detail(const KdcRefusal& r, const std::string& who) {
     std::string d = format("KRB-ERROR %d (%s) in frame %u", r.error_code, kdc_error_name(r.error_code), r.frame);
     if (r.request_frame) d += format(" answers the %s in frame %u", request_name(r.request_type), r.request_frame);
-    d += format(" from %s for %s", r.client_addr.c_str(), r.spn.empty() ? "?" : r.spn.c_str());
+    d += format(" from %s", r.client_addr.c_str());
+    if (!r.client_principal.empty()) d += " (" + r.client_principal + ")";
+    d += format(" for %s", r.spn.empty() ? "?" : r.spn.c_str());
     if (!r.realm.empty()) d += "@" + r.realm;
     if (r.kdc_time_ns)
         d += format("; the KDC's time %s", format_utc(*r.kdc_time_ns / 1000000000).c_str());
@@ -285,11 +308,35 @@ Diagnosis describe_clock_skew(const KdcRefusal& r) {
     return d;
 }
 
+Diagnosis describe_preauth_failed(const KdcRefusal& r) {
+    Diagnosis d;
+    d.code = Code::KerberosPreauthFailed;
+    d.severity = Severity::Error;
+    static const char kFix[] = "Check the account's password or keytab, and whether it is locked out.";
+    const std::string who = r.conn_stream ? format("%sTCP stream %u", tie_certain(r) ? "" : "likely ", *r.conn_stream)
+                                          : std::string("the client");
+    const std::string user = r.client_principal.empty() ? std::string() : " for " + r.client_principal;
+    const char* req = request_name(r.request_type);
+    const char* addr = r.client_addr.c_str();
+    // The connection, then the principal, go to the detail when the text grows too long.
+    d.text = format("The KDC refused the %s of client %s%s with KDC_ERR_PREAUTH_FAILED (a wrong password or key), so "
+                    "%s cannot use Kerberos. ", req, addr, user.c_str(), who.c_str()) + kFix;
+    if (d.text.size() > kMaxTextLength)
+        d.text = format("The KDC refused the %s of client %s%s with KDC_ERR_PREAUTH_FAILED (a wrong password or key). ",
+                        req, addr, user.c_str()) + kFix;
+    if (d.text.size() > kMaxTextLength)
+        d.text = format("The KDC refused the %s of client %s with KDC_ERR_PREAUTH_FAILED (a wrong password or key). ",
+                        req, addr) + kFix;
+    return d;
+}
+
 }  // namespace
 
 Diagnosis describe_refusal(const KdcRefusal& r) {
     const std::string who = who_of(r);
-    Diagnosis d = r.code == Code::KerberosClockSkew ? describe_clock_skew(r) : describe_spn_missing(r, who);
+    Diagnosis d = r.code == Code::KerberosClockSkew      ? describe_clock_skew(r)
+                  : r.code == Code::KerberosPreauthFailed ? describe_preauth_failed(r)
+                                                          : describe_spn_missing(r, who);
     d.detail = refusal_detail(r, who);
     return d;
 }

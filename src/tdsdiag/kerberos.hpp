@@ -1,7 +1,7 @@
 // Kerberos (port 88) as far as a SQL Server login needs it: the client's TGS-REQ for an
 // MSSQLSvc/host[:port|:instance] SPN (or its AS-REQ), the KDC's KRB-ERROR that refuses it (principal
 // unknown, registered twice, or the client's clock too far off the KDC's), and the SQL connection of the
-// same client that needed the ticket. Plain C++17: the plugin hands in the Kerberos dissector's fields.
+// same client that needed the ticket; or the AS-REQ for its TGT refused for a wrong password. Plain C++17: the plugin hands in the Kerberos dissector's fields.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +16,8 @@ namespace tdsdiag {
 
 constexpr uint16_t kKerberosPort = 88;
 constexpr int kKrbAsReq = 10, kKrbTgsReq = 12, kKrbError = 30;
-constexpr int32_t kKdcErrSPrincipalUnknown = 7, kKdcErrPrincipalNotUnique = 9, kKrbApErrSkew = 37;
+constexpr int32_t kKdcErrSPrincipalUnknown = 7, kKdcErrPrincipalNotUnique = 9, kKdcErrPreauthFailed = 24,
+                  kKrbApErrSkew = 37;
 
 // One Kerberos message as the plugin read it.
 struct KerberosPacket {
@@ -30,6 +31,11 @@ struct KerberosPacket {
     // (krbtgt/REALM) before the requested one, a KRB-ERROR only the refused one.
     std::vector<std::string> sname;
     std::string realm;  // the last kerberos.realm (the req-body's, or the error's)
+    // kerberos.CNameString components (an AS-REQ's req-body, a KRB-ERROR's cname), and the last
+    // kerberos.crealm (an AS-REQ has none: its realm is the client's): the client principal, when the
+    // message names it.
+    std::vector<std::string> cname;
+    std::string crealm;
 };
 
 // The service principal a message names: the components after a leading krbtgt/REALM pair (the
@@ -42,7 +48,7 @@ std::optional<uint16_t> spn_port(const std::string& spn);
 // "KDC_ERR_S_PRINCIPAL_UNKNOWN" for 7, ...; "" for codes this module does not name.
 const char* kdc_error_name(int32_t code);
 // The diagnosis of a KRB-ERROR's error code: kerberos_spn_missing for 7 and 9, kerberos_clock_skew
-// for 37; none for the others.
+// for 37, kerberos_preauth_failed for 24; none for the others.
 std::optional<Code> refusal_code(int32_t error_code);
 
 // A SQL connection as the tracker needs it.
@@ -55,8 +61,9 @@ struct SqlConnRef {
 };
 
 // A KDC's refusal of a ticket a SQL connection needed, and the SQL connection tied to it. A refusal
-// of a SQL Server SPN is one whatever its connections; a clock skew refusing any other principal (the
-// TGT's krbtgt/REALM of an AS-REQ, ...) only when the client had a SQL connection within the window.
+// of a SQL Server SPN is one whatever its connections; a clock skew or a failed pre-authentication
+// refusing any other principal (the TGT's krbtgt/REALM of an AS-REQ, ...) only when the client had a
+// SQL connection within the window.
 struct KdcRefusal {
     uint32_t id = 0;
     Code code = Code::KerberosSpnMissing;  // refusal_code(error_code)
@@ -67,6 +74,7 @@ struct KdcRefusal {
     int32_t error_code = 0;
     std::optional<int64_t> kdc_time_ns;  // the KRB-ERROR's stime (the KDC's clock), Unix ns
     std::string spn, realm, client_addr;
+    std::string client_principal;  // "alice@LAB.TEST" from the error's (or its request's) cname, "" if none
     int repeats = 0;  // further KRB-ERRORs for the same SPN and client within the window
     // The tied connection: during it (the error came between its first and last frame seen then), or
     // the nearest one before or after within the window.
@@ -100,7 +108,7 @@ private:
         uint32_t frame;
         int64_t time_ns;
         int type;
-        std::string client, spn;
+        std::string client, spn, principal;
     };
     int64_t window_ns_;
     std::vector<Request> requests_;  // recent TGS-REQs and AS-REQs (within the window of the newest)

@@ -117,7 +117,8 @@ TEST_CASE("A KRB-ERROR refusing a SQL Server SPN is diagnosed and tied to a conn
         KerberosPacket http = krb_error(13, 100 * kMs, 7, "x");
         http.sname = {"HTTP", "web.lab.test"};
         CHECK_FALSE(k.on_packet(http, {}).in_connection);
-        CHECK_FALSE(k.on_packet(krb_error(14, 100 * kMs, 24, "sql:1433"), {}).in_connection);
+        CHECK_FALSE(k.on_packet(krb_error(14, 100 * kMs, 25, "sql:1433"), {}).in_connection);  // PREAUTH_REQUIRED
+        CHECK_FALSE(k.on_packet(krb_error(14, 100 * kMs, 24, "sql:1433"), {}).in_connection);  // no connection near
         KerberosPacket as_skew = krb_error(15, 100 * kMs, kKrbApErrSkew, "x");
         as_skew.sname = {"krbtgt", "LAB.TEST"};
         CHECK_FALSE(k.on_packet(as_skew, {}).in_connection);  // another principal, no SQL connection near
@@ -228,4 +229,46 @@ TEST_CASE("A repeated clock skew refusal is counted once", "[kerberos]") {
     CHECK(k.refusal(0)->repeats == 1);
     CHECK(k.diagnoses_on(0, 15).empty());
     CHECK(describe_refusal(*k.refusal(0)).detail.find("; 1 more KRB-ERROR for it") != std::string::npos);
+}
+
+TEST_CASE("A KDC_ERR_PREAUTH_FAILED answering an AS-REQ during a connection of its client is kerberos_preauth_failed", "[kerberos]") {
+    KerberosTracker k(10000 * kMs);
+    KerberosPacket as_req = tgs_req(12, 100 * kMs, "x");
+    as_req.msg_type = kKrbAsReq;
+    as_req.sname = {"krbtgt", "LAB.TEST"};
+    as_req.cname = {"alice"};
+    KerberosPacket err = krb_error(13, 101 * kMs, kKdcErrPreauthFailed, "x");
+    err.sname = {"krbtgt", "LAB.TEST"};
+    err.cname = {"alice"};
+    err.crealm = "LAB.TEST";
+    SECTION("during a connection: diagnosed, likely (the TGT is no SQL Server SPN)") {
+        k.on_packet(as_req, {});
+        // KDC_ERR_PREAUTH_REQUIRED (25) first: the normal start of a pre-authenticated AS exchange
+        KerberosPacket required = err;
+        required.error_code = 25;
+        CHECK_FALSE(k.on_packet(required, {conn(0, 50 * kMs, 99 * kMs, false)}).in_connection);
+        const FrameResult r = k.on_packet(err, {conn(0, 50 * kMs, 99 * kMs, false)});
+        REQUIRE(r.diagnoses.size() == 1);
+        const Diagnosis& d = r.diagnoses[0];
+        CHECK(d.code == Code::KerberosPreauthFailed);
+        CHECK(d.severity == Severity::Error);
+        CHECK(d.text == "The KDC refused the AS-REQ of client 10.0.0.1 for alice@LAB.TEST with KDC_ERR_PREAUTH_FAILED "
+                        "(a wrong password or key), so likely TCP stream 0 cannot use Kerberos. Check the account's "
+                        "password or keytab, and whether it is locked out.");
+        CHECK(d.text.size() <= kMaxTextLength);
+        CHECK(d.detail.find("KRB-ERROR 24 (KDC_ERR_PREAUTH_FAILED) in frame 13 answers the AS-REQ in frame 12 from "
+                            "10.0.0.1 (alice@LAB.TEST) for krbtgt/LAB.TEST@LAB.TEST") == 0);
+    }
+    SECTION("without a SQL connection of its client: not ours") {
+        k.on_packet(as_req, {});
+        CHECK_FALSE(k.on_packet(err, {}).in_connection);
+        CHECK(k.refusal_count() == 0);
+    }
+    SECTION("a long principal drops the connection, then itself, from the text") {
+        err.cname = {std::string(120, 'a')};
+        const FrameResult r = k.on_packet(err, {conn(0, 50 * kMs, 99 * kMs, false)});
+        REQUIRE(r.diagnoses.size() == 1);
+        CHECK(r.diagnoses[0].text.size() <= kMaxTextLength);
+        CHECK(r.diagnoses[0].text.find("The KDC refused the request of client 10.0.0.1 with KDC_ERR_PREAUTH_FAILED") == 0);
+    }
 }
