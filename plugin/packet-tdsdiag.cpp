@@ -324,8 +324,8 @@ ConnField conn_fields[] = {
      "Frame of the SQL Browser (SSRP) answer that gave the client this connection's port", &hf_diagnosis_detail,
      [](const ConnSource& c) { return number(c.s.browser_frame, c.s.browser_frame != 0); }},
     {"Kerberos refusal", "tdsdiag.conn.kerberos_frame", FT_FRAMENUM, BASE_NONE, nullptr,
-     "Frame of the KDC's KRB-ERROR that refused the SQL Server SPN this connection's client asked a ticket for "
-     "(kerberos_spn_missing)",
+     "Frame of the KDC's KRB-ERROR that refused the ticket this connection's client asked for "
+     "(kerberos_spn_missing, kerberos_clock_skew, kerberos_preauth_failed)",
      &hf_diagnosis_detail, [](const ConnSource& c) { return number(c.s.kerberos_frame, c.s.kerberos_frame != 0); }},
     {"MARS", "tdsdiag.conn.mars", FT_STRING, BASE_NONE, nullptr,
      "on when both prelogins carry the MARS option set (multiple active result sets, SMP "
@@ -581,14 +581,15 @@ TDSDIAG_COLD FrameData* analyze_browser_frame(packet_info* pinfo, proto_tree* tr
     }
 }
 
-// First pass of a Kerberos frame (port 88): a TGS-REQ is remembered; a KRB-ERROR refusing a SQL
-// Server SPN becomes a frame of ours.
+// First pass of a Kerberos frame (port 88): a TGS-REQ or AS-REQ is remembered; a KRB-ERROR refusing
+// a ticket a SQL connection needed becomes a frame of ours.
 TDSDIAG_COLD FrameData* analyze_kerberos_frame(packet_info* pinfo, proto_tree* tree) {
     if (g_file == nullptr || tree == nullptr) return nullptr;
     try {
         tdsdiag::KerberosPacket k;
         if (!tdsdiag_plugin::read_kerberos(tree, k)) return nullptr;
-        if (k.msg_type != tdsdiag::kKrbTgsReq && k.msg_type != tdsdiag::kKrbError) return nullptr;
+        if (k.msg_type != tdsdiag::kKrbAsReq && k.msg_type != tdsdiag::kKrbTgsReq && k.msg_type != tdsdiag::kKrbError)
+            return nullptr;
         k.frame = pinfo->num;
         k.time_ns = frame_time_ns(pinfo);
         addresses_text(pinfo, &pinfo->src, &pinfo->dst, k.src_addr, k.dst_addr);
@@ -654,7 +655,7 @@ KerberosView view_kerberos(packet_info* pinfo, guint32 id) {
     KerberosView v{};
     if (g_file == nullptr) return v;
     try {
-        const std::optional<tdsdiag::SpnRefusal> r = g_file->analyzer.refusal_now(id);
+        const std::optional<tdsdiag::KdcRefusal> r = g_file->analyzer.refusal_now(id);
         if (!r) return v;
         v.known = TRUE;
         v.spn = wmem_strdup(pinfo->pool, r->spn.c_str());
@@ -943,7 +944,7 @@ tap_packet_status tap_packet(void* data, packet_info*, epan_dissect_t*, const vo
     try {
         if (fd->kind == kKerberosFrame) {
             // A refusal counts for the connection tied to it (it has no row of its own).
-            const std::optional<tdsdiag::SpnRefusal> r = g_file ? g_file->analyzer.refusal_now(fd->stream) : std::nullopt;
+            const std::optional<tdsdiag::KdcRefusal> r = g_file ? g_file->analyzer.refusal_now(fd->stream) : std::nullopt;
             if (r && r->conn_stream) ctx->streams->mark(*r->conn_stream);
         } else {
             (fd->kind == kBrowserFrame ? ctx->lookups : ctx->streams)->mark(fd->stream);
@@ -1190,18 +1191,23 @@ extern "C" void proto_register_tdsdiag(void) {
         {&hf_browser_conn_frame, {"Connection starts in", "tdsdiag.browser.conn_frame", FT_FRAMENUM, BASE_NONE,
                                   nullptr, 0x0, "First frame of the connection that used this lookup's answer",
                                   HFILL}},
-        {&hf_kerberos, {"Kerberos SPN refusal", "tdsdiag.kerberos", FT_NONE, BASE_NONE, nullptr, 0x0,
-                        "The KDC's refusal of a SQL Server SPN (MSSQLSvc/...) that this KRB-ERROR belongs to",
+        {&hf_kerberos, {"Kerberos refusal", "tdsdiag.kerberos", FT_NONE, BASE_NONE, nullptr, 0x0,
+                        "The KDC's refusal of a ticket a SQL connection needed (a SQL Server SPN MSSQLSvc/..., or "
+                        "any principal on a clock skew or a failed pre-authentication) that this KRB-ERROR belongs "
+                        "to",
                         HFILL}},
         {&hf_kerberos_spn, {"SPN", "tdsdiag.kerberos.spn", FT_STRING, BASE_NONE, nullptr, 0x0,
-                            "The SQL Server service principal name the KDC refused", HFILL}},
+                            "The service principal name the KDC refused a ticket for (MSSQLSvc/... for SQL Server)",
+                            HFILL}},
         {&hf_kerberos_error, {"KDC error code", "tdsdiag.kerberos.error_code", FT_INT32, BASE_DEC, nullptr, 0x0,
                               "7: KDC_ERR_S_PRINCIPAL_UNKNOWN (no account has the SPN), 9: "
-                              "KDC_ERR_PRINCIPAL_NOT_UNIQUE (two accounts have it)",
+                              "KDC_ERR_PRINCIPAL_NOT_UNIQUE (two accounts have it), 24: KDC_ERR_PREAUTH_FAILED (a "
+                              "wrong password or key), 37: KRB_AP_ERR_SKEW (the client's clock is too far off the "
+                              "KDC's)",
                               HFILL}},
         {&hf_kerberos_request_frame, {"Request in", "tdsdiag.kerberos.request_frame", FT_FRAMENUM, BASE_NONE,
                                       FRAMENUM_TYPE(FT_FRAMENUM_REQUEST), 0x0,
-                                      "Frame of the client's TGS-REQ that this KRB-ERROR answers", HFILL}},
+                                      "Frame of the client's TGS-REQ (or AS-REQ) that this KRB-ERROR answers", HFILL}},
         {&hf_kerberos_conn_stream, {"Connection (TCP stream)", "tdsdiag.kerberos.conn_stream", FT_UINT32, BASE_DEC,
                                     nullptr, 0x0,
                                     "TCP stream of the client's SQL connection that needed the ticket (the one the "
@@ -1264,8 +1270,9 @@ extern "C" void proto_register_tdsdiag(void) {
                                    "idle timeout)",
                                    10, &pref_idle_timeout_s);
     prefs_register_uint_preference(module, "kerberos_window_ms", "Kerberos window (ms)",
-                                   "A KRB-ERROR refusing a SQL Server SPN is tied to the SQL connection of the same "
-                                   "client during which it came, or to the nearest one within this many milliseconds",
+                                   "A KRB-ERROR refusing a SQL Server SPN (or a clock skew, or a failed "
+                                   "pre-authentication) is tied to the SQL connection of the same client during which "
+                                   "it came, or to the nearest one within this many milliseconds",
                                    10, &pref_kerberos_window_ms);
     prefs_register_uint_preference(module, "zero_window_stall_ms", "Zero-window stall threshold (ms)",
                                    "A receive window that stays at 0 for at least this many milliseconds is diagnosed "

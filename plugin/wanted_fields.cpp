@@ -71,6 +71,10 @@ const Wanted kWanted[W_COUNT] = {
     {W_KRB_ERROR_CODE, "kerberos.error_code"},
     {W_KRB_SNAME, "kerberos.SNameString"},  // every component, the TGT's krbtgt/REALM first in a TGS-REQ
     {W_KRB_REALM, "kerberos.realm"},
+    {W_KRB_STIME, "kerberos.stime"},  // a KRB-ERROR's: the KDC's clock (KRB_AP_ERR_SKEW)
+    {W_KRB_CNAME, "kerberos.CNameString"},  // the client principal (AS-REQ, KRB-ERROR)
+    {W_KRB_CREALM, "kerberos.crealm"},
+    {W_KRB_SUSEC, "kerberos.susec"},
 };
 
 // Some names carry several hfids (tls.handshake.type and tls.handshake.version have two).
@@ -206,6 +210,26 @@ bool read_kerberos(proto_tree* tree, tdsdiag::KerberosPacket& out) {
         const char* s = fvalue_get_string(TDSDIAG_FVALUE(fi));
         out.realm = s != nullptr ? s : "";
     });
+    if (out.msg_type != tdsdiag::kKrbTgsReq) {  // a TGS-REQ's client is inside its encrypted ticket
+        each(tree, W_KRB_CNAME, [&](field_info* fi) {
+            const char* s = fvalue_get_string(TDSDIAG_FVALUE(fi));
+            out.cname.emplace_back(s != nullptr ? s : "");
+        });
+        each(tree, W_KRB_CREALM, [&](field_info* fi) {
+            const char* s = fvalue_get_string(TDSDIAG_FVALUE(fi));
+            out.crealm = s != nullptr ? s : "";
+        });
+    }
+    if (out.msg_type == tdsdiag::kKrbError) {
+        each(tree, W_KRB_STIME, [&](field_info* fi) {
+            if (out.stime_ns) return;
+            const nstime_t* t = fvalue_get_time(TDSDIAG_FVALUE(fi));
+            if (t != nullptr) out.stime_ns = static_cast<int64_t>(t->secs) * 1000000000 + t->nsecs;
+        });
+        guint32 usec = 0;
+        if (out.stime_ns && first_uint(tree, W_KRB_SUSEC, usec) && usec < 1000000)
+            *out.stime_ns += static_cast<int64_t>(usec) * 1000;
+    }
     return true;
 }
 

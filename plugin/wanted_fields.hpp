@@ -51,6 +51,10 @@ enum WantedField : int {
     W_KRB_ERROR_CODE,
     W_KRB_SNAME,
     W_KRB_REALM,
+    W_KRB_STIME,
+    W_KRB_CNAME,
+    W_KRB_CREALM,
+    W_KRB_SUSEC,
     W_COUNT
 };
 
@@ -74,7 +78,8 @@ bool read_udp_stream(struct _proto_node* tree, guint32& stream);
 // The ICMP or ICMPv6 error's type and code (a frame quoting an SQL Browser request); false if absent.
 bool read_icmp(struct _proto_node* tree, guint32& type, guint32& code, gboolean& v6);
 
-// A Kerberos message (port 88): its type, error code, service-name components and realm into `out`
+// A Kerberos message (port 88): its type, error code, service-name components, realm and (KRB-ERROR)
+// the KDC's time into `out`
 // (addresses, frame and time are the caller's); false if the frame carries none.
 bool read_kerberos(struct _proto_node* tree, tdsdiag::KerberosPacket& out);
 

@@ -24,39 +24,38 @@ SqlConnRef Analyzer::ref_of(const Connection& c) {
 void Analyzer::link_kerberos(Connection& c) {
     const std::optional<uint32_t> was = [&]() -> std::optional<uint32_t> {
         for (size_t i = kerberos_.refusal_count(); i-- > 0;) {
-            const SpnRefusal* r = kerberos_.refusal(static_cast<uint32_t>(i));
+            const KdcRefusal* r = kerberos_.refusal(static_cast<uint32_t>(i));
             if (r->client_addr == c.client_addr()) return r->conn_stream;
         }
         return std::nullopt;
     }();
-    const uint32_t frame = kerberos_.on_connection(ref_of(c));
-    if (frame == 0) return;
+    const KdcRefusal* r = kerberos_.on_connection(ref_of(c));
+    if (r == nullptr) return;
     if (was && *was != c.stream())  // the refusal is tied to this nearer connection now
         if (Connection* old = cached(*was)) old->link_kerberos(0);
-    c.link_kerberos(frame);
+    c.link_kerberos(r->frame, r->code);
 }
 
 FrameResult Analyzer::on_kerberos(const KerberosPacket& p, uint32_t* refusal_id) {
     std::vector<SqlConnRef> conns;
     // The connections of a refusing KRB-ERROR's client (refusals are rare: all connections are looked at).
-    if (p.msg_type == kKrbError && p.error_code &&
-        (*p.error_code == kKdcErrSPrincipalUnknown || *p.error_code == kKdcErrPrincipalNotUnique))
+    if (p.msg_type == kKrbError && p.error_code && refusal_code(*p.error_code))
         for (const Started& s : order_)
             if (s.conn->client_addr() == p.dst_addr) conns.push_back(ref_of(*s.conn));
     uint32_t id = 0;
     const size_t before = kerberos_.refusal_count();
     FrameResult r = kerberos_.on_packet(p, conns, &id);
     if (kerberos_.refusal_count() > before) {
-        const SpnRefusal* s = kerberos_.refusal(id);
+        const KdcRefusal* s = kerberos_.refusal(id);
         if (s->conn_stream)
-            if (Connection* c = cached(*s->conn_stream)) c->link_kerberos(s->frame);
+            if (Connection* c = cached(*s->conn_stream)) c->link_kerberos(s->frame, s->code);
     }
     if (refusal_id) *refusal_id = id;
     return r;
 }
 
-std::optional<SpnRefusal> Analyzer::refusal_now(uint32_t id) const {
-    const SpnRefusal* r = kerberos_.refusal(id);
+std::optional<KdcRefusal> Analyzer::refusal_now(uint32_t id) const {
+    const KdcRefusal* r = kerberos_.refusal(id);
     if (r == nullptr) return std::nullopt;
     if (!r->conn_stream) return *r;
     const Connection* c = find(*r->conn_stream);
@@ -64,7 +63,7 @@ std::optional<SpnRefusal> Analyzer::refusal_now(uint32_t id) const {
 }
 
 std::vector<Diagnosis> Analyzer::kerberos_diagnoses_on(uint32_t id, uint32_t frame) const {
-    const std::optional<SpnRefusal> r = refusal_now(id);
+    const std::optional<KdcRefusal> r = refusal_now(id);
     if (!r || r->frame != frame) return {};
     return {describe_refusal(*r)};
 }

@@ -29,12 +29,12 @@ public:
     // `lookup_id`, if given, receives the id of the lookup the frame belongs to.
     FrameResult on_browser(const BrowserPacket& p, uint32_t* lookup_id = nullptr);
 
-    // Feed a Kerberos frame (port 88). `refusal_id`, if given, receives the id of the SPN refusal the
+    // Feed a Kerberos frame (port 88). `refusal_id`, if given, receives the id of the KDC refusal the
     // frame belongs to (FrameResult::in_connection tells whether it belongs to one).
     FrameResult on_kerberos(const KerberosPacket& p, uint32_t* refusal_id = nullptr);
     const KerberosTracker& kerberos() const { return kerberos_; }
     // A refusal as known now (its tie measured against its connection as it stands), or nullptr.
-    std::optional<SpnRefusal> refusal_now(uint32_t id) const;
+    std::optional<KdcRefusal> refusal_now(uint32_t id) const;
     // The diagnoses of a refusal's frame, as known now.
     std::vector<Diagnosis> kerberos_diagnoses_on(uint32_t id, uint32_t frame) const;
 
@@ -72,7 +72,7 @@ private:
     bool announced(const std::string& server_addr, uint16_t port) const;
     // Links a new connection to the SQL Browser answer that gave it its port.
     void link_browser(Connection& c);
-    // Ties a new connection to a KDC refusal of an SPN its client asked for just before.
+    // Ties a new connection to a KDC refusal of a ticket its client asked for just before.
     void link_kerberos(Connection& c);
     // Links a new connection to the earlier one whose login response redirected the client to it.
     void link_redirect(Connection& c);

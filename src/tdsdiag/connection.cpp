@@ -225,8 +225,8 @@ bool Connection::stands(const Finding& f) const {
     // A SYN sent again was answered after all: slow_accept tells it instead.
     if (f.code == Code::SynUnanswered) return !(tcp_.syn_ack_frame != 0 && tcp_.syn_ack_frame > f.frame);
     // A client that closes after a finished TLS handshake without its login, once the KDC refused the
-    // SPN it asked for during this connection: the missing ticket explains the close
-    // (kerberos_spn_missing), not the certificate.
+    // ticket it asked for during this connection: the missing ticket explains the close
+    // (kerberos_spn_missing, kerberos_clock_skew), not the certificate.
     if (f.code == Code::CertificateRejected && f.evidence.variant == Variant::RejectedAfterHandshake)
         return !(kerberos_frame_ > first_frame_ && kerberos_frame_ < f.frame);
     return true;

@@ -106,9 +106,14 @@ public:
         browser_frame_ = answer_frame;
     }
     std::optional<uint32_t> browser_lookup() const { return browser_lookup_; }
-    // The KRB-ERROR that refused the SQL Server SPN this connection's client asked for (0: none).
-    void link_kerberos(uint32_t error_frame) { kerberos_frame_ = error_frame; }
+    // The KRB-ERROR that refused the ticket this connection's client asked for (0: none), and the
+    // refusal's diagnosis (kerberos_spn_missing, kerberos_clock_skew).
+    void link_kerberos(uint32_t error_frame, Code code = Code::KerberosSpnMissing) {
+        kerberos_frame_ = error_frame;
+        kerberos_code_ = code;
+    }
     uint32_t kerberos_frame() const { return kerberos_frame_; }
+    Code kerberos_code() const { return kerberos_code_; }
     // The redirect (ENVCHANGE routing) of the login response, and the connections it links.
     const std::optional<Routing>& redirect() const { return session_.redirect; }
     bool redirect_followed() const { return session_.redirect_stream.has_value(); }
@@ -169,6 +174,7 @@ private:
     std::optional<uint32_t> browser_lookup_;
     uint32_t browser_frame_ = 0;
     uint32_t kerberos_frame_ = 0;
+    Code kerberos_code_ = Code::KerberosSpnMissing;
     std::optional<EarlierConnection> earlier_;
     bool handshake_explained_ = false;  // a rule has named why the TLS handshake failed
 

@@ -67,7 +67,7 @@ struct Summary {
     std::string cert_signature;          // signature algorithm of the server certificate, if seen
     std::string user, app, client_host, database;  // from the Login7, when readable; never the password
     uint32_t browser_frame = 0;  // frame of the SQL Browser answer that named this connection's port, 0 if none
-    uint32_t kerberos_frame = 0;  // frame of the KRB-ERROR refusing the SQL Server SPN its client asked for, 0 if none
+    uint32_t kerberos_frame = 0;  // frame of the KRB-ERROR refusing the ticket its client asked for, 0 if none
     std::string mars;            // "on" (both prelogins asked for MARS), "off", or "" if no prelogin seen
     std::string redirect_to;     // "host:port" of an ENVCHANGE routing in the login response
     std::optional<uint32_t> redirect_stream;  // the connection that followed the redirect

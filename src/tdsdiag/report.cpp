@@ -89,8 +89,8 @@ Row make_row(const Analyzer& analyzer, const Connection& c, int64_t capture_star
     if (c.browser_lookup())
         if (const BrowserLookup* l = analyzer.lookup(*c.browser_lookup()))
             for (const LookupFinding& f : l->findings(true)) add_diagnosis(r, f.diagnosis.code);
-    // A KDC refused the SQL Server SPN this connection's client asked for (kerberos.hpp).
-    if (c.kerberos_frame() != 0) add_diagnosis(r, Code::KerberosSpnMissing);
+    // A KDC refused the ticket this connection's client asked for (kerberos.hpp).
+    if (c.kerberos_frame() != 0) add_diagnosis(r, c.kerberos_code());
     for (const Finding& f : c.findings())
         if (c.stands(f)) add_diagnosis(r, f.code);
     return r;

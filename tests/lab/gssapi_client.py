@@ -11,7 +11,12 @@ for the local user or $NTLMUSER).  No token is written by this script.
 
 Usage: /usr/bin/python3 gssapi_client.py --target MSSQLSvc@sql.lab.test
        [--server H] [--port P] [--mech spnego|krb5|ntlmssp] [--cafile F --login-only]
-       [--query SQL]
+       [--query SQL] [--user alice@LAB.TEST --password-env VAR]
+
+With --user, the client gets its Kerberos credentials itself when pytds asks
+for the Login7's SSPI blob, i.e. during the connection (after the prelogin):
+an AS-REQ for the user with the password in $VAR (MIT's
+gss_acquire_cred_with_password), not the ticket cache.
 """
 import argparse
 import sys
@@ -55,6 +60,8 @@ p.add_argument("--login-only", action="store_true", help="encrypt the login only
 p.add_argument("--no-validate-host", action="store_true")
 p.add_argument("--query", default="select 1")
 p.add_argument("--login-timeout", type=float, default=10)
+p.add_argument("--user", help="Kerberos principal to get a TGT for with a password (AS-REQ) at login time")
+p.add_argument("--password-env", default="GSSAPI_PASSWORD", help="environment variable holding --user's password")
 a = p.parse_args()
 
 
@@ -62,15 +69,25 @@ class GssAuth(object):
     """pytds auth object on python3-gssapi (initiator)."""
 
     def __init__(self):
+        self.ctx = None if a.user else self.context(None)
+
+    def context(self, creds):
         name = gssapi.Name(a.target, gssapi.NameType.kerberos_principal if a.principal
                            else gssapi.NameType.hostbased_service)
         flags = gssapi.RequirementFlag.replay_detection | gssapi.RequirementFlag.out_of_sequence_detection
         if not a.no_mutual:
             flags |= gssapi.RequirementFlag.mutual_authentication
-        self.ctx = gssapi.SecurityContext(name=name, mech=gssapi.OID.from_int_seq(MECHS[a.mech]),
-                                          flags=flags, usage="initiate")
+        return gssapi.SecurityContext(name=name, mech=gssapi.OID.from_int_seq(MECHS[a.mech]),
+                                      flags=flags, creds=creds, usage="initiate")
 
     def create_packet(self):
+        if self.ctx is None:
+            import os
+            user = gssapi.Name(a.user, gssapi.NameType.kerberos_principal)
+            print("gssapi: acquiring credentials for %s with a password" % a.user)
+            creds = gssapi.raw.acquire_cred_with_password(user, os.environ.get(a.password_env, "").encode(),
+                                                          usage="initiate").creds
+            self.ctx = self.context(creds)
         tok = self.ctx.step()
         print("gssapi: first token %d bytes (%s)" % (len(tok), a.mech))
         return tok

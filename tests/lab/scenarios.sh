@@ -98,6 +98,8 @@ SCENARIOS=(
 "kerberos-login|tsql without -U (Kerberos: a TGT for alice@LAB.TEST from kinit before the capture; freetds.conf host = sql.lab.test, mutual authentication = yes), encryption = request, server ENCRYPT_OFF --sspi gssapi (python3-gssapi with the keytab of MSSQLSvc/sql.lab.test:1433) and an MIT KDC on the server (capture filter adds port 88): TLS 1.2 handshake inside prelogin packets; the client's TGS-REQ for MSSQLSvc/sql.lab.test:1433 and the KDC's TGS-REP (UDP 88); Login7 (fIntSecurity, SSPI = a raw GSS-API Kerberos 5 token with the AP-REQ, no SPNEGO) as TLS application data; in clear the login response starting with an SSPI token (0xED) holding the AP-REP (mutual authentication), then LOGINACK; select 1, FIN close by the client"
 "ntlm-fallback|pytds with python3-gssapi (MIT SPNEGO offering Kerberos 5 and, through gss-ntlmssp, NTLMSSP; alice has a TGT from kinit before the capture and NTLM credentials LAB\\alice), cleartext (pytds without TLS, server ENCRYPT_NOT_SUP), server --sspi gssapi (MIT SPNEGO with NTLM but no Kerberos key: no keytab) and an MIT KDC (capture filter adds port 88): TGS-REQ/TGS-REP for MSSQLSvc/sql.lab.test; Login7 with a SPNEGO NegTokenInit listing Kerberos 5 and NTLMSSP, mechToken the Kerberos AP-REQ; the server's 0xED NegTokenResp (request-mic, supportedMech NTLMSSP, no token) rejects Kerberos; then 0x11 NegTokenResp (NTLMSSP NEGOTIATE), 0xED NegTokenResp (accept-incomplete, NTLMSSP CHALLENGE), 0x11 NegTokenResp (NTLMSSP AUTHENTICATE LAB\\alice + mechListMIC), login response with 0xED NegTokenResp (accept-completed, mechListMIC) then LOGINACK; select 1, FIN close by the client"
 "kerberos-spn-missing|tsql without -U (Kerberos: a TGT for alice@LAB.TEST from kinit before the capture), freetds.conf host = sql2.lab.test (resolving to the server, but the MIT KDC knows only MSSQLSvc/sql.lab.test:1433), encryption = request, server ENCRYPT_OFF --sspi gssapi: prelogin and the TLS handshake; the client's TGS-REQ for MSSQLSvc/sql2.lab.test:1433 answered by KRB-ERROR KDC_ERR_S_PRINCIPAL_UNKNOWN (7) (UDP 88); tsql fails the login without sending a Login7"
+"kerberos-preauth-failed|pytds with python3-gssapi (tests/lab/gssapi_client.py --user alice@LAB.TEST: the client gets its TGT itself at login time, with a wrong password, through MIT gss_acquire_cred_with_password), cleartext (server ENCRYPT_NOT_SUP), server --sspi gssapi and the MIT KDC, where alice requires pre-authentication (capture filter adds port 88): prelogin; the client's AS-REQ for krbtgt/LAB.TEST answered by KRB-ERROR KDC_ERR_PREAUTH_REQUIRED (25), its AS-REQ with PA-ENC-TIMESTAMP made from the wrong password answered by KDC_ERR_PREAUTH_FAILED (24) (UDP 88); the client closes without sending a Login7"
+"kerberos-clock-skew|tsql without -U (Kerberos: a TGT for alice@LAB.TEST from kinit before the capture, at the real time; freetds.conf host = sql.lab.test) runs under faketime -f +1h (libfaketime: the client's clock one hour ahead of the KDC's), encryption = request, server ENCRYPT_OFF --sspi gssapi and the MIT KDC (capture filter adds port 88): prelogin and the TLS handshake; the client's TGS-REQ for MSSQLSvc/sql.lab.test:1433, whose authenticator is stamped an hour ahead, answered by KRB-ERROR KRB_AP_ERR_SKEW (37) with the KDC's time (UDP 88); tsql fails the login without sending a Login7"
 
 # ---- issue 7
 "syn-refused-retried|nothing listens on 10.10.10.120:1433; tests/lab/retry_client.py (our script on the kernel's TCP, mimicking a Windows client) connects three times from the same source port, 0.5 s apart: three SYNs, each answered by RST/ACK from the server's kernel"
@@ -847,6 +849,40 @@ sc_kerberos_spn_missing() {
     server --encryption off --sspi gssapi
     TSQL_USER='' TSQL_PASSWORD='' tsql_client request "host = sql2.lab.test"
     note "tsql without -U (Kerberos), freetds.conf host = sql2.lab.test; KDC principal MSSQLSvc/$KRB_HOST:$PORT only"
+    krb_lab_done
+}
+
+# The client's clock is an hour ahead of the KDC's: kinit runs at the real time
+# (its TGT is valid), then tsql runs under libfaketime (faketime -f +1h), so
+# the authenticator of its TGS-REQ for MSSQLSvc/sql.lab.test:1433 is an hour
+# off and the KDC answers KRB_AP_ERR_SKEW (37), beyond its 5-minute clockskew.
+setup_kerberos_clock_skew() {
+    command -v faketime >/dev/null || { echo "run: faketime missing (apt-get install faketime)" >&2; return 1; }
+    krb_lab "MSSQLSvc/$KRB_HOST:$PORT" || return 1
+    CAP_FILTER="host $SERVER_IP and (tcp port $PORT or port 88)"
+}
+sc_kerberos_clock_skew() {
+    EXPECT="KRB-ERROR KRB_AP_ERR_SKEW (37) answering the TGS-REQ for MSSQLSvc/sql.lab.test:1433 (UDP 88) during the SQL connection, diagnosis kerberos_clock_skew; the client gives up before the Login7"
+    server --encryption off --sspi gssapi
+    TSQL_FAKETIME=+1h TSQL_USER='' TSQL_PASSWORD='' tsql_client request "host = $KRB_HOST"
+    note "tsql without -U (Kerberos), freetds.conf host = $KRB_HOST, under faketime -f +1h (the client's clock an hour ahead of the KDC's, kinit ran at the real time), KDC principal MSSQLSvc/$KRB_HOST:$PORT, default clockskew (300 s)"
+    krb_lab_done
+}
+
+# The client gets its TGT at login time with a wrong password: alice requires
+# pre-authentication (modprinc +requires_preauth), so the KDC answers the first
+# AS-REQ with KDC_ERR_PREAUTH_REQUIRED and the one with an encrypted timestamp
+# made from the wrong password with KDC_ERR_PREAUTH_FAILED (24).
+setup_kerberos_preauth_failed() {
+    krb_lab "MSSQLSvc/$KRB_HOST" || return 1
+    kadmin.local -r "$KRB_REALM" -q "modprinc +requires_preauth alice" >/dev/null 2>&1 || return 1
+    CAP_FILTER="host $SERVER_IP and (tcp port $PORT or port 88)"
+}
+sc_kerberos_preauth_failed() {
+    EXPECT="KRB-ERROR KDC_ERR_PREAUTH_FAILED (24) answering the client's AS-REQ for krbtgt/LAB.TEST during the SQL connection, diagnosis kerberos_preauth_failed (likely: tied by time, the principal is not a SQL Server SPN); the client closes before the Login7"
+    server --encryption not_sup --sspi gssapi
+    GSSAPI_PASSWORD=Wrong-Passw0rd gssapi_client --target "MSSQLSvc@$KRB_HOST" --user "alice@$KRB_REALM"
+    note "client: pytds with python3-gssapi, --user alice@$KRB_REALM with a wrong password (GSSAPI_PASSWORD) acquired at login time, alice +requires_preauth in the KDC"
     krb_lab_done
 }
 
