@@ -97,12 +97,22 @@ def main():
         templates += connections(records(path))
     if not templates:
         raise SystemExit("no connections in the sources")
+    # A client port never equal to a server port of the sources or a SQL port: a copied loopback
+    # connection (both addresses become the client's) would otherwise connect to itself, or HTTP
+    # would look like SQL Server.
+    avoid = {1433, 1434}
+    for _, frames in templates:
+        fr = frames[0][1]
+        ihl = (fr[14] & 0x0F) * 4
+        avoid.add(struct.unpack("!H", fr[14 + ihl + 2:14 + ihl + 4])[0])
     streams = []
     t0 = 1_800_000_000.0
     for i in range(target):
         (ip_old, port_old), frames = templates[i % len(templates)]
         client_ip = bytes([10, 20 + (i >> 16) % 200, (i >> 8) & 0xFF, i & 0xFF])
         client_port = 1024 + (i * 7919) % 60000
+        while client_port in avoid:
+            client_port += 1
         start = t0 + i * 0.01 + rnd.random() * 0.02  # about 100 new connections a second, overlapping
         base = frames[0][0]
         streams.append([(start + (t - base), rewrite(fr, client_ip, client_port, ip_old, port_old), orig)

@@ -279,7 +279,7 @@ int main(int argc, char** argv) {
     }
     // Each frame's connection (by addresses and ports) and what the second pass needs of the frame.
     struct Conn {
-        bool sql = false;
+        bool sql = false;           // kept whole: SQL Server, or a connection to itself
         bool first_is_syn = false;  // its first frame is a SYN (without ACK)
         uint32_t syns = 0;          // SYN frames (without ACK), retransmissions included
         uint8_t seen = 0;           // a bit per direction: a frame of it written already
@@ -309,6 +309,9 @@ int main(int argc, char** argv) {
             c.syns += syn;
             if (ports.count(s.key.p[0]) || ports.count(s.key.p[1]) || (s.payload_len && looks_sql(s.payload, s.payload_len)))
                 c.sql = true;
+            // A connection from an address and port to the same address and port (both directions look
+            // alike, and Wireshark 4.4 numbers its streams by more than its SYNs): kept whole, like SQL.
+            if (s.key.p[0] == s.key.p[1] && memcmp(s.key.a[0], s.key.a[1], sizeof s.key.a[0]) == 0) c.sql = true;
             frames_of[r] = Frame{it->second, s.flags, uint16_t(s.payload_len ? s.payload - recs[r].data : 0),
                                  uint8_t(s.dir), s.payload_len != 0};
         }
