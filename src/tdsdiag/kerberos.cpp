@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <initializer_list>
 
 #include "tdsdiag/text.hpp"
 #include "tdsdiag/x509.hpp"
@@ -246,6 +247,20 @@ const char* request_name(int type) {
     return type == kKrbAsReq ? "AS-REQ" : type == kKrbTgsReq ? "TGS-REQ" : "request";
 }
 
+// The connection in short ("TCP stream 3", "likely TCP stream 3"), for texts with no room for its place.
+std::string stream_of(const KdcRefusal& r) {
+    return r.conn_stream ? format("%sTCP stream %u", tie_certain(r) ? "" : "likely ", *r.conn_stream)
+                         : std::string("the client");
+}
+
+// The first of a diagnosis' texts, longest first, that fits into kMaxTextLength (the last if none does):
+// what a shorter one leaves out is in the detail.
+std::string first_that_fits(std::initializer_list<std::string> texts) {
+    for (const std::string& t : texts)
+        if (t.size() <= kMaxTextLength) return t;
+    return *(texts.end() - 1);
+}
+
 // The evidence every refusal shows: the KRB-ERROR, its request, the principal, repeats, the tie.
 std::string refusal_detail(const KdcRefusal& r, const std::string& who) {
     std::string d = format("KRB-ERROR %d (%s) in frame %u", r.error_code, kdc_error_name(r.error_code), r.frame);
@@ -274,14 +289,14 @@ Diagnosis describe_spn_missing(const KdcRefusal& r, const std::string& who) {
     const std::string fix = unknown ? format("Register it: setspn -S %s DOMAIN\\account.", r.spn.c_str())
                                     : std::string("Find both accounts with setspn -X and remove it from the wrong one.");
     const char* meaning = unknown ? "no account has this SPN" : "two accounts have this SPN";
-    d.text = format("The KDC answered the TGS-REQ for %s with %s: %s, so %s cannot use Kerberos. ", r.spn.c_str(),
-                    kdc_error_name(r.error_code), meaning, who.c_str()) + fix;
-    if (d.text.size() > kMaxTextLength)  // a long SPN: the connection goes to the detail
-        d.text = format("The KDC answered the TGS-REQ for %s with %s: %s. ", r.spn.c_str(), kdc_error_name(r.error_code),
-                        meaning) + fix;
-    if (d.text.size() > kMaxTextLength)
-        d.text = format("The KDC refused the SPN the client asked for with %s: %s. ", kdc_error_name(r.error_code), meaning) +
-                 (unknown ? "Register it with setspn -S." : "Find the duplicates with setspn -X.");
+    const char* err = kdc_error_name(r.error_code);
+    d.text = first_that_fits(
+        {format("The KDC answered the TGS-REQ for %s with %s: %s, so %s cannot use Kerberos. ", r.spn.c_str(), err,
+                meaning, who.c_str()) + fix,
+         // a long SPN: the connection goes to the detail
+         format("The KDC answered the TGS-REQ for %s with %s: %s. ", r.spn.c_str(), err, meaning) + fix,
+         format("The KDC refused the SPN the client asked for with %s: %s. ", err, meaning) +
+             (unknown ? "Register it with setspn -S." : "Find the duplicates with setspn -X.")});
     return d;
 }
 
@@ -293,18 +308,16 @@ Diagnosis describe_clock_skew(const KdcRefusal& r) {
     const std::string kdc = r.kdc_time_ns ? " (" + format_utc(*r.kdc_time_ns / 1000000000) + ")" : std::string();
     // The connection in short (its place and the error's name are in the detail): the text has room
     // for the client, the KDC's time and the fix only.
-    const std::string who = r.conn_stream ? format("%sTCP stream %u", tie_certain(r) ? "" : "likely ", *r.conn_stream)
-                                          : std::string("the client");
+    const std::string who = stream_of(r);
     // The connection, then the KDC's time, go to the detail when the text grows too long (IPv6
     // addresses, long stream numbers).
-    d.text = format("Client %s's clock differs from the KDC's%s by more than the allowed skew (5 minutes by default), "
-                    "so %s cannot use Kerberos. ", r.client_addr.c_str(), kdc.c_str(), who.c_str()) + kFix;
-    if (d.text.size() > kMaxTextLength)
-        d.text = format("Client %s's clock differs from the KDC's%s by more than the allowed skew (5 minutes by "
-                        "default). ", r.client_addr.c_str(), kdc.c_str()) + kFix;
-    if (d.text.size() > kMaxTextLength)
-        d.text = format("Client %s's clock differs from the KDC's by more than the allowed skew (5 minutes by "
-                        "default). ", r.client_addr.c_str()) + kFix;
+    d.text = first_that_fits(
+        {format("Client %s's clock differs from the KDC's%s by more than the allowed skew (5 minutes by default), "
+                "so %s cannot use Kerberos. ", r.client_addr.c_str(), kdc.c_str(), who.c_str()) + kFix,
+         format("Client %s's clock differs from the KDC's%s by more than the allowed skew (5 minutes by default). ",
+                r.client_addr.c_str(), kdc.c_str()) + kFix,
+         format("Client %s's clock differs from the KDC's by more than the allowed skew (5 minutes by default). ",
+                r.client_addr.c_str()) + kFix});
     return d;
 }
 
@@ -313,20 +326,18 @@ Diagnosis describe_preauth_failed(const KdcRefusal& r) {
     d.code = Code::KerberosPreauthFailed;
     d.severity = Severity::Error;
     static const char kFix[] = "Check the account's password or keytab, and whether it is locked out.";
-    const std::string who = r.conn_stream ? format("%sTCP stream %u", tie_certain(r) ? "" : "likely ", *r.conn_stream)
-                                          : std::string("the client");
+    const std::string who = stream_of(r);
     const std::string user = r.client_principal.empty() ? std::string() : " for " + r.client_principal;
     const char* req = request_name(r.request_type);
     const char* addr = r.client_addr.c_str();
     // The connection, then the principal, go to the detail when the text grows too long.
-    d.text = format("The KDC refused the %s of client %s%s with KDC_ERR_PREAUTH_FAILED (a wrong password or key), so "
-                    "%s cannot use Kerberos. ", req, addr, user.c_str(), who.c_str()) + kFix;
-    if (d.text.size() > kMaxTextLength)
-        d.text = format("The KDC refused the %s of client %s%s with KDC_ERR_PREAUTH_FAILED (a wrong password or key). ",
-                        req, addr, user.c_str()) + kFix;
-    if (d.text.size() > kMaxTextLength)
-        d.text = format("The KDC refused the %s of client %s with KDC_ERR_PREAUTH_FAILED (a wrong password or key). ",
-                        req, addr) + kFix;
+    d.text = first_that_fits(
+        {format("The KDC refused the %s of client %s%s with KDC_ERR_PREAUTH_FAILED (a wrong password or key), so "
+                "%s cannot use Kerberos. ", req, addr, user.c_str(), who.c_str()) + kFix,
+         format("The KDC refused the %s of client %s%s with KDC_ERR_PREAUTH_FAILED (a wrong password or key). ", req,
+                addr, user.c_str()) + kFix,
+         format("The KDC refused the %s of client %s with KDC_ERR_PREAUTH_FAILED (a wrong password or key). ", req,
+                addr) + kFix});
     return d;
 }
 
