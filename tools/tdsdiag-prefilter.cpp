@@ -16,8 +16,10 @@
 // nothing is written then, so that a reader of a pipe from it sees an empty input.
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -228,6 +230,122 @@ bool write_snapped(const Record& r, size_t snap, FILE* out) {
            fwrite(r.hdr + opts_at, 1, opts_len, out) == opts_len && fwrite(t, 1, 4, out) == 4;
 }
 
+// What the first pass learns: every record, each frame's connection (by addresses and ports) and
+// what the second pass needs of the frame.
+struct Conn {
+    bool sql = false;           // kept whole: SQL Server, or a connection to itself
+    bool first_is_syn = false;  // its first frame is a SYN (without ACK)
+    uint32_t syns = 0;          // SYN frames (without ACK), retransmissions included
+    uint8_t seen = 0;           // a bit per direction: a frame of it written already
+};
+constexpr uint32_t kNone = UINT32_MAX;
+struct Frame {
+    uint32_t conn = kNone;  // index into conns; kNone: not Ethernet/IP/TCP or cannot be parsed
+    uint16_t flags = 0;
+    uint16_t hdr_len = 0;   // where the TCP payload starts
+    uint8_t dir = 0;
+    bool payload = false;
+};
+struct Scan {
+    std::vector<Record> recs;
+    std::vector<Frame> frames;  // one per record
+    std::vector<Conn> conns;
+    std::vector<Key> keys;      // of each connection
+    std::unordered_map<Key, uint32_t, KeyHash> ids;
+};
+using Ports = std::unordered_set<uint16_t>;
+
+void add(Scan& sc, const Record& rec, const Ports& ports) {
+    sc.recs.push_back(rec);
+    Frame f;
+    Seg s;
+    if (rec.data != nullptr && rec.ethernet && parse(rec.data, rec.incl, s)) {
+        const auto [it, fresh] = sc.ids.try_emplace(s.key, uint32_t(sc.conns.size()));
+        const bool syn = (s.flags & 0x12) == 0x02;
+        if (fresh) {
+            sc.conns.emplace_back();
+            sc.conns.back().first_is_syn = syn;
+            sc.keys.push_back(s.key);
+        }
+        Conn& c = sc.conns[it->second];
+        c.syns += syn;
+        if (ports.count(s.key.p[0]) || ports.count(s.key.p[1]) || (s.payload_len && looks_sql(s.payload, s.payload_len)))
+            c.sql = true;
+        // A connection from an address and port to the same address and port (both directions look
+        // alike, and Wireshark 4.4 numbers its streams by more than its SYNs): kept whole, like SQL.
+        if (s.key.p[0] == s.key.p[1] && memcmp(s.key.a[0], s.key.a[1], sizeof s.key.a[0]) == 0) c.sql = true;
+        f = Frame{it->second, s.flags, uint16_t(s.payload_len ? s.payload - rec.data : 0), uint8_t(s.dir),
+                  s.payload_len != 0};
+    }
+    sc.frames.push_back(f);
+}
+
+// What comes after `into` in the file, appended: the same connections merged (the first frame and so
+// the first SYN are `into`'s), the others numbered on.
+void append(Scan& into, Scan& from) {
+    std::vector<uint32_t> id(from.conns.size());
+    for (size_t c = 0; c < from.conns.size(); ++c) {
+        const auto [it, fresh] = into.ids.try_emplace(from.keys[c], uint32_t(into.conns.size()));
+        if (fresh) {
+            into.conns.push_back(from.conns[c]);
+            into.keys.push_back(from.keys[c]);
+        } else {
+            Conn& to = into.conns[it->second];
+            to.syns += from.conns[c].syns;
+            to.sql = to.sql || from.conns[c].sql;
+        }
+        id[c] = it->second;
+    }
+    for (Frame f : from.frames) {
+        if (f.conn != kNone) f.conn = id[f.conn];
+        into.frames.push_back(f);
+    }
+    into.recs.insert(into.recs.end(), from.recs.begin(), from.recs.end());
+}
+
+// A classic pcap file's records from `off` on, up to the first that starts at or after `stop`.
+// Returns where the walk ended: `stop` or later, or where a record is cut short.
+struct PcapFormat {
+    bool swap;
+    bool ethernet;
+    bool nanoseconds;
+    uint32_t u32(const uint8_t* p) const {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        return swap ? __builtin_bswap32(v) : v;
+    }
+};
+size_t walk_pcap(const uint8_t* b, size_t n, size_t off, size_t stop, const PcapFormat& pf, Scan& sc, const Ports& ports) {
+    while (off < stop && off + 16 <= n) {
+        const size_t incl = pf.u32(b + off + 8);
+        if (off + 16 + incl > n) break;
+        add(sc, Record{b + off, 16 + incl, b + off + 16, incl, pf.ethernet, kPcap, pf.swap}, ports);
+        off += 16 + incl;
+    }
+    return off;
+}
+
+// A place at or after `from` where a chain of 32 plausible record headers begins (or reaches the end
+// of the file): where a second thread can start walking. 0 if none within 1 MB. The walk of the first
+// part must then end exactly there, or the second thread's work is thrown away.
+size_t pcap_boundary(const uint8_t* b, size_t n, size_t from, const PcapFormat& pf) {
+    const uint32_t first_s = pf.u32(b + 24);
+    const uint32_t frac_limit = pf.nanoseconds ? 1000000000u : 1000000u;
+    for (size_t o = from; o + 16 <= n && o < from + (1u << 20); ++o) {
+        size_t p = o;
+        int ok = 0;
+        while (ok < 32 && p + 16 <= n) {
+            const uint32_t sec = pf.u32(b + p), frac = pf.u32(b + p + 4), incl = pf.u32(b + p + 8), orig = pf.u32(b + p + 12);
+            const uint32_t ds = sec > first_s ? sec - first_s : first_s - sec;
+            if (frac >= frac_limit || incl > orig || orig > (1u << 24) || ds > 10u * 366 * 86400 || p + 16 + incl > n) break;
+            p += 16 + incl;
+            ++ok;
+        }
+        if (ok == 32 || (ok > 0 && p == n)) return o;
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -249,73 +367,52 @@ int main(int argc, char** argv) {
     if (buf.size() < 24) return 3;
     uint32_t magic;
     memcpy(&magic, buf.data(), 4);
-    std::vector<Record> recs;
-    recs.reserve(buf.size() / 400);
+    Scan sc;
+    sc.recs.reserve(buf.size() / 1000);
+    sc.frames.reserve(buf.size() / 1000);
     size_t head = 0;  // bytes copied before the records (the pcap file header)
     size_t tail;      // where the readable records end (a cut last record is copied as it is)
     if (magic == 0x0a0d0d0a) {
-        tail = pcapng_records(buf.data(), buf.size(), recs);
-        if (recs.empty()) return 3;
+        std::vector<Record> blocks;
+        tail = pcapng_records(buf.data(), buf.size(), blocks);
+        if (blocks.empty()) return 3;
+        for (const Record& r : blocks) add(sc, r, ports);
     } else {
-        bool swap;
-        if (magic == 0xa1b2c3d4 || magic == 0xa1b23c4d) swap = false;
-        else if (magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1) swap = true;
+        PcapFormat pf{};
+        if (magic == 0xa1b2c3d4 || magic == 0xa1b23c4d) pf.swap = false;
+        else if (magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1) pf.swap = true;
         else return 3;
-        auto u32 = [&](const uint8_t* p) {
-            uint32_t v;
-            memcpy(&v, p, 4);
-            return swap ? __builtin_bswap32(v) : v;
-        };
-        const bool ethernet = (u32(buf.data() + 20) & 0x0fffffff) == 1;
+        pf.nanoseconds = magic == 0xa1b23c4d || magic == 0x4d3cb2a1;
+        pf.ethernet = (pf.u32(buf.data() + 20) & 0x0fffffff) == 1;
         head = 24;
-        size_t off = 24;
-        while (off + 16 <= buf.size()) {
-            size_t incl = u32(buf.data() + off + 8);
-            if (off + 16 + incl > buf.size()) break;
-            recs.push_back({buf.data() + off, 16 + incl, buf.data() + off + 16, incl, ethernet, kPcap, swap});
-            off += 16 + incl;
-        }
-        tail = off;
-    }
-    // Each frame's connection (by addresses and ports) and what the second pass needs of the frame.
-    struct Conn {
-        bool sql = false;           // kept whole: SQL Server, or a connection to itself
-        bool first_is_syn = false;  // its first frame is a SYN (without ACK)
-        uint32_t syns = 0;          // SYN frames (without ACK), retransmissions included
-        uint8_t seen = 0;           // a bit per direction: a frame of it written already
-    };
-    struct Frame {
-        uint32_t conn;      // index into conns; kNone: not Ethernet/IP/TCP or cannot be parsed
-        uint16_t flags;
-        uint16_t hdr_len;   // where the TCP payload starts
-        uint8_t dir;
-        bool payload;
-    };
-    constexpr uint32_t kNone = UINT32_MAX;
-    std::vector<Frame> frames_of(recs.size(), Frame{kNone, 0, 0, 0, false});
-    std::vector<Conn> conns;
-    {
-        std::unordered_map<Key, uint32_t, KeyHash> ids;
-        for (size_t r = 0; r < recs.size(); ++r) {
-            Seg s;
-            if (recs[r].data == nullptr || !recs[r].ethernet || !parse(recs[r].data, recs[r].incl, s)) continue;
-            const auto [it, fresh] = ids.try_emplace(s.key, uint32_t(conns.size()));
-            const bool syn = (s.flags & 0x12) == 0x02;
-            if (fresh) {
-                conns.emplace_back();
-                conns.back().first_is_syn = syn;
+        // A large file is read by two threads, each half of it (the page faults of a mapped file are
+        // most of the time); TDSDIAG_PREFILTER_SPLIT_BYTES sets the size from which (tests: 0).
+        const char* split_env = getenv("TDSDIAG_PREFILTER_SPLIT_BYTES");
+        const size_t split_from = split_env ? size_t(strtoull(split_env, nullptr, 10)) : size_t(256) << 20;
+        const size_t mid = buf.size() >= split_from && buf.size() > 64 && std::thread::hardware_concurrency() > 1
+                               ? pcap_boundary(buf.data(), buf.size(), 24 + (buf.size() - 24) / 2, pf)
+                               : 0;
+        if (mid > 24) {
+            Scan second;
+            size_t second_end = 0;
+            std::thread t([&] { second_end = walk_pcap(buf.data(), buf.size(), mid, SIZE_MAX, pf, second, ports); });
+            const size_t first_end = walk_pcap(buf.data(), buf.size(), 24, mid, pf, sc, ports);
+            t.join();
+            if (first_end == mid) {
+                append(sc, second);
+                tail = second_end;
+                fprintf(stderr, "tdsdiag-prefilter: read by two threads from offset %zu\n", mid);
+            } else {  // the second thread started inside a record: the rest again, in this one
+                tail = walk_pcap(buf.data(), buf.size(), first_end, SIZE_MAX, pf, sc, ports);
+                fprintf(stderr, "tdsdiag-prefilter: offset %zu is inside a record: read by one thread\n", mid);
             }
-            Conn& c = conns[it->second];
-            c.syns += syn;
-            if (ports.count(s.key.p[0]) || ports.count(s.key.p[1]) || (s.payload_len && looks_sql(s.payload, s.payload_len)))
-                c.sql = true;
-            // A connection from an address and port to the same address and port (both directions look
-            // alike, and Wireshark 4.4 numbers its streams by more than its SYNs): kept whole, like SQL.
-            if (s.key.p[0] == s.key.p[1] && memcmp(s.key.a[0], s.key.a[1], sizeof s.key.a[0]) == 0) c.sql = true;
-            frames_of[r] = Frame{it->second, s.flags, uint16_t(s.payload_len ? s.payload - recs[r].data : 0),
-                                 uint8_t(s.dir), s.payload_len != 0};
+        } else {
+            tail = walk_pcap(buf.data(), buf.size(), 24, SIZE_MAX, pf, sc, ports);
         }
     }
+    const std::vector<Record>& recs = sc.recs;
+    const std::vector<Frame>& frames_of = sc.frames;
+    std::vector<Conn>& conns = sc.conns;
     const bool to_stdout = std::string(argv[i + 1]) == "-";
     FILE* out = to_stdout ? stdout : fopen(argv[i + 1], "wb");
     if (!out) { perror(argv[i + 1]); return 2; }
