@@ -30,6 +30,10 @@ p.add_argument("--close", choices=["end", "reset"], default="end",
                help="reset: SO_LINGER 0 on the socket before closing, so the kernel sends RST")
 p.add_argument("--login-timeout", type=float, default=10)
 p.add_argument("--instance", help="named instance: pytds resolves it through the SQL Browser (SSRP 0x03)")
+p.add_argument("--repeat", type=int, default=1,
+               help="connect, query and close this many times, one after the other, as fast as they go "
+                    "(stops at the first connection that fails)")
+p.add_argument("--interval", type=float, default=0, help="with --repeat: seconds between one connection's close and the next")
 a = p.parse_args()
 
 
@@ -51,27 +55,48 @@ def logging_verify_cb(conn, cert, err_num, err_depth, ret_code):
 if hasattr(pytds, "tls") and hasattr(pytds.tls, "verify_cb"):
     pytds.tls.verify_cb = logging_verify_cb
 
-try:
-    conn = pytds.connect(server=a.server + ("\\" + a.instance if a.instance else ""),
-                         port=None if a.instance else a.port, user=a.user, password=a.password,
-                         cafile=a.cafile, validate_host=not a.no_validate_host,
-                         enc_login_only=a.login_only, login_timeout=a.login_timeout,
-                         disable_connect_retry=True, autocommit=True)
-except Exception as e:
-    print("pytds: connect failed: %s: %s" % (type(e).__name__, e))
+def one(n):
+    """One connection: connect, the query, close. False if the connection failed."""
+    try:
+        conn = pytds.connect(server=a.server + ("\\" + a.instance if a.instance else ""),
+                             port=None if a.instance else a.port, user=a.user, password=a.password,
+                             cafile=a.cafile, validate_host=not a.no_validate_host,
+                             enc_login_only=a.login_only, login_timeout=a.login_timeout,
+                             disable_connect_retry=True, autocommit=True)
+    except Exception as e:
+        print("pytds: connect%s failed: %s: %s" % (" %d" % n if a.repeat > 1 else "", type(e).__name__, e))
+        return False
+    if a.repeat == 1:
+        print("pytds: connected")
+    if a.query:
+        with conn.cursor() as cur:
+            cur.execute(a.query, tuple(a.param))
+            rows = cur.fetchall()
+            if a.repeat == 1:
+                print("pytds: rows %r" % (rows,))
+    if a.close == "reset":
+        import gc  # find the TCP socket under pytds' transport objects
+        for s in [o for o in gc.get_objects() if isinstance(o, socket.socket)]:
+            try:
+                if s.fileno() >= 0 and s.getpeername()[1] == a.port:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:
+                pass
+        print("pytds: closing with SO_LINGER 0 (RST)")
+    conn.close()
+    return True
+
+
+import time
+t0 = time.monotonic()
+done = 0
+for n in range(1, a.repeat + 1):
+    if n > 1 and a.interval:
+        time.sleep(a.interval)
+    if not one(n):
+        break
+    done += 1
+if a.repeat > 1:
+    print("pytds: %d of %d connections in %.2f s" % (done, a.repeat, time.monotonic() - t0))
+if done == 0:
     sys.exit(2)
-print("pytds: connected")
-if a.query:
-    with conn.cursor() as cur:
-        cur.execute(a.query, tuple(a.param))
-        print("pytds: rows %r" % (cur.fetchall(),))
-if a.close == "reset":
-    import gc  # find the TCP socket under pytds' transport objects
-    for s in [o for o in gc.get_objects() if isinstance(o, socket.socket)]:
-        try:
-            if s.fileno() >= 0 and s.getpeername()[1] == a.port:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
-    print("pytds: closing with SO_LINGER 0 (RST)")
-conn.close()
