@@ -11,6 +11,7 @@ import argparse
 import socket
 import struct
 import sys
+import time
 
 import pytds
 
@@ -33,6 +34,9 @@ p.add_argument("--instance", help="named instance: pytds resolves it through the
 p.add_argument("--repeat", type=int, default=1,
                help="connect, query and close this many times, one after the other, as fast as they go "
                     "(stops at the first connection that fails)")
+p.add_argument("--read-delay", type=float, default=0,
+               help="seconds between the query's first result (pytds reads up to the column metadata) and "
+                    "reading its rows: a large result then fills the client's receive window")
 p.add_argument("--interval", type=float, default=0, help="with --repeat: seconds between one connection's close and the next")
 a = p.parse_args()
 
@@ -71,9 +75,11 @@ def one(n):
     if a.query:
         with conn.cursor() as cur:
             cur.execute(a.query, tuple(a.param))
+            if a.read_delay:
+                time.sleep(a.read_delay)
             rows = cur.fetchall()
             if a.repeat == 1:
-                print("pytds: rows %r" % (rows,))
+                print("pytds: rows %r" % (rows,) if len(rows) <= 10 else "pytds: %d rows" % len(rows))
     if a.close == "reset":
         import gc  # find the TCP socket under pytds' transport objects
         for s in [o for o in gc.get_objects() if isinstance(o, socket.socket)]:
@@ -87,7 +93,6 @@ def one(n):
     return True
 
 
-import time
 t0 = time.monotonic()
 done = 0
 for n in range(1, a.repeat + 1):

@@ -77,6 +77,7 @@ SCENARIOS=(
 "login7-split-segments|the server advertises MSS 100 (route advmss 100, TSO/GSO off on both ends): tsql's cleartext Login7 spans several TCP segments, reassembled by Wireshark; cleartext login, select 1, FIN"
 "snaplen-96|tsql login-only TLS login captured with dumpcap -s 96: every frame is cut to 96 bytes (headers and the first bytes of the TDS/TLS payload only)"
 "port-exhaustion|pytds (one process, --repeat 400 --interval 0.008) opens cleartext logins one after the other, about a hundred a second (an application without connection pooling), each with select 1 and a FIN close by the client, from a client namespace whose ephemeral range holds 128 ports (ip_local_port_range 40000 40127; the client keeps each port in TIME_WAIT for 60 s): 128 connections in about 1.3 s, then connect() fails locally (EADDRNOTAVAIL, no SYN); the summary warns of the client's rate"
+"zero-window-stall|pytds cleartext login, then select n answered by 40,000 rows (--result-rows, about 200 KB); the client namespace's receive buffers are small (net.ipv4.tcp_rmem 4096 8192 8192) and pytds reads the rows only 2 s after the column metadata (--read-delay 2): its receive window fills, it advertises a zero window and the server's kernel probes it until pytds reads on; FIN close by the client"
 "port-reuse-two-connections|two successive tsql cleartext logins from the same client port (ip_local_port_range 40000 40000, tcp_tw_reuse 1 in the client namespace): the second SYN reuses the 4-tuple of the first, closed (client in TIME_WAIT) 1.5 s before; Wireshark gives them two tcp.stream numbers"
 "port-reuse-syn-answered-by-ack|tedious (cleartext, encrypt: false) logs in from client port 50000 (ip_local_port_range 50000 50001 in the client namespace), runs select 1 and resets the connection (socket.resetAndDestroy: RST/ACK); an iptables rule in the server namespace drops that RST, so the server's kernel keeps the connection established; 0.8 s after that reset tsql (cleartext) connects from the same port 50000: the server's kernel answers its SYN with a bare ACK of the old connection (challenge ACK), the client's kernel answers that with a bare RST, which reaches the server and ends the old connection there, and sends its SYN again 11 ms later (Wireshark: the same tcp.stream, a retransmission), which is accepted: login, select 1, FIN"
 "port-reuse-syn-answered-by-ack-fails|as port-reuse-syn-answered-by-ack, but the iptables rule in the server namespace drops every RST from the client (the bare ones too): the server's kernel keeps the old connection established; 0.9 s after the reset tsql (connect timeout = 5) sends its SYN from the same port 50000, answered by a bare ACK of the old connection (challenge ACK), which the client's kernel resets; its SYN sent again 11 ms later gets no answer (Linux sends at most one such ACK per 0.5 s on a connection, net.ipv4.tcp_invalid_ratelimit), the next four, 1 s apart, each get the same ACK and the client's RST; tsql gives up after 5 s without a connection (no SYN/ACK, nothing more on the wire)"
@@ -596,6 +597,17 @@ sc_port_exhaustion() {
     EXPECT="128 connections from ports 40000-40127 within about 1.3 s (each steps 1,2,4,5,6,7 in clear, cleartext_login, closed by the client's FIN); then pytds' connect fails with EADDRNOTAVAIL (no SYN on the wire); the summary (tdsdiag,summary) warns that 10.10.10.10 opens more connections a second than TIME_WAIT allows (likely port exhaustion)"
     server --encryption not_sup
     pytds_client --repeat 400 --interval 0.008
+}
+
+# A client that stops reading a large result: its receive window closes for 2 s.
+setup_zero_window_stall() {
+    in_client sysctl -qw net.ipv4.tcp_rmem="4096 8192 8192" || return 1
+    note "client namespace: sysctl net.ipv4.tcp_rmem='4096 8192 8192' (small receive buffers)"
+}
+sc_zero_window_stall() {
+    EXPECT="steps 1,2,4,5,6,7 in clear, cleartext_login; during step 6 the client's window goes to 0 and stays there about 2 s (the server's zero-window probes), then opens: diagnosis slow_network (the client's receive window stayed at 0, longer than tdsdiag.zero_window_stall_ms) on the frame that opens it; outcome connected; close by client FIN"
+    server --encryption not_sup --result-rows 40000
+    pytds_client --query "select n from numbers" --read-delay 2
 }
 
 setup_port_reuse_syn_answered_by_ack() {

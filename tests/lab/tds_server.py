@@ -316,6 +316,11 @@ class Tokens:
         row = b"\xd1" + struct.pack("<i", value)
         return colmeta + row
 
+    def int_rows(self, name, count):
+        """An INT column and `count` rows 1..count (--result-rows)."""
+        head = self.int_result(name, 1)
+        return head + b"".join(b"\xd1" + struct.pack("<i", v) for v in range(2, count + 1))
+
 
 def negotiate(client, setting, reply_mode):
     """PRELOGIN ENCRYPTION: (value the server sends, what happens next).
@@ -1033,6 +1038,9 @@ class Connection(Mars):
         q = " ".join(text.strip().lower().split())
         if q.startswith("select ") and q[7:].strip().lstrip("-").isdigit():
             return t.int_result("", int(q[7:].strip())) + t.done(status=0x0010, curcmd=0xC1, rowcount=1)
+        if q.startswith("select ") and self.args.result_rows:
+            n = self.args.result_rows
+            return t.int_rows("", n) + t.done(status=0x0010, curcmd=0xC1, rowcount=n)
         if q.startswith("select "):
             return t.int_result("", 1) + t.done(status=0x0010, curcmd=0xC1, rowcount=1)
         return t.done()
@@ -1450,6 +1458,9 @@ def main():
     g.add_argument("--slow-batch", type=float, default=0.0, metavar="S",
                    help="answer batches containing --slow-batch-match only after S seconds; an "
                         "attention meanwhile is acknowledged (DONE, then DONE with DONE_ATTN)")
+    g.add_argument("--result-rows", type=int, default=0, metavar="N",
+                   help="a select other than 'select <number>' is answered with N rows of one INT "
+                        "column (a large result, e.g. for a client that reads it slowly)")
     g.add_argument("--slow-batch-match", default="waitfor",
                    help="text (case-insensitive) that makes a batch slow (default: waitfor)")
     g.add_argument("--attention-delay", type=float, default=0.0, metavar="S",
