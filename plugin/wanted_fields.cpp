@@ -123,6 +123,29 @@ bool first_int(proto_tree* tree, WantedField w, gint32& v) {
     return found;
 }
 
+void first_string(proto_tree* tree, WantedField w, std::string& out) {
+    each(tree, w, [&](field_info* fi) {
+        const char* text = fvalue_get_string(TDSDIAG_FVALUE(fi));
+        if (text != nullptr && out.empty()) out = text;
+    });
+}
+
+// The last value of a string field ("" where it has none); `out` stays as it was if the field is absent.
+void last_string(proto_tree* tree, WantedField w, std::string& out) {
+    each(tree, w, [&](field_info* fi) {
+        const char* text = fvalue_get_string(TDSDIAG_FVALUE(fi));
+        out = text != nullptr ? text : "";
+    });
+}
+
+// Every value of a string field in order ("" for one that has none).
+void all_strings(proto_tree* tree, WantedField w, std::vector<std::string>& out) {
+    each(tree, w, [&](field_info* fi) {
+        const char* text = fvalue_get_string(TDSDIAG_FVALUE(fi));
+        out.emplace_back(text != nullptr ? text : "");
+    });
+}
+
 // Wireshark 4.0 dissects the routing ENVCHANGE (type 20) only up to its type byte: its value is read
 // here from the bytes that follow, after checking they were captured (no tvb call may throw here).
 void read_routing(field_info* fi, tdsdiag::Packet& p) {
@@ -202,23 +225,11 @@ bool read_kerberos(proto_tree* tree, tdsdiag::KerberosPacket& out) {
     if (!first_int(tree, W_KRB_MSG_TYPE, v)) return false;
     out.msg_type = v;
     if (first_int(tree, W_KRB_ERROR_CODE, v)) out.error_code = v;
-    each(tree, W_KRB_SNAME, [&](field_info* fi) {
-        const char* s = fvalue_get_string(TDSDIAG_FVALUE(fi));
-        out.sname.emplace_back(s != nullptr ? s : "");
-    });
-    each(tree, W_KRB_REALM, [&](field_info* fi) {
-        const char* s = fvalue_get_string(TDSDIAG_FVALUE(fi));
-        out.realm = s != nullptr ? s : "";
-    });
+    all_strings(tree, W_KRB_SNAME, out.sname);
+    last_string(tree, W_KRB_REALM, out.realm);
     if (out.msg_type != tdsdiag::kKrbTgsReq) {  // a TGS-REQ's client is inside its encrypted ticket
-        each(tree, W_KRB_CNAME, [&](field_info* fi) {
-            const char* s = fvalue_get_string(TDSDIAG_FVALUE(fi));
-            out.cname.emplace_back(s != nullptr ? s : "");
-        });
-        each(tree, W_KRB_CREALM, [&](field_info* fi) {
-            const char* s = fvalue_get_string(TDSDIAG_FVALUE(fi));
-            out.crealm = s != nullptr ? s : "";
-        });
+        all_strings(tree, W_KRB_CNAME, out.cname);
+        last_string(tree, W_KRB_CREALM, out.crealm);
     }
     if (out.msg_type == tdsdiag::kKrbError) {
         each(tree, W_KRB_STIME, [&](field_info* fi) {
@@ -381,13 +392,6 @@ TDSDIAG_NOINLINE void read_response(proto_tree* tree, bool login_fields, tdsdiag
         if (type == 20) read_routing(fi, p);
     });
     repair_login_response(tree, p);
-}
-
-void first_string(proto_tree* tree, WantedField w, std::string& out) {
-    each(tree, w, [&](field_info* fi) {
-        const char* text = fvalue_get_string(TDSDIAG_FVALUE(fi));
-        if (text != nullptr && out.empty()) out = text;
-    });
 }
 
 // The Login7's names (never its password).

@@ -56,6 +56,12 @@ struct Seg {
 };
 
 uint16_t be16(const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); }
+// A 32-bit field of a capture file, in the file's byte order (`swap`: not ours).
+uint32_t load32(const uint8_t* p, bool swap) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return swap ? __builtin_bswap32(v) : v;
+}
 
 // False when the frame is not Ethernet/IP/TCP or is cut short: such frames are always kept.
 bool parse(const uint8_t* f, size_t n, Seg& s) {
@@ -131,17 +137,15 @@ struct Record {
 };
 enum : uint8_t { kAsIs, kPcap, kEpb };
 
-// The blocks of a pcapng file from `off` on (the first is a section header). Returns where the blocks
-// that could be read end; a cut or malformed block ends the walk (the rest is copied unread).
-size_t pcapng_records(const uint8_t* b, size_t n, std::vector<Record>& recs) {
+// The blocks of a pcapng file from `off` on (the first is a section header), each handed to
+// `on_record`. Returns where the blocks that could be read end; a cut or malformed block ends the walk
+// (the rest is copied unread).
+template <class OnRecord>
+size_t pcapng_records(const uint8_t* b, size_t n, OnRecord on_record) {
     size_t off = 0;
     bool swap = false;
     std::vector<uint16_t> links;  // link type of each interface of the current section
-    auto u32 = [&](const uint8_t* p) {
-        uint32_t v;
-        memcpy(&v, p, 4);
-        return swap ? __builtin_bswap32(v) : v;
-    };
+    auto u32 = [&](const uint8_t* p) { return load32(p, swap); };
     auto u16 = [&](const uint8_t* p) {
         uint16_t v;
         memcpy(&v, p, 2);
@@ -189,7 +193,7 @@ size_t pcapng_records(const uint8_t* b, size_t n, std::vector<Record>& recs) {
                 r.ethernet = ifc < links.size() && links[ifc] == 1;
             }
         }
-        recs.push_back(r);
+        on_record(r);
         off += len;
     }
     return off;
@@ -250,8 +254,7 @@ struct Scan {
     std::vector<Record> recs;
     std::vector<Frame> frames;  // one per record
     std::vector<Conn> conns;
-    std::vector<Key> keys;      // of each connection
-    std::unordered_map<Key, uint32_t, KeyHash> ids;
+    std::unordered_map<Key, uint32_t, KeyHash> ids;  // each connection's index into conns
 };
 using Ports = std::unordered_set<uint16_t>;
 
@@ -265,7 +268,6 @@ void add(Scan& sc, const Record& rec, const Ports& ports) {
         if (fresh) {
             sc.conns.emplace_back();
             sc.conns.back().first_is_syn = syn;
-            sc.keys.push_back(s.key);
         }
         Conn& c = sc.conns[it->second];
         c.syns += syn;
@@ -284,11 +286,10 @@ void add(Scan& sc, const Record& rec, const Ports& ports) {
 // the first SYN are `into`'s), the others numbered on.
 void append(Scan& into, Scan& from) {
     std::vector<uint32_t> id(from.conns.size());
-    for (size_t c = 0; c < from.conns.size(); ++c) {
-        const auto [it, fresh] = into.ids.try_emplace(from.keys[c], uint32_t(into.conns.size()));
+    for (const auto& [key, c] : from.ids) {
+        const auto [it, fresh] = into.ids.try_emplace(key, uint32_t(into.conns.size()));
         if (fresh) {
             into.conns.push_back(from.conns[c]);
-            into.keys.push_back(from.keys[c]);
         } else {
             Conn& to = into.conns[it->second];
             to.syns += from.conns[c].syns;
@@ -309,11 +310,7 @@ struct PcapFormat {
     bool swap;
     bool ethernet;
     bool nanoseconds;
-    uint32_t u32(const uint8_t* p) const {
-        uint32_t v;
-        memcpy(&v, p, 4);
-        return swap ? __builtin_bswap32(v) : v;
-    }
+    uint32_t u32(const uint8_t* p) const { return load32(p, swap); }
 };
 size_t walk_pcap(const uint8_t* b, size_t n, size_t off, size_t stop, const PcapFormat& pf, Scan& sc, const Ports& ports) {
     while (off < stop && off + 16 <= n) {
@@ -373,10 +370,8 @@ int main(int argc, char** argv) {
     size_t head = 0;  // bytes copied before the records (the pcap file header)
     size_t tail;      // where the readable records end (a cut last record is copied as it is)
     if (magic == 0x0a0d0d0a) {
-        std::vector<Record> blocks;
-        tail = pcapng_records(buf.data(), buf.size(), blocks);
-        if (blocks.empty()) return 3;
-        for (const Record& r : blocks) add(sc, r, ports);
+        tail = pcapng_records(buf.data(), buf.size(), [&](const Record& r) { add(sc, r, ports); });
+        if (sc.recs.empty()) return 3;
     } else {
         PcapFormat pf{};
         if (magic == 0xa1b2c3d4 || magic == 0xa1b23c4d) pf.swap = false;
