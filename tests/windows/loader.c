@@ -9,13 +9,44 @@
 #include <windows.h>
 
 #include <epan/proto.h>
+#if __has_include(<wsutil/plugins.h>)  /* 4.4 and later install it: WS_PLUGIN_DESC_* */
 #include <wsutil/plugins.h>
+#endif
 
 #include "stub_state.h"
 
 __declspec(dllimport) extern struct stub_state stub_state;
 
 static int failures;
+
+/* Every import of the loaded module, checked against what the DLL it names exports: Windows refuses
+ * to load a DLL with a missing import, but Wine loads it and points the import at a stub that fails
+ * only when called, so the loader looks itself. Returns the number of missing imports. */
+static int missing_imports(HMODULE mod) {
+    const unsigned char *base = (const unsigned char *)mod;
+    const IMAGE_NT_HEADERS *nt = (const IMAGE_NT_HEADERS *)(base + ((const IMAGE_DOS_HEADER *)base)->e_lfanew);
+    const IMAGE_DATA_DIRECTORY *dir = &nt->OptionalHeader.DataDirectory[IMAGE_DIRECTORY_ENTRY_IMPORT];
+    int missing = 0, checked = 0;
+    for (const IMAGE_IMPORT_DESCRIPTOR *d = (const IMAGE_IMPORT_DESCRIPTOR *)(base + dir->VirtualAddress);
+         dir->VirtualAddress && d->Name; ++d) {
+        const char *dll = (const char *)(base + d->Name);
+        HMODULE h = GetModuleHandleA(dll);
+        const IMAGE_THUNK_DATA *names = (const IMAGE_THUNK_DATA *)(base + d->OriginalFirstThunk);
+        const IMAGE_THUNK_DATA *iat = (const IMAGE_THUNK_DATA *)(base + d->FirstThunk);
+        for (; names->u1.AddressOfData; ++names, ++iat) {
+            if (IMAGE_SNAP_BY_ORDINAL(names->u1.Ordinal)) continue;
+            const char *fn = (const char *)((const IMAGE_IMPORT_BY_NAME *)(base + names->u1.AddressOfData))->Name;
+            FARPROC want = h ? GetProcAddress(h, fn) : NULL;
+            ++checked;
+            if (want == NULL || (ULONG_PTR)want != (ULONG_PTR)iat->u1.Function) {
+                printf("      missing: %s!%s\n", dll, fn);
+                ++missing;
+            }
+        }
+    }
+    printf("      %d imports checked\n", checked);
+    return missing;
+}
 static void check(int ok, const char *what) {
     printf("%s: %s\n", ok ? "ok  " : "FAIL", what);
     if (!ok) ++failures;
@@ -32,7 +63,7 @@ int main(int argc, char **argv) {
         printf("FAIL: LoadLibrary(%s): error %lu\n", argv[1], (unsigned long)GetLastError());
         return 1;
     }
-    check(1, "LoadLibrary: every import found in the stand-in DLLs");
+    check(missing_imports(h) == 0, "LoadLibrary: every import bound to an export of the DLL it names");
     const char *version = (const char *)GetProcAddress(h, "plugin_version");
     const int *want_major = (const int *)GetProcAddress(h, "plugin_want_major");
     const int *want_minor = (const int *)GetProcAddress(h, "plugin_want_minor");
@@ -57,12 +88,14 @@ int main(int argc, char **argv) {
     check(plug->register_protoinfo != NULL && plug->register_handoff != NULL, "both registration routines given");
     if (failures) return 1;
     plug->register_protoinfo();
-    check(stub_state.protocols == 1 && strcmp(stub_state.filter_name, "tdsdiag") == 0, "protocol tdsdiag registered");
+    check(stub_state.protocols == 2 && strcmp(stub_state.filter_names[0], "tdsdiag") == 0 &&
+              strcmp(stub_state.filter_names[1], "ssrp") == 0,
+          "protocols tdsdiag and ssrp (SQL Browser) registered");
     printf("      %d fields, %d expert infos, %d preferences, %d subtrees\n", stub_state.fields,
            stub_state.experts, stub_state.prefs, stub_state.subtrees);
     check(stub_state.fields >= 20 && stub_state.fields_foreign == 0 && stub_state.fields_unset_id == 0,
-          "fields registered, all tdsdiag.*, each with its id variable");
-    check(stub_state.experts >= 20 && stub_state.experts_foreign == 0, "expert infos registered, all tdsdiag.*");
+          "fields registered, each named after its protocol and with its id variable");
+    check(stub_state.experts >= 20 && stub_state.experts_foreign == 0, "expert infos registered, each named after its protocol");
     check(stub_state.prefs >= 5, "preferences registered in tdsdiag's module");
     check(stub_state.handles >= 1 && stub_state.postdissectors == 1 && stub_state.postdissector_is_ours == 1,
           "registered as a postdissector with its own handle");

@@ -6,11 +6,11 @@ struct stub_state {
     const void *plugin;               /* the proto_plugin given to proto_register_plugin */
     int plugins;                      /* calls of proto_register_plugin */
     int protocols;                    /* calls of proto_register_protocol */
-    char filter_name[32];             /* its filter name */
-    int fields, fields_foreign;       /* fields registered; those not named tdsdiag.* */
+    char filter_names[4][32];         /* their filter names, in order */
+    int fields, fields_foreign;       /* fields registered; those not named after their protocol */
     int fields_unset_id;              /* fields whose id variable is missing */
     int subtrees;
-    int experts, experts_foreign;     /* expert infos; those not named tdsdiag.* */
+    int experts, experts_foreign;     /* expert infos; those not named after their protocol */
     int prefs;                        /* preferences registered (uint, bool, range) */
     int handles;                      /* dissector handles made */
     int postdissectors, postdissector_is_ours;

@@ -17,7 +17,13 @@
 
 __declspec(dllexport) struct stub_state stub_state;
 
-static int is_ours(const char *abbrev) { return abbrev && strncmp(abbrev, "tdsdiag.", 8) == 0; }
+/* Protocol ids are 1001, 1002, ...: a field or expert info must be named "<its protocol's filter name>.". */
+static int named_after(int proto, const char *abbrev) {
+    int i = proto - 1001;
+    if (i < 0 || i >= 4 || i >= stub_state.protocols || !abbrev) return 0;
+    size_t n = strlen(stub_state.filter_names[i]);
+    return strncmp(abbrev, stub_state.filter_names[i], n) == 0 && abbrev[n] == '.';
+}
 
 void ovr_proto_register_plugin(const proto_plugin *plugin) {
     stub_state.plugin = plugin;
@@ -27,16 +33,16 @@ void ovr_proto_register_plugin(const proto_plugin *plugin) {
 int ovr_proto_register_protocol(const char *name, const char *short_name, const char *filter_name) {
     (void)name;
     (void)short_name;
-    ++stub_state.protocols;
-    snprintf(stub_state.filter_name, sizeof stub_state.filter_name, "%s", filter_name ? filter_name : "");
-    return 1000 + stub_state.protocols;
+    if (stub_state.protocols < 4)
+        snprintf(stub_state.filter_names[stub_state.protocols], sizeof stub_state.filter_names[0], "%s",
+                 filter_name ? filter_name : "");
+    return 1000 + ++stub_state.protocols;
 }
 
 void ovr_proto_register_field_array(int parent, hf_register_info *hf, int n) {
-    (void)parent;
     for (int i = 0; i < n; ++i) {
         ++stub_state.fields;
-        if (!is_ours(hf[i].hfinfo.abbrev)) ++stub_state.fields_foreign;
+        if (!named_after(parent, hf[i].hfinfo.abbrev)) ++stub_state.fields_foreign;
         if (hf[i].p_id == NULL) ++stub_state.fields_unset_id;
         else *hf[i].p_id = 2000 + stub_state.fields;
     }
@@ -46,18 +52,21 @@ void ovr_proto_register_subtree_array(int *const *indices, int n) {
     for (int i = 0; i < n; ++i) *indices[i] = 3000 + stub_state.subtrees++;
 }
 
-static char expert_module_token, prefs_module_token, handle_token;
+static char prefs_module_token, handle_token;
+static int expert_modules[4];  /* an expert module is its protocol's id */
 
 void *ovr_expert_register_protocol(int id) {
-    (void)id;
-    return &expert_module_token;
+    int i = id - 1001;
+    if (i < 0 || i >= 4) return NULL;
+    expert_modules[i] = id;
+    return &expert_modules[i];
 }
 
 void ovr_expert_register_field_array(void *module, ei_register_info *ei, int n) {
-    if (module != &expert_module_token) return;
+    int proto = module ? *(int *)module : 0;
     for (int i = 0; i < n; ++i) {
         ++stub_state.experts;
-        if (!is_ours(ei[i].eiinfo.name)) ++stub_state.experts_foreign;
+        if (!named_after(proto, ei[i].eiinfo.name)) ++stub_state.experts_foreign;
     }
 }
 
