@@ -410,6 +410,14 @@ Words Describer::certificate(const Finding& f) const {
                 fix_of(Code::CertificateRejected),
                 "TLS 1.3 encrypts the server's certificate; open the capture with the client's TLS key log "
                 "(tls.keylog_file) to see it."};
+    case Variant::RejectedTls13Alert:
+        return {sev,
+                format("After the server's encrypted TLS 1.3 flight the client sent one encrypted record and no TDS, "
+                       "then the %s %s the connection: likely an alert rejecting the certificate, which TLS 1.3 hides.",
+                       who(e), how(e)),
+                fix_of(Code::CertificateRejected),
+                "TLS 1.3 encrypts the server's certificate and the client's alert; open the capture with a TLS key "
+                "log (tls.keylog_file) to see them."};
     default:
         return {sev,
                 format("The client %s the connection after a completed handshake, before its login: likely it "

@@ -32,6 +32,7 @@ enum class Variant : uint8_t {
     RejectedWithAlert,
     RejectedAfterCertificate,
     RejectedTls13,
+    RejectedTls13Alert,    // TLS 1.3: one encrypted client record after the server's flight, then no TDS
     RejectedAfterHandshake,
     // encryption_not_supported
     ServerLacksEncryption,

@@ -308,6 +308,31 @@ TEST_CASE("Certificates: weak hash (scenario 4) and rejection", "[diagnoses]") {
         CHECK(find(run, 6, Code::CertificateRejected)->text.find("TLS 1.3 hides") != std::string::npos);
         CHECK(run.summary().encryption == tdsdiag::Encryption::Strict);
     }
+    SECTION("in TLS 1.3 one encrypted client record after the flight, then the client's close, is a hidden alert") {
+        // Microsoft's JDBC driver (Java's JSSE) in TDS 8.0: Change Cipher Spec and an encrypted fatal
+        // alert certificate_unknown, then FIN (captures/jdbc-strict-ip-address): not the client waiting.
+        Run run({syn(), synack(), ack(true), client_hello(false), at(server_hello(0x0304, 0x1302, false), 10),
+                 at(tls(true, {20, 23}, {}, false), 200), at(fin(true), 201)},
+                config());
+        CHECK(diagnoses(run) == D{{7, {"certificate_rejected"}}});
+        const auto* d = find(run, 7, Code::CertificateRejected);
+        REQUIRE(d != nullptr);
+        CHECK(d->text.find("one encrypted record and no TDS, then the client closed") != std::string::npos);
+        CHECK(d->text.find("likely") != std::string::npos);
+    }
+    SECTION("the same with the server closing first, after reading the alert: certificate_rejected and server_first_fin") {
+        Run run({syn(), synack(), ack(true), client_hello(false), at(server_hello(0x0304, 0x1302, false), 10),
+                 at(tls(true, {20, 23}, {}, false), 200), at(fin(false), 201), at(fin(true), 202)},
+                config());
+        CHECK(diagnoses(run)[7] == std::set<std::string>{"certificate_rejected", "server_first_fin"});
+        CHECK(find(run, 7, Code::CertificateRejected)->text.find("then the server closed") != std::string::npos);
+    }
+    SECTION("in TLS 1.3 a client that sent TDS after its Finished rejected nothing") {
+        Run run({syn(), synack(), ack(true), client_hello(false), at(server_hello(0x0304, 0x1302, false), 10),
+                 at(tls(true, {20, 23}, {}, false), 200), at(appdata(true), 201), at(fin(true), 3000)},
+                config());
+        for (const auto& [frame, codes] : diagnoses(run)) CHECK(codes.count("certificate_rejected") == 0);
+    }
     SECTION("a second connection closed after its ClientHello is read with the first one's certificate") {
         std::vector<Packet> frames = handshake_start() + std::initializer_list<Packet>{cert_flight(), client_finished()};
         for (Packet p : handshake_start() + std::initializer_list<Packet>{fin(false)}) frames.push_back(second(p));
