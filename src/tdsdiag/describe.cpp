@@ -88,11 +88,17 @@ const char* Describer::certificate_reason(bool weak) const {
     if (!tls_.cert) return "";
     if (tls_.certificate_expired()) return " (expired at capture time)";
     if (weak) return " (weak hash)";
-    return tls_.cert->self_issued ? " (self-signed: untrusted)" : "";
+    // A CA-signed certificate is refused for its CA or its names (the JDBC driver connecting by IP
+    // address, or a name the certificate does not carry): the capture cannot tell which.
+    return tls_.cert->self_issued ? " (self-signed: untrusted)"
+                                  : " (CA-signed: likely an untrusted CA or a name that does not match)";
 }
 
 std::string Describer::certificate_fix(bool weak) const {
     if (tls_.certificate_expired()) return kRenewFix;
+    if (!weak && tls_.cert && !tls_.cert->self_issued)  // "use a CA-signed certificate" would be no advice
+        return "Trust the issuing CA on the client, and connect with a server name the certificate carries (CN or "
+               "SAN).";
     return fix_of(weak ? Code::WeakCertHash : Code::CertificateRejected);
 }
 

@@ -8,6 +8,7 @@
 #include "builders.hpp"
 #include "cert_md5.hpp"
 #include "cert_md5_ca.hpp"
+#include "cert_sha256_ca.hpp"
 #include "tdsdiag/x509.hpp"
 
 using namespace test;
@@ -289,6 +290,23 @@ TEST_CASE("Certificates: weak hash (scenario 4) and rejection", "[diagnoses]") {
         CHECK(d->text.find("self-signed: untrusted") != std::string::npos);
         CHECK(d->text.find("weak") == std::string::npos);
         CHECK(d->detail.find("md5WithRSAEncryption") != std::string::npos);
+    }
+    SECTION("a client rejecting a sound CA-signed certificate: an untrusted CA or a name mismatch, not 'use a CA-signed one'") {
+        // Microsoft's JDBC driver connecting by IP address to a server whose certificate names a host
+        // (captures/jdbc-name-mismatch): FIN right after the Certificate, no alert.
+        Packet flight = server_hello();
+        flight.certificates.emplace_back(kSha256CaSignedCert, kSha256CaSignedCert + kSha256CaSignedCertLen);
+        Run run(handshake_start() + std::initializer_list<Packet>{at(flight, 1800000000000), at(fin(true), 1800000000300)},
+                config());
+        CHECK(diagnoses(run)[8] == std::set<std::string>{"certificate_rejected"});
+        const auto* d = find(run, 8, Code::CertificateRejected);
+        REQUIRE(d != nullptr);
+        CHECK(d->text.find("CA-signed: likely an untrusted CA or a name that does not match") != std::string::npos);
+        const std::string all = d->text + " " + d->detail;
+        CHECK(all.find("Trust the issuing CA on the client, and connect with a server name the certificate carries") !=
+              std::string::npos);
+        CHECK(all.find("use a CA-signed certificate") == std::string::npos);
+        CHECK(d->detail.find("sqlprod02.lab.test") != std::string::npos);
     }
     SECTION("an unknown_ca alert from the client is certificate_rejected and tls_alert") {
         Run run(handshake_start() + std::initializer_list<Packet>{cert_flight(), alert(true, 2, 48), fin(true)}, config());
