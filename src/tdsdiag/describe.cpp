@@ -155,6 +155,15 @@ Words Describer::words(const Finding& f) const {
                 "",
                 ""};
     case Code::CleartextLogin:
+        if (e.variant == Variant::NoPreloginInClear)
+            // jTDS with its default ssl=off, FreeTDS with tds version 7.0/7.1: no PRELOGIN, so no TLS can be
+            // negotiated, and a server forcing encryption refuses such a login instead of encrypting it.
+            return {sev,
+                    "The Login7 travels without TLS and without a PRELOGIN before it (a TDS 7.0/7.1 client, e.g. jTDS "
+                    "with ssl=off): its user name and (merely obfuscated) password are readable on the path.",
+                    "Enable encryption in the client (jTDS: ssl=require; FreeTDS: tds version 7.4 and encryption = "
+                    "require); Force Encryption on the server alone would refuse this client.",
+                    ""};
         return {sev,
                 e.variant == Variant::WindowsAuthInClear
                     ? "The Login7 travels without TLS, with Windows authentication: no password crosses the wire, but "

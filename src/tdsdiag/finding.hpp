@@ -39,6 +39,7 @@ enum class Variant : uint8_t {
     ClientLacksEncryption,
     // cleartext_login
     WindowsAuthInClear,    // integrated authentication: no password in the Login7
+    NoPreloginInClear,     // SQL authentication, the Login7 the first payload: no PRELOGIN (TDS 7.0/7.1)
     // ntlm_fallback
     FallbackByClient,
     FallbackByServer,

@@ -52,7 +52,10 @@ void Connection::diagnose(const Packet& p, bool client, Message m, State prev) {
     }
 
     if (m == Message::Login7 && client && p.tls_content_types.empty())
-        find(p, Code::CleartextLogin, variant(p.login7_integrated == 1 ? Variant::WindowsAuthInClear : Variant::Plain));
+        find(p, Code::CleartextLogin,
+             variant(p.login7_integrated == 1 ? Variant::WindowsAuthInClear
+                     : prev == State::Established ? Variant::NoPreloginInClear  // no PRELOGIN after the handshake
+                                                  : Variant::Plain));
 
     if (prev == State::Login && state_ == State::LoginResponse && login_.sent_ns >= 0) {
         Evidence e = base;

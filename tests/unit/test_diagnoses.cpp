@@ -451,7 +451,18 @@ TEST_CASE("Prelogin, login and close diagnoses", "[diagnoses]") {
             Run run({syn(), synack(), prelogin(2), prelogin_response(2), login, login_ack()}, config());
             CHECK(diagnoses(run) == D{{5, {"cleartext_login"}}});
             CHECK(find(run, 5, Code::CleartextLogin)->text.find("password are readable") != std::string::npos);
+            CHECK(find(run, 5, Code::CleartextLogin)->text.find("without a PRELOGIN") == std::string::npos);
             CHECK(run.summary().auth == "sql");
+        }
+        SECTION("SQL authentication without a PRELOGIN (jTDS' default, TDS 7.1): the fix is on the client") {
+            login.login7_integrated = 0;
+            Run run({syn(), synack(), ack(true), login, login_ack()}, config());
+            CHECK(diagnoses(run) == D{{4, {"cleartext_login"}}});
+            const auto* d = find(run, 4, Code::CleartextLogin);
+            REQUIRE(d != nullptr);
+            CHECK(d->text.find("without a PRELOGIN") != std::string::npos);
+            CHECK((d->text + d->detail).find("jTDS: ssl=require") != std::string::npos);
+            CHECK(d->text.find("Set Encrypt=True") == std::string::npos);
         }
         SECTION("Windows authentication") {
             login.login7_integrated = 1;
