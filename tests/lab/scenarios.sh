@@ -142,6 +142,7 @@ SCENARIOS=(
 "jtds-no-common-cipher|jTDS 1.3.1 on Java 17, ssl=require, against a server offering only Camellia suites: the server's OpenSSL answers alert handshake_failure"
 "jtds-reset-after-clienthello|jTDS 1.3.1, ssl=require; the server resets the connection (RST) right after the ClientHello"
 "jtds-login-timeout|jTDS 1.3.1 with its defaults (cleartext, Login7 first without PRELOGIN, server --login7-first), loginTimeout=3; the server never answers the Login7: the driver gives up after its login timeout"
+"jtds-name-mismatch|jTDS 1.3.1, ssl=authenticate with the JVM's trust store = the lab CA (javax.net.ssl.trustStore), connecting to 10.10.10.120; the server's CA-signed certificate names labsql.tdsdiag.test and the IP 10.10.10.121 only: jTDS checks the chain but not the names, and logs in (full TLS)"
 "jtds-server-requires-encryption|jTDS 1.3.1 with its defaults (ssl=off: no PRELOGIN, a TDS 7.1 Login7 in clear as its first packet) against a server that requires a PRELOGIN (--encryption req without --login7-first, as SQL Server with Force Encryption): the server closes with FIN right after the Login7, without an answer"
 )
 
@@ -1144,13 +1145,16 @@ jdbc_truststore() {
         -storetype PKCS12 -storepass changeit >/dev/null 2>&1 || die "keytool failed"
 }
 # jdbc_client URL: lab.JdbcClient in the client namespace (user sa, $PASSWORD as
-# a property, never in the URL), then the provenance's driver/connection/error lines
+# a property, never in the URL), then the provenance's driver/connection/error lines;
+# JDBC_JVM_ARGS (words) go to the JVM, e.g. javax.net.ssl.trustStore for jTDS
 jdbc_client() {
     local url=$1 out rc runtime drv err
     jdbc_build
     case $url in jdbc:jtds:*) [ -e /usr/share/java/jtds.jar ] || die "jTDS missing: apt-get install libjtds-java" ;; esac
     echo "--- jdbc $url" >> "$T/clients.log"
-    out=$(in_client env LAB_PASSWORD="$PASSWORD" timeout "${CLIENT_TIMEOUT:-40}" java \
+    local jvm=()
+    [ -n "${JDBC_JVM_ARGS:-}" ] && read -r -a jvm <<<"$JDBC_JVM_ARGS"
+    out=$(in_client env LAB_PASSWORD="$PASSWORD" timeout "${CLIENT_TIMEOUT:-40}" java "${jvm[@]}" \
         -cp "$JAVA_LAB/target/classes:$JAVA_LAB/target/lib/*:/usr/share/java/jtds.jar" lab.JdbcClient "$url" \
         2>>"$T/clients.log")
     rc=$?
@@ -1159,7 +1163,7 @@ jdbc_client() {
     drv=$(jdbc_driver_name "$url" "${runtime:-Java}")
     note_client "$drv"
     provenance_line driver "$drv"
-    provenance_line connection "$(sed "s|$T/||g; s/\([Pp]assword=\)[^;]*/\1***/g" <<<"$url"); user=sa; password=***"
+    provenance_line connection "$(sed "s|$T/||g; s/\([Pp]assword=\)[^;]*/\1***/g" <<<"$url"); user=sa; password=***${JDBC_JVM_ARGS:+; JVM $(sed "s|$T/||g; s/\([Pp]assword=\)[^ ]*/\1***/g" <<<"$JDBC_JVM_ARGS")}"
     err=$(sed -n 's/^error: //p' <<<"$out")
     provenance_line error "${err:-(no message: the client was stopped after ${CLIENT_TIMEOUT:-40} s, exit $rc)}"
 }
@@ -1291,4 +1295,11 @@ sc_jtds_server_requires_encryption() {
     EXPECT="steps 1,4,7: a TDS 7.1 Login7 in clear as the first packet, the server's FIN without an answer; diagnoses cleartext_login, server_first_fin; outcome failed"
     server --encryption req
     jdbc_client "$JTDS_URL"
+}
+sc_jtds_name_mismatch() {
+    EXPECT="steps 1-7; encryption full; the certificate's names do not cover 10.10.10.120, yet jTDS connects (it checks the chain only); outcome connected; no failure diagnosis"
+    server --encryption off --ca-signed --cert-ip 10.10.10.121
+    jdbc_truststore
+    JDBC_JVM_ARGS="-Djavax.net.ssl.trustStore=$T/ca.p12 -Djavax.net.ssl.trustStorePassword=changeit" \
+        jdbc_client "$JTDS_URL;ssl=authenticate"
 }
