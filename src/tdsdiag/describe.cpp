@@ -88,11 +88,17 @@ const char* Describer::certificate_reason(bool weak) const {
     if (!tls_.cert) return "";
     if (tls_.certificate_expired()) return " (expired at capture time)";
     if (weak) return " (weak hash)";
-    return tls_.cert->self_issued ? " (self-signed: untrusted)" : "";
+    // A CA-signed certificate is refused for its CA or its names (the JDBC driver connecting by IP
+    // address, or a name the certificate does not carry): the capture cannot tell which.
+    return tls_.cert->self_issued ? " (self-signed: untrusted)"
+                                  : " (CA-signed: likely an untrusted CA or a name that does not match)";
 }
 
 std::string Describer::certificate_fix(bool weak) const {
     if (tls_.certificate_expired()) return kRenewFix;
+    if (!weak && tls_.cert && !tls_.cert->self_issued)  // "use a CA-signed certificate" would be no advice
+        return "Trust the issuing CA on the client, and connect with a server name the certificate carries (CN or "
+               "SAN).";
     return fix_of(weak ? Code::WeakCertHash : Code::CertificateRejected);
 }
 
@@ -149,6 +155,15 @@ Words Describer::words(const Finding& f) const {
                 "",
                 ""};
     case Code::CleartextLogin:
+        if (e.variant == Variant::NoPreloginInClear)
+            // jTDS with its default ssl=off, FreeTDS with tds version 7.0/7.1: no PRELOGIN, so no TLS can be
+            // negotiated, and a server forcing encryption refuses such a login instead of encrypting it.
+            return {sev,
+                    "The Login7 travels without TLS and without a PRELOGIN before it (a TDS 7.0/7.1 client, e.g. jTDS "
+                    "with ssl=off): its user name and (merely obfuscated) password are readable on the path.",
+                    "Enable encryption in the client (jTDS: ssl=require; FreeTDS: tds version 7.4 and encryption = "
+                    "require); Force Encryption on the server alone would refuse this client.",
+                    ""};
         return {sev,
                 e.variant == Variant::WindowsAuthInClear
                     ? "The Login7 travels without TLS, with Windows authentication: no password crosses the wire, but "
@@ -410,6 +425,14 @@ Words Describer::certificate(const Finding& f) const {
                 fix_of(Code::CertificateRejected),
                 "TLS 1.3 encrypts the server's certificate; open the capture with the client's TLS key log "
                 "(tls.keylog_file) to see it."};
+    case Variant::RejectedTls13Alert:
+        return {sev,
+                format("After the server's encrypted TLS 1.3 flight the client sent one encrypted record and no TDS, "
+                       "then the %s %s the connection: likely an alert rejecting the certificate, which TLS 1.3 hides.",
+                       who(e), how(e)),
+                fix_of(Code::CertificateRejected),
+                "TLS 1.3 encrypts the server's certificate and the client's alert; open the capture with a TLS key "
+                "log (tls.keylog_file) to see them."};
     default:
         return {sev,
                 format("The client %s the connection after a completed handshake, before its login: likely it "

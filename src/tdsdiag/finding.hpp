@@ -32,12 +32,14 @@ enum class Variant : uint8_t {
     RejectedWithAlert,
     RejectedAfterCertificate,
     RejectedTls13,
+    RejectedTls13Alert,    // TLS 1.3: one encrypted client record after the server's flight, then no TDS
     RejectedAfterHandshake,
     // encryption_not_supported
     ServerLacksEncryption,
     ClientLacksEncryption,
     // cleartext_login
     WindowsAuthInClear,    // integrated authentication: no password in the Login7
+    NoPreloginInClear,     // SQL authentication, the Login7 the first payload: no PRELOGIN (TDS 7.0/7.1)
     // ntlm_fallback
     FallbackByClient,
     FallbackByServer,

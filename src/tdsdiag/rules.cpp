@@ -52,7 +52,10 @@ void Connection::diagnose(const Packet& p, bool client, Message m, State prev) {
     }
 
     if (m == Message::Login7 && client && p.tls_content_types.empty())
-        find(p, Code::CleartextLogin, variant(p.login7_integrated == 1 ? Variant::WindowsAuthInClear : Variant::Plain));
+        find(p, Code::CleartextLogin,
+             variant(p.login7_integrated == 1 ? Variant::WindowsAuthInClear
+                     : prev == State::Established ? Variant::NoPreloginInClear  // no PRELOGIN after the handshake
+                                                  : Variant::Plain));
 
     if (prev == State::Login && state_ == State::LoginResponse && login_.sent_ns >= 0) {
         Evidence e = base;
@@ -144,9 +147,13 @@ void Connection::diagnose_close(const Packet& p, bool client, Message m, State p
     }
 
     // Steps 2 to 4: the client gave up waiting for the server.
-    const bool waiting_on_server = (prev == State::Prelogin && !prelogin_answered_) ||
-                                   (prev == State::TlsHandshake && close_.last_payload_from == Side::Client) ||
-                                   prev == State::Login;
+    // In TLS 1.3 the client's first encrypted record after the server's flight ends the handshake on its
+    // side (its Finished, or an alert): the server owes no further handshake message.
+    const bool client_done_tls13 = tls_.ctx.tls13 && tls_.ctx.client_finished_seen;
+    const bool waiting_on_server =
+        (prev == State::Prelogin && !prelogin_answered_) ||
+        (prev == State::TlsHandshake && close_.last_payload_from == Side::Client && !client_done_tls13) ||
+        prev == State::Login;
     // With no packet from the server in the capture (a one-sided capture) silence proves nothing.
     if (client && waiting_on_server && sv.packets > 0 && !(prev == State::TlsHandshake && tls_.alert_seen)) {
         Evidence w = e;
@@ -205,6 +212,14 @@ void Connection::diagnose_handshake_close(const Packet& p, bool client, Evidence
     } else if (client && t.ctx.tls13 && !t.ctx.client_finished_seen && !t.alert_seen) {
         // TLS 1.3 encrypts the certificate: without the key log the capture cannot show it.
         e.variant = Variant::RejectedTls13;
+        find(p, Code::CertificateRejected, e);
+    } else if (t.ctx.tls13 && t.ctx.client_finished_seen && !t.alert_seen &&
+               close_.last_payload_from == Side::Client) {
+        // TLS 1.3: one encrypted record from the client after the server's flight, then no TDS. A client
+        // whose handshake succeeded sends its prelogin or login at once (tedious in the same segment), so
+        // that record was likely an encrypted alert: Java's JSSE (Microsoft's JDBC driver) rejects a
+        // certificate so, and the server may close first once it has read the alert.
+        e.variant = Variant::RejectedTls13Alert;
         find(p, Code::CertificateRejected, e);
     } else if (client && t.certificate_frame && t.server_finished && !t.alert_seen) {
         // Some clients (Node.js, so tedious) verify the certificate only once the handshake is done.

@@ -117,6 +117,33 @@ SCENARIOS=(
 "idle-reset|a router namespace with conntrack between client (10.10.10.10) and server (10.10.20.120), captured on the client: established TCP entries expire after 5 s (net.netfilter.nf_conntrack_tcp_timeout_established=5, nf_conntrack_tcp_loose=0) and the router rejects packets of no known connection (ct state invalid: reject with tcp reset); tsql (login-only TLS) logs in, runs select 1, stays idle 8 s, then its next batch is answered by the router's RST (TTL 64, not the server's 63); captures/idle-reset.args lowers tdsdiag.idle_timeout_s to 5"
 "idle-dropped|as idle-reset, but the router drops packets of no known connection (ct state invalid drop, no reject): after 8 s idle tsql's next batch is sent again and again by the kernel (five retransmissions in 3.3 s) with no acknowledgement, until tsql is stopped (timeout) 12 s after its start; the capture ends 1 s later, before any FIN; captures/idle-dropped.args lowers tdsdiag.idle_timeout_s to 5"
 
+
+# ---- Microsoft JDBC driver (mssql-jdbc) and jTDS (issue 27): tests/lab/java, lab.JdbcClient
+"jdbc-self-signed-default|Microsoft JDBC Driver 13.2 (mssql-jdbc, Java 17) with its default settings (no encrypt or trustServerCertificate in the URL: encrypt=true, trustServerCertificate=false since 10.x) against a server with a self-signed certificate (SQL Server's default), ENCRYPT_OFF: PRELOGIN ENCRYPTION 1, TLS handshake inside PRELOGIN packets; the JVM's trust store does not know the certificate and the driver gives up without a TDS login"
+"jdbc-full-tls|Microsoft JDBC Driver 13.2, encrypt=true;trustServerCertificate=true, server ENCRYPT_OFF: PRELOGIN ENCRYPTION 1 answered 1, full TLS 1.2 inside PRELOGIN packets, Login7, login response and select 1 as TLS application data; the driver closes the connection"
+"jdbc-login-only-tls|Microsoft JDBC Driver 13.2, encrypt=false (PRELOGIN ENCRYPTION 0), server ENCRYPT_OFF: TLS 1.2 handshake inside PRELOGIN packets, only the Login7 as TLS application data, login response and select 1 in clear"
+"jdbc-login-failed-state8|Microsoft JDBC Driver 13.2, encrypt=false (login-only TLS); the server answers the Login7 with ERROR 18456 state 8 class 14 'Login failed for user 'sa'.' and DONE with the error bit"
+"jdbc-login-failed-state5|as jdbc-login-failed-state8 with ERROR 18456 state 5 (the scripted server's text is the same 'Login failed for user 'sa'.', as SQL Server's for every state)"
+"jdbc-tls10-only|Microsoft JDBC Driver 13.2 on Java 17 (TLS 1.0 and 1.1 disabled in java.security), encrypt=true;trustServerCertificate=true, against a server limited to TLS 1.0 (--tls-min 1.0 --tls-max 1.0): ClientHello offering TLS 1.2 and 1.3 inside a PRELOGIN packet; the server's OpenSSL answers alert protocol_version"
+"jdbc-strict|Microsoft JDBC Driver 13.2, encrypt=strict (TDS 8.0), trustStore = the lab CA, hostNameInCertificate=labsql.tdsdiag.test (the certificate's DNS name), against tds_server.py --strict with a CA-signed certificate: TLS 1.3 first (ALPN tds/8.0), then PRELOGIN, Login7 and select 1 inside TLS"
+"jdbc-strict-ip-address|as jdbc-strict without hostNameInCertificate: the driver connects to 10.10.10.120 and checks that address against the certificate's names; the certificate carries it as an IP SAN, but the driver compares it with the DNS names only and rejects the certificate: after the server's encrypted TLS 1.3 flight the client sends Change Cipher Spec and an encrypted fatal alert certificate_unknown (46, visible with the key log), then the server closes"
+"jdbc-name-mismatch|Microsoft JDBC Driver 13.2, encrypt=true with trustStore = the lab CA, connecting to 10.10.10.120; the server's CA-signed certificate names labsql.tdsdiag.test and the IP 10.10.10.121 only (not the address the driver used): the chain is trusted, the name check fails"
+"jdbc-no-common-cipher|Microsoft JDBC Driver 13.2 (Java 17), encrypt=true;trustServerCertificate=true, against a server offering only Camellia suites (CAMELLIA256-SHA:CAMELLIA128-SHA), which Java does not implement: the server's OpenSSL answers the ClientHello with alert handshake_failure"
+"jdbc-reset-after-clienthello|Microsoft JDBC Driver 13.2, encrypt=true;trustServerCertificate=true; the server resets the connection (RST) right after the ClientHello"
+"jdbc-login-timeout|Microsoft JDBC Driver 13.2, encrypt=false;loginTimeout=3;socketTimeout=3000 (login-only TLS); the server never answers the Login7 (--login-no-answer): the driver gives up after about 3 s and closes"
+"jdbc-login-timeout-ignored|Microsoft JDBC Driver 13.2.1, encrypt=false;loginTimeout=3 without socketTimeout (login-only TLS); the server never answers the Login7: the driver does not give up after 3 s (13.2.1 leaves the socket without a read timeout during the login when socketTimeout is 0, mssql-jdbc issue 2925); the server closes after 15 s (--no-answer-limit 15), then the driver"
+"jdbc-cleartext|Microsoft JDBC Driver 13.2, encrypt=false (PRELOGIN ENCRYPTION 0) against a server without a certificate (ENCRYPT_NOT_SUP): no TLS at all, Login7 with the password in clear, select 1"
+"jtds-cleartext|jTDS 1.3.1 (Debian libjtds-java, Java 17) with its defaults (ssl=off, TDS 7.1): no PRELOGIN at all, its first packet is the Login7 (TDS 7.1) with the password in clear; the server accepts it (--login7-first, as SQL Server does without Force Encryption) and answers with a TDS 7.1 login response; select 1"
+"jtds-full-tls|jTDS 1.3.1, ssl=require (PRELOGIN ENCRYPTION 1, no certificate check; its TLS records ride in PRELOGIN packets whose 8-byte header is a TCP segment of its own), server ENCRYPT_OFF: full TLS inside PRELOGIN packets, Login7, login response and select 1 as TLS application data"
+"jtds-login-failed-state8|jTDS 1.3.1 with its defaults (cleartext, Login7 first without PRELOGIN, server --login7-first); the server answers the Login7 with ERROR 18456 state 8 class 14 and DONE with the error bit"
+"jtds-login-failed-state5|as jtds-login-failed-state8 with ERROR 18456 state 5"
+"jtds-self-signed-authenticate|jTDS 1.3.1, ssl=authenticate (PRELOGIN ENCRYPTION 1, certificate checked against the JVM's trust store) against a server with a self-signed certificate: the handshake fails in the client"
+"jtds-tls10-only|jTDS 1.3.1 on Java 17, ssl=require, against a server limited to TLS 1.0: the server's OpenSSL answers the ClientHello with alert protocol_version"
+"jtds-no-common-cipher|jTDS 1.3.1 on Java 17, ssl=require, against a server offering only Camellia suites: the server's OpenSSL answers alert handshake_failure"
+"jtds-reset-after-clienthello|jTDS 1.3.1, ssl=require; the server resets the connection (RST) right after the ClientHello"
+"jtds-login-timeout|jTDS 1.3.1 with its defaults (cleartext, Login7 first without PRELOGIN, server --login7-first), loginTimeout=3; the server never answers the Login7: the driver gives up after its login timeout"
+"jtds-name-mismatch|jTDS 1.3.1, ssl=authenticate with the JVM's trust store = the lab CA (javax.net.ssl.trustStore), connecting to 10.10.10.120; the server's CA-signed certificate names labsql.tdsdiag.test and the IP 10.10.10.121 only: jTDS checks the chain but not the names, and logs in (full TLS)"
+"jtds-server-requires-encryption|jTDS 1.3.1 with its defaults (ssl=off: no PRELOGIN, a TDS 7.1 Login7 in clear as its first packet) against a server that requires a PRELOGIN (--encryption req without --login7-first, as SQL Server with Force Encryption): the server closes with FIN right after the Login7, without an answer"
 )
 
 # ---------------------------------------------------------------------------
@@ -1083,4 +1110,196 @@ sc_idle_dropped() {
     wait_server_log "SQL batch 1"
     note_conntrack_forgets " (stopped by timeout 12 s after its start)"
     wait_clients
+}
+
+# ---- Microsoft JDBC driver (mssql-jdbc) and jTDS (issue 27) -----------------------
+# One Java program, tests/lab/java (lab.JdbcClient), for both: Microsoft's driver
+# from tests/lab/java/pom.xml (`mvn -q -B package` copies its jar to target/lib;
+# built here on first use), jTDS from Debian's libjtds-java. Both run on the
+# JVM's JSSE (java-17-openjdk), which writes no TLS key log: `keylog server`.
+# Each capture's .txt gets driver:, connection: (password ***) and error: (the
+# exception's getMessage() verbatim, lines joined with " | ") lines.
+JAVA_LAB=$LAB/java
+JDBC_URL="jdbc:sqlserver://$SERVER_IP:$PORT"
+JTDS_URL="jdbc:jtds:sqlserver://$SERVER_IP:$PORT/master"
+jdbc_build() {
+    ls "$JAVA_LAB"/target/lib/mssql-jdbc-*.jar >/dev/null 2>&1 \
+        && [ -e "$JAVA_LAB/target/classes/lab/JdbcClient.class" ] && return 0
+    command -v mvn >/dev/null || die "maven missing: apt-get install maven openjdk-17-jdk-headless"
+    (cd "$JAVA_LAB" && mvn -q -B package) >> "$T/clients.log" 2>&1 || die "mvn package failed in tests/lab/java"
+}
+jdbc_driver_name() {  # URL RUNTIME (no '+' in it: the provenance line joins clients with it)
+    case $1 in
+        jdbc:jtds:*)
+            echo "jTDS $(dpkg-query -W -f='${Version}' libjtds-java 2>/dev/null | sed 's/+.*//;s/-.*//') (Debian libjtds-java; $2)" ;;
+        *)
+            local jar
+            jar=$(basename "$(ls "$JAVA_LAB"/target/lib/mssql-jdbc-*.jar | head -1)" .jar)
+            echo "Microsoft JDBC Driver ${jar#mssql-jdbc-} for SQL Server ($2)" ;;
+    esac
+}
+# jdbc_truststore: the lab CA ($T/ca.pem, written by the server) as a PKCS12
+# trust store $T/ca.p12 (password changeit); call after `server`
+jdbc_truststore() {
+    keytool -importcert -noprompt -alias labca -file "$T/ca.pem" -keystore "$T/ca.p12" \
+        -storetype PKCS12 -storepass changeit >/dev/null 2>&1 || die "keytool failed"
+}
+# jdbc_client URL: lab.JdbcClient in the client namespace (user sa, $PASSWORD as
+# a property, never in the URL), then the provenance's driver/connection/error lines;
+# JDBC_JVM_ARGS (words) go to the JVM, e.g. javax.net.ssl.trustStore for jTDS
+jdbc_client() {
+    local url=$1 out rc runtime drv err
+    jdbc_build
+    case $url in jdbc:jtds:*) [ -e /usr/share/java/jtds.jar ] || die "jTDS missing: apt-get install libjtds-java" ;; esac
+    echo "--- jdbc $url" >> "$T/clients.log"
+    local jvm=()
+    [ -n "${JDBC_JVM_ARGS:-}" ] && read -r -a jvm <<<"$JDBC_JVM_ARGS"
+    out=$(in_client env LAB_PASSWORD="$PASSWORD" timeout "${CLIENT_TIMEOUT:-40}" java "${jvm[@]}" \
+        -cp "$JAVA_LAB/target/classes:$JAVA_LAB/target/lib/*:/usr/share/java/jtds.jar" lab.JdbcClient "$url" \
+        2>>"$T/clients.log")
+    rc=$?
+    printf '%s\n--- jdbc exit %s\n' "$out" "$rc" >> "$T/clients.log"
+    runtime=$(sed -n 's/^driver: .*(\(.*\))$/\1/p' <<<"$out")
+    drv=$(jdbc_driver_name "$url" "${runtime:-Java}")
+    note_client "$drv"
+    provenance_line driver "$drv"
+    provenance_line connection "$(sed "s|$T/||g; s/\([Pp]assword=\)[^;]*/\1***/g" <<<"$url"); user=sa; password=***${JDBC_JVM_ARGS:+; JVM $(sed "s|$T/||g; s/\([Pp]assword=\)[^ ]*/\1***/g" <<<"$JDBC_JVM_ARGS")}"
+    err=$(sed -n 's/^error: //p' <<<"$out")
+    provenance_line error "${err:-(no message: the client was stopped after ${CLIENT_TIMEOUT:-40} s, exit $rc)}"
+}
+
+sc_jdbc_self_signed_default() {
+    EXPECT="steps 1,2,3,7: TLS 1.2 handshake inside PRELOGIN packets with the server's self-signed certificate; the client closes without a Login7; diagnosis certificate_rejected (likely); outcome failed"
+    server --encryption off --self-signed
+    jdbc_client "$JDBC_URL"
+}
+sc_jdbc_full_tls() {
+    EXPECT="steps 1-7; encryption full (TLS 1.2); outcome connected; no failure diagnosis"
+    keylog server
+    server --encryption off
+    jdbc_client "$JDBC_URL;encrypt=true;trustServerCertificate=true"
+}
+sc_jdbc_login_only_tls() {
+    EXPECT="steps 1-7; encryption login_only (TLS 1.2); outcome connected; no failure diagnosis"
+    server --encryption off
+    jdbc_client "$JDBC_URL;encrypt=false"
+}
+sc_jdbc_login_failed_state8() {
+    EXPECT="steps 1-5,7; login-only TLS; ERROR 18456 state 8 class 14 in the login response; diagnosis login_failed; outcome login_failed"
+    server --encryption off --login-error 18456 --error-state 8
+    jdbc_client "$JDBC_URL;encrypt=false"
+}
+sc_jdbc_login_failed_state5() {
+    EXPECT="steps 1-5,7; login-only TLS; ERROR 18456 state 5 class 14 in the login response; diagnosis login_failed; outcome login_failed"
+    server --encryption off --login-error 18456 --error-state 5
+    jdbc_client "$JDBC_URL;encrypt=false"
+}
+sc_jdbc_tls10_only() {
+    EXPECT="steps 1,2,3,7; ClientHello offering TLS 1.2 and 1.3; server alert protocol_version (70); diagnosis no_common_tls_version + tls_alert, then server_first_fin (the server's FIN after its alert); outcome failed"
+    server --encryption off --tls-min 1.0 --tls-max 1.0
+    jdbc_client "$JDBC_URL;encrypt=true;trustServerCertificate=true"
+}
+sc_jdbc_strict() {
+    EXPECT="TDS 8.0; steps in order 1,3,2,4,5,6,7 (TLS first, ALPN tds/8.0); encryption strict; outcome connected when decrypted (key log by the server); no failure diagnosis"
+    keylog server
+    server --strict --ca-signed
+    jdbc_truststore
+    jdbc_client "$JDBC_URL;encrypt=strict;trustStore=$T/ca.p12;trustStorePassword=changeit;hostNameInCertificate=labsql.tdsdiag.test"
+}
+sc_jdbc_strict_ip_address() {
+    EXPECT="TDS 8.0; steps 1,3,7: ClientHello (ALPN tds/8.0, no SNI: an IP address), the server's TLS 1.3 flight, the client's Change Cipher Spec and an encrypted record (a fatal alert certificate_unknown, readable with the key log), then the server's FIN and the client's; no TDS; diagnosis certificate_rejected (likely: TLS 1.3 hides the certificate); outcome failed"
+    keylog server
+    server --strict --ca-signed
+    jdbc_truststore
+    jdbc_client "$JDBC_URL;encrypt=strict;trustStore=$T/ca.p12;trustStorePassword=changeit"
+}
+sc_jdbc_name_mismatch() {
+    EXPECT="steps 1,2,3,7: TLS 1.2 handshake inside PRELOGIN packets, certificate for labsql.tdsdiag.test / 10.10.10.121 from the lab CA; the client closes without a Login7; diagnosis certificate_rejected (likely); outcome failed"
+    server --encryption off --ca-signed --cert-ip 10.10.10.121
+    jdbc_truststore
+    jdbc_client "$JDBC_URL;encrypt=true;trustStore=$T/ca.p12;trustStorePassword=changeit"
+}
+sc_jdbc_no_common_cipher() {
+    EXPECT="steps 1,2,3,7; server alert handshake_failure (40) after the ClientHello; diagnosis no_common_cipher + tls_alert, then server_first_fin (the server's FIN after its alert); outcome failed"
+    server --encryption off --ciphers "$NOCIPHER"
+    jdbc_client "$JDBC_URL;encrypt=true;trustServerCertificate=true"
+}
+sc_jdbc_reset_after_clienthello() {
+    EXPECT="steps 1,2,3,7; server RST right after the ClientHello; diagnoses no_common_cipher (likely: a reset right after a TLS 1.2+ ClientHello) + server_reset; outcome failed"
+    server --encryption off --close-after-clienthello rst
+    jdbc_client "$JDBC_URL;encrypt=true;trustServerCertificate=true"
+}
+sc_jdbc_login_timeout() {
+    EXPECT="steps 1-4,7: login-only TLS, Login7 never answered; the client closes after its login timeout (3 s); diagnosis login_timeout; outcome failed"
+    server --encryption off --login-no-answer --no-answer-limit 15
+    jdbc_client "$JDBC_URL;encrypt=false;loginTimeout=3;socketTimeout=3000"
+}
+sc_jdbc_login_timeout_ignored() {
+    EXPECT="steps 1-5,7: login-only TLS, Login7 never answered; 15 s later the server closes first (FIN), then the client; diagnosis server_first_fin during the login; outcome failed"
+    server --encryption off --login-no-answer --no-answer-limit 15
+    jdbc_client "$JDBC_URL;encrypt=false;loginTimeout=3"
+}
+sc_jdbc_cleartext() {
+    EXPECT="steps 1,2,4,5,6,7; encryption none; outcome connected; diagnosis cleartext_login"
+    server --encryption not_sup
+    jdbc_client "$JDBC_URL;encrypt=false"
+}
+
+sc_jtds_cleartext() {
+    EXPECT="steps 1,4,5,6,7 (no PRELOGIN); encryption none; TDS 7.1 login response (2-byte INFO line numbers); outcome connected; diagnosis cleartext_login"
+    server --encryption off --login7-first
+    jdbc_client "$JTDS_URL"
+}
+sc_jtds_full_tls() {
+    EXPECT="steps 1-7; encryption full; outcome connected; no failure diagnosis"
+    keylog server
+    server --encryption off
+    jdbc_client "$JTDS_URL;ssl=require"
+}
+sc_jtds_login_failed_state8() {
+    EXPECT="steps 1,4,5,7 (no PRELOGIN); cleartext; ERROR 18456 state 8 class 14; diagnosis login_failed + cleartext_login; outcome login_failed"
+    server --encryption off --login7-first --login-error 18456 --error-state 8
+    jdbc_client "$JTDS_URL"
+}
+sc_jtds_login_failed_state5() {
+    EXPECT="steps 1,4,5,7 (no PRELOGIN); cleartext; ERROR 18456 state 5 class 14; diagnosis login_failed + cleartext_login; outcome login_failed"
+    server --encryption off --login7-first --login-error 18456 --error-state 5
+    jdbc_client "$JTDS_URL"
+}
+sc_jtds_self_signed_authenticate() {
+    EXPECT="steps 1,2,3,7: TLS handshake inside PRELOGIN packets with the self-signed certificate; the client closes without a Login7; diagnosis certificate_rejected (likely); outcome failed"
+    server --encryption off --self-signed
+    jdbc_client "$JTDS_URL;ssl=authenticate"
+}
+sc_jtds_tls10_only() {
+    EXPECT="steps 1,2,3,7; server alert protocol_version (70); diagnosis no_common_tls_version + tls_alert, then server_first_fin (the server's FIN after its alert); outcome failed"
+    server --encryption off --tls-min 1.0 --tls-max 1.0
+    jdbc_client "$JTDS_URL;ssl=require"
+}
+sc_jtds_no_common_cipher() {
+    EXPECT="steps 1,2,3,7; server alert handshake_failure (40); diagnosis no_common_cipher + tls_alert, then server_first_fin (the server's FIN after its alert); outcome failed"
+    server --encryption off --ciphers "$NOCIPHER"
+    jdbc_client "$JTDS_URL;ssl=require"
+}
+sc_jtds_reset_after_clienthello() {
+    EXPECT="steps 1,2,3,7; server RST right after the ClientHello; diagnoses no_common_cipher (likely: a reset right after a TLS 1.2+ ClientHello) + server_reset; outcome failed"
+    server --encryption off --close-after-clienthello rst
+    jdbc_client "$JTDS_URL;ssl=require"
+}
+sc_jtds_login_timeout() {
+    EXPECT="steps 1,4,7 (no PRELOGIN): cleartext, Login7 never answered; the client closes after its login timeout (3 s); diagnosis login_timeout + cleartext_login; outcome failed"
+    server --encryption off --login7-first --login-no-answer --no-answer-limit 15
+    jdbc_client "$JTDS_URL;loginTimeout=3"
+}
+sc_jtds_server_requires_encryption() {
+    EXPECT="steps 1,4,7: a TDS 7.1 Login7 in clear as the first packet, the server's FIN without an answer; diagnoses cleartext_login, server_first_fin; outcome failed"
+    server --encryption req
+    jdbc_client "$JTDS_URL"
+}
+sc_jtds_name_mismatch() {
+    EXPECT="steps 1-7; encryption full; the certificate's names do not cover 10.10.10.120, yet jTDS connects (it checks the chain only); outcome connected; no failure diagnosis"
+    server --encryption off --ca-signed --cert-ip 10.10.10.121
+    jdbc_truststore
+    JDBC_JVM_ARGS="-Djavax.net.ssl.trustStore=$T/ca.p12 -Djavax.net.ssl.trustStorePassword=changeit" \
+        jdbc_client "$JTDS_URL;ssl=authenticate"
 }

@@ -8,6 +8,7 @@
 #include "builders.hpp"
 #include "cert_md5.hpp"
 #include "cert_md5_ca.hpp"
+#include "cert_sha256_ca.hpp"
 #include "tdsdiag/x509.hpp"
 
 using namespace test;
@@ -290,6 +291,23 @@ TEST_CASE("Certificates: weak hash (scenario 4) and rejection", "[diagnoses]") {
         CHECK(d->text.find("weak") == std::string::npos);
         CHECK(d->detail.find("md5WithRSAEncryption") != std::string::npos);
     }
+    SECTION("a client rejecting a sound CA-signed certificate: an untrusted CA or a name mismatch, not 'use a CA-signed one'") {
+        // Microsoft's JDBC driver connecting by IP address to a server whose certificate names a host
+        // (captures/jdbc-name-mismatch): FIN right after the Certificate, no alert.
+        Packet flight = server_hello();
+        flight.certificates.emplace_back(kSha256CaSignedCert, kSha256CaSignedCert + kSha256CaSignedCertLen);
+        Run run(handshake_start() + std::initializer_list<Packet>{at(flight, 1800000000000), at(fin(true), 1800000000300)},
+                config());
+        CHECK(diagnoses(run)[8] == std::set<std::string>{"certificate_rejected"});
+        const auto* d = find(run, 8, Code::CertificateRejected);
+        REQUIRE(d != nullptr);
+        CHECK(d->text.find("CA-signed: likely an untrusted CA or a name that does not match") != std::string::npos);
+        const std::string all = d->text + " " + d->detail;
+        CHECK(all.find("Trust the issuing CA on the client, and connect with a server name the certificate carries") !=
+              std::string::npos);
+        CHECK(all.find("use a CA-signed certificate") == std::string::npos);
+        CHECK(d->detail.find("sqlprod02.lab.test") != std::string::npos);
+    }
     SECTION("an unknown_ca alert from the client is certificate_rejected and tls_alert") {
         Run run(handshake_start() + std::initializer_list<Packet>{cert_flight(), alert(true, 2, 48), fin(true)}, config());
         CHECK(diagnoses(run)[8] == std::set<std::string>{"certificate_rejected", "tls_alert"});
@@ -307,6 +325,31 @@ TEST_CASE("Certificates: weak hash (scenario 4) and rejection", "[diagnoses]") {
         CHECK(diagnoses(run)[6] == std::set<std::string>{"certificate_rejected"});
         CHECK(find(run, 6, Code::CertificateRejected)->text.find("TLS 1.3 hides") != std::string::npos);
         CHECK(run.summary().encryption == tdsdiag::Encryption::Strict);
+    }
+    SECTION("in TLS 1.3 one encrypted client record after the flight, then the client's close, is a hidden alert") {
+        // Microsoft's JDBC driver (Java's JSSE) in TDS 8.0: Change Cipher Spec and an encrypted fatal
+        // alert certificate_unknown, then FIN (captures/jdbc-strict-ip-address): not the client waiting.
+        Run run({syn(), synack(), ack(true), client_hello(false), at(server_hello(0x0304, 0x1302, false), 10),
+                 at(tls(true, {20, 23}, {}, false), 200), at(fin(true), 201)},
+                config());
+        CHECK(diagnoses(run) == D{{7, {"certificate_rejected"}}});
+        const auto* d = find(run, 7, Code::CertificateRejected);
+        REQUIRE(d != nullptr);
+        CHECK(d->text.find("one encrypted record and no TDS, then the client closed") != std::string::npos);
+        CHECK(d->text.find("likely") != std::string::npos);
+    }
+    SECTION("the same with the server closing first, after reading the alert: certificate_rejected and server_first_fin") {
+        Run run({syn(), synack(), ack(true), client_hello(false), at(server_hello(0x0304, 0x1302, false), 10),
+                 at(tls(true, {20, 23}, {}, false), 200), at(fin(false), 201), at(fin(true), 202)},
+                config());
+        CHECK(diagnoses(run)[7] == std::set<std::string>{"certificate_rejected", "server_first_fin"});
+        CHECK(find(run, 7, Code::CertificateRejected)->text.find("then the server closed") != std::string::npos);
+    }
+    SECTION("in TLS 1.3 a client that sent TDS after its Finished rejected nothing") {
+        Run run({syn(), synack(), ack(true), client_hello(false), at(server_hello(0x0304, 0x1302, false), 10),
+                 at(tls(true, {20, 23}, {}, false), 200), at(appdata(true), 201), at(fin(true), 3000)},
+                config());
+        for (const auto& [frame, codes] : diagnoses(run)) CHECK(codes.count("certificate_rejected") == 0);
     }
     SECTION("a second connection closed after its ClientHello is read with the first one's certificate") {
         std::vector<Packet> frames = handshake_start() + std::initializer_list<Packet>{cert_flight(), client_finished()};
@@ -408,7 +451,18 @@ TEST_CASE("Prelogin, login and close diagnoses", "[diagnoses]") {
             Run run({syn(), synack(), prelogin(2), prelogin_response(2), login, login_ack()}, config());
             CHECK(diagnoses(run) == D{{5, {"cleartext_login"}}});
             CHECK(find(run, 5, Code::CleartextLogin)->text.find("password are readable") != std::string::npos);
+            CHECK(find(run, 5, Code::CleartextLogin)->text.find("without a PRELOGIN") == std::string::npos);
             CHECK(run.summary().auth == "sql");
+        }
+        SECTION("SQL authentication without a PRELOGIN (jTDS' default, TDS 7.1): the fix is on the client") {
+            login.login7_integrated = 0;
+            Run run({syn(), synack(), ack(true), login, login_ack()}, config());
+            CHECK(diagnoses(run) == D{{4, {"cleartext_login"}}});
+            const auto* d = find(run, 4, Code::CleartextLogin);
+            REQUIRE(d != nullptr);
+            CHECK(d->text.find("without a PRELOGIN") != std::string::npos);
+            CHECK((d->text + d->detail).find("jTDS: ssl=require") != std::string::npos);
+            CHECK(d->text.find("Set Encrypt=True") == std::string::npos);
         }
         SECTION("Windows authentication") {
             login.login7_integrated = 1;
