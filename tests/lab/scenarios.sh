@@ -104,6 +104,7 @@ SCENARIOS=(
 "kerberos-clock-skew|tsql without -U (Kerberos: a TGT for alice@LAB.TEST from kinit before the capture, at the real time; freetds.conf host = sql.lab.test) runs under faketime -f +1h (libfaketime: the client's clock one hour ahead of the KDC's), encryption = request, server ENCRYPT_OFF --sspi gssapi and the MIT KDC (capture filter adds port 88): prelogin and the TLS handshake; the client's TGS-REQ for MSSQLSvc/sql.lab.test:1433, whose authenticator is stamped an hour ahead, answered by KRB-ERROR KRB_AP_ERR_SKEW (37) with the KDC's time (UDP 88); tsql fails the login without sending a Login7"
 
 # ---- issue 7
+"syn-refused-same-isn|nothing listens on 10.10.10.120:1433; tests/lab/syn_retransmit_client.py (our script writing raw TCP segments, imitating Windows) sends one Windows-like SYN (TTL 128, window 64240, MSS 1460, WS 8, SACK permitted) and the very same SYN again (same source port, same initial sequence number) 0.5 s and 1 s after the first, as Windows does after a refusal; each is answered by RST/ACK from the server's kernel; Wireshark keeps the three pairs in one tcp.stream and marks the later SYNs as retransmissions"
 "syn-refused-retried|nothing listens on 10.10.10.120:1433; tests/lab/retry_client.py (our script on the kernel's TCP, mimicking a Windows client) connects three times from the same source port, 0.5 s apart: three SYNs, each answered by RST/ACK from the server's kernel"
 "cert-self-signed-md5-accepted|self-signed server certificate signed with md5WithRSAEncryption; tsql without a CA file (no verification) accepts it; login-only TLS 1.2, login, select 1, FIN close by the client"
 "cert-self-signed-md5-rejected|same self-signed MD5 certificate; pytds (pyOpenSSL) with cafile = the lab CA (which did not sign it), login-only TLS, rejects it as self-signed (OpenSSL verify error 18 'self-signed certificate'; OpenSSL does not check the signature hash of a self-signed certificate) and closes with FIN right after the server's Certificate/ServerHelloDone flight, no alert"
@@ -924,6 +925,22 @@ retry_client() {
     in_client timeout "${CLIENT_TIMEOUT:-40}" "$PY" "$LAB/retry_client.py" \
         --server "$SERVER_IP" --port "$PORT" "$@" >> "$T/clients.log" 2>&1
     echo "--- retry_client exit $?" >> "$T/clients.log"
+}
+
+# syn_retransmit_client ARGS... (see syn_retransmit_client.py): raw TCP
+# segments from our script, the same SYN sent again after each refusal
+syn_retransmit_client() {
+    note_client "tests/lab/syn_retransmit_client.py (our script: Python $($PY -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])') raw socket, writing the client's TCP segments itself to imitate Windows, which sends the same SYN again, same initial sequence number, after a refusal: no Linux socket does that)"
+    echo "--- syn_retransmit_client $*" >> "$T/clients.log"
+    in_client timeout "${CLIENT_TIMEOUT:-40}" "$PY" "$LAB/syn_retransmit_client.py" \
+        --server "$SERVER_IP" --port "$PORT" "$@" >> "$T/clients.log" 2>&1
+    echo "--- syn_retransmit_client exit $?" >> "$T/clients.log"
+}
+
+sc_syn_refused_same_isn() {
+    EXPECT="one tcp.stream, three SYN/RST pairs 0.5 s apart, the same SYN (same port, same sequence number) each time, Wireshark marking the second and third as retransmissions: step 1 then step 7 for each pair; diagnosis syn_rejected once, on the first RST, its text saying 3 attempts (with -2); no server_reset; outcome failed"
+    NO_SERVER="nothing listens on $SERVER_IP:$PORT"
+    syn_retransmit_client --attempts 3 --interval 0.5
 }
 
 sc_syn_refused_retried() {

@@ -127,6 +127,19 @@ TEST_CASE("Step 1: the SYN refused, unanswered, or slow to be accepted (scenario
         CHECK(s.close_by == tdsdiag::Side::Server);
         CHECK(s.close_kind == tdsdiag::CloseKind::Rst);
     }
+    SECTION("a refused SYN sent again unchanged (Windows: a retransmission in Wireshark) is one refused connection") {
+        Run run({at(syn(), 0), at(rst(false), 1), at(retrans(syn()), 500), at(rst(false), 501),
+                 at(retrans(syn()), 1000), at(rst(false), 1001)},
+                config());
+        CHECK(diagnoses(run) == D{{2, {"syn_rejected"}}});
+        CHECK(run.steps() == std::vector<int>{1, 7, 1, 7, 1, 7});
+        CHECK(run.analyzer.find(0)->tcp().syn_refusals == 3);
+        CHECK(run.analyzer.find(0)->tcp().syn_retransmissions == 0);  // answered each time: not syn_unanswered
+        const auto now = run.analyzer.find(0)->diagnoses_on(2, true);
+        REQUIRE(now.size() == 1);
+        CHECK(now[0].text.find("(3 attempts on the same ports)") != std::string::npos);
+        CHECK(run.summary(true).outcome == tdsdiag::Outcome::Failed);
+    }
     SECTION("a refused SYN tried again is one connection also where each attempt has a stream of its own") {
         auto on = [](Packet p, uint32_t stream, int64_t ms) {
             p.stream = stream;
