@@ -231,7 +231,8 @@ Words Describer::words(const Finding& f) const {
     case Code::LoginAbandoned:
     case Code::ServerFirstFin:
     case Code::ServerReset:
-    case Code::ClientReset: return close(f);
+    case Code::ClientReset:
+    case Code::ClientSilentAfterLogin: return close(f);
     case Code::MiddleboxReset: {
         const char* side = e.from == Side::Client ? "client" : "server";
         return {sev,
@@ -460,6 +461,14 @@ Words Describer::close(const Finding& f) const {
                            "least %s (preference tdsdiag.login_timeout_min_ms).",
                            how(e), milliseconds(e.waited_ns).c_str(), seconds(c_.config().login_timeout_min_ns).c_str())};
     }
+    case Code::ClientSilentAfterLogin:
+        return {sev,
+                format("The server accepted the login, then the client sent nothing for %s and %s the connection: "
+                       "the client stopped answering, not the server.",
+                       seconds(e.waited_ns).c_str(), how(e)),
+                fix_of(f.code),
+                "A driver that cannot read the login response hangs this way: jTDS with ssl=request on Java 17 "
+                "reads the server's clear answer after login-only encryption as TLS and waits for more."};
     case Code::ServerFirstFin:
         return {sev,
                 format("The server closed the connection first, during step %u (%s); SQL Server does not do that in a "

@@ -158,6 +158,14 @@ void Connection::diagnose_close(const Packet& p, bool client, Message m, State p
 
     if (prev == State::TlsHandshake && !handshake_explained_) diagnose_handshake_close(p, client, e);
 
+    // Step 5: the login acknowledged, then nothing from the client until it closed: the client stalled.
+    if (client && prev == State::LoginResponse && login_.acknowledged && !login_.commands_after_response &&
+        sv.last_payload_ns > 0 && p.time_ns - sv.last_payload_ns >= config_.login_timeout_min_ns) {
+        Evidence w = e;
+        w.waited_ns = p.time_ns - sv.last_payload_ns;
+        find(p, Code::ClientSilentAfterLogin, w);
+    }
+
     // Step 2: encryption required by one side and not supported by the other.
     if (prev == State::Prelogin && prelogin_answered_ && cl.prelogin_encryption >= 0 &&
         sv.prelogin_encryption >= 0) {
