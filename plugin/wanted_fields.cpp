@@ -186,6 +186,7 @@ TDSDIAG_NOINLINE void read_sspi(field_info* fi, guint32 type, tdsdiag::Packet& p
         size_t off = 0, n = 0;
         if (!tdsdiag::login7_sspi(b, len, integrated, off, n)) return;
         p.login7_integrated = integrated ? 1 : 0;
+        p.login7_password_chars = tdsdiag::login7_password_chars(b, len);
         if (n > 0) p.auth_tokens.push_back(tdsdiag::parse_auth_token(b + off, n));
     } else if (type == tdsdiag::kTdsSspi) {
         p.auth_tokens.push_back(tdsdiag::parse_auth_token(b, len));

@@ -153,6 +153,10 @@ Words Describer::words(const Finding& f) const {
                 e.variant == Variant::WindowsAuthInClear
                     ? "The Login7 travels without TLS, with Windows authentication: no password crosses the wire, but "
                       "the user, host and application names and the whole session are readable on the path."
+                : e.variant == Variant::EmptyPasswordInClear
+                    ? "The Login7 travels without TLS with an empty password field and no SSPI data: no password "
+                      "crosses the wire, but the user, host and application names and the whole session are readable "
+                      "on the path."
                     : "The Login7 travels without TLS: its user name and (merely obfuscated) password are readable on "
                       "the path.",
                 fix_of(code) + " Set Encrypt=True on the client, or Force Encryption on the server.",

@@ -38,6 +38,7 @@ enum class Variant : uint8_t {
     ClientLacksEncryption,
     // cleartext_login
     WindowsAuthInClear,    // integrated authentication: no password in the Login7
+    EmptyPasswordInClear,  // an empty password field and no SSPI data
     // ntlm_fallback
     FallbackByClient,
     FallbackByServer,

@@ -163,6 +163,8 @@ enum SmpFlag : uint8_t {
     /* blobs (Login7 SSPI data, the server's SSPI token 0xED, the client's SSPI packet 0x11), and */           \
     /* whether a server response holds nothing but an SSPI token (a round trip inside the login). */           \
     HEADER(int, login7_integrated, -1)                                                                         \
+    /* The Login7's password length in characters (cchPassword), -1 if not read. */                         \
+    HEADER(int, login7_password_chars, -1)                                                                     \
     PAYLOAD(std::vector<AuthToken>, auth_tokens)                                                               \
     HEADER(bool, sspi_only_response, false)                                                                    \
     /* How many TCP segments this frame's reassembled Login7 was made of (tcp.segment.count), 0 if */          \

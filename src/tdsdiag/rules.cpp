@@ -13,6 +13,16 @@ Evidence variant(Variant v) {
     e.variant = v;
     return e;
 }
+
+// What a Login7 in clear gives away. The password field decides: Windows authentication leaves it
+// empty (its SSPI data stands for it), whatever fIntSecurity says; a Login7 read only in part (its
+// password field unknown) is judged by fIntSecurity.
+Variant cleartext_variant(const Packet& p) {
+    const bool sspi = p.login7_integrated == 1 || !p.auth_tokens.empty();
+    if (p.login7_password_chars > 0) return Variant::Plain;
+    if (p.login7_password_chars == 0) return sspi ? Variant::WindowsAuthInClear : Variant::EmptyPasswordInClear;
+    return p.login7_integrated == 1 ? Variant::WindowsAuthInClear : Variant::Plain;
+}
 }  // namespace
 
 void Connection::find(const Packet& p, Code code, Evidence e) {
@@ -51,8 +61,7 @@ void Connection::diagnose(const Packet& p, bool client, Message m, State prev) {
         if (e.waited_ns > config_.slow_accept_ns) find(p, Code::SlowAccept, e);
     }
 
-    if (m == Message::Login7 && client && p.tls_content_types.empty())
-        find(p, Code::CleartextLogin, variant(p.login7_integrated == 1 ? Variant::WindowsAuthInClear : Variant::Plain));
+    if (m == Message::Login7 && client && p.tls_content_types.empty()) find(p, Code::CleartextLogin, variant(cleartext_variant(p)));
 
     if (prev == State::Login && state_ == State::LoginResponse && login_.sent_ns >= 0) {
         Evidence e = base;

@@ -106,6 +106,7 @@ SCENARIOS=(
 # ---- issue 7
 "syn-refused-same-isn|nothing listens on 10.10.10.120:1433; tests/lab/syn_retransmit_client.py (our script writing raw TCP segments, imitating Windows) sends one Windows-like SYN (TTL 128, window 64240, MSS 1460, WS 8, SACK permitted) and the very same SYN again (same source port, same initial sequence number) 0.5 s and 1 s after the first, as Windows does after a refusal; each is answered by RST/ACK from the server's kernel; Wireshark keeps the three pairs in one tcp.stream and marks the later SYNs as retransmissions"
 "jtds-login-only-tls-hang|jTDS 1.3.1 (Debian libjtds-java) on Java 17, ssl=request (TDS 7.1 Login7, PRELOGIN ENCRYPTION 0), server ENCRYPT_OFF: TLS 1.2 handshake inside PRELOGIN packets, the Login7 as TLS application data; the server answers in clear, as SQL Server does after login-only encryption, with a TDS 7.1 login response (INFO tokens with 2-byte line numbers, LOGINACK 7.1, 9-byte DONE); jTDS reads that answer as TLS and hangs: it sends nothing more until the lab stops it (timeout, 8 s after the client started) and its kernel closes the socket with FIN; the server closes too"
+"jtds-windows-auth-clear|jTDS 1.3.1 (Debian libjtds-java) on Java 17 with domain=LAB, useNTLMv2=true (NTLM) and its defaults (ssl=off, TDS 7.1): no PRELOGIN, its first packet is a TDS 7.1 Login7 in clear whose password field is empty and whose SSPI data is an NTLMSSP NEGOTIATE; server --login7-first --sspi ntlm: SSPI token 0xED with the CHALLENGE, the client's SSPI packet 0x11 with the AUTHENTICATE (LAB\\sa, NTLMv2), TDS 7.1 login response with LOGINACK, select 1, FIN close by the client"
 "syn-refused-retried|nothing listens on 10.10.10.120:1433; tests/lab/retry_client.py (our script on the kernel's TCP, mimicking a Windows client) connects three times from the same source port, 0.5 s apart: three SYNs, each answered by RST/ACK from the server's kernel"
 "cert-self-signed-md5-accepted|self-signed server certificate signed with md5WithRSAEncryption; tsql without a CA file (no verification) accepts it; login-only TLS 1.2, login, select 1, FIN close by the client"
 "cert-self-signed-md5-rejected|same self-signed MD5 certificate; pytds (pyOpenSSL) with cafile = the lab CA (which did not sign it), login-only TLS, rejects it as self-signed (OpenSSL verify error 18 'self-signed certificate'; OpenSSL does not check the signature hash of a self-signed certificate) and closes with FIN right after the server's Certificate/ServerHelloDone flight, no alert"
@@ -971,6 +972,19 @@ sc_jtds_login_only_tls_hang() {
         echo "driver: $(v_jtds | sed 's/ through.*//')"
         echo "connection: $url, user sa, password ***"
         echo "error: (none: the client hung)"
+    } >> "$T/driver"
+}
+
+sc_jtds_windows_auth_clear() {
+    EXPECT="steps 1,4,5,6,7 (no PRELOGIN); encryption none; a Login7 in clear with an empty password field and NTLMSSP in its SSPI data: diagnosis cleartext_login saying that no password crosses the wire (Windows authentication), never that a password is readable; conn.auth ntlm; TDS 7.1 login response read by its own lengths: outcome connected; close by client FIN"
+    server --encryption not_sup --login7-first --sspi ntlm
+    local url="jdbc:jtds:sqlserver://$SERVER_IP:$PORT/master;domain=LAB;useNTLMv2=true"
+    jtds_client "$url"
+    grep -q '^jtds: connected' "$T/clients.log" || die "jTDS did not connect: $(grep '^jtds: error' "$T/clients.log")"
+    {
+        echo "driver: $(v_jtds | sed 's/ through.*//')"
+        echo "connection: $url, user sa (as LAB\\sa), password ***"
+        echo "error: (none, connected)"
     } >> "$T/driver"
 }
 
