@@ -186,6 +186,7 @@ TDSDIAG_NOINLINE void read_sspi(field_info* fi, guint32 type, tdsdiag::Packet& p
         size_t off = 0, n = 0;
         if (!tdsdiag::login7_sspi(b, len, integrated, off, n)) return;
         p.login7_integrated = integrated ? 1 : 0;
+        p.login7_password_chars = tdsdiag::login7_password_chars(b, len);
         if (n > 0) p.auth_tokens.push_back(tdsdiag::parse_auth_token(b + off, n));
     } else if (type == tdsdiag::kTdsSspi) {
         p.auth_tokens.push_back(tdsdiag::parse_auth_token(b, len));
@@ -263,104 +264,46 @@ bool has(const V& values, unsigned x) {
     return std::find(values.begin(), values.end(), x) != values.end();
 }
 
-// The tokens of a login response, walked in the packet's bytes by their own lengths. Wireshark's
-// TDS dissector sizes some tokens by the TDS version it assumes for the connection: when it has
-// not seen the Login7 (encrypted, as with "login only" encryption), 4.4 and later take it from the
-// client's PRELOGIN version, which some clients fill with their own library's version (pytds
-// 1.8.0). It then reads an INFO token's line number as 2 bytes instead of 4, loses its place, and
-// shows neither the LOGINACK nor the tokens after it. The lengths walked here do not depend on
-// the version.
-struct LoginTokens {
-    bool complete = false;  // every byte of the packet belongs to a token walked
-    bool login_ack = false;
-    std::vector<tdsdiag::TdsError> errors;
-    std::vector<uint8_t> envchange_types;
-    std::vector<tdsdiag::Routing> routing;
-};
-
-guint16 le16(const guint8* b) { return static_cast<guint16>(b[0] | b[1] << 8); }
-guint32 le32(const guint8* b) { return static_cast<guint32>(b[0] | b[1] << 8 | b[2] << 16) | static_cast<guint32>(b[3]) << 24; }
-
-// An ERROR token's body (MS-TDS 2.2.7.10): number, state, class, message (2-byte count, UTF-16LE).
-void login_error(const guint8* b, size_t n, LoginTokens& t) {
-    if (n < 8) return;
-    tdsdiag::TdsError e;
-    e.number = le32(b);
-    e.state = b[4];
-    e.severity = b[5];
-    const size_t chars = le16(b + 6);
-    if (8 + 2 * chars <= n) e.message = tdsdiag::utf16le_to_utf8(b + 8, 2 * chars);
-    t.errors.push_back(std::move(e));
-}
-
-__attribute__((cold)) LoginTokens walk_login_tokens(const guint8* b, size_t len) {
-    LoginTokens t;
-    size_t pos = 0;
-    while (pos < len) {
-        const guint8 tok = b[pos];
-        if (tok == 0xaa || tok == 0xab || tok == 0xad || tok == 0xe3 || tok == 0xed) {
-            if (len - pos < 3) return t;
-            const size_t n = le16(b + pos + 1);
-            if (n > len - pos - 3) return t;
-            const guint8* body = b + pos + 3;
-            if (tok == 0xad) t.login_ack = true;
-            if (tok == 0xaa) login_error(body, n, t);
-            if (tok == 0xe3 && n >= 1) {
-                t.envchange_types.push_back(body[0]);
-                tdsdiag::Routing r;
-                if (body[0] == 20 && tdsdiag::parse_routing(body + 1, n - 1, r)) t.routing.push_back(std::move(r));
-            }
-            pos += 3 + n;
-        } else if (tok == 0xee) {  // FEDAUTHINFO: a 4-byte length
-            if (len - pos < 5) return t;
-            const size_t n = le32(b + pos + 1);
-            if (n > len - pos - 5) return t;
-            pos += 5 + n;
-        } else if (tok == 0xae) {  // FEATUREEXTACK: (id, 4-byte length, data) until the id 0xff
-            ++pos;
-            while (pos < len && b[pos] != 0xff) {
-                if (len - pos < 5) return t;
-                const size_t n = le32(b + pos + 1);
-                if (n > len - pos - 5) return t;
-                pos += 5 + n;
-            }
-            if (pos >= len) return t;
-            ++pos;
-        } else if (tok == 0xfd || tok == 0xfe || tok == 0xff) {
-            pos += 13;  // DONE: status, current command, 8-byte row count (TDS 7.2+)
-            if (pos > len) return t;
-        } else {
-            return t;  // a token a login response does not hold: leave it to the dissector's fields
-        }
-    }
-    t.complete = true;
-    return t;
-}
-
-// Where the walk of a response packet found login tokens the dissector's fields lack, its results
-// stand in for those fields; otherwise the fields are kept as they are.
-__attribute__((cold)) void repair_login_response(proto_tree* tree, tdsdiag::Packet& p) {
-    LoginTokens all;
-    bool walked = false;
+// The login response's tokens are read from the packet's bytes by their own lengths
+// (tdsdiag::walk_login_tokens): Wireshark's TDS dissector sizes some tokens by the TDS version it
+// assumes for the connection, and where it has not seen the Login7 (encrypted, as with "login only"
+// encryption) it may assume wrongly: 4.0 reads a TDS 7.1 server's INFO line number (2 bytes) as 4,
+// 4.4 and later take the version from the client's PRELOGIN, which some clients fill with their own
+// library's version (pytds 1.8.0). It then loses its place and shows neither the LOGINACK nor the
+// tokens after it. Where the walk covers every byte of the frame's response packets, its results
+// replace the dissector's fields; otherwise (a message split over TDS packets, a token a login
+// response does not hold) the fields stay, and a LOGINACK the walk found before it stopped counts.
+__attribute__((cold)) void read_login_tokens(proto_tree* tree, tdsdiag::Packet& p) {
+    tdsdiag::LoginTokens all;
+    bool walked = false, whole = true;
     each(tree, W_TDS_TYPE, [&](field_info* fi) {
         if (fvalue_get_uinteger(TDSDIAG_FVALUE(fi)) != tdsdiag::kTdsResponse) return;
         size_t len = 0;
         const guint8* b = tds_payload(fi, len);
-        if (b == nullptr) return;
-        LoginTokens t = walk_login_tokens(b, len);
-        if (!t.complete) return;
+        if (b == nullptr) {
+            whole = false;
+            return;
+        }
+        tdsdiag::LoginTokens t = tdsdiag::walk_login_tokens(b, len);
         walked = true;
-        all.login_ack = all.login_ack || t.login_ack;
+        whole = whole && t.complete;
+        all.login_ack = all.login_ack || (t.login_ack && t.tokens >= 2);
         for (auto& e : t.errors) all.errors.push_back(std::move(e));
         all.envchange_types.insert(all.envchange_types.end(), t.envchange_types.begin(), t.envchange_types.end());
         for (auto& r : t.routing) all.routing.push_back(std::move(r));
     });
     if (!walked) return;
     if (all.login_ack) p.login_ack = true;
-    if (all.errors.size() > p.errors.size()) p.errors = std::move(all.errors);
-    if (all.envchange_types.size() > p.envchange_types.size()) {
+    if (whole) {
+        p.errors = std::move(all.errors);
         p.envchange_types = std::move(all.envchange_types);
         p.routing = std::move(all.routing);
+    } else {
+        if (all.errors.size() > p.errors.size()) p.errors = std::move(all.errors);
+        if (all.envchange_types.size() > p.envchange_types.size()) {
+            p.envchange_types = std::move(all.envchange_types);
+            p.routing = std::move(all.routing);
+        }
     }
 }
 
@@ -391,7 +334,7 @@ TDSDIAG_NOINLINE void read_response(proto_tree* tree, bool login_fields, tdsdiag
         p.envchange_types.push_back(static_cast<uint8_t>(type));
         if (type == 20) read_routing(fi, p);
     });
-    repair_login_response(tree, p);
+    read_login_tokens(tree, p);
 }
 
 // The Login7's names (never its password).

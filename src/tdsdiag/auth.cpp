@@ -119,6 +119,11 @@ bool login7_sspi(const uint8_t* p, size_t len, bool& integrated, size_t& offset,
     return true;
 }
 
+int login7_password_chars(const uint8_t* p, size_t len) {
+    if (p == nullptr || len < 48) return -1;
+    return le16(p + 46);  // ibPassword at 44, cchPassword at 46 (MS-TDS 2.2.6.4)
+}
+
 SspiResponse scan_sspi_response(const uint8_t* p, size_t len) {
     SspiResponse r;
     if (p == nullptr || len < 3 || p[0] != 0xed) return r;

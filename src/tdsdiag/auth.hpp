@@ -34,6 +34,11 @@ AuthToken parse_auth_token(const uint8_t* data, size_t len);
 // fIntSecurity is set; the returned offset/length locate the SSPI blob (length 0 if none).
 bool login7_sspi(const uint8_t* login7, size_t len, bool& integrated, size_t& offset, size_t& length);
 
+// The length in characters of a Login7's password field (cchPassword), -1 if the fixed part is cut
+// short. 0 with Windows authentication (the SSPI data stands for the password), whatever the option
+// flags say.
+int login7_password_chars(const uint8_t* login7, size_t len);
+
 // A server response (TDS type 4, bytes after the header) that starts with an SSPI token (0xED):
 // the blob's place, whether other tokens follow it, and whether one of them is a LOGINACK.
 struct SspiResponse {

@@ -48,7 +48,12 @@ FrameResult Connection::on_packet(const Packet& p) {
     tcp_.learn_path(p, client, config_.idle_timeout_ns);
     tcp_.learn_health(p, client);
 
-    if (p.retransmission) {
+    // A refused SYN sent again on the same port pair: one more attempt of the same connection. Windows
+    // sends the very same SYN again (its sequence number unchanged) about 0.5 s and 1 s after a reset,
+    // which Wireshark marks as a retransmission; other stacks send a new one.
+    const bool refused_syn_again =
+        state_ == State::Closing && tcp_.refused() && client && p.syn() && !p.ack() && !p.rst();
+    if (p.retransmission && !refused_syn_again) {
         // A copy of something already seen belongs to the step in progress and changes nothing,
         // except that a SYN sent again tells that the first got no answer.
         r.step = step_of(state_);
@@ -67,9 +72,7 @@ FrameResult Connection::on_packet(const Packet& p) {
             find(p, Code::IdleReset, e);
         }
     } else {
-        // A refused SYN sent again on the same port pair: one more attempt of the same connection.
-        if (state_ == State::Closing && tcp_.refused() && client && p.syn() && !p.ack() && !p.rst())
-            state_ = State::SynSent;
+        if (refused_syn_again) state_ = State::SynSent;
         const Message m = classify(p, client, tls_.ctx);
         const State prev = state_;
         // An ACK of an older connection answering the SYN, and the client's reset of it, leave the SYN

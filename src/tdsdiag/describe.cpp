@@ -168,6 +168,10 @@ Words Describer::words(const Finding& f) const {
                 e.variant == Variant::WindowsAuthInClear
                     ? "The Login7 travels without TLS, with Windows authentication: no password crosses the wire, but "
                       "the user, host and application names and the whole session are readable on the path."
+                : e.variant == Variant::EmptyPasswordInClear
+                    ? "The Login7 travels without TLS with an empty password field and no SSPI data: no password "
+                      "crosses the wire, but the user, host and application names and the whole session are readable "
+                      "on the path."
                     : "The Login7 travels without TLS: its user name and (merely obfuscated) password are readable on "
                       "the path.",
                 fix_of(code) + " Set Encrypt=True on the client, or Force Encryption on the server.",
@@ -246,7 +250,8 @@ Words Describer::words(const Finding& f) const {
     case Code::LoginAbandoned:
     case Code::ServerFirstFin:
     case Code::ServerReset:
-    case Code::ClientReset: return close(f);
+    case Code::ClientReset:
+    case Code::ClientSilentAfterLogin: return close(f);
     case Code::MiddleboxReset: {
         const char* side = e.from == Side::Client ? "client" : "server";
         return {sev,
@@ -483,6 +488,14 @@ Words Describer::close(const Finding& f) const {
                            "least %s (preference tdsdiag.login_timeout_min_ms).",
                            how(e), milliseconds(e.waited_ns).c_str(), seconds(c_.config().login_timeout_min_ns).c_str())};
     }
+    case Code::ClientSilentAfterLogin:
+        return {sev,
+                format("The server accepted the login, then the client sent nothing for %s and %s the connection: "
+                       "the client stopped answering, not the server.",
+                       seconds(e.waited_ns).c_str(), how(e)),
+                fix_of(f.code),
+                "A driver that cannot read the login response hangs this way: jTDS with ssl=request on Java 17 "
+                "reads the server's clear answer after login-only encryption as TLS and waits for more."};
     case Code::ServerFirstFin:
         return {sev,
                 format("The server closed the connection first, during step %u (%s); SQL Server does not do that in a "

@@ -40,6 +40,7 @@ enum class Variant : uint8_t {
     // cleartext_login
     WindowsAuthInClear,    // integrated authentication: no password in the Login7
     NoPreloginInClear,     // SQL authentication, the Login7 the first payload: no PRELOGIN (TDS 7.0/7.1)
+    EmptyPasswordInClear,  // an empty password field and no SSPI data
     // ntlm_fallback
     FallbackByClient,
     FallbackByServer,

@@ -54,6 +54,93 @@ bool parse_routing(const uint8_t* d, size_t len, Routing& out) {
 
 namespace {
 
+uint16_t le16(const uint8_t* b) { return static_cast<uint16_t>(b[0] | b[1] << 8); }
+uint32_t le32(const uint8_t* b) { return static_cast<uint32_t>(b[0] | b[1] << 8 | b[2] << 16) | static_cast<uint32_t>(b[3]) << 24; }
+
+bool is_login_token(uint8_t t) {
+    return t == 0xaa || t == 0xab || t == 0xad || t == 0xe3 || t == 0xed || t == 0xee || t == 0xae || t == 0xfd ||
+           t == 0xfe || t == 0xff;
+}
+
+// An ERROR token's body (MS-TDS 2.2.7.10): number, state, class, message (2-byte count, UTF-16LE); the
+// server and procedure names and the line number (2 or 4 bytes by version) after it are not needed.
+void login_error(const uint8_t* b, size_t n, LoginTokens& t) {
+    if (n < 8) return;
+    TdsError e;
+    e.number = le32(b);
+    e.state = b[4];
+    e.severity = b[5];
+    const size_t chars = le16(b + 6);
+    if (chars <= (n - 8) / 2) e.message = utf16le_to_utf8(b + 8, 2 * chars);
+    t.errors.push_back(std::move(e));
+}
+
+// The size of a DONE token at `pos` (9 up to TDS 7.1, 13 from 7.2), 0 if it does not fit. Without a
+// LOGINACK before it (a refused login) the bytes after it decide: the end of the packet or a token.
+size_t done_size(const uint8_t* b, size_t len, size_t pos, uint8_t version) {
+    const size_t left = len - pos;
+    if (version >= 0x72) return left >= 13 ? 13 : 0;
+    if (version != 0) return left >= 9 ? 9 : 0;
+    for (const size_t n : {size_t{13}, size_t{9}})
+        if (left == n || (left > n && is_login_token(b[pos + n]))) return n;
+    return 0;
+}
+
+}  // namespace
+
+LoginTokens walk_login_tokens(const uint8_t* b, size_t len) {
+    LoginTokens t;
+    if (b == nullptr && len > 0) return t;
+    size_t pos = 0;
+    while (pos < len) {
+        const uint8_t tok = b[pos];
+        size_t step = 0;
+        if (tok == 0xaa || tok == 0xab || tok == 0xad || tok == 0xe3 || tok == 0xed) {
+            if (len - pos < 3) return t;
+            const size_t n = le16(b + pos + 1);
+            if (n > len - pos - 3) return t;
+            const uint8_t* body = b + pos + 3;
+            if (tok == 0xad) {
+                t.login_ack = true;
+                if (n >= 2) t.tds_version = body[1];  // Interface (1), then TDSVersion, its major byte first
+            }
+            if (tok == 0xaa) login_error(body, n, t);
+            if (tok == 0xe3 && n >= 1) {
+                t.envchange_types.push_back(body[0]);
+                Routing r;
+                if (body[0] == 20 && parse_routing(body + 1, n - 1, r)) t.routing.push_back(std::move(r));
+            }
+            step = 3 + n;
+        } else if (tok == 0xee) {  // FEDAUTHINFO: a 4-byte length
+            if (len - pos < 5) return t;
+            const size_t n = le32(b + pos + 1);
+            if (n > len - pos - 5) return t;
+            step = 5 + n;
+        } else if (tok == 0xae) {  // FEATUREEXTACK: (id, 4-byte length, data) until the id 0xff
+            size_t at = pos + 1;
+            while (at < len && b[at] != 0xff) {
+                if (len - at < 5) return t;
+                const size_t n = le32(b + at + 1);
+                if (n > len - at - 5) return t;
+                at += 5 + n;
+            }
+            if (at >= len) return t;
+            step = at + 1 - pos;
+        } else if (tok == 0xfd || tok == 0xfe || tok == 0xff) {
+            step = done_size(b, len, pos, t.tds_version);
+            if (step == 0) return t;
+        } else {
+            return t;  // not a token of a login response
+        }
+        pos += step;
+        ++t.tokens;
+    }
+    t.complete = true;
+    return t;
+}
+
+namespace {
+
 // A bounds-checked cursor over bytes: a read that does not fit fails and leaves `ok` false.
 struct Cursor {
     const uint8_t* d;

@@ -82,6 +82,26 @@ struct Routing {
 // Never reads past `len`; false when the bytes are not such a value.
 bool parse_routing(const uint8_t* data, size_t len, Routing& out);
 
+// The tokens of a login response (a TDS response's bytes after its 8-byte header), walked by their own
+// lengths, for every TDS version: ENVCHANGE, INFO, ERROR, LOGINACK, SSPI (2-byte lengths), FEDAUTHINFO,
+// FEATUREEXTACK (4-byte lengths), DONE/DONEPROC/DONEINPROC (9 bytes up to TDS 7.1, 13 from 7.2 on: the
+// LOGINACK's version tells, else what follows). Wireshark's TDS dissector sizes some tokens by the TDS
+// version it assumes for the connection (an INFO token's line number is 2 bytes in 7.1, 4 later), and
+// where it has not seen the Login7 (encrypted) it may assume wrongly, lose its place and miss the
+// LOGINACK; these lengths do not depend on the version. The walk stops at the first byte that is not a
+// token a login response holds, or a token cut short: `complete` tells that every byte was walked.
+// Never reads past `len`; at most one step per token, so bounded by `len`.
+struct LoginTokens {
+    bool complete = false;       // every byte belongs to a token walked
+    bool login_ack = false;      // a LOGINACK token
+    uint8_t tds_version = 0;     // the LOGINACK's TDS version, first byte (0x71: 7.1, 0x74: 7.4), 0 if none
+    size_t tokens = 0;           // how many tokens were walked
+    std::vector<TdsError> errors;
+    std::vector<uint8_t> envchange_types;
+    std::vector<Routing> routing;
+};
+LoginTokens walk_login_tokens(const uint8_t* data, size_t len);
+
 // Reads a ClientHello, ServerHello or EncryptedExtensions body (after the 4-byte handshake header)
 // into `p`, as Wireshark's TLS dissector would show it: the legacy version, the offered suites or
 // the chosen one, the supported_versions extension and the ALPN names. `len` is how much of the
@@ -143,6 +163,8 @@ enum SmpFlag : uint8_t {
     /* blobs (Login7 SSPI data, the server's SSPI token 0xED, the client's SSPI packet 0x11), and */           \
     /* whether a server response holds nothing but an SSPI token (a round trip inside the login). */           \
     HEADER(int, login7_integrated, -1)                                                                         \
+    /* The Login7's password length in characters (cchPassword), -1 if not read. */                         \
+    HEADER(int, login7_password_chars, -1)                                                                     \
     PAYLOAD(std::vector<AuthToken>, auth_tokens)                                                               \
     HEADER(bool, sspi_only_response, false)                                                                    \
     /* How many TCP segments this frame's reassembled Login7 was made of (tcp.segment.count), 0 if */          \

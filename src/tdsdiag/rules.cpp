@@ -13,6 +13,16 @@ Evidence variant(Variant v) {
     e.variant = v;
     return e;
 }
+
+// What a Login7 in clear gives away. The password field decides: Windows authentication leaves it
+// empty (its SSPI data stands for it), whatever fIntSecurity says; a Login7 read only in part (its
+// password field unknown) is judged by fIntSecurity.
+Variant cleartext_variant(const Packet& p) {
+    const bool sspi = p.login7_integrated == 1 || !p.auth_tokens.empty();
+    if (p.login7_password_chars > 0) return Variant::Plain;
+    if (p.login7_password_chars == 0) return sspi ? Variant::WindowsAuthInClear : Variant::EmptyPasswordInClear;
+    return p.login7_integrated == 1 ? Variant::WindowsAuthInClear : Variant::Plain;
+}
 }  // namespace
 
 void Connection::find(const Packet& p, Code code, Evidence e) {
@@ -51,11 +61,11 @@ void Connection::diagnose(const Packet& p, bool client, Message m, State prev) {
         if (e.waited_ns > config_.slow_accept_ns) find(p, Code::SlowAccept, e);
     }
 
-    if (m == Message::Login7 && client && p.tls_content_types.empty())
-        find(p, Code::CleartextLogin,
-             variant(p.login7_integrated == 1 ? Variant::WindowsAuthInClear
-                     : prev == State::Established ? Variant::NoPreloginInClear  // no PRELOGIN after the handshake
-                                                  : Variant::Plain));
+    if (m == Message::Login7 && client && p.tls_content_types.empty()) {
+        Variant v = cleartext_variant(p);
+        if (v == Variant::Plain && prev == State::Established) v = Variant::NoPreloginInClear;  // no PRELOGIN after the handshake
+        find(p, Code::CleartextLogin, variant(v));
+    }
 
     if (prev == State::Login && state_ == State::LoginResponse && login_.sent_ns >= 0) {
         Evidence e = base;
@@ -164,6 +174,14 @@ void Connection::diagnose_close(const Packet& p, bool client, Message m, State p
     }
 
     if (prev == State::TlsHandshake && !handshake_explained_) diagnose_handshake_close(p, client, e);
+
+    // Step 5: the login acknowledged, then nothing from the client until it closed: the client stalled.
+    if (client && prev == State::LoginResponse && login_.acknowledged && !login_.commands_after_response &&
+        sv.last_payload_ns > 0 && p.time_ns - sv.last_payload_ns >= config_.login_timeout_min_ns) {
+        Evidence w = e;
+        w.waited_ns = p.time_ns - sv.last_payload_ns;
+        find(p, Code::ClientSilentAfterLogin, w);
+    }
 
     // Step 2: encryption required by one side and not supported by the other.
     if (prev == State::Prelogin && prelogin_answered_ && cl.prelogin_encryption >= 0 &&

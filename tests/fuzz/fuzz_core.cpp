@@ -42,6 +42,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         bool integrated = false;
         size_t off = 0, len = 0;
         if (tdsdiag::login7_sspi(in.p, in.n, integrated, off, len) && len > 0) tdsdiag::parse_auth_token(in.p + off, len);
+        tdsdiag::login7_password_chars(in.p, in.n);
+        const tdsdiag::LoginTokens tokens = tdsdiag::walk_login_tokens(in.p, in.n);
+        if (tokens.tokens > in.n) __builtin_trap();  // a token is at least one byte
         tdsdiag::Routing routing;
         tdsdiag::parse_routing(in.p, in.n, routing);
         tdsdiag::parse_ssrp(in.p, in.n, (mode & 0x10) != 0);

@@ -104,6 +104,9 @@ SCENARIOS=(
 "kerberos-clock-skew|tsql without -U (Kerberos: a TGT for alice@LAB.TEST from kinit before the capture, at the real time; freetds.conf host = sql.lab.test) runs under faketime -f +1h (libfaketime: the client's clock one hour ahead of the KDC's), encryption = request, server ENCRYPT_OFF --sspi gssapi and the MIT KDC (capture filter adds port 88): prelogin and the TLS handshake; the client's TGS-REQ for MSSQLSvc/sql.lab.test:1433, whose authenticator is stamped an hour ahead, answered by KRB-ERROR KRB_AP_ERR_SKEW (37) with the KDC's time (UDP 88); tsql fails the login without sending a Login7"
 
 # ---- issue 7
+"syn-refused-same-isn|nothing listens on 10.10.10.120:1433; tests/lab/syn_retransmit_client.py (our script writing raw TCP segments, imitating Windows) sends one Windows-like SYN (TTL 128, window 64240, MSS 1460, WS 8, SACK permitted) and the very same SYN again (same source port, same initial sequence number) 0.5 s and 1 s after the first, as Windows does after a refusal; each is answered by RST/ACK from the server's kernel; Wireshark keeps the three pairs in one tcp.stream and marks the later SYNs as retransmissions"
+"jtds-login-only-tls-hang|jTDS 1.3.1 (Debian libjtds-java) on Java 17, ssl=request (TDS 7.1 Login7, PRELOGIN ENCRYPTION 0), server ENCRYPT_OFF: TLS 1.2 handshake inside PRELOGIN packets, the Login7 as TLS application data; the server answers in clear, as SQL Server does after login-only encryption, with a TDS 7.1 login response (INFO tokens with 2-byte line numbers, LOGINACK 7.1, 9-byte DONE); jTDS reads that answer as TLS and hangs: it sends nothing more until the lab stops it (timeout, 8 s after the client started) and its kernel closes the socket with FIN; the server closes too"
+"jtds-windows-auth-clear|jTDS 1.3.1 (Debian libjtds-java) on Java 17 with domain=LAB, useNTLMv2=true (NTLM) and its defaults (ssl=off, TDS 7.1): no PRELOGIN, its first packet is a TDS 7.1 Login7 in clear whose password field is empty and whose SSPI data is an NTLMSSP NEGOTIATE; server --login7-first --sspi ntlm: SSPI token 0xED with the CHALLENGE, the client's SSPI packet 0x11 with the AUTHENTICATE (LAB\\sa, NTLMv2), TDS 7.1 login response with LOGINACK, select 1, FIN close by the client"
 "syn-refused-retried|nothing listens on 10.10.10.120:1433; tests/lab/retry_client.py (our script on the kernel's TCP, mimicking a Windows client) connects three times from the same source port, 0.5 s apart: three SYNs, each answered by RST/ACK from the server's kernel"
 "cert-self-signed-md5-accepted|self-signed server certificate signed with md5WithRSAEncryption; tsql without a CA file (no verification) accepts it; login-only TLS 1.2, login, select 1, FIN close by the client"
 "cert-self-signed-md5-rejected|same self-signed MD5 certificate; pytds (pyOpenSSL) with cafile = the lab CA (which did not sign it), login-only TLS, rejects it as self-signed (OpenSSL verify error 18 'self-signed certificate'; OpenSSL does not check the signature hash of a self-signed certificate) and closes with FIN right after the server's Certificate/ServerHelloDone flight, no alert"
@@ -951,6 +954,61 @@ retry_client() {
     in_client timeout "${CLIENT_TIMEOUT:-40}" "$PY" "$LAB/retry_client.py" \
         --server "$SERVER_IP" --port "$PORT" "$@" >> "$T/clients.log" 2>&1
     echo "--- retry_client exit $?" >> "$T/clients.log"
+}
+
+# syn_retransmit_client ARGS... (see syn_retransmit_client.py): raw TCP
+# segments from our script, the same SYN sent again after each refusal
+syn_retransmit_client() {
+    note_client "tests/lab/syn_retransmit_client.py (our script: Python $($PY -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])') raw socket, writing the client's TCP segments itself to imitate Windows, which sends the same SYN again, same initial sequence number, after a refusal: no Linux socket does that)"
+    echo "--- syn_retransmit_client $*" >> "$T/clients.log"
+    in_client timeout "${CLIENT_TIMEOUT:-40}" "$PY" "$LAB/syn_retransmit_client.py" \
+        --server "$SERVER_IP" --port "$PORT" "$@" >> "$T/clients.log" 2>&1
+    echo "--- syn_retransmit_client exit $?" >> "$T/clients.log"
+}
+
+sc_syn_refused_same_isn() {
+    EXPECT="one tcp.stream, three SYN/RST pairs 0.5 s apart, the same SYN (same port, same sequence number) each time, Wireshark marking the second and third as retransmissions: step 1 then step 7 for each pair; diagnosis syn_rejected once, on the first RST, its text saying 3 attempts (with -2); no server_reset; outcome failed"
+    NO_SERVER="nothing listens on $SERVER_IP:$PORT"
+    syn_retransmit_client --attempts 3 --interval 0.5
+}
+
+# jtds_client URL [QUERY]: tests/lab/JtdsLogin.java (compiled with javac) with Debian's jTDS
+v_jtds() {
+    local j
+    j=$(java -version 2>&1 | awk -F'"' '/version/ {print $2; exit}')
+    echo "jTDS $(dpkg-query -W -f='${Version}' libjtds-java 2>/dev/null | sed 's/[+-].*//') (Debian libjtds-java) on Java ${j:-?} through tests/lab/JtdsLogin.java (our 40-line JDBC program)"
+}
+jtds_client() {
+    note_client "$(v_jtds)"
+    echo "--- jtds $*" >> "$T/clients.log"
+    # compiled first, so that the client's time in the capture is the driver's, not the compiler's
+    mkdir -p "$T/java" && javac -d "$T/java" -cp /usr/share/java/jtds.jar "$LAB/JtdsLogin.java" || die "javac failed"
+    in_client timeout "${CLIENT_TIMEOUT:-40}" java -cp "$T/java:/usr/share/java/jtds.jar" JtdsLogin \
+        "$1" sa "$PASSWORD" "${2:-select 1}" >> "$T/clients.log" 2>&1
+    echo "--- jtds exit $?" >> "$T/clients.log"
+}
+
+sc_jtds_login_only_tls_hang() {
+    EXPECT="steps 1-5 and 7 (no command); encryption login_only (TLS 1.2); the login response in clear is a TDS 7.1 one (INFO line numbers 2 bytes, 9-byte DONE), read by its own lengths: LOGINACK seen, outcome connected; then nothing from the client (jTDS hangs reading the clear answer as TLS) until the lab stops it and its FIN comes: diagnosis client_silent_after_login there, whose text says the client stopped answering, not the server"
+    server --encryption off
+    local url="jdbc:jtds:sqlserver://$SERVER_IP:$PORT/master;ssl=request"
+    CLIENT_TIMEOUT=8 jtds_client "$url"
+    grep -q '^jtds: connected' "$T/clients.log" && die "jTDS connected: the hang this capture shows did not happen"
+    grep -q '^jtds: error' "$T/clients.log" && die "jTDS failed instead of hanging: $(grep '^jtds: error' "$T/clients.log")"
+    provenance_line driver "$(v_jtds | sed 's/ through.*//')"
+    provenance_line connection "$url, user sa, password ***"
+    provenance_line error "(none: the client hung)"
+}
+
+sc_jtds_windows_auth_clear() {
+    EXPECT="steps 1,4,5,6,7 (no PRELOGIN); encryption none; a Login7 in clear with an empty password field and NTLMSSP in its SSPI data: diagnosis cleartext_login saying that no password crosses the wire (Windows authentication), never that a password is readable; conn.auth ntlm; TDS 7.1 login response read by its own lengths: outcome connected; close by client FIN"
+    server --encryption not_sup --login7-first --sspi ntlm
+    local url="jdbc:jtds:sqlserver://$SERVER_IP:$PORT/master;domain=LAB;useNTLMv2=true"
+    jtds_client "$url"
+    grep -q '^jtds: connected' "$T/clients.log" || die "jTDS did not connect: $(grep '^jtds: error' "$T/clients.log")"
+    provenance_line driver "$(v_jtds | sed 's/ through.*//')"
+    provenance_line connection "$url, user sa (as LAB\\sa), password ***"
+    provenance_line error "(none, connected)"
 }
 
 sc_syn_refused_retried() {

@@ -172,6 +172,12 @@ TEST_CASE("The Login7's fIntSecurity and SSPI data, and a response's leading SSP
     put16(login, 80, 40);  // past the end
     REQUIRE(tdsdiag::login7_sspi(login.data(), login.size(), integrated, off, len));
     CHECK(len == 0);
+    // cchPassword (offset 46): 0 with Windows authentication; a fixed part cut short is not read.
+    CHECK(tdsdiag::login7_password_chars(login.data(), login.size()) == 0);
+    put16(login, 46, 8);
+    CHECK(tdsdiag::login7_password_chars(login.data(), login.size()) == 8);
+    CHECK(tdsdiag::login7_password_chars(login.data(), 47) == -1);
+    CHECK(tdsdiag::login7_password_chars(nullptr, 0) == -1);
 
     Bytes resp{0xed, 0x04, 0x00, 1, 2, 3, 4};
     auto r = tdsdiag::scan_sspi_response(resp.data(), resp.size());

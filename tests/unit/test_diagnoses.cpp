@@ -128,6 +128,19 @@ TEST_CASE("Step 1: the SYN refused, unanswered, or slow to be accepted (scenario
         CHECK(s.close_by == tdsdiag::Side::Server);
         CHECK(s.close_kind == tdsdiag::CloseKind::Rst);
     }
+    SECTION("a refused SYN sent again unchanged (Windows: a retransmission in Wireshark) is one refused connection") {
+        Run run({at(syn(), 0), at(rst(false), 1), at(retrans(syn()), 500), at(rst(false), 501),
+                 at(retrans(syn()), 1000), at(rst(false), 1001)},
+                config());
+        CHECK(diagnoses(run) == D{{2, {"syn_rejected"}}});
+        CHECK(run.steps() == std::vector<int>{1, 7, 1, 7, 1, 7});
+        CHECK(run.analyzer.find(0)->tcp().syn_refusals == 3);
+        CHECK(run.analyzer.find(0)->tcp().syn_retransmissions == 0);  // answered each time: not syn_unanswered
+        const auto now = run.analyzer.find(0)->diagnoses_on(2, true);
+        REQUIRE(now.size() == 1);
+        CHECK(now[0].text.find("(3 attempts on the same ports)") != std::string::npos);
+        CHECK(run.summary(true).outcome == tdsdiag::Outcome::Failed);
+    }
     SECTION("a refused SYN tried again is one connection also where each attempt has a stream of its own") {
         auto on = [](Packet p, uint32_t stream, int64_t ms) {
             p.stream = stream;
@@ -473,6 +486,59 @@ TEST_CASE("Prelogin, login and close diagnoses", "[diagnoses]") {
             CHECK(text.find("user, host and application names and the whole session") != std::string::npos);
             CHECK(run.summary().auth != "sql");
         }
+        // The password field decides, whatever the option flags say: a Login7 whose password is empty
+        // and whose SSPI data is there is Windows authentication even without fIntSecurity.
+        SECTION("an empty password field with SSPI data and fIntSecurity clear") {
+            login.login7_integrated = 0;
+            login.login7_password_chars = 0;
+            tdsdiag::AuthToken ntlm;
+            ntlm.valid = true;
+            ntlm.mech = tdsdiag::Mech::Ntlm;
+            ntlm.ntlm_type = 1;
+            login.auth_tokens.push_back(ntlm);
+            Run run({syn(), synack(), prelogin(2), prelogin_response(2), login, login_ack()}, config());
+            CHECK(diagnoses(run) == D{{5, {"cleartext_login"}}});
+            const std::string& text = find(run, 5, Code::CleartextLogin)->text;
+            CHECK(text.find("password are readable") == std::string::npos);
+            CHECK(text.find("no password crosses the wire") != std::string::npos);
+        }
+        SECTION("an empty password field and no SSPI data") {
+            login.login7_integrated = 0;
+            login.login7_password_chars = 0;
+            Run run({syn(), synack(), prelogin(2), prelogin_response(2), login, login_ack()}, config());
+            const std::string& text = find(run, 5, Code::CleartextLogin)->text;
+            CHECK(text.find("password are readable") == std::string::npos);
+            CHECK(text.find("empty password field") != std::string::npos);
+        }
+        SECTION("a password in the field is readable even where fIntSecurity is set") {
+            login.login7_integrated = 1;
+            login.login7_password_chars = 8;
+            Run run({syn(), synack(), prelogin(2), prelogin_response(2), login, login_ack()}, config());
+            CHECK(find(run, 5, Code::CleartextLogin)->text.find("password are readable") != std::string::npos);
+        }
+    }
+    SECTION("a login acknowledged, then the client silent until it closes, is client_silent_after_login") {
+        const std::vector<Packet> login{at(syn(), 0), at(synack(), 1), at(prelogin(0), 2), at(prelogin_response(0), 3),
+                                        at(client_hello(), 4), at(server_hello(), 5), at(client_finished(), 6),
+                                        at(server_finished(), 7), at(appdata(true), 8), at(login_ack(), 9)};
+        Run hung(login + std::initializer_list<Packet>{at(ack(true), 10), at(fin(true), 5710), at(fin(false), 5711)},
+                 config());
+        CHECK(diagnoses(hung) == D{{12, {"client_silent_after_login"}}});
+        const auto& text = find(hung, 12, Code::ClientSilentAfterLogin)->text;
+        CHECK(text.find("5.701 s") != std::string::npos);
+        CHECK(text.find("the client stopped answering, not the server") != std::string::npos);
+        CHECK(hung.summary(true).outcome == tdsdiag::Outcome::Connected);
+        // A command after the login, or a close right after it, is no stall.
+        Run used(login + std::initializer_list<Packet>{at(tds(true, {tdsdiag::kTdsSqlBatch}), 20), at(fin(true), 5710)},
+                 config());
+        CHECK(diagnoses(used).empty());
+        Run quick(login + std::initializer_list<Packet>{at(fin(true), 300)}, config());
+        CHECK(diagnoses(quick).empty());
+        // A refused login (no LOGINACK) then silence is not it either.
+        Run refused({at(syn(), 0), at(synack(), 1), at(prelogin(2), 2), at(prelogin_response(2), 3),
+                     at(tds(true, {tdsdiag::kTdsLogin7}), 4), at(login_error(18456, 8), 5), at(fin(true), 5000)},
+                    config());
+        CHECK(diagnoses(refused).count(7) == 0);
     }
     SECTION("a login answered after the threshold is slow_login") {
         Run run({at(syn(), 1), at(synack(), 2), at(prelogin(1), 3), at(prelogin_response(1), 4), at(client_hello(), 5),
