@@ -1010,7 +1010,7 @@ class Connection(Mars):
         a, t = self.args, self.tokens
         if self.fail and a.login_error:
             msg = a.login_error_message or ("Login failed for user '%s'." % self.username)
-            return (t.error(a.login_error, a.error_state, 14, msg)
+            return (t.error(a.login_error, a.error_state, a.error_class, msg)
                     + t.done(status=0x0002))
         return (self.sspi_last_token()  # --sspi gssapi: AP-REP first (empty without)
                 + t.env_database("master", "master")
@@ -1443,6 +1443,9 @@ def main():
                         "without it such a client gets FIN")
     g.add_argument("--login-error", type=int, default=0, help="answer Login7 with this ERROR number, e.g. 18456")
     g.add_argument("--error-state", type=int, default=1)
+    g.add_argument("--error-class", type=int, default=14,
+                   help="class (severity) of the --login-error ERROR token: 14 for 18456, 11 for 4060, "
+                        "17 for 40613 as SQL Server sends them")
     g.add_argument("--login-error-message")
     g.add_argument("--rst-mid-session", type=int, default=0, metavar="N",
                    help="reset the connection on the Nth SQL batch instead of answering")
