@@ -57,9 +57,9 @@ private:
     std::string offered_detail() const;      // versions and suites of the ClientHello
     const char* certificate_reason(bool weak) const;  // " (expired at capture time)", " (self-signed)"...
     std::string certificate_fix(bool weak) const;     // renew, replace the weak hash, or trust its CA
-    // What the server's prelogin VERSION says of TLS 1.2 (" The server is ... without TLS 1.2."), "" if
-    // its build is not known; `lacks` is set for a build without it.
-    std::string server_tls12(bool& lacks) const;
+    // What the server's prelogin VERSION says of TLS 1.2 (" The server, ..., lacks TLS 1.2."), "" if its
+    // build is not known; `lacks` is set for a build without it, and `detail` then names the first build.
+    std::string server_tls12(bool& lacks, std::string& detail) const;
 
     const Connection& c_;
     const TlsTracker& tls_;
@@ -299,7 +299,7 @@ Words Describer::words(const Finding& f) const {
     return {sev, std::string(code_info(code).summary) + ".", fix_of(code), ""};
 }
 
-std::string Describer::server_tls12(bool& lacks) const {
+std::string Describer::server_tls12(bool& lacks, std::string& detail) const {
     lacks = false;
     if (c_.server().prelogin_version < 0) return "";
     const ProductVersion v = unpack_version(c_.server().prelogin_version);
@@ -308,13 +308,14 @@ std::string Describer::server_tls12(bool& lacks) const {
     case Support::No: {
         lacks = true;
         const uint16_t first = first_tls12_build(v);
-        if (first != 0)
-            return format(" The server is %s, a build without TLS 1.2 (its servicing branch has it from build %u).",
-                          name.c_str(), first);
-        return format(" The server is %s, a build without TLS 1.2.", name.c_str());
+        detail = first != 0 ? format("%s: its servicing branch has TLS 1.2 from build %u.%u.%u on (KB3135244).",
+                                     name.c_str(), v.major, v.minor, first)
+                            : format("%s: no build of its service pack has TLS 1.2 for x86/x64 (KB3135244); a "
+                                     "later service pack or release has.",
+                                     name.c_str());
+        return format(" The server, %s, lacks TLS 1.2.", name.c_str());
     }
-    case Support::Yes:
-        return format(" The server is %s, a build with TLS 1.2: likely TLS 1.2 is disabled there.", name.c_str());
+    case Support::Yes: return format(" The server, %s, has TLS 1.2: likely disabled there.", name.c_str());
     case Support::Unknown: break;
     }
     return "";
@@ -345,15 +346,16 @@ Words Describer::tls(const Finding& f) const {
     }
     case Code::NoCommonTlsVersion: {
         bool lacks = false;
-        const std::string build = server_tls12(lacks);
-        const std::string build_fix = "Update SQL Server to a build with TLS 1.2 (KB3135244), or allow the older "
-                                      "version on the client.";
+        std::string build_detail;
+        const std::string build = server_tls12(lacks, build_detail);
+        const char* build_fix = "Update SQL Server to a build with TLS 1.2.";
         if (e.variant == Variant::VersionAlert)
             return {sev,
                     format("The %s refused the TLS version (protocol_version alert); the client offered %s to %s.", who(e),
                            tls_version_name(tls_.offered_min).c_str(), tls_version_name(tls_.offered_max).c_str()) +
                         (e.from == Side::Client ? build : std::string()),
-                    e.from == Side::Client && lacks ? build_fix : fix, offered_detail()};
+                    e.from == Side::Client && lacks ? build_fix : fix,
+                    e.from == Side::Client && lacks ? build_detail + " " + offered_detail() : offered_detail()};
         if (e.variant == Variant::VersionTooOldOffered)
             return {sev,
                     format("The server %s the connection right after a ClientHello offering at most %s: likely it "
@@ -366,7 +368,10 @@ Words Describer::tls(const Finding& f) const {
                        how(e), tls_.version ? tls_version_name(*tls_.version).c_str() : "?",
                        tls_version_name(tls_.offered_min).c_str()) +
                     build,
-                lacks ? build_fix : "Enable TLS 1.2 on the server, or allow the older version on the client.", ""};
+                lacks            ? build_fix
+                : build.empty()  ? "Enable TLS 1.2 on the server, or allow the older version on the client."
+                                 : "Enable TLS 1.2 on the server.",
+                build_detail};
     }
     case Code::NoCommonCipher:
         if (e.variant == Variant::CipherAlert)

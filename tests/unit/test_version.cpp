@@ -205,16 +205,27 @@ TEST_CASE("no_common_tls_version names a server build without TLS 1.2", "[versio
         Run run(frames(v(12, 0, 4100)), tdsdiag::Config{});
         const auto* d = find(run, 8, Code::NoCommonTlsVersion);
         REQUIRE(d != nullptr);
-        CHECK(d->text.find("SQL Server 2014 (12.0.4100), a build without TLS 1.2") != std::string::npos);
-        CHECK((d->text + d->detail).find("Update SQL Server to a build with TLS 1.2") != std::string::npos);
+        CHECK(d->text.find("The server, SQL Server 2014 (12.0.4100), lacks TLS 1.2.") != std::string::npos);
+        const std::string fix = "Fix: Update SQL Server to a build with TLS 1.2.";
+        CHECK(d->text.compare(d->text.size() - fix.size(), fix.size(), fix) == 0);  // the text ends with the fix
+        CHECK(d->detail.find("from build 12.0.4219 on") != std::string::npos);
         CHECK(d->text.size() <= tdsdiag::kMaxTextLength);
     }
     SECTION("a build with TLS 1.2: likely disabled on the server") {
         Run run(frames(v(15, 0, 4123)), tdsdiag::Config{});
         const auto* d = find(run, 8, Code::NoCommonTlsVersion);
         REQUIRE(d != nullptr);
-        CHECK(d->text.find("a build with TLS 1.2: likely TLS 1.2 is disabled there") != std::string::npos);
-        CHECK((d->text + d->detail).find("Enable TLS 1.2 on the server") != std::string::npos);
+        CHECK(d->text.find("The server, SQL Server 2019 (15.0.4123), has TLS 1.2: likely disabled there.") !=
+              std::string::npos);
+        const std::string fix = "Fix: Enable TLS 1.2 on the server.";
+        CHECK(d->text.compare(d->text.size() - fix.size(), fix.size(), fix) == 0);
+    }
+    SECTION("a 2008 SP3 build (TLS 1.2 only for IA-64 in its branch): the detail points to a later service pack") {
+        Run run(frames(v(10, 0, 5500)), tdsdiag::Config{});
+        const auto* d = find(run, 8, Code::NoCommonTlsVersion);
+        REQUIRE(d != nullptr);
+        CHECK(d->text.find("SQL Server 2008 (10.0.5500), lacks TLS 1.2") != std::string::npos);
+        CHECK(d->detail.find("a later service pack") != std::string::npos);
     }
     SECTION("no server version: the text is as before") {
         auto f = frames(v(15, 0, 4123));
@@ -222,7 +233,7 @@ TEST_CASE("no_common_tls_version names a server build without TLS 1.2", "[versio
         Run run(f, tdsdiag::Config{});
         const auto* d = find(run, 8, Code::NoCommonTlsVersion);
         REQUIRE(d != nullptr);
-        CHECK(d->text.find("The server is") == std::string::npos);
+        CHECK(d->text.find("The server,") == std::string::npos);
     }
 }
 
