@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <sstream>
+#include <utility>
 
 #include "builders.hpp"
 #include "tdsdiag/report.hpp"
@@ -31,6 +32,16 @@ ProductVersion v(uint8_t major, uint8_t minor, uint16_t build) { return ProductV
 Packet with_version(Packet p, ProductVersion ver) {
     p.prelogin_version = tdsdiag::pack_version(ver);
     return p;
+}
+
+// The login_failed text and detail of a cleartext login answered by ERROR `number` with `state`.
+std::pair<std::string, std::string> login_failed(uint32_t number, uint8_t state) {
+    Run run({syn(), synack(), prelogin(2), prelogin_response(2), tds(true, {tdsdiag::kTdsLogin7}),
+             login_error(number, state), fin(false), fin(true)},
+            tdsdiag::Config{});
+    for (const auto& d : run.results.at(5).diagnoses)
+        if (d.code == Code::LoginFailed) return {d.text, d.detail};
+    return {};
 }
 
 const tdsdiag::Diagnosis* find(const Run& run, int frame, Code code) {
@@ -247,19 +258,16 @@ TEST_CASE("Each login error users meet most has its meaning and fix in the login
         REQUIRE(std::strlen(info->meaning) > 10);
         REQUIRE(std::strlen(info->fix) > 10);
         CHECK(info->fix[std::strlen(info->fix) - 1] == '.');  // a full sentence
-        Run run({syn(), synack(), prelogin(2), prelogin_response(2), tds(true, {tdsdiag::kTdsLogin7}),
-                 login_error(n, 255), fin(false), fin(true)},
-                tdsdiag::Config{});
-        const auto* d = find(run, 6, Code::LoginFailed);
-        REQUIRE(d != nullptr);
-        CHECK(d->text.size() <= tdsdiag::kMaxTextLength);
-        CHECK(d->text.find("error " + std::to_string(n) + ", state 255") != std::string::npos);
-        CHECK(d->text.find(std::string("It means ") + info->meaning + ".") != std::string::npos);
+        const auto [text, detail] = login_failed(n, 255);
+        REQUIRE(!text.empty());
+        CHECK(text.size() <= tdsdiag::kMaxTextLength);
+        CHECK(text.find("error " + std::to_string(n) + ", state 255") != std::string::npos);
+        CHECK(text.find(std::string("It means ") + info->meaning + ".") != std::string::npos);
         // The text ends with the fix, whatever the state (the server's long message moves to the detail).
         const std::string fix = std::string("Fix: ") + info->fix;
-        CHECK(d->text.size() >= fix.size());
-        CHECK(d->text.compare(d->text.size() - fix.size(), fix.size(), fix) == 0);
-        CHECK(d->detail.find("Login failed for user 'sa'.") != std::string::npos);
+        CHECK(text.size() >= fix.size());
+        CHECK(text.compare(text.size() - fix.size(), fix.size(), fix) == 0);
+        CHECK(detail.find("Login failed for user 'sa'.") != std::string::npos);
     }
     SECTION("the table is in number order, each number once") {
         size_t count = 0;
@@ -268,20 +276,11 @@ TEST_CASE("Each login error users meet most has its meaning and fix in the login
         for (size_t i = 1; i < count; ++i) CHECK(all[i - 1].number < all[i].number);
     }
     SECTION("18456 keeps its state's meaning and no fix of its own") {
-        Run run({syn(), synack(), prelogin(2), prelogin_response(2), tds(true, {tdsdiag::kTdsLogin7}),
-                 login_error(18456, 8), fin(false), fin(true)},
-                tdsdiag::Config{});
-        const auto* d = find(run, 6, Code::LoginFailed);
-        REQUIRE(d != nullptr);
-        CHECK(d->text.find("password is wrong") != std::string::npos);
-        CHECK(d->text.find("Fix:") == std::string::npos);
+        const std::string text = login_failed(18456, 8).first;
+        CHECK(text.find("password is wrong") != std::string::npos);
+        CHECK(text.find("Fix:") == std::string::npos);
     }
     SECTION("a number outside the table says where to look") {
-        Run run({syn(), synack(), prelogin(2), prelogin_response(2), tds(true, {tdsdiag::kTdsLogin7}),
-                 login_error(12345, 1), fin(false), fin(true)},
-                tdsdiag::Config{});
-        const auto* d = find(run, 6, Code::LoginFailed);
-        REQUIRE(d != nullptr);
-        CHECK(d->text.find("error log") != std::string::npos);
+        CHECK(login_failed(12345, 1).first.find("error log") != std::string::npos);
     }
 }
