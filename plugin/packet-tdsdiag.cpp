@@ -357,6 +357,14 @@ ConnField conn_fields[] = {
      "Last SYN before the SYN/ACK to the client's first ACK after it, as seen at the capture point "
      "(a capture on the server shows the client's side of the path)",
      &hf_attention_ack_time, [](const ConnSource& c) { return duration(c.s.handshake_rtt_ns); }},
+    {"Server version", "tdsdiag.conn.server_version", FT_STRING, BASE_NONE, nullptr,
+     "SQL Server release and build from the VERSION option of the server's prelogin answer, e.g. "
+     "SQL Server 2019 (15.0.4123)",
+     &hf_attention_ack_time, [](const ConnSource& c) { return text(c.s.server_version); }},
+    {"Client version", "tdsdiag.conn.client_version", FT_STRING, BASE_NONE, nullptr,
+     "Library name of the client's Login7 (where readable) and the VERSION option of its prelogin, "
+     "e.g. ODBC (17.10.1)",
+     &hf_attention_ack_time, [](const ConnSource& c) { return text(c.s.client_version); }},
 };
 
 // The field's registration.

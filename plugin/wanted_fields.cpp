@@ -52,6 +52,7 @@ const Wanted kWanted[W_COUNT] = {
     {W_TDS_LOGIN_APP, "tds.7login.appname"},
     {W_TDS_LOGIN_HOST, "tds.7login.clientname"},
     {W_TDS_LOGIN_DATABASE, "tds.7login.databasename"},
+    {W_TDS_LOGIN_LIBRARY, "tds.7login.libraryname"},
     {W_TLS_CONTENT_TYPE, "tls.record.content_type"},
     {W_TLS_OPAQUE_TYPE, "tls.record.opaque_type"},  // TLS 1.3 encrypted records (always 23)
     {W_TLS_HANDSHAKE_TYPE, "tls.handshake.type"},
@@ -343,6 +344,7 @@ TDSDIAG_COLD void read_login_names(proto_tree* tree, tdsdiag::Packet& p) {
     first_string(tree, W_TDS_LOGIN_APP, p.login_app);
     first_string(tree, W_TDS_LOGIN_HOST, p.login_host);
     first_string(tree, W_TDS_LOGIN_DATABASE, p.login_database);
+    first_string(tree, W_TDS_LOGIN_LIBRARY, p.login_library);
 }
 
 TDSDIAG_COLD void read_tls_alerts(proto_tree* tree, tdsdiag::Packet& p) {

@@ -36,6 +36,7 @@ enum WantedField : int {
     W_TDS_LOGIN_APP,
     W_TDS_LOGIN_HOST,
     W_TDS_LOGIN_DATABASE,
+    W_TDS_LOGIN_LIBRARY,
     W_TLS_CONTENT_TYPE,
     W_TLS_OPAQUE_TYPE,
     W_TLS_HANDSHAKE_TYPE,  // where each handshake message is: the hello messages are read from their bytes

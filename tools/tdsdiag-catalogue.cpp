@@ -1,6 +1,8 @@
 // tdsdiag-catalogue: prints the diagnosis catalogue (src/tdsdiag/catalogue.def), from which the
 // README's Diagnoses table and the profile's diagnosis colour rules are made; tests compare them.
-//   usage: tdsdiag-catalogue --tsv | --markdown | --colorfilters | --help
+// And the table of login errors (diagnosis.cpp) that the login_failed texts explain.
+//   usage: tdsdiag-catalogue --tsv | --markdown | --colorfilters | --login-errors | --help
+#include <cctype>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -13,7 +15,7 @@ using tdsdiag::CodeInfo;
 using tdsdiag::Severity;
 
 const char* kUsage =
-    "usage: tdsdiag-catalogue --tsv | --markdown | --colorfilters\n"
+    "usage: tdsdiag-catalogue --tsv | --markdown | --colorfilters | --login-errors\n"
     "Prints the diagnosis catalogue of the tdsdiag plugin (src/tdsdiag/catalogue.def).\n"
     "  --tsv           one line per expert entry, tab-separated: expert field, code, scenario (0: none),\n"
     "                  severity (error, warning, note, chat), summary, fix (may be empty), expert group\n"
@@ -21,6 +23,7 @@ const char* kUsage =
     "  --markdown      the Diagnoses table of the README\n"
     "  --colorfilters  the diagnosis colour rules of the profile \"SQL Server Connections\"\n"
     "                  (one rule per severity, for its colorfilters file)\n"
+    "  --login-errors  the README's table of the login error numbers login_failed explains\n"
     "  --help          this text\n";
 
 // One expert entry: the code's, or its second one.
@@ -66,6 +69,18 @@ void markdown() {
     }
 }
 
+void login_errors() {
+    std::cout << "| error | meaning | what to do |\n|---|---|---|\n";
+    size_t count = 0;
+    const tdsdiag::LoginErrorInfo* all = tdsdiag::login_errors(count);
+    for (size_t i = 0; i < count; ++i) {
+        std::string meaning = all[i].meaning;
+        if (!meaning.empty()) meaning[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(meaning[0])));
+        std::cout << "| " << all[i].number << " | " << meaning << " | "
+                  << (*all[i].fix != '\0' ? all[i].fix : "the state says why (below)") << " |\n";
+    }
+}
+
 void colorfilters() {
     struct Rule {
         Severity severity;
@@ -96,6 +111,7 @@ int main(int argc, char** argv) {
     if (std::strcmp(a, "--tsv") == 0) tsv();
     else if (std::strcmp(a, "--markdown") == 0) markdown();
     else if (std::strcmp(a, "--colorfilters") == 0) colorfilters();
+    else if (std::strcmp(a, "--login-errors") == 0) login_errors();
     else if (std::strcmp(a, "--help") == 0 || std::strcmp(a, "-h") == 0) std::cout << kUsage;
     else {
         std::cerr << "tdsdiag-catalogue: unknown option " << a << "\n" << kUsage;

@@ -1,5 +1,7 @@
 #include "tdsdiag/connection.hpp"
 
+#include "tdsdiag/version.hpp"
+
 #include <algorithm>
 
 namespace tdsdiag {
@@ -175,6 +177,10 @@ void Connection::learn(const Packet& p, bool client, Message m, State prev) {
     if (p.prelogin_encryption >= 0 && (!client || has(p.tds_types, kTdsPrelogin)))
         sender.prelogin_encryption = p.prelogin_encryption;
     if (p.prelogin_mars >= 0 && m != Message::AppData) sender.prelogin_mars = p.prelogin_mars;
+    if (p.prelogin_version >= 0 && sender.prelogin_version < 0 && m != Message::AppData &&
+        (!client || has(p.tds_types, kTdsPrelogin)))
+        sender.prelogin_version = p.prelogin_version;
+    if (client && !p.login_library.empty() && sender.library.empty()) sender.library = p.login_library;
     if (client && !p.trace_id.empty() && login_.conn_id.empty())
         login_.conn_id = format_guid(p.trace_id.data(), p.trace_id.size());
 
@@ -269,6 +275,12 @@ Summary Connection::summary(bool capture_complete) const {
     s.browser_frame = browser_frame_;
     s.kerberos_frame = kerberos_frame_;
     const Endpoint &c = ends_[0], &sv = ends_[1];
+    if (sv.prelogin_version >= 0) s.server_version = server_version_text(unpack_version(sv.prelogin_version));
+    s.client_version = c.library;
+    if (c.prelogin_version >= 0) {
+        const std::string number = version_number_text(unpack_version(c.prelogin_version));
+        s.client_version = c.library.empty() ? number : c.library + " (" + number + ")";
+    }
     if (c.prelogin_mars >= 0 || sv.prelogin_mars >= 0) s.mars = c.prelogin_mars == 1 && sv.prelogin_mars == 1 ? "on" : "off";
     if (session_.redirect) s.redirect_to = session_.redirect->server + ":" + std::to_string(session_.redirect->port);
     s.redirect_stream = session_.redirect_stream;

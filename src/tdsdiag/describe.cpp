@@ -6,6 +6,7 @@
 
 #include "tdsdiag/connection.hpp"
 #include "tdsdiag/text.hpp"
+#include "tdsdiag/version.hpp"
 
 namespace tdsdiag {
 namespace {
@@ -56,6 +57,9 @@ private:
     std::string offered_detail() const;      // versions and suites of the ClientHello
     const char* certificate_reason(bool weak) const;  // " (expired at capture time)", " (self-signed)"...
     std::string certificate_fix(bool weak) const;     // renew, replace the weak hash, or trust its CA
+    // What the server's prelogin VERSION says of TLS 1.2 (" The server, ..., lacks TLS 1.2."), "" if its
+    // build is not known; `lacks` is set for a build without it, and `detail` then names the first build.
+    std::string server_tls12(bool& lacks, std::string& detail) const;
 
     const Connection& c_;
     const TlsTracker& tls_;
@@ -191,16 +195,19 @@ Words Describer::words(const Finding& f) const {
                 ""};
     case Code::LoginFailed: {
         const TdsError& err = e.error ? *e.error : TdsError{};
-        std::string meaning = login_error_meaning(err.number);
+        const LoginErrorInfo* info = login_error_info(err.number);
+        std::string meaning = info != nullptr ? info->meaning : "";
         if (err.number == 18456) meaning = login_failed_state_meaning(err.state);
         const std::string why =
             meaning.empty() ? " The SQL Server error log says why for this state." : " It means " + meaning + ".";
+        const std::string fix = info != nullptr ? info->fix : "";
         std::string text = format("Login failed: error %u, state %u, class %u: \"%s\".", err.number, err.state,
                                   err.severity, err.message.c_str()) +
                            why;
-        if (text.size() > kMaxTextLength)  // a long server message stays in the detail
+        // A long server message stays in the detail, and so does the fix if the text cannot hold it.
+        if (text.size() > kMaxTextLength || (!fix.empty() && text.size() + 6 + fix.size() > kMaxTextLength))
             text = format("Login failed: error %u, state %u, class %u.", err.number, err.state, err.severity) + why;
-        return {sev, text, "", format("Server message: \"%s\"", err.message.c_str())};
+        return {sev, text, fix, format("Server message: \"%s\"", err.message.c_str())};
     }
     case Code::Attention:
         if (const AttentionRecord* a = c_.attention_at(f.frame)) return attention(*a);
@@ -312,6 +319,28 @@ Words Describer::words(const Finding& f) const {
     return {sev, std::string(code_info(code).summary) + ".", fix_of(code), ""};
 }
 
+std::string Describer::server_tls12(bool& lacks, std::string& detail) const {
+    lacks = false;
+    if (c_.server().prelogin_version < 0) return "";
+    const ProductVersion v = unpack_version(c_.server().prelogin_version);
+    const std::string name = server_version_text(v);
+    switch (tls12_support(v)) {
+    case Support::No: {
+        lacks = true;
+        const uint16_t first = first_tls12_build(v);
+        detail = first != 0 ? format("%s: its servicing branch has TLS 1.2 from build %u.%u.%u on (KB3135244).",
+                                     name.c_str(), v.major, v.minor, first)
+                            : format("%s: no build of its service pack has TLS 1.2 for x86/x64 (KB3135244); a "
+                                     "later service pack or release has.",
+                                     name.c_str());
+        return format(" The server, %s, lacks TLS 1.2.", name.c_str());
+    }
+    case Support::Yes: return format(" The server, %s, has TLS 1.2: likely disabled there.", name.c_str());
+    case Support::Unknown: break;
+    }
+    return "";
+}
+
 Words Describer::tls(const Finding& f) const {
     const Evidence& e = f.evidence;
     const Severity sev = code_info(f.code).severity;
@@ -335,12 +364,18 @@ Words Describer::tls(const Finding& f) const {
                        tls_alert_name(e.alert.description), e.in_handshake ? " during the handshake" : ""),
                 "", format("Alert from the %s%s.", who(e), seen_from(e.capture_point, e.from))};
     }
-    case Code::NoCommonTlsVersion:
+    case Code::NoCommonTlsVersion: {
+        bool lacks = false;
+        std::string build_detail;
+        const std::string build = server_tls12(lacks, build_detail);
+        const char* build_fix = "Update SQL Server to a build with TLS 1.2.";
         if (e.variant == Variant::VersionAlert)
             return {sev,
                     format("The %s refused the TLS version (protocol_version alert); the client offered %s to %s.", who(e),
-                           tls_version_name(tls_.offered_min).c_str(), tls_version_name(tls_.offered_max).c_str()),
-                    fix, offered_detail()};
+                           tls_version_name(tls_.offered_min).c_str(), tls_version_name(tls_.offered_max).c_str()) +
+                        (e.from == Side::Client ? build : std::string()),
+                    e.from == Side::Client && lacks ? build_fix : fix,
+                    e.from == Side::Client && lacks ? build_detail + " " + offered_detail() : offered_detail()};
         if (e.variant == Variant::VersionTooOldOffered)
             return {sev,
                     format("The server %s the connection right after a ClientHello offering at most %s: likely it "
@@ -351,8 +386,13 @@ Words Describer::tls(const Finding& f) const {
                 format("The client %s the connection after the server chose %s, below the lowest version it offered "
                        "(%s).",
                        how(e), tls_.version ? tls_version_name(*tls_.version).c_str() : "?",
-                       tls_version_name(tls_.offered_min).c_str()),
-                "Enable TLS 1.2 on the server, or allow the older version on the client.", ""};
+                       tls_version_name(tls_.offered_min).c_str()) +
+                    build,
+                lacks            ? build_fix
+                : build.empty()  ? "Enable TLS 1.2 on the server, or allow the older version on the client."
+                                 : "Enable TLS 1.2 on the server.",
+                build_detail};
+    }
     case Code::NoCommonCipher:
         if (e.variant == Variant::CipherAlert)
             return {sev,

@@ -107,22 +107,92 @@ const char* login_failed_state_meaning(uint8_t state) {
     }
 }
 
+namespace {
+
+// The login errors users meet most, from Microsoft's documentation of each number, in our words.
+// 18456 has no fix here: its state says why (login_failed_state_meaning).
+constexpr LoginErrorInfo kLoginErrors[] = {
+    {4060,
+     "the requested database cannot be opened: missing, offline, or the login has no user there",
+     "Check the database name, that it is online, and that the login has a user in it."},
+    {4064,
+     "the default database of the login cannot be opened",
+     "Name an existing database in the connection string, or change the login's default database."},
+    {10928,
+     "the Azure SQL database hit its service tier's limit of workers or sessions",
+     "Lower the concurrent requests and sessions, or scale the database up."},
+    {10929,
+     "the Azure SQL server is too busy to give the database more than its guaranteed minimum",
+     "Retry after a delay, and scale the database up if it keeps coming back."},
+    {17809,
+     "the server has reached its maximum number of user connections",
+     "Close idle connections (pool them) or raise the user connections setting; an admin can use the DAC."},
+    {18401,
+     "the server is in single-user or script upgrade mode and lets only an administrator in",
+     "Wait for the upgrade scripts to finish, or restart SQL Server without single-user mode."},
+    {18452,
+     "the server does not trust the Windows login's domain, or reaches no domain controller",
+     "Use an account of a trusted domain, check the domain controller, or use a SQL login."},
+    {18456,
+     "the login failed",
+     ""},
+    {18470,
+     "the login is disabled",
+     "Enable it with ALTER LOGIN ... ENABLE, or use another login."},
+    {18486,
+     "the login is locked out by the password policy after too many failed attempts",
+     "Unlock it with ALTER LOGIN ... WITH PASSWORD = ... UNLOCK, and find what sent the wrong password."},
+    {18487,
+     "the password of the login has expired",
+     "Set a new password with ALTER LOGIN, or let the client change it at login."},
+    {18488,
+     "the password of the login must be changed before it can log in",
+     "Change the password with ALTER LOGIN, or with a client that can change it at login."},
+    {40197,
+     "the Azure SQL service failed to process the request, typically during a failover or upgrade (transient)",
+     "Retry after a short delay, with a retry policy in the application."},
+    {40501,
+     "the Azure SQL service is busy",
+     "Retry after at least 10 seconds, and lower the load if it goes on."},
+    {40532,
+     "the Azure SQL gateway cannot open the server the login names (a wrong server name)",
+     "Check the server name in the connection string, and after the @ of a user@server login."},
+    {40613,
+     "the Azure SQL database is unavailable for now, typically while it moves or fails over (transient)",
+     "Retry after a short delay; if it lasts, check the Azure service health."},
+    {40615,
+     "the Azure SQL firewall does not allow the client's address",
+     "Add a server or database firewall rule for the client's public IP address."},
+    {42108,
+     "the Azure Synapse SQL pool is paused",
+     "Resume the SQL pool, then connect again."},
+    {42109,
+     "the Azure SQL pool or serverless database is resuming (warming up) from a pause",
+     "Retry the connection after a minute, with a retry policy in the application."},
+    {47072,
+     "the client's TLS version is below the Azure SQL server's minimal TLS version",
+     "Let the client use TLS 1.2 or later (driver, operating system), or lower the server's minimum."},
+    {47073,
+     "the Azure SQL server denies public network access, and the client came over it",
+     "Connect through a private endpoint, or allow public network access with firewall rules."},
+};
+
+}  // namespace
+
+const LoginErrorInfo* login_error_info(uint32_t number) {
+    for (const LoginErrorInfo& e : kLoginErrors)
+        if (e.number == number) return &e;
+    return nullptr;
+}
+
+const LoginErrorInfo* login_errors(size_t& count) {
+    count = sizeof kLoginErrors / sizeof kLoginErrors[0];
+    return kLoginErrors;
+}
+
 const char* login_error_meaning(uint32_t number) {
-    switch (number) {
-    case 18452:
-        return "the server does not trust the Windows login's domain (an untrusted domain, a local account of another "
-               "machine, or no domain controller reachable)";
-    case 18456: return "the login failed";
-    case 18470: return "the login is disabled";
-    case 18486: return "the login is locked out";
-    case 18487: return "the password of the login has expired";
-    case 18488: return "the password of the login must be changed";
-    case 4060: return "the database requested by the login cannot be opened";
-    case 4064: return "the default database of the login cannot be opened";
-    case 40615: return "the Azure SQL firewall does not allow the client's address";
-    case 40532: return "the Azure SQL server cannot be opened as requested by the login";
-    default: return "";
-    }
+    const LoginErrorInfo* e = login_error_info(number);
+    return e != nullptr ? e->meaning : "";
 }
 
 }  // namespace tdsdiag

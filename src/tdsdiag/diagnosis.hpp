@@ -63,6 +63,17 @@ struct Diagnosis {
 const char* tls_alert_name(uint8_t description);
 // What a state of error 18456 (login failed) means, or "" for states without a known meaning.
 const char* login_failed_state_meaning(uint8_t state);
+// A login error number users meet often: what it means and what to do (Microsoft's documentation of
+// each number, in our words).
+struct LoginErrorInfo {
+    uint32_t number;
+    const char* meaning;  // a clause: "the login is disabled"
+    const char* fix;      // one or two sentences, "" where the state says more (18456)
+};
+// The row of `number`, or nullptr.
+const LoginErrorInfo* login_error_info(uint32_t number);
+// All rows, in number order (the README's table).
+const LoginErrorInfo* login_errors(size_t& count);
 // What a common login error number means, or "".
 const char* login_error_meaning(uint32_t number);
 

@@ -78,6 +78,8 @@ struct Summary {
     uint32_t dup_acks = 0;         // duplicate ACKs
     uint32_t zero_windows = 0;     // segments advertising a zero window
     std::optional<int64_t> handshake_rtt_ns;  // last SYN before the SYN/ACK to the client's ACK, as captured
+    std::string server_version;  // the server's prelogin VERSION: "SQL Server 2019 (15.0.4123)", "" if not seen
+    std::string client_version;  // the Login7's library name and the client's prelogin VERSION: "ODBC (17.10.1)"
 };
 
 const char* step_name(Step s);

@@ -1,6 +1,7 @@
 #include "tdsdiag/packet.hpp"
 
 #include "tdsdiag/text.hpp"
+#include "tdsdiag/version.hpp"
 
 namespace tdsdiag {
 
@@ -252,6 +253,8 @@ bool parse_prelogin(const uint8_t* d, size_t len, Packet& p) {
     for (size_t t = 0; t < pos; t += 5) {
         const size_t off = static_cast<size_t>(d[t + 1] << 8 | d[t + 2]);
         const size_t n = static_cast<size_t>(d[t + 3] << 8 | d[t + 4]);
+        ProductVersion v;
+        if (d[t] == 0x00 && parse_version_option(d + off, n, v)) p.prelogin_version = pack_version(v);
         if (d[t] == 0x01 && n >= 1) p.prelogin_encryption = d[off];
         if (d[t] == 0x04 && n >= 1) p.prelogin_mars = d[off];
         if (d[t] == 0x05 && n > 0 && p.trace_id.empty()) p.trace_id.assign(d + off, d + off + n);

@@ -109,7 +109,8 @@ LoginTokens walk_login_tokens(const uint8_t* data, size_t len);
 void parse_tls_hello(uint8_t type, const uint8_t* body, size_t len, struct Packet& p);
 
 // Reads the options of a PRELOGIN message, the client's or the server's answer (MS-TDS 2.2.6.5: option
-// tokens of type, offset and length, ended by 0xFF, then their data) into `p`: ENCRYPTION, TRACEID, MARS.
+// tokens of type, offset and length, ended by 0xFF, then their data) into `p`: VERSION, ENCRYPTION,
+// TRACEID, MARS.
 // False, and `p` untouched, unless the bytes are such a token list, every option inside them (a response
 // that is not a prelogin answer, or TLS carried in a prelogin packet, is not).
 bool parse_prelogin(const uint8_t* data, size_t len, struct Packet& p);
@@ -158,6 +159,7 @@ enum SmpFlag : uint8_t {
     /* a DONE token with DONE_ATTN (0x20): the attention is acknowledged */                                    \
     HEADER(bool, done_attention, false)                                                                        \
     HEADER(int, prelogin_mars, -1)            /* MARS option value of a prelogin, -1 if absent */              \
+    HEADER(int64_t, prelogin_version, -1)     /* VERSION option of a prelogin (pack_version), -1 if absent */  \
     PAYLOAD(std::vector<uint8_t>, smp_flags)  /* one per SMP header in the frame (MARS) */                     \
     /* Windows authentication: fIntSecurity of a Login7 read from its bytes (-1 if none), the SSPI */          \
     /* blobs (Login7 SSPI data, the server's SSPI token 0xED, the client's SSPI packet 0x11), and */           \
@@ -177,6 +179,7 @@ enum SmpFlag : uint8_t {
     PAYLOAD(std::string, login_app)                                                                            \
     PAYLOAD(std::string, login_host)                                                                           \
     PAYLOAD(std::string, login_database)                                                                       \
+    PAYLOAD(std::string, login_library)       /* CltIntName: the client's library, "ODBC", "DB-Library" */     \
     /* TLS, as dissected by Wireshark */                                                                       \
     PAYLOAD(std::vector<uint8_t>, tls_content_types)       /* one per record, in order */                      \
     PAYLOAD(std::vector<uint8_t>, tls_handshake_types)                                                         \

@@ -85,6 +85,8 @@ Row make_row(const Analyzer& analyzer, const Connection& c, int64_t capture_star
     r.dup_acks = s.dup_acks;
     r.zero_windows = s.zero_windows;
     if (s.handshake_rtt_ns) r.handshake_rtt_ms = static_cast<double>(*s.handshake_rtt_ns) / 1e6;
+    r.server_version = s.server_version;
+    r.client_version = s.client_version;
     // The SQL Browser lookup that gave the connection its port came first.
     if (c.browser_lookup())
         if (const BrowserLookup* l = analyzer.lookup(*c.browser_lookup()))
@@ -323,6 +325,8 @@ constexpr Column kTable[] = {
          if (r.handshake_rtt_ms) out += fixed(*r.handshake_rtt_ms, 3);
      },
      [](const std::string& cell, Row& r) { r.handshake_rtt_ms = number(cell); }, nullptr},
+    text_column<&Row::server_version>(nullptr, "server_version", nullptr),
+    text_column<&Row::client_version>(nullptr, "client_version", nullptr),
 };
 
 // Appends one row's cells to `out`, each ended by '\0', and widens `width` (one per column) to fit them.
@@ -467,6 +471,8 @@ void SummaryPage::add(const Row& r) {
     if (!r.tls_version.empty()) s.tls.insert(r.tls_version);
     if (!r.cipher.empty()) s.ciphers.insert(r.cipher);
     if (!r.cert_signature.empty()) s.certs.insert(r.cert_signature);
+    if (!r.server_version.empty()) s.versions.insert(r.server_version);
+    if (!r.client_version.empty()) s.clients.insert(r.client_version);
 }
 
 std::string SummaryPage::text() const {
@@ -487,6 +493,8 @@ std::string SummaryPage::text() const {
         if (!s.tls.empty()) out += "; TLS " + join({s.tls.begin(), s.tls.end()}, ", ");
         if (!s.ciphers.empty()) out += "; suites " + join({s.ciphers.begin(), s.ciphers.end()}, ", ");
         if (!s.certs.empty()) out += "; certificate signed with " + join({s.certs.begin(), s.certs.end()}, ", ");
+        if (!s.versions.empty()) out += "; version " + join({s.versions.begin(), s.versions.end()}, ", ");
+        if (!s.clients.empty()) out += "; clients " + join({s.clients.begin(), s.clients.end()}, ", ");
         out += "\n";
     }
     out += "\nClients (connections per second)\n";

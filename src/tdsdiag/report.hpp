@@ -28,6 +28,8 @@ struct Row {
     // round trip as captured (absent without a handshake). Absent counts in a lookup's row.
     std::optional<uint32_t> retransmissions, dup_acks, zero_windows;
     std::optional<double> handshake_rtt_ms;
+    // The server's prelogin VERSION as release and build, the client's library and prelogin VERSION.
+    std::string server_version, client_version;
 };
 
 // The row of one connection.
@@ -118,7 +120,7 @@ public:
 private:
     struct Server {
         int connections = 0, failures = 0;
-        std::set<std::string> tls, ciphers, certs;
+        std::set<std::string> tls, ciphers, certs, versions, clients;
     };
     size_t rows_ = 0;
     std::map<std::string, int> outcomes_, codes_;

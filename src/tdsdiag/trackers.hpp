@@ -62,6 +62,8 @@ struct Endpoint {
     uint32_t packets = 0;             // frames it sent (0 from the server: a one-sided capture)
     int prelogin_encryption = -1;     // its prelogin ENCRYPTION option, -1 if not seen
     int prelogin_mars = -1;           // its prelogin MARS option, -1 if not seen
+    int64_t prelogin_version = -1;    // its prelogin VERSION option (pack_version), -1 if not seen
+    std::string library;              // the client's: the library name (CltIntName) of its Login7
     bool smp_fin = false;             // it ended its MARS sessions (an SMP FIN)
     bool fin_sent = false;            // it sent a FIN, before the frame the rules look at
     int64_t last_payload_ns = 0;      // when it last sent payload, before the frame the rules look at

@@ -62,6 +62,9 @@ SCENARIOS=(
 "server-fin-during-prelogin|the server reads tsql's PRELOGIN and closes with FIN without answering"
 "login-failed-18456-state8|tsql (login-only TLS) gets ERROR 18456 state 8 (password mismatch), class 14, 'Login failed for user 'sa'.' and closes"
 "login-failed-18456-state5|tsql (cleartext) gets ERROR 18456 state 5 (invalid user), class 14, and closes"
+"old-server-tls10-client-requires-tls12|the server plays SQL Server 2012 SP2 (prelogin VERSION 11.0.5058, a build without TLS 1.2) with TLS 1.0 at most; pytds (full TLS, pyOpenSSL on OpenSSL 3: TLS 1.2 at least) gets a TLS 1.0 ServerHello and refuses it"
+"login-failed-4060|tsql (login-only TLS) gets ERROR 4060 state 1, class 11, 'Cannot open database \"sales\" requested by the login. The login failed.' and closes"
+"login-failed-40613|pytds (no TLS) gets ERROR 40613 state 1, class 17, Azure SQL's 'Database ... is not currently available' and closes"
 "slow-login|the server answers tsql's Login7 (login-only TLS) after 2.5 s; login succeeds"
 "slow-network-loss|the server namespace drops the first five copies of tsql's cleartext Login7 (iptables u32 match on the TDS type 0x10 at the start of the TCP payload, with statistic nth): the client's kernel sends it again 0.2, 0.2, 0.4, 0.8 and 1.7 s apart, the sixth copy is answered at once; login succeeds about 3.3 s after the first Login7"
 "login-response-timeout|the server never answers the Login7; tedious (connectTimeout 3000 ms, full TLS) gives up and closes"
@@ -467,6 +470,26 @@ sc_login_failed_18456_state5() {
     EXPECT="steps 1,2,4,5,7; cleartext; ERROR 18456 state 5 class 14; diagnosis login_failed + cleartext_login; outcome login_failed"
     server --encryption not_sup --login-error 18456 --error-state 5
     tsql_client off
+}
+
+sc_old_server_tls10_client_requires_tls12() {
+    EXPECT="steps 1,2,3,7; ServerHello TLS 1.0, client alert 70; diagnosis no_common_tls_version naming SQL Server 2012 (11.0.5058) as a build without TLS 1.2, tls_alert, old_tls_version; outcome failed"
+    server --encryption on --tls-max 1.0 --server-version 11.0.5058
+    pytds_client --cafile "$T/ca.pem" --no-validate-host
+}
+
+sc_login_failed_4060() {
+    EXPECT="steps 1-5,7; login-only TLS; ERROR 4060 state 1 class 11; diagnosis login_failed (its meaning and fix); outcome login_failed"
+    server --encryption off --login-error 4060 --error-state 1 --error-class 11 \
+        --login-error-message 'Cannot open database "sales" requested by the login. The login failed.'
+    tsql_client request
+}
+
+sc_login_failed_40613() {
+    EXPECT="steps 1,2,4,5,7; cleartext; ERROR 40613 state 1 class 17; diagnosis login_failed (its meaning and fix) + cleartext_login; outcome login_failed"
+    server --encryption not_sup --login-error 40613 --error-state 1 --error-class 17 \
+        --login-error-message "Database 'sales' on server 'lab' is not currently available.  Please retry the connection later.  If the problem persists, contact customer support, and provide them the session tracing ID of '00000000-0000-0000-0000-000000000000'."
+    pytds_client
 }
 
 sc_slow_login() {

@@ -1010,7 +1010,7 @@ class Connection(Mars):
         a, t = self.args, self.tokens
         if self.fail and a.login_error:
             msg = a.login_error_message or ("Login failed for user '%s'." % self.username)
-            return (t.error(a.login_error, a.error_state, 14, msg)
+            return (t.error(a.login_error, a.error_state, a.error_class, msg)
                     + t.done(status=0x0002))
         return (self.sspi_last_token()  # --sspi gssapi: AP-REP first (empty without)
                 + t.env_database("master", "master")
@@ -1442,7 +1442,13 @@ def main():
                         "client, e.g. FreeTDS with tds version = 7.0): no TLS, login in clear; "
                         "without it such a client gets FIN")
     g.add_argument("--login-error", type=int, default=0, help="answer Login7 with this ERROR number, e.g. 18456")
+    g.add_argument("--server-version", metavar="MAJOR.MINOR.BUILD[.SUB]",
+                   help="VERSION of the prelogin answer and the LOGINACK (default 16.0.1000.6, SQL Server "
+                        "2022 RTM), e.g. 11.0.5058 to play SQL Server 2012 SP2")
     g.add_argument("--error-state", type=int, default=1)
+    g.add_argument("--error-class", type=int, default=14,
+                   help="class (severity) of the --login-error ERROR token: 14 for 18456, 11 for 4060, "
+                        "17 for 40613 as SQL Server sends them")
     g.add_argument("--login-error-message")
     g.add_argument("--rst-mid-session", type=int, default=0, metavar="N",
                    help="reset the connection on the Nth SQL batch instead of answering")
@@ -1488,6 +1494,12 @@ def main():
     g.add_argument("--ntlm-user-file", help="--sspi gssapi: gss-ntlmssp's user file "
                    "(NTLM_USER_FILE, lines DOMAIN:user:password)")
     args = p.parse_args()
+    if args.server_version:
+        global SERVER_VERSION
+        parts = [int(x) for x in args.server_version.split(".")]
+        if not 3 <= len(parts) <= 4 or parts[0] > 255 or parts[1] > 255 or max(parts[2:]) > 65535:
+            p.error("--server-version: MAJOR.MINOR.BUILD[.SUB], e.g. 11.0.5058")
+        SERVER_VERSION = tuple(parts + [0] * (4 - len(parts)))
     if not args.cert_ip and args.listen not in ("0.0.0.0", "::"):
         args.cert_ip = [args.listen]
 

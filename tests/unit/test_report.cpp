@@ -141,8 +141,11 @@ TEST_CASE("The CSV, its reading back and the Statistics menu's cells come from o
     r.outcome = "failed";
     r.diagnoses = {"x", "y"};
     r.cert_signature = "sha1";
+    r.server_version = "SQL Server 2019 (15.0.4123)";
+    r.client_version = "ODBC, (17.10.1)";  // quoted in the CSV
     const std::string line = tdsdiag::csv_line(r);
-    CHECK(line == "3,\"a,\"\"b\"\"\",s:1433,1.500000,4,2.300,,,0.440,,,,full,TLS 1.2,X,client,rst,failed,x y,sha1,,,,\n");
+    CHECK(line == "3,\"a,\"\"b\"\"\",s:1433,1.500000,4,2.300,,,0.440,,,,full,TLS 1.2,X,client,rst,failed,x y,sha1,,,,,"
+                  "SQL Server 2019 (15.0.4123),\"ODBC, (17.10.1)\"\n");
     std::istringstream in(tdsdiag::csv_header() + line);
     std::vector<tdsdiag::Row> back;
     std::string error;
@@ -151,6 +154,7 @@ TEST_CASE("The CSV, its reading back and the Statistics menu's cells come from o
     CHECK(tdsdiag::csv_line(back[0]) == line);
     CHECK(back[0].client == r.client);
     CHECK(back[0].diagnoses == r.diagnoses);
+    CHECK(back[0].client_version == r.client_version);
 
     std::vector<std::string> titles;
     for (const auto& c : tdsdiag::gui_columns()) titles.emplace_back(c.title);
