@@ -5,7 +5,8 @@
 // Checked against the installed headers of 4.0 (Debian 12), 4.4 (Debian 13) and 4.6 (Debian
 // unstable). 4.2 is not installable here: its column follows the releases around it, and the
 // static_asserts at the end check every choice against the headers, so a wrong one stops the
-// build with a message instead of building something else.
+// build with a message instead of building something else; plugin/*.cpp pass g++ -fsyntax-only
+// (warnings as errors) against the headers of Wireshark 4.2.6's source tree.
 #pragma once
 
 #include <ws_version.h>
