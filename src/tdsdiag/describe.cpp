@@ -327,6 +327,16 @@ Words Describer::tls(const Finding& f) const {
                            "refuses versions below TLS 1.2.",
                            how(e), tls_version_name(tls_.offered_max).c_str()),
                     fix, offered_detail()};
+        if (e.variant == Variant::VersionOldThenClosed)
+            return {sev,
+                    format("The client %s without an alert right after the server chose %s (it offered up to %s): likely it "
+                           "refuses that version (OpenSSL 3, e.g. ODBC Driver 18 on Linux, rejects its signatures), "
+                           "less likely the certificate%s.",
+                           how(e), tls_.version ? tls_version_name(*tls_.version).c_str() : "?",
+                           tls_version_name(tls_.offered_max).c_str(),
+                           tls_.cert && tls_.cert->self_issued ? " (self-signed)" : ""),
+                    "Enable TLS 1.2 on the server; allowing TLS 1.0 on the client lowers its security.",
+                    certificate_detail()};
         return {sev,
                 format("The client %s the connection after the server chose %s, below the lowest version it offered "
                        "(%s).",

@@ -244,6 +244,28 @@ TEST_CASE("TLS handshake failures of scenarios 1 and 2", "[diagnoses]") {
         Run run(frames + std::initializer_list<Packet>{fin(false)}, config());
         CHECK(diagnoses(run)[7] == std::set<std::string>{"no_common_tls_version", "server_first_fin"});
     }
+    SECTION("the client leaving right after the server chose TLS 1.0 from a 1.2/1.3 offer is likely the version, "
+            "not the certificate (ODBC Driver 18 on OpenSSL 3)") {
+        auto frames = handshake_start();
+        frames.back().tls_supported_versions = {0x0304, 0x0303, 0x0302, 0x0301};  // ODBC 18 offers TLS 1.0 to 1.3
+        Packet tls10 = self_signed_flight();
+        tls10.tls_handshake_versions = {0x0301};
+        Run run(frames + std::initializer_list<Packet>{tls10, fin(true)}, config());
+        auto d = diagnoses(run);
+        CHECK(d[7] == std::set<std::string>{"old_tls_version"});
+        CHECK(d[8] == std::set<std::string>{"no_common_tls_version"});
+        const auto* f = find(run, 8, Code::NoCommonTlsVersion);
+        REQUIRE(f != nullptr);
+        CHECK(f->text.find("likely") != std::string::npos);
+        CHECK(f->text.find("TLS 1.0") != std::string::npos);
+        CHECK(f->text.find("(self-signed)") != std::string::npos);
+        CHECK(f->detail.find("md5WithRSAEncryption") != std::string::npos);
+        CHECK(f->text.size() <= tdsdiag::kMaxTextLength);
+    }
+    SECTION("the same close after a TLS 1.2 ServerHello stays certificate_rejected") {
+        Run run(handshake_start() + std::initializer_list<Packet>{self_signed_flight(), fin(true)}, config());
+        CHECK(diagnoses(run)[8] == std::set<std::string>{"certificate_rejected"});
+    }
 }
 
 TEST_CASE("DHE suites: negotiated (scenario 3) and dropped after the key exchange (scenario 5)", "[diagnoses]") {
