@@ -258,7 +258,7 @@ TEST_CASE("TLS handshake failures of scenarios 1 and 2", "[diagnoses]") {
         REQUIRE(f != nullptr);
         CHECK(f->text.find("likely") != std::string::npos);
         CHECK(f->text.find("TLS 1.0") != std::string::npos);
-        CHECK(f->text.find("(self-signed)") != std::string::npos);
+        CHECK(f->text.find("(self-signed). Fix: Enable TLS 1.2 on the server.") != std::string::npos);
         CHECK(f->detail.find("md5WithRSAEncryption") != std::string::npos);
         CHECK(f->text.size() <= tdsdiag::kMaxTextLength);
     }
@@ -311,6 +311,28 @@ TEST_CASE("Certificates: weak hash (scenario 4) and rejection", "[diagnoses]") {
         CHECK(d->text.find("self-signed: untrusted") != std::string::npos);
         CHECK(d->text.find("weak") == std::string::npos);
         CHECK(d->detail.find("md5WithRSAEncryption") != std::string::npos);
+    }
+    SECTION("a client closing right after a CA-issued, valid, strong certificate: untrusted CA or name mismatch") {
+        Packet flight = cert_flight();
+        // The same certificate with sha256WithRSAEncryption (1.2.840.113549.1.1.11) in place of MD5 (...1.4).
+        auto& der = flight.certificates.back();
+        const uint8_t md5_oid[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x04};
+        int patched = 0;
+        for (size_t i = 0; i + sizeof md5_oid <= der.size(); ++i)
+            if (std::equal(md5_oid, md5_oid + sizeof md5_oid, der.begin() + static_cast<std::ptrdiff_t>(i))) {
+                der[i + sizeof md5_oid - 1] = 0x0b;
+                ++patched;
+            }
+        REQUIRE(patched >= 1);
+        Run run(handshake_start() + std::initializer_list<Packet>{at(flight, 1797999999000 - 20LL * 86400000), fin(true)},
+                config());
+        CHECK(diagnoses(run)[8] == std::set<std::string>{"certificate_rejected"});
+        const auto* d = find(run, 8, Code::CertificateRejected);
+        REQUIRE(d != nullptr);
+        CHECK(d->detail.find("sha256WithRSAEncryption") != std::string::npos);
+        CHECK(d->text.find("likely an untrusted CA or no name matching") != std::string::npos);
+        CHECK(d->text.size() <= tdsdiag::kMaxTextLength);
+        CHECK((d->text + d->detail).find("HostNameInCertificate") != std::string::npos);
     }
     SECTION("an unknown_ca alert from the client is certificate_rejected and tls_alert") {
         Run run(handshake_start() + std::initializer_list<Packet>{cert_flight(), alert(true, 2, 48), fin(true)}, config());
