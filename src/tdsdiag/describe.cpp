@@ -92,17 +92,17 @@ const char* Describer::certificate_reason(bool weak) const {
     if (!tls_.cert) return "";
     if (tls_.certificate_expired()) return " (expired at capture time)";
     if (weak) return " (weak hash)";
-    // A CA-signed certificate is refused for its CA or its names (the JDBC driver connecting by IP
-    // address, or a name the certificate does not carry): the capture cannot tell which.
-    return tls_.cert->self_issued ? " (self-signed: untrusted)"
-                                  : " (CA-signed: likely an untrusted CA or a name that does not match)";
+    if (tls_.cert->self_issued) return " (self-signed: untrusted)";
+    // Issued by a CA, not expired, no weak hash: the capture cannot tell which check failed. ODBC Driver 18
+    // and go-mssqldb both end like this for a CA the client does not trust and for a name mismatch.
+    return " (CA-issued, not expired: likely an untrusted CA or no name matching the server name used)";
 }
 
 std::string Describer::certificate_fix(bool weak) const {
     if (tls_.certificate_expired()) return kRenewFix;
-    if (!weak && tls_.cert && !tls_.cert->self_issued)  // "use a CA-signed certificate" would be no advice
-        return "Trust the issuing CA on the client, and connect with a server name the certificate carries (CN or "
-               "SAN).";
+    if (!weak && tls_.cert && !tls_.cert->self_issued)
+        return "Trust the issuing CA on the client and connect with a name the certificate carries (or set "
+               "HostNameInCertificate); TrustServerCertificate only as a stop-gap.";
     return fix_of(weak ? Code::WeakCertHash : Code::CertificateRejected);
 }
 
@@ -382,6 +382,15 @@ Words Describer::tls(const Finding& f) const {
                            "refuses versions below TLS 1.2.",
                            how(e), tls_version_name(tls_.offered_max).c_str()),
                     fix, offered_detail()};
+        if (e.variant == Variant::VersionOldThenClosed)
+            return {sev,
+                    format("The client %s without an alert after the server chose %s from an offer up to %s: likely it "
+                           "refuses that version (OpenSSL 3 rejects its signatures), less likely the certificate%s.",
+                           how(e), tls_.version ? tls_version_name(*tls_.version).c_str() : "?",
+                           tls_version_name(tls_.offered_max).c_str(),
+                           tls_.cert && tls_.cert->self_issued ? " (self-signed)" : ""),
+                    "Enable TLS 1.2 on the server.",
+                    certificate_detail()};
         return {sev,
                 format("The client %s the connection after the server chose %s, below the lowest version it offered "
                        "(%s).",

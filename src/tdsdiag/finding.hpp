@@ -21,6 +21,8 @@ enum class Variant : uint8_t {
     VersionAlert,          // a protocol_version alert
     VersionTooOldOffered,  // the server closed after a ClientHello offering at most TLS 1.1
     VersionBelowClientMin, // the client closed after a ServerHello below what it offered
+    VersionOldThenClosed,  // the client closed before its key exchange after the server chose TLS 1.0/1.1
+                           // from a ClientHello offering 1.2 or later too (likely)
     // no_common_cipher
     CipherAlert,           // handshake_failure / insufficient_security before a ServerHello
     CipherClosedAfterHello,

@@ -220,6 +220,14 @@ void Connection::diagnose_handshake_close(const Packet& p, bool client, Evidence
     } else if (client && t.server_hello_frame && t.version && t.offered_min && *t.version < t.offered_min) {
         e.variant = Variant::VersionBelowClientMin;
         find(p, Code::NoCommonTlsVersion, e);
+    } else if (client && t.server_hello_frame && t.version && *t.version < 0x0303 && t.offered_max >= 0x0303 &&
+               !t.client_key_exchange && !t.certificate_expired() && !t.certificate_weak()) {
+        // The server chose TLS 1.0/1.1 from a ClientHello that also offered 1.2 or later, and the client
+        // left before its key exchange. ODBC Driver 18 (OpenSSL 3 at its default security level) does
+        // exactly that: it offers TLS 1.0, then refuses the MD5+SHA-1 signature TLS 1.0 puts on the key
+        // exchange, even with TrustServerCertificate=yes. The certificate may be the cause instead.
+        e.variant = Variant::VersionOldThenClosed;
+        find(p, Code::NoCommonTlsVersion, e);
     } else if (client && t.certificate_frame && !t.client_key_exchange) {
         if (t.certificate_weak()) {
             e.variant = Variant::WeakThenRejected;

@@ -1384,3 +1384,208 @@ sc_jtds_name_mismatch() {
     JDBC_JVM_ARGS="-Djavax.net.ssl.trustStore=$T/ca.p12 -Djavax.net.ssl.trustStorePassword=changeit" \
         jdbc_client "$JTDS_URL;ssl=authenticate"
 }
+
+# ---------------------------------------------------------------------------
+# ---- Microsoft's drivers (issue 27): ODBC Driver 18 (through mssql-python) and go-mssqldb
+# Clients installed by tests/lab/drivers-deps (not needed by CI). Each writes the
+# capture's `driver:`, `connection:` and `error:` lines ($T/report, appended to
+# captures/NAME.txt by run): the driver's own message verbatim.
+ODBC18_PY="$LAB/.venv-odbc18/bin/python"
+GO_CLIENT="$LAB/go/bin/mssqldb-client"
+
+v_odbc18() {
+    "$ODBC18_PY" -c 'from importlib import metadata as m
+print("Microsoft ODBC Driver 18 for SQL Server (mssql-python-odbc %s) via mssql-python %s (CPython %s)" % (m.version("mssql-python-odbc"), m.version("mssql-python"), __import__("platform").python_version()))' 2>/dev/null \
+        || echo "Microsoft ODBC Driver 18 via mssql-python"
+}
+v_go() {
+    local v
+    v=$(go version -m "$GO_CLIENT" 2>/dev/null | awk '$2 == "github.com/microsoft/go-mssqldb" {print $3}')
+    echo "go-mssqldb ${v:-?} ($(go version -m "$GO_CLIENT" 2>/dev/null | head -1 | awk '{print $2}'), crypto/tls; tests/lab/go)"
+}
+
+# odbc18_client ARGS... (see mssql_python_client.py: --set KEY=VALUE, --login-timeout S)
+# ODBC18_TRUST_LAB_CA=1: the driver's OpenSSL trusts the lab CA (SSL_CERT_FILE, OpenSSL's
+# default verify path), as a machine whose store holds the CA that signed the server's certificate
+odbc18_client() {
+    [ -x "$ODBC18_PY" ] || die "mssql-python missing: tests/lab/drivers-deps odbc18"
+    note_client "$(v_odbc18)"
+    echo "--- odbc18 $*" >> "$T/clients.log"
+    local trust=()
+    if [ -n "${ODBC18_TRUST_LAB_CA:-}" ]; then
+        trust=(SSL_CERT_FILE="$T/ca.pem")
+        note "the ODBC driver's OpenSSL trusts the lab CA only: SSL_CERT_FILE=the lab CA in the client's environment"
+    fi
+    in_client env MSSQL_PYTHON_NATIVE_PROVIDER=msodbcsql18 "${trust[@]}" timeout "${CLIENT_TIMEOUT:-40}" "$ODBC18_PY" \
+        "$LAB/mssql_python_client.py" --server "$SERVER_IP" --port "$PORT" --report "$T/report" "$@" \
+        >> "$T/clients.log" 2>&1
+    echo "--- odbc18 exit $?" >> "$T/clients.log"
+}
+
+# go_client 'QUERY-STRING' (go-mssqldb URL options after '?', e.g. encrypt=true&TrustServerCertificate=true)
+go_client() {
+    [ -x "$GO_CLIENT" ] || die "go-mssqldb client missing: tests/lab/drivers-deps go"
+    note_client "$(v_go)"
+    echo "--- go $1" >> "$T/clients.log"
+    in_client timeout "${CLIENT_TIMEOUT:-40}" "$GO_CLIENT" -report "$T/report" \
+        -dsn "sqlserver://sa:$PASSWORD@$SERVER_IP:$PORT${1:+?$1}" >> "$T/clients.log" 2>&1
+    echo "--- go exit $?" >> "$T/clients.log"
+}
+
+# ODBC Driver 18: Encrypt=no (Optional) sends ENCRYPT_OFF (login-only TLS when the server has a
+# certificate), yes/mandatory ENCRYPT_ON, strict TDS 8.0; the default is Encrypt=yes with
+# TrustServerCertificate=no. go-mssqldb: encrypt=disable sends ENCRYPT_NOT_SUP, the default
+# (encrypt=false) ENCRYPT_OFF, encrypt=true ENCRYPT_ON, encrypt=strict TDS 8.0.
+LAB_CN=labsql.tdsdiag.test   # the name in tds_server.py's certificate (--cert-cn default)
+odbc18_validated() { ODBC18_TRUST_LAB_CA=1 odbc18_client --set "HostNameInCertificate=$LAB_CN" "$@"; }
+go_validated() { go_client "certificate=$T/ca.pem&hostNameInCertificate=$LAB_CN${1:+&$1}"; }
+
+SCENARIOS+=(
+"odbc18-login-only-tls|ODBC Driver 18 with Encrypt=no (prelogin ENCRYPTION 0), server ENCRYPT_OFF with its self-signed certificate: TLS 1.2 inside prelogin packets, not verified (Encrypt=no), Login7 as TLS application data, login response and select 1 in clear, FIN close by the client"
+"odbc18-full-tls|ODBC Driver 18 with Encrypt=yes, the lab CA trusted (SSL_CERT_FILE) and HostNameInCertificate=labsql.tdsdiag.test, server ENCRYPT_OFF with a lab-CA certificate: full TLS 1.2, certificate verified, login and select 1 as TLS application data, FIN close by the client"
+"odbc18-strict|ODBC Driver 18 with Encrypt=strict (TDS 8.0), the lab CA trusted and HostNameInCertificate=labsql.tdsdiag.test, server --strict: TLS 1.3 ClientHello (ALPN tds/8.0) right after the TCP handshake, then PRELOGIN, Login7, login response and select 1 inside TLS, FIN close by the client"
+"odbc18-self-signed-default|ODBC Driver 18 with its default settings (no Encrypt keyword: Encrypt=yes, TrustServerCertificate=no), server with a self-signed certificate (SQL Server's default): PRELOGIN ENCRYPTION 1, TLS 1.2 ClientHello; the driver rejects the certificate right after the server's flight and closes with FIN, no alert ('certificate verify failed:self-signed certificate')"
+"odbc18-cert-name-mismatch|ODBC Driver 18 with Encrypt=yes, the lab CA trusted (SSL_CERT_FILE), connecting to the IP address 10.10.10.120 while the lab-CA certificate names labsql.tdsdiag.test and 10.10.10.121 (tds_server.py --cert-ip 10.10.10.121): the driver rejects it after the server's flight and closes with FIN, no alert ('subject name does not match host name')"
+"odbc18-tls10-only|ODBC Driver 18 with Encrypt=yes;TrustServerCertificate=yes, server capped at TLS 1.0 (--tls-max 1.0): the driver's ClientHello offers TLS 1.0 to 1.3, the server answers ServerHello TLS 1.0 with its ServerKeyExchange signed the TLS 1.0 way (MD5+SHA-1); the driver's OpenSSL 3 refuses that signature ('legacy sigalg disallowed or unsupported') and closes with FIN, no alert"
+"odbc18-no-common-cipher|ODBC Driver 18 with Encrypt=yes;TrustServerCertificate=yes, server allows only CAMELLIA suites (TLS 1.2 at most): the server answers the ClientHello with a fatal alert handshake_failure"
+"odbc18-login-failed-state8|ODBC Driver 18 with Encrypt=yes;TrustServerCertificate=yes (full TLS 1.2): the login response, as TLS application data, carries ERROR 18456 state 8 'Login failed for user 'sa'.'; the driver closes; the server's TLS key log in captures/odbc18-login-failed-state8.keys"
+"odbc18-login-failed-state5|ODBC Driver 18 with Encrypt=no (login-only TLS): the login response in clear carries ERROR 18456 state 5 'Login failed for user 'sa'.'; the driver closes"
+"odbc18-reset-after-clienthello|ODBC Driver 18 with Encrypt=yes;TrustServerCertificate=yes: the server resets the connection (RST) right after reading the ClientHello"
+"odbc18-login-timeout|ODBC Driver 18 with Encrypt=yes;TrustServerCertificate=yes and a 3 s login timeout (SQL_ATTR_LOGIN_TIMEOUT): full TLS, the server never answers the Login7; the driver gives up after its timeout"
+"odbc18-cleartext|ODBC Driver 18 with Encrypt=no, server without a certificate (ENCRYPT_NOT_SUP): no TLS at all, Login7 in clear, select 1, FIN close by the client"
+"go-login-only-tls|go-mssqldb with its default settings (encrypt=false: prelogin ENCRYPTION 0), server ENCRYPT_OFF with its self-signed certificate: TLS 1.2 inside prelogin packets, certificate not verified, Login7 as TLS application data, login response and select 1 in clear, FIN close by the client"
+"go-full-tls|go-mssqldb with encrypt=true, certificate=the lab CA and hostNameInCertificate=labsql.tdsdiag.test, server with a lab-CA certificate: full TLS 1.2, certificate verified, login and select 1 as TLS application data, FIN close by the client"
+"go-strict|go-mssqldb with encrypt=strict (TDS 8.0), certificate=the lab CA and hostNameInCertificate=labsql.tdsdiag.test, server --strict: TLS 1.3 ClientHello right after the TCP handshake, then PRELOGIN, Login7, login response and select 1 inside TLS, FIN close by the client"
+"go-self-signed-encrypt-true|go-mssqldb with encrypt=true (no certificate option: the system roots), server with a self-signed certificate: TLS 1.2 inside prelogin packets; Go rejects the certificate after the server's flight and closes with FIN ('x509: certificate signed by unknown authority')"
+"go-cert-name-mismatch|go-mssqldb with encrypt=true and certificate=the lab CA, connecting to the IP address 10.10.10.120 while the lab-CA certificate names labsql.tdsdiag.test and 10.10.10.121 (tds_server.py --cert-ip 10.10.10.121): Go rejects it after the server's flight and closes with FIN"
+"go-tls10-only|go-mssqldb with encrypt=true&TrustServerCertificate=true, server capped at TLS 1.0 (--tls-max 1.0): Go's ClientHello offers TLS 1.2 and 1.3 only; the server's OpenSSL answers with a fatal alert protocol_version"
+"go-no-common-cipher|go-mssqldb with encrypt=true&TrustServerCertificate=true, server allows only CAMELLIA suites (TLS 1.2 at most): the server answers the ClientHello with a fatal alert handshake_failure"
+"go-login-failed-state8|go-mssqldb with its defaults (login-only TLS): the login response in clear carries ERROR 18456 state 8 'Login failed for user 'sa'.'"
+"go-login-failed-state5|go-mssqldb with encrypt=disable (cleartext): ERROR 18456 state 5 'Login failed for user 'sa'.'"
+"go-reset-after-clienthello|go-mssqldb with encrypt=true&TrustServerCertificate=true: the server resets the connection (RST) right after reading the ClientHello"
+"go-login-timeout|go-mssqldb with encrypt=true&TrustServerCertificate=true and connection timeout=3: full TLS, the server never answers the Login7; the driver gives up after 3 s"
+"go-cleartext|go-mssqldb with encrypt=disable (prelogin ENCRYPTION 2), server ENCRYPT_NOT_SUP: no TLS at all, Login7 in clear, select 1, FIN close by the client"
+)
+
+sc_odbc18_login_only_tls() {
+    EXPECT="steps 1-7; encryption login_only (TLS 1.2); outcome connected; no failure diagnosis"
+    server --encryption off --self-signed
+    odbc18_client --set Encrypt=no
+}
+sc_odbc18_full_tls() {
+    EXPECT="steps 1-7; encryption full (TLS 1.2); outcome connected; no failure diagnosis"
+    server --encryption off --ca-signed
+    odbc18_validated --set Encrypt=yes
+}
+sc_odbc18_strict() {
+    EXPECT="TDS 8.0; steps 1,3 then everything inside TLS; encryption strict (TLS 1.3); no failure diagnosis"
+    server --strict --ca-signed
+    odbc18_validated --set Encrypt=strict
+}
+sc_odbc18_self_signed_default() {
+    EXPECT="steps 1,2,3,7; self-signed certificate; client FIN right after the server's flight, no alert; diagnosis certificate_rejected (self-signed); outcome failed"
+    server --encryption off --self-signed
+    odbc18_client
+}
+sc_odbc18_cert_name_mismatch() {
+    EXPECT="steps 1,2,3,7; lab-CA certificate for labsql.tdsdiag.test and 10.10.10.121, client connected to 10.10.10.120; client FIN right after the server's flight, no alert; diagnosis certificate_rejected (likely); outcome failed"
+    server --encryption off --ca-signed --cert-ip 10.10.10.121
+    ODBC18_TRUST_LAB_CA=1 odbc18_client --set Encrypt=yes
+}
+sc_odbc18_tls10_only() {
+    EXPECT="steps 1,2,3,7; ServerHello TLS 1.0, then client FIN without its ClientKeyExchange, no alert; outcome failed; the diagnosis should point at the old TLS version (likely), not at a certificate"
+    server --encryption off --tls-max 1.0
+    odbc18_client --set Encrypt=yes --set TrustServerCertificate=yes
+}
+sc_odbc18_no_common_cipher() {
+    EXPECT="steps 1,2,3,7; server alert handshake_failure after the ClientHello; diagnosis no_common_cipher + tls_alert; outcome failed"
+    server --encryption off --ciphers "$NOCIPHER"
+    odbc18_client --set Encrypt=yes --set TrustServerCertificate=yes
+}
+sc_odbc18_login_failed_state8() {
+    EXPECT="steps 1-5,7; encryption full (TLS 1.2): the login response is TLS application data; with the key log (captures/odbc18-login-failed-state8.keys, written by the server) ERROR 18456 state 8 class 14, diagnosis login_failed, outcome login_failed; without it the outcome cannot be read from the packets"
+    keylog server
+    server --encryption off --login-error 18456 --error-state 8
+    odbc18_client --set Encrypt=yes --set TrustServerCertificate=yes
+}
+sc_odbc18_login_failed_state5() {
+    EXPECT="steps 1-5,7; login-only TLS; ERROR 18456 state 5 class 14 in the login response; diagnosis login_failed; outcome login_failed"
+    server --encryption off --login-error 18456 --error-state 5
+    odbc18_client --set Encrypt=no
+}
+sc_odbc18_reset_after_clienthello() {
+    EXPECT="steps 1,2,3,7; server RST right after the ClientHello; diagnosis server_reset during the TLS handshake; outcome failed"
+    server --encryption off --close-after-clienthello rst
+    odbc18_client --set Encrypt=yes --set TrustServerCertificate=yes
+}
+sc_odbc18_login_timeout() {
+    EXPECT="steps 1-4,7: full TLS, Login7 sent as application data, never answered; the client closes after about 3 s; diagnosis login_timeout; outcome failed"
+    server --encryption off --login-no-answer --no-answer-limit 20
+    odbc18_client --set Encrypt=yes --set TrustServerCertificate=yes --login-timeout 3
+}
+sc_odbc18_cleartext() {
+    EXPECT="steps 1,2,4,5,6,7; encryption none; outcome connected; diagnosis cleartext_login"
+    server --encryption not_sup
+    odbc18_client --set Encrypt=no
+}
+
+sc_go_login_only_tls() {
+    EXPECT="steps 1-7; encryption login_only (TLS 1.2); outcome connected; no failure diagnosis"
+    server --encryption off --self-signed
+    go_client ""
+}
+sc_go_full_tls() {
+    EXPECT="steps 1-7; encryption full (TLS 1.2); outcome connected; no failure diagnosis"
+    server --encryption off --ca-signed
+    go_validated "encrypt=true"
+}
+sc_go_strict() {
+    EXPECT="TDS 8.0; steps 1,3 then everything inside TLS; encryption strict (TLS 1.3); no failure diagnosis"
+    server --strict --ca-signed
+    go_validated "encrypt=strict"
+}
+sc_go_self_signed_encrypt_true() {
+    EXPECT="steps 1,2,3,7; self-signed certificate; client FIN after the server's flight, no alert; diagnosis certificate_rejected (self-signed); outcome failed"
+    server --encryption off --self-signed
+    go_client "encrypt=true"
+}
+sc_go_cert_name_mismatch() {
+    EXPECT="steps 1,2,3,7; lab-CA certificate for labsql.tdsdiag.test and 10.10.10.121, client connected to 10.10.10.120; client FIN after the server's flight, no alert; diagnosis certificate_rejected (likely); outcome failed"
+    server --encryption off --ca-signed --cert-ip 10.10.10.121
+    go_client "encrypt=true&certificate=$T/ca.pem"
+}
+sc_go_tls10_only() {
+    EXPECT="steps 1,2,3,7; server alert protocol_version after a ClientHello without TLS 1.0; diagnosis tls_version_mismatch + tls_alert; outcome failed"
+    server --encryption off --tls-max 1.0
+    go_client "encrypt=true&TrustServerCertificate=true"
+}
+sc_go_no_common_cipher() {
+    EXPECT="steps 1,2,3,7; server alert handshake_failure after the ClientHello; diagnosis no_common_cipher + tls_alert; outcome failed"
+    server --encryption off --ciphers "$NOCIPHER"
+    go_client "encrypt=true&TrustServerCertificate=true"
+}
+sc_go_login_failed_state8() {
+    EXPECT="steps 1-5,7; login-only TLS; ERROR 18456 state 8 class 14; diagnosis login_failed; outcome login_failed"
+    server --encryption off --login-error 18456 --error-state 8
+    go_client ""
+}
+sc_go_login_failed_state5() {
+    EXPECT="steps 1,2,4,5,7; cleartext; ERROR 18456 state 5 class 14; diagnosis login_failed + cleartext_login; outcome login_failed"
+    server --encryption not_sup --login-error 18456 --error-state 5
+    go_client "encrypt=disable"
+}
+sc_go_reset_after_clienthello() {
+    EXPECT="steps 1,2,3,7; server RST right after the ClientHello; diagnosis server_reset during the TLS handshake; outcome failed"
+    server --encryption off --close-after-clienthello rst
+    go_client "encrypt=true&TrustServerCertificate=true"
+}
+sc_go_login_timeout() {
+    EXPECT="steps 1-4,7: full TLS, Login7 sent as application data, never answered; the client closes after about 3 s; diagnosis login_timeout; outcome failed"
+    server --encryption off --login-no-answer --no-answer-limit 20
+    go_client "encrypt=true&TrustServerCertificate=true&connection+timeout=3"
+}
+sc_go_cleartext() {
+    EXPECT="steps 1,2,4,5,6,7; encryption none; outcome connected; diagnosis cleartext_login"
+    server --encryption not_sup
+    go_client "encrypt=disable"
+}
