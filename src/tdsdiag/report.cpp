@@ -542,6 +542,9 @@ std::string summary_page(const std::vector<Row>& rows) {
 
 namespace {
 
+// The columns a table needs to be summarised; the others may be missing (older or newer tables).
+constexpr const char* kCsvRequired[] = {"stream", "server", "outcome", "diagnoses"};
+
 // Splits one CSV record (RFC 4180; no newlines inside fields, as csv_table never writes them).
 bool split_csv(const std::string& line, std::vector<std::string>& out) {
     out.clear();
@@ -576,6 +579,7 @@ bool split_csv(const std::string& line, std::vector<std::string>& out) {
 bool parse_csv(std::istream& in, std::vector<Row>& rows, std::string& error) {
     std::string line;
     std::vector<std::string> header, f;
+    std::vector<Row> read;  // added to `rows` only when the whole table reads
     size_t lineno = 0;
     auto col = [&](const char* name) -> int {
         for (size_t i = 0; i < header.size(); ++i)
@@ -587,25 +591,28 @@ bool parse_csv(std::istream& in, std::vector<Row>& rows, std::string& error) {
     std::fill(at, at + kCount, -1);
     while (std::getline(in, line)) {
         ++lineno;
-        if (line.empty()) continue;
+        if (line.empty() || line == "\r") continue;
         if (!split_csv(line, f)) {
             error = "line " + std::to_string(lineno) + ": unbalanced quotes";
             return false;
         }
-        const bool is_header = std::find(f.begin(), f.end(), "stream") != f.end() &&
-                               std::find(f.begin(), f.end(), "outcome") != f.end();
-        if (is_header) {  // the first row, or a header repeated where tables were merged
+        // The first line is the header; a later one is a header repeated where tables were merged
+        // (no row has a cell "stream" beside a cell "server": those hold numbers and addresses).
+        const bool is_header = header.empty() || (std::find(f.begin(), f.end(), "stream") != f.end() &&
+                                                  std::find(f.begin(), f.end(), "server") != f.end());
+        if (is_header) {
             header = f;
             for (size_t i = 0; i < kCount; ++i) at[i] = kTable[i].csv != nullptr ? col(kTable[i].csv) : -1;
-            if (col("server") < 0 || col("diagnoses") < 0) {
-                error = "line " + std::to_string(lineno) + ": not a tdsdiag connection table header";
+            std::string missing;
+            for (const char* name : kCsvRequired)
+                if (col(name) < 0) missing += std::string(missing.empty() ? "" : ", ") + name;
+            if (!missing.empty()) {
+                error = "line " + std::to_string(lineno) + ": the header has no column " + missing +
+                        " (a tdsdiag connection table, from tshark -z tdsdiag,csv or tdsdiag-batch, has " +
+                        "stream, server, outcome and diagnoses)";
                 return false;
             }
             continue;
-        }
-        if (header.empty()) {
-            error = "line " + std::to_string(lineno) + ": no tdsdiag header before the rows";
-            return false;
         }
         if (f.size() != header.size()) {
             error = "line " + std::to_string(lineno) + ": " + std::to_string(f.size()) + " fields, the header has " +
@@ -615,8 +622,13 @@ bool parse_csv(std::istream& in, std::vector<Row>& rows, std::string& error) {
         Row r;
         for (size_t i = 0; i < kCount; ++i)
             if (kTable[i].csv != nullptr) kTable[i].read(at[i] < 0 ? std::string() : f[static_cast<size_t>(at[i])], r);
-        rows.push_back(std::move(r));
+        read.push_back(std::move(r));
     }
+    if (header.empty()) {
+        error = "empty: no header and no rows";
+        return false;
+    }
+    rows.insert(rows.end(), std::make_move_iterator(read.begin()), std::make_move_iterator(read.end()));
     return true;
 }
 

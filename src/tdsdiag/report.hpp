@@ -128,7 +128,8 @@ private:
 std::string summary_page(const std::vector<Row>& rows);
 
 // Reads rows back from csv_table() output, with any extra columns (the batch's `file`) ignored.
-// Returns false and sets `error` ("line 3: ...") on input that is not such a table.
+// Returns false, adds no row and sets `error` on input that is not such a table: "line 3: ..." (a
+// header without a column the summary needs names it), or "empty: ..." when there is no header.
 bool parse_csv(std::istream& in, std::vector<Row>& rows, std::string& error);
 
 }  // namespace tdsdiag

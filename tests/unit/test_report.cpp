@@ -2,6 +2,7 @@
 #include "catch_compat.hpp"
 
 #include <cstdio>
+#include <cstring>
 #include <sstream>
 
 #include "builders.hpp"
@@ -68,6 +69,30 @@ TEST_CASE("The connection table has one row per connection with its steps' durat
         back.clear();
         CHECK(!tdsdiag::parse_csv(junk, back, error));
         CHECK(error.find("line 1") != std::string::npos);
+    }
+    SECTION("a table the summary cannot use names the missing column, and adds no row") {
+        std::vector<tdsdiag::Row> back;
+        std::string error;
+        for (const char* column : {"outcome", "diagnoses", "server"}) {
+            std::string csv = tdsdiag::csv_table(rows);
+            const size_t at = csv.find(std::string(",") + column + ",");
+            REQUIRE(at != std::string::npos);
+            csv.replace(at + 1, std::strlen(column), "other");
+            std::istringstream in(csv);
+            CHECK(!tdsdiag::parse_csv(in, back, error));
+            CHECK(error.rfind("line 1: the header has no column " + std::string(column) + " (", 0) == 0);
+        }
+        // A good header, then a bad row: none of the table's rows is kept.
+        std::istringstream cut(tdsdiag::csv_table(rows) + "1,2\n");
+        CHECK(!tdsdiag::parse_csv(cut, back, error));
+        CHECK(error.find("line 4: 2 fields") == 0);
+        CHECK(back.empty());
+        std::istringstream empty("\n\n");
+        CHECK(!tdsdiag::parse_csv(empty, back, error));
+        CHECK(error.rfind("empty", 0) == 0);
+        std::istringstream header_only(tdsdiag::csv_header());
+        CHECK(tdsdiag::parse_csv(header_only, back, error));
+        CHECK(back.empty());
     }
     SECTION("numbers out of range in a CSV are left unset, not cast") {
         // Found by the libFuzzer target: a last_step of 1e300 was cast to int (undefined behaviour).
