@@ -56,6 +56,7 @@ Row make_row(const Analyzer& analyzer, const Connection& c, int64_t capture_star
     r.server = endpoint(c.server_addr(), c.server_port());
     r.start_s = static_cast<double>(c.start_ns() - capture_start_ns) / 1e9;
     r.last_step = s.last_step;
+    r.failed_step = s.failed_step;
     // A step lasts from its opening to the next opening, the last one to the connection's last frame.
     std::vector<std::pair<int64_t, int>> opened;
     for (int k = 1; k <= 7; ++k)
@@ -105,6 +106,7 @@ Row make_lookup_row(const BrowserLookup& l, int64_t capture_start_ns) {
     r.last_step = Step::Browser;
     for (const LookupFinding& f : l.findings(true)) add_diagnosis(r, f.diagnosis.code);
     r.outcome = r.diagnoses.empty() ? outcome_name(Outcome::Unknown) : outcome_name(Outcome::Failed);
+    if (!r.diagnoses.empty()) r.failed_step = Step::Browser;
     return r;
 }
 
@@ -246,6 +248,16 @@ constexpr Column count_column(const char* csv) {
     return {nullptr, csv, kNoGui, nullptr, csv_count<M>, read_count<M>, nullptr};
 }
 
+// A step (0-7) member: its digit, nothing where absent.
+template <std::optional<Step> Row::*M>
+void put_step(const Row& r, std::string& out) {
+    if (r.*M) append_uint(out, static_cast<uint32_t>(*(r.*M)));
+}
+template <std::optional<Step> Row::*M>
+void read_step(const std::string& cell, Row& r) {
+    if (auto v = whole(cell, 7)) r.*M = static_cast<Step>(*v);
+}
+
 void put_close(const Row& r, std::string& out) {
     if (r.close_by.empty()) return;
     out += r.close_by;
@@ -266,17 +278,12 @@ constexpr Column kTable[] = {
      [](const Row& r, std::string& out) { out += fixed(r.start_s, 6); },
      [](const std::string& cell, Row& r) { r.start_s = number(cell).value_or(0); },
      [](const Row& r, GuiCell& cell) { cell.decimal = r.start_s; }},
-    {"last", "last_step", {GuiColumn::Whole, true, "Last step", "%u"},
-     [](const Row& r, std::string& out) {
-         if (r.last_step) out += static_cast<char>('0' + static_cast<int>(*r.last_step) % 10);
-     },
-     [](const Row& r, std::string& out) {
-         if (r.last_step) append_uint(out, static_cast<uint32_t>(*r.last_step));
-     },
-     [](const std::string& cell, Row& r) {
-         if (auto v = whole(cell, 7)) r.last_step = static_cast<Step>(*v);
-     },
+    {"last", "last_step", {GuiColumn::Whole, true, "Last step", "%u"}, put_step<&Row::last_step>,
+     put_step<&Row::last_step>, read_step<&Row::last_step>,
      [](const Row& r, GuiCell& cell) { cell.whole = r.last_step ? static_cast<uint32_t>(*r.last_step) : 0; }},
+    // Beside the last step in the aligned and the GUI table; in the CSV at the end (failed_step).
+    {"failed", nullptr, {GuiColumn::Text, true, "Failed in step", "%s"}, put_step<&Row::failed_step>, nullptr,
+     nullptr, [](const Row& r, GuiCell& cell) { put_step<&Row::failed_step>(r, cell.text); }},
     {nullptr, nullptr, {GuiColumn::Text, true, "Step 1-7 (ms)", "%s"}, nullptr, nullptr, nullptr,
      [](const Row& r, GuiCell& cell) {
          for (int k = 1; k <= 7; ++k) {
@@ -323,6 +330,7 @@ constexpr Column kTable[] = {
          if (r.handshake_rtt_ms) out += fixed(*r.handshake_rtt_ms, 3);
      },
      [](const std::string& cell, Row& r) { r.handshake_rtt_ms = number(cell); }, nullptr},
+    {nullptr, "failed_step", kNoGui, nullptr, put_step<&Row::failed_step>, read_step<&Row::failed_step>, nullptr},
 };
 
 // Appends one row's cells to `out`, each ended by '\0', and widens `width` (one per column) to fit them.
@@ -463,7 +471,10 @@ void SummaryPage::add(const Row& r) {
     if (!r.client.empty() && !udp_lookup) client_starts_[address_of(r.client)].push_back(r.start_s);
     Server& s = servers_[r.server];
     s.connections++;
-    if (r.outcome == "failed" || r.outcome == "login_failed") s.failures++;
+    if (r.outcome == "failed" || r.outcome == "login_failed") {
+        s.failures++;
+        failed_steps_[r.failed_step ? static_cast<int>(*r.failed_step) : -1]++;
+    }
     if (!r.tls_version.empty()) s.tls.insert(r.tls_version);
     if (!r.cipher.empty()) s.ciphers.insert(r.cipher);
     if (!r.cert_signature.empty()) s.certs.insert(r.cert_signature);
@@ -472,6 +483,12 @@ void SummaryPage::add(const Row& r) {
 std::string SummaryPage::text() const {
     std::string out = "SQL Server connections (tdsdiag): " + std::to_string(rows_) + "\n\nOutcomes\n";
     for (const auto& [k, n] : outcomes_) out += "  " + k + ": " + std::to_string(n) + "\n";
+    out += "\nFailed connections by step (the step in progress when each ended)\n";
+    if (failed_steps_.empty()) out += "  none\n";
+    for (const auto& [step, n] : failed_steps_)
+        out += step < 0 ? "  step not known (a table without failed_step): " + std::to_string(n) + "\n"
+                        : "  " + std::to_string(step) + " " + step_name(static_cast<Step>(step)) + ": " +
+                              std::to_string(n) + "\n";
     out += "\nDiagnoses (connections carrying each)\n";
     if (codes_.empty()) out += "  none\n";
     for (const auto& [k, n] : codes_) {
