@@ -437,16 +437,15 @@ std::string Describer::close_fix(Step during) const {
     switch (during) {
     case Step::TcpHandshake:
     case Step::Prelogin:
-        return "Likely it refuses the client's encryption setting or TDS version, or it is not SQL Server: compare the "
-               "client's Encrypt with the server's Force Encryption and check its error log.";
+        return "Likely an encryption setting it refuses: compare the client's Encrypt with the server's Force "
+               "Encryption.";
     case Step::TlsHandshake:
-        return "Likely it refuses the offered TLS versions or cipher suites (see the ClientHello): check the server's "
-               "TLS settings and its Schannel or error log at that time.";
+        return "Likely it refuses the offered TLS versions or suites: compare them with the server's TLS settings.";
     case Step::Login:
     case Step::LoginResponse:
-        return "Check the SQL Server error log at that time: a login or resource limit, or a restart, is logged there.";
+        return "Check the SQL Server error log at that time for a login or resource limit, or a restart.";
     case Step::Commands:
-        return "Check the SQL Server error log at that time for a KILL, a severe error (class 20 or more) or a restart.";
+        return "Check the SQL Server error log at that time for a KILL, an error of class 20+ or a restart.";
     default: return fix_of(Code::ServerFirstFin);
     }
 }
@@ -509,8 +508,7 @@ Words Describer::close(const Finding& f) const {
                            static_cast<unsigned>(during), step_name(during), e.ttl, e.usual_ttl),
                     fix_of(Code::MiddleboxReset), ""};
         return {sev,
-                format("The server reset the connection during step %u (%s)%s: the client sees \"forcibly closed by the "
-                       "remote host\" (10054).",
+                format("The server reset the connection during step %u (%s)%s: the client sees error 10054.",
                        static_cast<unsigned>(during), step_name(during), seen_from(e.capture_point, Side::Server)),
                 close_fix(during), ""};
     default:
