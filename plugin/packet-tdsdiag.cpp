@@ -277,6 +277,11 @@ ConnField conn_fields[] = {
     {"Last step", "tdsdiag.conn.last_step", FT_UINT8, BASE_DEC, VALS(step_vals),
      "Highest step the connection has reached", &hf_conn,
      [](const ConnSource& c) { return number(c.s.last_step); }},
+    {"Failed in step", "tdsdiag.conn.failed_step", FT_UINT8, BASE_DEC, VALS(step_vals),
+     "Step in progress when a failed connection ended (outcome failed or login_failed): the last step before "
+     "the close (7), e.g. 1 for a refused SYN, 3 for a rejected certificate, 5 for a failed login; absent for "
+     "the other outcomes",
+     &hf_conn, [](const ConnSource& c) { return number(c.s.failed_step); }},
     {"Outcome", "tdsdiag.conn.outcome", FT_STRING, BASE_NONE, nullptr,
      "connected, login_failed, failed (ended before the login completed), open (capture ended "
      "before the login completed) or unknown (the capture cannot show the login's result)",

@@ -346,10 +346,28 @@ size_t pcap_boundary(const uint8_t* b, size_t n, size_t from, const PcapFormat& 
 }  // namespace
 
 int main(int argc, char** argv) {
+    static const char usage[] =
+        "usage: tdsdiag-prefilter [-p PORT]... IN OUT\n"
+        "Copies the capture IN (pcap or pcapng) to OUT (- for standard output) without the frames tdsdiag\n"
+        "cannot use: of TCP connections that are not SQL Server (no port 1433, 1434 or -p PORT, no payload\n"
+        "starting like TDS or TLS), only the headers of the frames Wireshark needs to number tcp.stream the\n"
+        "same. tdsdiag-batch runs it before tshark.\n"
+        "  -p PORT     one more SQL Server port (may repeat)\n"
+        "  -h, --help  this text\n"
+        "Exit status: 0 done, 2 an error, 3 IN is neither pcap nor pcapng (e.g. gzip-compressed): nothing written.\n";
     std::unordered_set<uint16_t> ports{1433, 1434};
     int i = 1;
-    for (; i + 1 < argc && std::string(argv[i]) == "-p"; i += 2) ports.insert(uint16_t(std::stoi(argv[i + 1])));
-    if (argc - i != 2) { fprintf(stderr, "usage: tdsdiag-prefilter [-p PORT]... IN OUT  (pcap or pcapng; OUT - for standard output)\n"); return 2; }
+    if (argc == 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) { fputs(usage, stdout); return 0; }
+    for (; i + 1 < argc && std::string(argv[i]) == "-p"; i += 2) {
+        char* end = nullptr;
+        const unsigned long port = strtoul(argv[i + 1], &end, 10);
+        if (end == argv[i + 1] || *end != '\0' || port == 0 || port > 65535) {
+            fprintf(stderr, "tdsdiag-prefilter: -p needs a port (1-65535), not '%s'\n", argv[i + 1]);
+            return 2;
+        }
+        ports.insert(uint16_t(port));
+    }
+    if (argc - i != 2) { fputs(usage, stderr); return 2; }
     int fd = open(argv[i], O_RDONLY);
     if (fd < 0) { perror(argv[i]); return 2; }
     struct stat st;

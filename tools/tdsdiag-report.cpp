@@ -1,31 +1,86 @@
 // tdsdiag-report: the summary page of tshark -z tdsdiag,summary, over connection tables
 // (tshark -z tdsdiag,csv output, or the merged table of scripts/tdsdiag-batch).
-//   usage: tdsdiag-report [FILE.csv...]     (standard input when no file is given)
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#ifdef _WIN32
+#include <io.h>
+#define TDSDIAG_STDIN_IS_TERMINAL() (_isatty(_fileno(stdin)) != 0)
+#else
+#include <unistd.h>
+#define TDSDIAG_STDIN_IS_TERMINAL() (isatty(STDIN_FILENO) != 0)
+#endif
 
 #include "tdsdiag/report.hpp"
 
+namespace {
+
+const char* const kUsage =
+    "usage: tdsdiag-report [FILE.csv|-]...\n"
+    "The summary (outcomes, failed connections per step, diagnoses with their fix, servers, client rates)\n"
+    "over connection tables: the CSV of tshark -q -z tdsdiag,csv, or the merged table of tdsdiag-batch -o.\n"
+    "  FILE.csv    a table; several are summarised together (e.g. one per host)\n"
+    "  -           standard input (read by default when it is not a terminal)\n"
+    "  -h, --help  this text\n"
+    "A table that cannot be read (missing, empty, not a tdsdiag table) is named on standard error and\n"
+    "skipped; the others are still summarised, and the exit status is then 1.\n";
+
+}  // namespace
+
 int main(int argc, char** argv) {
-    std::vector<tdsdiag::Row> rows;
-    std::string error;
-    if (argc < 2) {
-        if (!tdsdiag::parse_csv(std::cin, rows, error)) {
-            std::cerr << "tdsdiag-report: standard input: " << error << "\n";
-            return 1;
-        }
-    }
+    std::vector<std::string> inputs;
     for (int i = 1; i < argc; ++i) {
-        std::ifstream in(argv[i]);
-        if (!in) {
-            std::cerr << "tdsdiag-report: cannot read " << argv[i] << "\n";
-            return 1;
+        const std::string a = argv[i];
+        if (a == "-h" || a == "--help") {
+            std::cout << kUsage;
+            return 0;
         }
-        if (!tdsdiag::parse_csv(in, rows, error)) {
-            std::cerr << "tdsdiag-report: " << argv[i] << ": " << error << "\n";
-            return 1;
+        if (a == "--") {
+            inputs.insert(inputs.end(), argv + i + 1, argv + argc);
+            break;
         }
+        if (a.size() > 1 && a[0] == '-') {
+            std::cerr << "tdsdiag-report: unknown option " << a << " (see --help)\n";
+            return 2;
+        }
+        inputs.push_back(a);
+    }
+    if (inputs.empty()) {
+        // Waiting for a table typed on a terminal would look like a hang.
+        if (TDSDIAG_STDIN_IS_TERMINAL()) {
+            std::cerr << "tdsdiag-report: no table given and standard input is a terminal\n" << kUsage;
+            return 2;
+        }
+        inputs.push_back("-");
+    }
+    std::vector<tdsdiag::Row> rows;
+    std::vector<std::string> unread;  // "NAME: why", in the order given
+    for (const std::string& name : inputs) {
+        const bool std_in = name == "-";
+        const std::string shown = std_in ? "standard input" : name;
+        std::ifstream file;
+        if (!std_in) {
+            file.open(name);
+            if (!file) {
+                unread.push_back(shown + ": cannot read it (" + std::strerror(errno) + ")");
+                continue;
+            }
+        }
+        std::string error;
+        if (!tdsdiag::parse_csv(std_in ? std::cin : file, rows, error)) unread.push_back(shown + ": " + error);
+    }
+    for (const std::string& u : unread) std::cerr << "tdsdiag-report: " << u << "; skipped\n";
+    if (!unread.empty()) {
+        // Beside the summary too, as tdsdiag-batch lists the captures it could not read.
+        std::cout << "Tables: " << inputs.size() << " given, " << unread.size() << " could not be read\n";
+        for (const std::string& u : unread) std::cout << "  not read: " << u << "\n";
     }
     std::cout << tdsdiag::summary_page(rows);
-    return 0;
+    return unread.empty() ? 0 : 1;
 }

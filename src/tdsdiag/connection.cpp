@@ -213,6 +213,8 @@ void Connection::learn(const Packet& p, bool client, Message m, State prev) {
     auth_.learn(p, client);
     session_.learn(p, client, m == Message::Command, m == Message::Fin || m == Message::Rst, sender);
 
+    // (a refused SYN sent again goes back to step 1, and into the close again)
+    if (state_ == State::Closing && prev != State::Closing) close_.during = step_of(prev);
     if ((m == Message::Fin || m == Message::Rst) && close_.kind == CloseKind::None && state_ == State::Closing) {
         close_.by = client ? Side::Client : Side::Server;
         close_.kind = m == Message::Rst ? CloseKind::Rst : CloseKind::Fin;
@@ -331,6 +333,16 @@ Summary Connection::summary(bool capture_complete) const {
         // So did one whose SYN was answered by an ACK of an older connection, and never by a SYN/ACK.
         s.outcome = state_ == State::SynSent && (tcp_.syn_retransmissions > 0 || tcp_.syn_bounces > 0) ? Outcome::Failed
                                                                                                     : Outcome::Open;
+    if (s.outcome == Outcome::LoginFailed) {
+        s.failed_step = Step::LoginResponse;  // the login response carried the error
+    } else if (s.outcome == Outcome::Failed) {
+        s.failed_step = state_ == State::Closing ? close_.during : step_of(state_);
+        // A close from a state that names no step (a capture begun mid-connection): the step of the
+        // first error diagnosis, where its evidence stood.
+        for (size_t i = 0; !s.failed_step && i < findings_.size(); ++i)
+            if (code_info(findings_[i].code).severity == Severity::Error && stands(findings_[i]))
+                s.failed_step = step_of(findings_[i].evidence.before);
+    }
     return s;
 }
 

@@ -55,6 +55,11 @@ private:
     }
     std::string certificate_detail() const;  // subject, issuer, algorithm, validity of the server certificate
     std::string offered_detail() const;      // versions and suites of the ClientHello
+    std::string offered_versions() const {   // "TLS 1.0 to TLS 1.2", or "only TLS 1.1"
+        if (tls_.offered_min == tls_.offered_max) return "only " + tls_version_name(tls_.offered_max);
+        return tls_version_name(tls_.offered_min) + " to " + tls_version_name(tls_.offered_max);
+    }
+    std::string close_fix(Step during) const;  // what to check when the server ended the connection
     const char* certificate_reason(bool weak) const;  // " (expired at capture time)", " (self-signed)"...
     std::string certificate_fix(bool weak) const;     // renew, replace the weak hash, or trust its CA
     // What the server's prelogin VERSION says of TLS 1.2 (" The server, ..., lacks TLS 1.2."), "" if its
@@ -110,9 +115,8 @@ std::string Describer::offered_detail() const {
     // Appended in place: a ClientHello lists dozens of suites, and a capture may hold thousands of
     // connections that fail this way.
     const auto& suites = tls_.offered_suites;
-    std::string text = format("ClientHello (frame %u) offered %s to %s and %zu cipher suites: ", tls_.client_hello_frame,
-                              tls_version_name(tls_.offered_min).c_str(), tls_version_name(tls_.offered_max).c_str(),
-                              suites.size());
+    std::string text = format("ClientHello (frame %u) offered %s and %zu cipher suites: ", tls_.client_hello_frame,
+                              offered_versions().c_str(), suites.size());
     text.reserve(text.size() + suites.size() * 40);
     for (size_t i = 0; i < suites.size(); ++i) {
         if (i) text += ", ";
@@ -207,7 +211,7 @@ Words Describer::words(const Finding& f) const {
         // A long server message stays in the detail, and so does the fix if the text cannot hold it.
         if (text.size() > kMaxTextLength || (!fix.empty() && text.size() + 6 + fix.size() > kMaxTextLength))
             text = format("Login failed: error %u, state %u, class %u.", err.number, err.state, err.severity) + why;
-        return {sev, text, fix, format("Server message: \"%s\"", err.message.c_str())};
+        return {sev, text, fix.empty() ? fix_of(code) : fix, format("Server message: \"%s\"", err.message.c_str())};
     }
     case Code::Attention:
         if (const AttentionRecord* a = c_.attention_at(f.frame)) return attention(*a);
@@ -341,6 +345,15 @@ std::string Describer::server_tls12(bool& lacks, std::string& detail) const {
     return "";
 }
 
+// What an alert asks to check, by its description (RFC 8446 section 6.2).
+std::string alert_fix(uint8_t description) {
+    if (description >= 42 && description <= 49)
+        return "Check the certificate the alert refers to: trust its CA on the client, or renew it.";
+    if (description == 40 || description == 71) return fix_of(Code::NoCommonCipher);
+    if (description == 70) return fix_of(Code::NoCommonTlsVersion);
+    return fix_of(Code::TlsAlert);
+}
+
 Words Describer::tls(const Finding& f) const {
     const Evidence& e = f.evidence;
     const Severity sev = code_info(f.code).severity;
@@ -362,7 +375,7 @@ Words Describer::tls(const Finding& f) const {
         return {fatal ? Severity::Error : Severity::Warn,
                 format("The %s sent a %s TLS alert %u (%s)%s.", who(e), fatal ? "fatal" : "warning", e.alert.description,
                        tls_alert_name(e.alert.description), e.in_handshake ? " during the handshake" : ""),
-                "", format("Alert from the %s%s.", who(e), seen_from(e.capture_point, e.from))};
+                alert_fix(e.alert.description), format("Alert from the %s%s.", who(e), seen_from(e.capture_point, e.from))};
     }
     case Code::NoCommonTlsVersion: {
         bool lacks = false;
@@ -371,8 +384,8 @@ Words Describer::tls(const Finding& f) const {
         const char* build_fix = "Update SQL Server to a build with TLS 1.2.";
         if (e.variant == Variant::VersionAlert)
             return {sev,
-                    format("The %s refused the TLS version (protocol_version alert); the client offered %s to %s.", who(e),
-                           tls_version_name(tls_.offered_min).c_str(), tls_version_name(tls_.offered_max).c_str()) +
+                    format("The %s refused the TLS version with a protocol_version alert: the client offered %s.", who(e),
+                           offered_versions().c_str()) +
                         (e.from == Side::Client ? build : std::string()),
                     e.from == Side::Client && lacks ? build_fix : fix,
                     e.from == Side::Client && lacks ? build_detail + " " + offered_detail() : offered_detail()};
@@ -423,7 +436,7 @@ Words Describer::tls(const Finding& f) const {
         return {sev,
                 format("The %s %s the connection during the TLS handshake%s; the capture shows no more specific cause.",
                        who(e), how(e), e.alert_seen ? ", after a TLS alert" : ""),
-                "", ""};
+                fix, ""};
     }
 }
 
@@ -473,10 +486,10 @@ Words Describer::certificate(const Finding& f) const {
     }
     case Variant::RejectedTls13:
         return {sev,
-                format("The client %s the connection after the server's encrypted TLS 1.3 flight, without its "
-                       "Finished: likely it rejected the certificate, which TLS 1.3 hides.",
+                format("The client %s after the server's encrypted TLS 1.3 flight without its Finished: likely it "
+                       "rejected the certificate (untrusted or expired).",
                        how(e)),
-                fix_of(Code::CertificateRejected),
+                "Decrypt with the client's TLS key log to see it, then trust its CA or renew it.",
                 "TLS 1.3 encrypts the server's certificate; open the capture with the client's TLS key log "
                 "(tls.keylog_file) to see it."};
     case Variant::RejectedTls13Alert:
@@ -493,6 +506,24 @@ Words Describer::certificate(const Finding& f) const {
                        "rejected the certificate%s.",
                        how(e), certificate_reason(false)),
                 certificate_fix(false), certificate_detail()};
+    }
+}
+
+// The likely causes of a server's close, in order, by the step it interrupted, and how to tell them apart.
+std::string Describer::close_fix(Step during) const {
+    switch (during) {
+    case Step::TcpHandshake:
+    case Step::Prelogin:
+        return "Likely an encryption setting it refuses: compare the client's Encrypt with the server's Force "
+               "Encryption.";
+    case Step::TlsHandshake:
+        return "Likely it refuses the offered TLS versions or suites: compare them with the server's TLS settings.";
+    case Step::Login:
+    case Step::LoginResponse:
+        return "Check the SQL Server error log at that time for a login or resource limit, or a restart.";
+    case Step::Commands:
+        return "Check the SQL Server error log at that time for a KILL, an error of class 20+ or a restart.";
+    default: return fix_of(Code::ServerFirstFin);
     }
 }
 
@@ -528,12 +559,14 @@ Words Describer::close(const Finding& f) const {
                        seconds(e.waited_ns).c_str())};
     }
     case Code::LoginAbandoned: {
-        const unsigned step = e.before == State::Prelogin ? 2u : e.before == State::TlsHandshake ? 3u : 5u;
+        const char* what = e.before == State::Prelogin       ? "prelogin response (step 2)"
+                           : e.before == State::TlsHandshake ? "next TLS handshake message (step 3)"
+                                                             : "login response (step 5)";
         return {sev,
-                format("The client closed while waiting for step %u after only %s: too soon for a timeout, so likely "
+                format("The client closed after only %s without the server's %s: too soon for a timeout, so likely "
                        "the application gave up, or the capture missed the server's answer.",
-                       step, milliseconds(e.waited_ns).c_str()),
-                "", format("The client %s the connection %s after its last message; login_timeout needs a wait of at "
+                       milliseconds(e.waited_ns).c_str(), what),
+                fix_of(f.code), format("The client %s the connection %s after its last message; login_timeout needs a wait of at "
                            "least %s (preference tdsdiag.login_timeout_min_ms).",
                            how(e), milliseconds(e.waited_ns).c_str(), seconds(c_.config().login_timeout_min_ns).c_str())};
     }
@@ -547,10 +580,10 @@ Words Describer::close(const Finding& f) const {
                 "reads the server's clear answer after login-only encryption as TLS and waits for more."};
     case Code::ServerFirstFin:
         return {sev,
-                format("The server closed the connection first, during step %u (%s); SQL Server does not do that in a "
-                       "normal session, so read it with that step.",
+                format("The server closed the connection first, during step %u (%s), which SQL Server does not do in a "
+                       "normal session.",
                        static_cast<unsigned>(during), step_name(during)),
-                "", ""};
+                close_fix(during), ""};
     case Code::ServerReset:
         if (e.usual_ttl >= 0)
             return {sev,
@@ -558,12 +591,11 @@ Words Describer::close(const Finding& f) const {
                            "on the path (TTL %d, not the server's %d): the client sees \"forcibly closed by the remote "
                            "host\" (10054).",
                            static_cast<unsigned>(during), step_name(during), e.ttl, e.usual_ttl),
-                    "", ""};
+                    fix_of(Code::MiddleboxReset), ""};
         return {sev,
-                format("The server reset the connection during step %u (%s)%s: the client sees \"forcibly closed by the "
-                       "remote host\" (10054).",
+                format("The server reset the connection during step %u (%s)%s: the client sees error 10054.",
                        static_cast<unsigned>(during), step_name(during), seen_from(e.capture_point, Side::Server)),
-                "", ""};
+                close_fix(during), ""};
     default:
         if (e.usual_ttl >= 0)
             return {sev,
@@ -590,13 +622,14 @@ Words Describer::attention(const AttentionRecord& a) const {
     const std::string base =
         format("The client sent an attention%s, cancelling the running request (a user's cancel or a command timeout).",
                ran.c_str());
-    std::string outcome, detail;
+    std::string outcome, detail, fix;
     Severity severity = Severity::Note;
     if (a.ack_frame != 0) {
         outcome = format(" The server acknowledged it %s later (frame %u).", seconds(a.ack_ns - a.ns).c_str(), a.ack_frame);
         detail = "The acknowledgement is the DONE token with the attention bit (0x20).";
     } else if (a.close_frame != 0) {
         severity = Severity::Warn;
+        fix = "Look for blocking on the server at that time (sys.dm_exec_requests, blocking_session_id).";
         outcome = format(" Never acknowledged: the connection closed %s later (frame %u). Likely blocking on the "
                          "server.",
                          seconds(a.close_ns - a.ns).c_str(), a.close_frame);
@@ -612,7 +645,7 @@ Words Describer::attention(const AttentionRecord& a) const {
         text = base + outcome;
         detail = hint.substr(1) + " " + detail;
     }
-    return {severity, text, "", detail};
+    return {severity, text, fix, detail};
 }
 
 Words Describer::reuse(const Finding& f) const {

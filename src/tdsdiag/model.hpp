@@ -56,6 +56,10 @@ struct FrameResult {
 struct Summary {
     uint32_t stream = 0;            // the connection's TCP stream: tcp.stream of its first frame
     std::optional<Step> last_step;  // highest step reached
+    // The step in progress when a failed connection ended: the last step before the close (7), or
+    // the step it stopped in without one (an unanswered SYN: 1); 5 for login_failed. Absent unless
+    // the outcome is failed or login_failed.
+    std::optional<Step> failed_step;
     Outcome outcome = Outcome::Pending;
     Encryption encryption = Encryption::Unknown;
     std::optional<uint16_t> tls_version;

@@ -56,6 +56,7 @@ Row make_row(const Analyzer& analyzer, const Connection& c, int64_t capture_star
     r.server = endpoint(c.server_addr(), c.server_port());
     r.start_s = static_cast<double>(c.start_ns() - capture_start_ns) / 1e9;
     r.last_step = s.last_step;
+    r.failed_step = s.failed_step;
     // A step lasts from its opening to the next opening, the last one to the connection's last frame.
     std::vector<std::pair<int64_t, int>> opened;
     for (int k = 1; k <= 7; ++k)
@@ -107,6 +108,7 @@ Row make_lookup_row(const BrowserLookup& l, int64_t capture_start_ns) {
     r.last_step = Step::Browser;
     for (const LookupFinding& f : l.findings(true)) add_diagnosis(r, f.diagnosis.code);
     r.outcome = r.diagnoses.empty() ? outcome_name(Outcome::Unknown) : outcome_name(Outcome::Failed);
+    if (!r.diagnoses.empty()) r.failed_step = Step::Browser;
     return r;
 }
 
@@ -248,6 +250,16 @@ constexpr Column count_column(const char* csv) {
     return {nullptr, csv, kNoGui, nullptr, csv_count<M>, read_count<M>, nullptr};
 }
 
+// A step (0-7) member: its digit, nothing where absent.
+template <std::optional<Step> Row::*M>
+void put_step(const Row& r, std::string& out) {
+    if (r.*M) append_uint(out, static_cast<uint32_t>(*(r.*M)));
+}
+template <std::optional<Step> Row::*M>
+void read_step(const std::string& cell, Row& r) {
+    if (auto v = whole(cell, 7)) r.*M = static_cast<Step>(*v);
+}
+
 void put_close(const Row& r, std::string& out) {
     if (r.close_by.empty()) return;
     out += r.close_by;
@@ -268,17 +280,12 @@ constexpr Column kTable[] = {
      [](const Row& r, std::string& out) { out += fixed(r.start_s, 6); },
      [](const std::string& cell, Row& r) { r.start_s = number(cell).value_or(0); },
      [](const Row& r, GuiCell& cell) { cell.decimal = r.start_s; }},
-    {"last", "last_step", {GuiColumn::Whole, true, "Last step", "%u"},
-     [](const Row& r, std::string& out) {
-         if (r.last_step) out += static_cast<char>('0' + static_cast<int>(*r.last_step) % 10);
-     },
-     [](const Row& r, std::string& out) {
-         if (r.last_step) append_uint(out, static_cast<uint32_t>(*r.last_step));
-     },
-     [](const std::string& cell, Row& r) {
-         if (auto v = whole(cell, 7)) r.last_step = static_cast<Step>(*v);
-     },
+    {"last", "last_step", {GuiColumn::Whole, true, "Last step", "%u"}, put_step<&Row::last_step>,
+     put_step<&Row::last_step>, read_step<&Row::last_step>,
      [](const Row& r, GuiCell& cell) { cell.whole = r.last_step ? static_cast<uint32_t>(*r.last_step) : 0; }},
+    // Beside the last step in the aligned and the GUI table; in the CSV at the end (failed_step).
+    {"failed", nullptr, {GuiColumn::Text, true, "Failed in step", "%s"}, put_step<&Row::failed_step>, nullptr,
+     nullptr, [](const Row& r, GuiCell& cell) { put_step<&Row::failed_step>(r, cell.text); }},
     {nullptr, nullptr, {GuiColumn::Text, true, "Step 1-7 (ms)", "%s"}, nullptr, nullptr, nullptr,
      [](const Row& r, GuiCell& cell) {
          for (int k = 1; k <= 7; ++k) {
@@ -327,6 +334,7 @@ constexpr Column kTable[] = {
      [](const std::string& cell, Row& r) { r.handshake_rtt_ms = number(cell); }, nullptr},
     text_column<&Row::server_version>(nullptr, "server_version", nullptr),
     text_column<&Row::client_version>(nullptr, "client_version", nullptr),
+    {nullptr, "failed_step", kNoGui, nullptr, put_step<&Row::failed_step>, read_step<&Row::failed_step>, nullptr},
 };
 
 // Appends one row's cells to `out`, each ended by '\0', and widens `width` (one per column) to fit them.
@@ -467,7 +475,10 @@ void SummaryPage::add(const Row& r) {
     if (!r.client.empty() && !udp_lookup) client_starts_[address_of(r.client)].push_back(r.start_s);
     Server& s = servers_[r.server];
     s.connections++;
-    if (r.outcome == "failed" || r.outcome == "login_failed") s.failures++;
+    if (r.outcome == "failed" || r.outcome == "login_failed") {
+        s.failures++;
+        failed_steps_[r.failed_step ? static_cast<int>(*r.failed_step) : -1]++;
+    }
     if (!r.tls_version.empty()) s.tls.insert(r.tls_version);
     if (!r.cipher.empty()) s.ciphers.insert(r.cipher);
     if (!r.cert_signature.empty()) s.certs.insert(r.cert_signature);
@@ -478,6 +489,12 @@ void SummaryPage::add(const Row& r) {
 std::string SummaryPage::text() const {
     std::string out = "SQL Server connections (tdsdiag): " + std::to_string(rows_) + "\n\nOutcomes\n";
     for (const auto& [k, n] : outcomes_) out += "  " + k + ": " + std::to_string(n) + "\n";
+    out += "\nFailed connections by step (the step in progress when each ended)\n";
+    if (failed_steps_.empty()) out += "  none\n";
+    for (const auto& [step, n] : failed_steps_)
+        out += step < 0 ? "  step not known (a table without failed_step): " + std::to_string(n) + "\n"
+                        : "  " + std::to_string(step) + " " + step_name(static_cast<Step>(step)) + ": " +
+                              std::to_string(n) + "\n";
     out += "\nDiagnoses (connections carrying each)\n";
     if (codes_.empty()) out += "  none\n";
     for (const auto& [k, n] : codes_) {
@@ -550,6 +567,9 @@ std::string summary_page(const std::vector<Row>& rows) {
 
 namespace {
 
+// The columns a table needs to be summarised; the others may be missing (older or newer tables).
+constexpr const char* kCsvRequired[] = {"stream", "server", "outcome", "diagnoses"};
+
 // Splits one CSV record (RFC 4180; no newlines inside fields, as csv_table never writes them).
 bool split_csv(const std::string& line, std::vector<std::string>& out) {
     out.clear();
@@ -584,6 +604,7 @@ bool split_csv(const std::string& line, std::vector<std::string>& out) {
 bool parse_csv(std::istream& in, std::vector<Row>& rows, std::string& error) {
     std::string line;
     std::vector<std::string> header, f;
+    std::vector<Row> read;  // added to `rows` only when the whole table reads
     size_t lineno = 0;
     auto col = [&](const char* name) -> int {
         for (size_t i = 0; i < header.size(); ++i)
@@ -595,25 +616,28 @@ bool parse_csv(std::istream& in, std::vector<Row>& rows, std::string& error) {
     std::fill(at, at + kCount, -1);
     while (std::getline(in, line)) {
         ++lineno;
-        if (line.empty()) continue;
+        if (line.empty() || line == "\r") continue;
         if (!split_csv(line, f)) {
             error = "line " + std::to_string(lineno) + ": unbalanced quotes";
             return false;
         }
-        const bool is_header = std::find(f.begin(), f.end(), "stream") != f.end() &&
-                               std::find(f.begin(), f.end(), "outcome") != f.end();
-        if (is_header) {  // the first row, or a header repeated where tables were merged
+        // The first line is the header; a later one is a header repeated where tables were merged
+        // (no row has a cell "stream" beside a cell "server": those hold numbers and addresses).
+        const bool is_header = header.empty() || (std::find(f.begin(), f.end(), "stream") != f.end() &&
+                                                  std::find(f.begin(), f.end(), "server") != f.end());
+        if (is_header) {
             header = f;
             for (size_t i = 0; i < kCount; ++i) at[i] = kTable[i].csv != nullptr ? col(kTable[i].csv) : -1;
-            if (col("server") < 0 || col("diagnoses") < 0) {
-                error = "line " + std::to_string(lineno) + ": not a tdsdiag connection table header";
+            std::string missing;
+            for (const char* name : kCsvRequired)
+                if (col(name) < 0) missing += std::string(missing.empty() ? "" : ", ") + name;
+            if (!missing.empty()) {
+                error = "line " + std::to_string(lineno) + ": the header has no column " + missing +
+                        " (a tdsdiag connection table, from tshark -z tdsdiag,csv or tdsdiag-batch, has " +
+                        "stream, server, outcome and diagnoses)";
                 return false;
             }
             continue;
-        }
-        if (header.empty()) {
-            error = "line " + std::to_string(lineno) + ": no tdsdiag header before the rows";
-            return false;
         }
         if (f.size() != header.size()) {
             error = "line " + std::to_string(lineno) + ": " + std::to_string(f.size()) + " fields, the header has " +
@@ -623,8 +647,13 @@ bool parse_csv(std::istream& in, std::vector<Row>& rows, std::string& error) {
         Row r;
         for (size_t i = 0; i < kCount; ++i)
             if (kTable[i].csv != nullptr) kTable[i].read(at[i] < 0 ? std::string() : f[static_cast<size_t>(at[i])], r);
-        rows.push_back(std::move(r));
+        read.push_back(std::move(r));
     }
+    if (header.empty()) {
+        error = "empty: no header and no rows";
+        return false;
+    }
+    rows.insert(rows.end(), std::make_move_iterator(read.begin()), std::make_move_iterator(read.end()));
     return true;
 }
 

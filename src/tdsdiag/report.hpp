@@ -20,6 +20,7 @@ struct Row {
     std::string client, server;          // address:port ([v6]:port)
     double start_s = 0;                  // seconds since the capture's first frame
     std::optional<Step> last_step;
+    std::optional<Step> failed_step;     // where a failed connection (or lookup) stopped (Summary::failed_step)
     std::optional<double> step_ms[8];    // time spent in each step (index = step), where it opened
     std::string encryption, tls_version, cipher, close_by, close_kind, outcome;
     std::vector<std::string> diagnoses;  // codes, in frame order, each once
@@ -111,7 +112,8 @@ std::string address_of(const std::string& endpoint);
 // Linux 60 s).
 constexpr double kExhaustionRatePerS = 16384.0 / 240.0;
 
-// The summary page (-z tdsdiag,summary): outcomes, diagnoses and servers, counted row by row.
+// The summary page (-z tdsdiag,summary): outcomes, failed connections per step, diagnoses, servers and
+// clients, counted row by row.
 class SummaryPage {
 public:
     void add(const Row& r);
@@ -124,13 +126,15 @@ private:
     };
     size_t rows_ = 0;
     std::map<std::string, int> outcomes_, codes_;
+    std::map<int, int> failed_steps_;  // failed_step of the failed rows (-1: a table without it)
     std::map<std::string, Server> servers_;
     std::map<std::string, std::vector<double>> client_starts_;  // client address (no port) -> start_s
 };
 std::string summary_page(const std::vector<Row>& rows);
 
 // Reads rows back from csv_table() output, with any extra columns (the batch's `file`) ignored.
-// Returns false and sets `error` ("line 3: ...") on input that is not such a table.
+// Returns false, adds no row and sets `error` on input that is not such a table: "line 3: ..." (a
+// header without a column the summary needs names it), or "empty: ..." when there is no header.
 bool parse_csv(std::istream& in, std::vector<Row>& rows, std::string& error);
 
 }  // namespace tdsdiag

@@ -291,6 +291,7 @@ struct SessionTracker {
 // How the connection ended.
 struct CloseTracker {
     Side by = Side::Unknown;   // who sent the first FIN or RST
+    std::optional<Step> during;  // the step in progress when the connection last went into its close
     CloseKind kind = CloseKind::None;
     uint32_t frame = 0;
     int64_t ns = 0;            // the time of that frame

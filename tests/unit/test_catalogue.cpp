@@ -144,3 +144,23 @@ TEST_CASE("catalogue: severity names") {
     CHECK(std::string(tdsdiag::severity_name(tdsdiag::Severity::Note)) == "note");
     CHECK(std::string(tdsdiag::severity_name(tdsdiag::Severity::Chat)) == "chat");
 }
+
+TEST_CASE("catalogue: every warning and error names a fix that is not a pointer back to the text") {
+    // What a reader cannot act on: a fix that sends them back to the diagnosis' own words.
+    const char* const pointers[] = {"in the text", "the text", "read it", "together with the step", "named in",
+                                    "see above", "read the"};
+    for (size_t i = 0; i < tdsdiag::kCodeCount; ++i) {
+        const CodeInfo& info = tdsdiag::code_info(static_cast<Code>(i));
+        const bool failure = info.severity >= tdsdiag::Severity::Warn ||
+                             (info.has_alt() && info.alt_severity >= tdsdiag::Severity::Warn);
+        if (!failure) continue;
+        INFO(info.name);
+        std::string fix = info.fix;
+        CHECK_FALSE(fix.empty());
+        for (char& c : fix) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (const char* p : pointers) {
+            INFO(p);
+            CHECK(fix.find(p) == std::string::npos);
+        }
+    }
+}

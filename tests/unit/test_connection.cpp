@@ -22,6 +22,7 @@ TEST_CASE("A cleartext login runs the steps 1, 2, 4, 5, 6, 7", "[connection]") {
     CHECK(s.outcome == Outcome::Connected);
     CHECK(s.encryption == Encryption::None);
     CHECK(s.last_step == tdsdiag::Step::Close);
+    CHECK(!s.failed_step);  // connected
     CHECK(s.close_by == tdsdiag::Side::Client);
     CHECK(s.close_kind == tdsdiag::CloseKind::Fin);
     CHECK(s.conn_id == "00112233-4455-6677-8899-AABBCCDDEEFF");
@@ -117,12 +118,14 @@ TEST_CASE("The outcome is decided by the login's answer, the close, or the end o
         Run run({syn(), synack(), ack(true), prelogin(2), prelogin_response(2), tds(true, {tdsdiag::kTdsLogin7}),
                  login_error(18456, 8), fin(false), fin(true)});
         CHECK(run.summary().outcome == Outcome::LoginFailed);
+        CHECK(run.summary().failed_step == tdsdiag::Step::LoginResponse);
     }
     SECTION("a close before the login's answer is a failure") {
         Run run({syn(), synack(), ack(true), prelogin(0), prelogin_response(0), client_hello(), fin(false)});
         auto s = run.summary();
         CHECK(s.outcome == Outcome::Failed);
         CHECK(s.last_step == tdsdiag::Step::Close);
+        CHECK(s.failed_step == tdsdiag::Step::TlsHandshake);  // the step the close interrupted
         CHECK(s.close_by == tdsdiag::Side::Server);
     }
     SECTION("a capture that ends before the login completed is open, once the capture is fully read") {
@@ -130,17 +133,27 @@ TEST_CASE("The outcome is decided by the login's answer, the close, or the end o
         CHECK(run.summary(false).outcome == Outcome::Pending);
         CHECK(run.summary(true).outcome == Outcome::Open);
         CHECK(run.summary().last_step == tdsdiag::Step::Prelogin);
+        CHECK(!run.summary(true).failed_step);
     }
     SECTION("an encrypted login answer followed by a close cannot be read") {
         Run run({syn(), synack(), ack(true), prelogin(1), prelogin_response(1), client_hello(), server_hello(),
                  client_finished(), server_finished(), appdata(true), appdata(false), fin(true), fin(false)});
         CHECK(run.summary().outcome == Outcome::Unknown);
+        CHECK(!run.summary().failed_step);
+    }
+    SECTION("a SYN sent again without an answer fails in step 1, without a close") {
+        Packet again = retrans(syn());
+        again.time_ns = 1010000000;  // 1 s after the first: sent again, not a copy made by the capture
+        Run run({syn(), again});
+        CHECK(run.summary(true).outcome == Outcome::Failed);
+        CHECK(run.summary(true).failed_step == tdsdiag::Step::TcpHandshake);
     }
     SECTION("a SYN answered by a reset fails in step 1 and is closed by the server") {
         Run run({syn(), rst(false)});
         CHECK(run.steps() == V{1, 7});
         auto s = run.summary();
         CHECK(s.outcome == Outcome::Failed);
+        CHECK(s.failed_step == tdsdiag::Step::TcpHandshake);
         CHECK(s.close_by == tdsdiag::Side::Server);
         CHECK(s.close_kind == tdsdiag::CloseKind::Rst);
     }

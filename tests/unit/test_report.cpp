@@ -2,6 +2,7 @@
 #include "catch_compat.hpp"
 
 #include <cstdio>
+#include <cstring>
 #include <sstream>
 
 #include "builders.hpp"
@@ -69,6 +70,30 @@ TEST_CASE("The connection table has one row per connection with its steps' durat
         CHECK(!tdsdiag::parse_csv(junk, back, error));
         CHECK(error.find("line 1") != std::string::npos);
     }
+    SECTION("a table the summary cannot use names the missing column, and adds no row") {
+        std::vector<tdsdiag::Row> back;
+        std::string error;
+        for (const char* column : {"outcome", "diagnoses", "server"}) {
+            std::string csv = tdsdiag::csv_table(rows);
+            const size_t at = csv.find(std::string(",") + column + ",");
+            REQUIRE(at != std::string::npos);
+            csv.replace(at + 1, std::strlen(column), "other");
+            std::istringstream in(csv);
+            CHECK(!tdsdiag::parse_csv(in, back, error));
+            CHECK(error.rfind("line 1: the header has no column " + std::string(column) + " (", 0) == 0);
+        }
+        // A good header, then a bad row: none of the table's rows is kept.
+        std::istringstream cut(tdsdiag::csv_table(rows) + "1,2\n");
+        CHECK(!tdsdiag::parse_csv(cut, back, error));
+        CHECK(error.find("line 4: 2 fields") == 0);
+        CHECK(back.empty());
+        std::istringstream empty("\n\n");
+        CHECK(!tdsdiag::parse_csv(empty, back, error));
+        CHECK(error.rfind("empty", 0) == 0);
+        std::istringstream header_only(tdsdiag::csv_header());
+        CHECK(tdsdiag::parse_csv(header_only, back, error));
+        CHECK(back.empty());
+    }
     SECTION("numbers out of range in a CSV are left unset, not cast") {
         // Found by the libFuzzer target: a last_step of 1e300 was cast to int (undefined behaviour).
         std::string csv = tdsdiag::csv_table({rows[1]});
@@ -93,6 +118,14 @@ TEST_CASE("The connection table has one row per connection with its steps' durat
         CHECK(page.find("connected: 1") != std::string::npos);
         CHECK(page.find("failed: 1") != std::string::npos);
         CHECK(page.find("syn_rejected: 1 - fix: ") != std::string::npos);
+        CHECK(rows[1].failed_step == tdsdiag::Step::TcpHandshake);
+        CHECK(page.find("Failed connections by step (the step in progress when each ended)\n  1 TCP handshake: 1\n") !=
+              std::string::npos);
+        // A table of an older plugin, without failed_step: its failures counted apart.
+        tdsdiag::Row old = rows[1];
+        old.failed_step.reset();
+        CHECK(tdsdiag::summary_page({old}).find("  step not known (a table without failed_step): 1\n") !=
+              std::string::npos);
     }
 }
 
@@ -107,6 +140,7 @@ TEST_CASE("The aligned table pads each column to its widest cell, also for cells
     b.stream = 12345;
     b.client = std::string("odd\0name", 8);  // a '\0' would end the cell early in the kept text
     b.step_ms[2] = 1.25;
+    b.failed_step = tdsdiag::Step::Prelogin;
     b.diagnoses = {"syn_rejected", "slow_accept"};
     const std::string t = tdsdiag::conv_table({a, b});
     std::istringstream in(t);
@@ -117,8 +151,9 @@ TEST_CASE("The aligned table pads each column to its widest cell, also for cells
     REQUIRE(std::getline(in, l2));
     CHECK(title == "SQL Server connections (tdsdiag): 2");
     CHECK(header.rfind("stream  client         server", 0) == 0);
-    CHECK(l1.rfind("7       10.0.0.1:5000  10.0.0.2:1433  0.000    -     -      -      ", 0) == 0);
-    CHECK(l2.rfind("12345   odd?name       10.0.0.2:1433  0.000    -     -      1.2    ", 0) == 0);
+    CHECK(header.find("  last  failed  s1_ms  ") != std::string::npos);
+    CHECK(l1.rfind("7       10.0.0.1:5000  10.0.0.2:1433  0.000    -     -       -      -      ", 0) == 0);
+    CHECK(l2.rfind("12345   odd?name       10.0.0.2:1433  0.000    -     2       -      1.2    ", 0) == 0);
     CHECK(l2.substr(l2.size() - 24) == "syn_rejected,slow_accept");
     CHECK(l1.substr(l1.size() - 12) == "connected  -");
     CHECK(std::count(t.begin(), t.end(), '\n') == 4);
@@ -143,9 +178,11 @@ TEST_CASE("The CSV, its reading back and the Statistics menu's cells come from o
     r.cert_signature = "sha1";
     r.server_version = "SQL Server 2019 (15.0.4123)";
     r.client_version = "ODBC, (17.10.1)";  // quoted in the CSV
+    r.failed_step = tdsdiag::Step::Login;
     const std::string line = tdsdiag::csv_line(r);
+    // New columns only at the end: the others keep their places.
     CHECK(line == "3,\"a,\"\"b\"\"\",s:1433,1.500000,4,2.300,,,0.440,,,,full,TLS 1.2,X,client,rst,failed,x y,sha1,,,,,"
-                  "SQL Server 2019 (15.0.4123),\"ODBC, (17.10.1)\"\n");
+                  "SQL Server 2019 (15.0.4123),\"ODBC, (17.10.1)\",4\n");
     std::istringstream in(tdsdiag::csv_header() + line);
     std::vector<tdsdiag::Row> back;
     std::string error;
@@ -155,21 +192,25 @@ TEST_CASE("The CSV, its reading back and the Statistics menu's cells come from o
     CHECK(back[0].client == r.client);
     CHECK(back[0].diagnoses == r.diagnoses);
     CHECK(back[0].client_version == r.client_version);
+    CHECK(back[0].failed_step == tdsdiag::Step::Login);
 
     std::vector<std::string> titles;
     for (const auto& c : tdsdiag::gui_columns()) titles.emplace_back(c.title);
-    CHECK(titles == std::vector<std::string>{"Stream", "Client", "Server", "Start (s)", "Last step", "Step 1-7 (ms)",
-                                             "Encryption", "TLS", "Cipher suite", "Close", "Outcome", "Diagnoses"});
+    CHECK(titles == std::vector<std::string>{"Stream", "Client", "Server", "Start (s)", "Last step", "Failed in step",
+                                             "Step 1-7 (ms)", "Encryption", "TLS", "Cipher suite", "Close", "Outcome",
+                                             "Diagnoses"});
     const auto cells = tdsdiag::gui_cells(r);
     REQUIRE(cells.size() == titles.size());
     CHECK(cells[0].whole == 3);
     CHECK(cells[1].text == r.client);
     CHECK(cells[3].decimal == 1.5);
     CHECK(cells[4].whole == 4);
-    CHECK(cells[5].text == "2.3 - - 0.4 - - -");
-    CHECK(cells[9].text == "client rst");
-    CHECK(cells[11].text == "x, y");
-    CHECK(tdsdiag::gui_cells(tdsdiag::Row{})[9].text.empty());  // no close: an empty cell
+    CHECK(cells[5].text == "4");
+    CHECK(cells[6].text == "2.3 - - 0.4 - - -");
+    CHECK(cells[10].text == "client rst");
+    CHECK(cells[12].text == "x, y");
+    CHECK(tdsdiag::gui_cells(tdsdiag::Row{})[10].text.empty());  // no close: an empty cell
+    CHECK(tdsdiag::gui_cells(tdsdiag::Row{})[5].text.empty());   // not failed: no step
 }
 
 TEST_CASE("Fixed-point numbers read as printf writes them, ties and large values included", "[report]") {
