@@ -20,7 +20,7 @@ bool parse_version_option(const uint8_t* d, size_t len, ProductVersion& out) {
     out.major = d[0];
     out.minor = d[1];
     out.build = static_cast<uint16_t>(d[2] << 8 | d[3]);
-    out.subbuild = len >= 6 ? static_cast<uint16_t>(d[4] << 8 | d[5]) : 0;
+    out.subbuild = len >= 6 ? static_cast<uint16_t>(d[4] << 8 | d[5]) : uint16_t{0};
     return true;
 }
 
