@@ -12,11 +12,21 @@ golden_boolean_columns() { awk -F'\t' 'NF && $1 !~ /^#/ {n++; if ($2 == "boolean
 # a Wireshark built from source), else `tshark` on PATH. tests/tshark-plugin runs the same one.
 golden_tshark() { "${TDSDIAG_TSHARK_BIN:-tshark}" "$@"; }
 
-# golden_tshark_version: the running tshark's release, M.N.
+# golden_tshark_version: the running tshark's release, M.N. `tshark --version` takes most of a
+# second and every golden test asks twice, so the answer is kept in a file named after the binary's
+# path, inode, size and modification time (a rebuilt or replaced tshark gets a new file).
 golden_tshark_version() {
-  local v
+  local v bin key cache
+  bin=$(command -v "${TDSDIAG_TSHARK_BIN:-tshark}" 2>/dev/null) || bin=""
+  if [ -n "$bin" ] && key=$(stat -L -c '%i-%s-%Y' "$bin" 2>/dev/null); then
+    cache="${TMPDIR:-/tmp}/tdsdiag-tshark-version.$(printf '%s' "$bin-$key" | cksum | cut -d' ' -f1)"
+    if [ -s "$cache" ]; then cat "$cache"; return 0; fi
+  fi
   v=$(golden_tshark --version 2>/dev/null | sed -n '1s/^TShark (Wireshark) \([0-9]*\.[0-9]*\)\..*/\1/p')
   [ -n "$v" ] || { echo "cannot read the version of ${TDSDIAG_TSHARK_BIN:-tshark}" >&2; return 1; }
+  if [ -n "${cache:-}" ]; then
+    printf '%s\n' "$v" > "$cache.$$" 2>/dev/null && mv -f "$cache.$$" "$cache" 2>/dev/null || rm -f "$cache.$$"
+  fi
   echo "$v"
 }
 
