@@ -275,6 +275,10 @@ TEST_CASE("TLS handshake failures of scenarios 1 and 2", "[diagnoses]") {
         frames.back().tls_handshake_versions = {0x0302};
         Run run(frames + std::initializer_list<Packet>{fin(false)}, config());
         CHECK(diagnoses(run)[7] == std::set<std::string>{"no_common_tls_version", "server_first_fin"});
+        // One version offered is "only TLS 1.1", never "TLS 1.1 to TLS 1.1".
+        const auto* v = find(run, 7, Code::NoCommonTlsVersion);
+        CHECK(v->detail.find("offered only TLS 1.1 and") != std::string::npos);
+        CHECK((v->text + v->detail).find("TLS 1.1 to TLS 1.1") == std::string::npos);
     }
     SECTION("the client leaving right after the server chose TLS 1.0 from a 1.2/1.3 offer is likely the version, "
             "not the certificate (ODBC Driver 18 on OpenSSL 3)") {
