@@ -177,6 +177,7 @@ private:
     Code kerberos_code_ = Code::KerberosSpnMissing;
     std::optional<EarlierConnection> earlier_;
     bool handshake_explained_ = false;  // a rule has named why the TLS handshake failed
+    bool server_fatal_alert_ = false;   // the server sent a fatal TLS alert: its FIN after it is the alert's close
 
     // The state machine and the steps it opened.
     State state_ = State::Start;

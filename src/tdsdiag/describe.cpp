@@ -81,6 +81,16 @@ const char* seen_from(Side capture_point, Side sender) {
 const char* how(const Evidence& e) { return e.rst ? "reset" : "closed"; }
 const char* who(const Evidence& e) { return e.from == Side::Client ? "client" : "server"; }
 
+// "a fatal alert protocol_version (70)": the alert a diagnosis rests on, as its text names it.
+std::string alert_words(const TlsAlert& a) {
+    return format("a %s alert %s (%u)", a.level == 2 ? "fatal" : "warning", tls_alert_name(a.description),
+                  a.description);
+}
+// "Alert from the server (captured on the sending side).": where the alert came from, for the detail.
+std::string alert_origin(const Evidence& e) {
+    return format("Alert from the %s%s.", who(e), seen_from(e.capture_point, e.from));
+}
+
 std::string Describer::certificate_detail() const {
     const auto& cert = tls_.cert;
     if (!cert) return {};
@@ -375,7 +385,7 @@ Words Describer::tls(const Finding& f) const {
         return {fatal ? Severity::Error : Severity::Warn,
                 format("The %s sent a %s TLS alert %u (%s)%s.", who(e), fatal ? "fatal" : "warning", e.alert.description,
                        tls_alert_name(e.alert.description), e.in_handshake ? " during the handshake" : ""),
-                alert_fix(e.alert.description), format("Alert from the %s%s.", who(e), seen_from(e.capture_point, e.from))};
+                alert_fix(e.alert.description), alert_origin(e)};
     }
     case Code::NoCommonTlsVersion: {
         bool lacks = false;
@@ -384,11 +394,12 @@ Words Describer::tls(const Finding& f) const {
         const char* build_fix = "Update SQL Server to a build with TLS 1.2.";
         if (e.variant == Variant::VersionAlert)
             return {sev,
-                    format("The %s refused the TLS version with a protocol_version alert: the client offered %s.", who(e),
-                           offered_versions().c_str()) +
+                    format("The %s refused the TLS version with %s: the client offered %s.", who(e),
+                           alert_words(e.alert).c_str(), offered_versions().c_str()) +
                         (e.from == Side::Client ? build : std::string()),
                     e.from == Side::Client && lacks ? build_fix : fix,
-                    e.from == Side::Client && lacks ? build_detail + " " + offered_detail() : offered_detail()};
+                    alert_origin(e) + " " +
+                        (e.from == Side::Client && lacks ? build_detail + " " + offered_detail() : offered_detail())};
         if (e.variant == Variant::VersionTooOldOffered)
             return {sev,
                     format("The server %s the connection right after a ClientHello offering at most %s: likely it "
@@ -419,8 +430,8 @@ Words Describer::tls(const Finding& f) const {
         if (e.variant == Variant::CipherAlert)
             return {sev,
                     format("The server answered the ClientHello with %s: none of the %zu suites offered is enabled on it.",
-                           tls_alert_name(e.alert.description), tls_.offered_suites.size()),
-                    fix, offered_detail()};
+                           alert_words(e.alert).c_str(), tls_.offered_suites.size()),
+                    fix, alert_origin(e) + " " + offered_detail()};
         return {sev,
                 format("The server %s the connection right after a ClientHello with %zu suites, without an alert: "
                        "likely no common cipher suite.",
@@ -473,9 +484,9 @@ Words Describer::certificate(const Finding& f) const {
                 fix_of(Code::WeakCertHash), certificate_detail()};
     case Variant::RejectedWithAlert:
         return {sev,
-                format("The client rejected the server certificate%s with a %s alert.", certificate_reason(false),
-                       tls_alert_name(e.alert.description)),
-                certificate_fix(false), certificate_detail()};
+                format("The client rejected the server certificate%s with %s.", certificate_reason(false),
+                       alert_words(e.alert).c_str()),
+                certificate_fix(false), alert_origin(e) + " " + certificate_detail()};
     case Variant::RejectedAfterCertificate: {
         const bool weak = tls_.certificate_weak();
         return {sev,

@@ -123,11 +123,13 @@ void Connection::diagnose_tls(const Packet& p, bool client) {
     if (tls_.certificate_frame == p.frame && tls_.certificate_weak())
         find(p, Code::WeakCertHash, variant(Variant::WeakOwnCertificate));
 
+    // One alert, one diagnosis: where the alert proves a cause, that diagnosis alone names it (its text
+    // names the alert and its sender); tls_alert is for the alerts nothing more specific explains.
     for (const TlsAlert& a : p.tls_alerts) {
         if (a.description == 0 || a.description == 90) continue;  // close_notify, user_canceled: a normal end
+        if (!client && a.level == 2) server_fatal_alert_ = true;
         Evidence e = evidence(p, client, state_);
         e.alert = a;
-        find(p, Code::TlsAlert, e);
         if (a.description == 70) {
             handshake_explained_ = true;
             e.variant = Variant::VersionAlert;
@@ -141,6 +143,9 @@ void Connection::diagnose_tls(const Packet& p, bool client) {
             handshake_explained_ = true;
             e.variant = Variant::RejectedWithAlert;
             find(p, Code::CertificateRejected, e);
+        } else {
+            if (a.level == 2) handshake_explained_ = true;  // a fatal alert ends the handshake: its close adds nothing
+            find(p, Code::TlsAlert, e);
         }
     }
 }
@@ -196,7 +201,8 @@ void Connection::diagnose_close(const Packet& p, bool client, Message m, State p
     // So is any close after both sides ended their MARS sessions (SMP FIN each way): MARS connections
     // then close with FIN and often a reset, which is not an error.
     if (cl.smp_fin && sv.smp_fin) return;
-    if (!client && !rst && !cl.fin_sent && !login_.error) find(p, Code::ServerFirstFin, e);
+    // A server that sent a fatal alert must close (RFC 8446 6.2): its FIN is the alert's, already diagnosed.
+    if (!client && !rst && !cl.fin_sent && !login_.error && !server_fatal_alert_) find(p, Code::ServerFirstFin, e);
     if (!client && rst && !cl.fin_sent) find(p, Code::ServerReset, e);
     if (client && rst && !cl.fin_sent && close_.by == Side::Client && close_.kind == CloseKind::Rst)
         find(p, Code::ClientReset, e);

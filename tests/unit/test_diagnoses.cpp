@@ -224,22 +224,40 @@ TEST_CASE("The client giving up while the server is silent is login_timeout", "[
 }
 
 TEST_CASE("TLS handshake failures of scenarios 1 and 2", "[diagnoses]") {
-    SECTION("a protocol_version alert is no_common_tls_version and tls_alert") {
+    SECTION("a protocol_version alert is one diagnosis, no_common_tls_version, naming the alert; the FIN after it none") {
+        // One event, one message: the alert, its cause and the server's close that a fatal alert requires.
         Run run(handshake_start() + std::initializer_list<Packet>{alert(false, 2, 70), fin(false)}, config());
         auto d = diagnoses(run);
-        CHECK(d[7] == std::set<std::string>{"no_common_tls_version", "tls_alert"});
+        CHECK(d == D{{7, {"no_common_tls_version"}}});
+        const auto* v = find(run, 7, Code::NoCommonTlsVersion);
+        CHECK(v->severity == Severity::Error);
+        CHECK(v->text.find("with a fatal alert protocol_version (70)") != std::string::npos);
+        CHECK(v->detail.find("Alert from the server") == 0);
+    }
+    SECTION("the server's FIN after a warning alert is still server_first_fin") {
+        Run run(handshake_start() + std::initializer_list<Packet>{alert(false, 1, 112), fin(false)}, config());
+        auto d = diagnoses(run);
+        CHECK(d[7] == std::set<std::string>{"tls_alert"});
+        CHECK(find(run, 7, Code::TlsAlert)->severity == Severity::Warn);
+        CHECK(d[8].count("server_first_fin") == 1);
+    }
+    SECTION("an alert no diagnosis explains is tls_alert, fatal an error") {
+        Run run(handshake_start() + std::initializer_list<Packet>{alert(false, 2, 80), fin(false)}, config());
+        CHECK(diagnoses(run)[7] == std::set<std::string>{"tls_alert"});
         CHECK(find(run, 7, Code::TlsAlert)->severity == Severity::Error);
-        CHECK(d[8] == std::set<std::string>{"server_first_fin"});
+        CHECK(diagnoses(run).count(8) == 0);
     }
     SECTION("a handshake_failure alert before any ServerHello is no_common_cipher, naming the suites") {
         Run run(handshake_start() + std::initializer_list<Packet>{alert(false, 2, 40), rst(false)}, config());
-        CHECK(diagnoses(run)[7] == std::set<std::string>{"no_common_cipher", "tls_alert"});
+        CHECK(diagnoses(run)[7] == std::set<std::string>{"no_common_cipher"});
+        CHECK(diagnoses(run)[8] == std::set<std::string>{"server_reset"});  // a reset is more than the alert's close
         const auto* d = find(run, 7, Code::NoCommonCipher);
         CHECK(d->text.find("none of the 3 suites") != std::string::npos);
+        CHECK(d->text.find("with a fatal alert handshake_failure (40)") != std::string::npos);
         CHECK(d->detail.find("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256") != std::string::npos);
         // Named suites by name, the others in hex, in the order offered.
         CHECK(d->detail ==
-              "ClientHello (frame 6) offered TLS 1.2 to TLS 1.3 and 3 cipher suites: 0x1301, "
+              "Alert from the server. ClientHello (frame 6) offered TLS 1.2 to TLS 1.3 and 3 cipher suites: 0x1301, "
               "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, 0xc030.");
     }
     SECTION("the server closing right after a TLS 1.2 ClientHello is likely no_common_cipher") {
@@ -257,6 +275,10 @@ TEST_CASE("TLS handshake failures of scenarios 1 and 2", "[diagnoses]") {
         frames.back().tls_handshake_versions = {0x0302};
         Run run(frames + std::initializer_list<Packet>{fin(false)}, config());
         CHECK(diagnoses(run)[7] == std::set<std::string>{"no_common_tls_version", "server_first_fin"});
+        // One version offered is "only TLS 1.1", never "TLS 1.1 to TLS 1.1".
+        const auto* v = find(run, 7, Code::NoCommonTlsVersion);
+        CHECK(v->detail.find("offered only TLS 1.1 and") != std::string::npos);
+        CHECK((v->text + v->detail).find("TLS 1.1 to TLS 1.1") == std::string::npos);
     }
     SECTION("the client leaving right after the server chose TLS 1.0 from a 1.2/1.3 offer is likely the version, "
             "not the certificate (ODBC Driver 18 on OpenSSL 3)") {
@@ -345,9 +367,10 @@ TEST_CASE("Certificates: weak hash (scenario 4) and rejection", "[diagnoses]") {
         CHECK(d->text.size() <= tdsdiag::kMaxTextLength);
         CHECK(all.find("HostNameInCertificate") != std::string::npos);
     }
-    SECTION("an unknown_ca alert from the client is certificate_rejected and tls_alert") {
+    SECTION("an unknown_ca alert from the client is one diagnosis, certificate_rejected, naming the alert") {
         Run run(handshake_start() + std::initializer_list<Packet>{cert_flight(), alert(true, 2, 48), fin(true)}, config());
-        CHECK(diagnoses(run)[8] == std::set<std::string>{"certificate_rejected", "tls_alert"});
+        CHECK(diagnoses(run)[8] == std::set<std::string>{"certificate_rejected"});
+        CHECK(find(run, 8, Code::CertificateRejected)->text.find("with a fatal alert unknown_ca (48)") != std::string::npos);
     }
     SECTION("the client closing right after a completed handshake, before its login, likely rejected the certificate") {
         Run run(handshake_start() + std::initializer_list<Packet>{cert_flight(), client_finished(), server_finished(), fin(true)},
