@@ -107,8 +107,11 @@ const char* const kScript = R"JS(
   const colour = {};
   codes.forEach((c, i) => { colour[c] = palette[i % palette.length]; });
   const okColour = '#8fbc8f', failNoDiag = '#444444';
-  // the kind of a connection's bar: "ok", a failed connection's first diagnosis, or "failed"
-  const kindOf = r => !failed(r) ? 'ok' : (r.diagnoses.length ? r.diagnoses[0] : 'failed');
+  // the kind of a connection's bar: "ok", a failed connection's most severe diagnosis (the first of
+  // equal ones), or "failed" for one without any
+  const sev = d => data.severity[d] === undefined ? -1 : data.severity[d];
+  const kindOf = r => !failed(r) ? 'ok' : r.diagnoses.length === 0 ? 'failed'
+                    : r.diagnoses.reduce((a, d) => sev(d) > sev(a) ? d : a);
   const colourOf = k => k === 'ok' ? okColour : k === 'failed' ? failNoDiag : colour[k];
 
   // ---- overview
@@ -129,7 +132,7 @@ const char* const kScript = R"JS(
   const sv = section('servers', 'Connections over time, per server');
   const legend = el('p', {class: 'legend'});
   for (const k of ['ok', ...codes, 'failed']) {
-    if (k !== 'ok' && k !== 'failed' && !rows.some(r => failed(r) && kindOf(r) === k)) continue;
+    if (k !== 'ok' && !rows.some(r => failed(r) && kindOf(r) === k)) continue;
     const s = el('span');
     const i = el('span', {class: 'swatch'}); i.style.background = colourOf(k);
     s.appendChild(i);
@@ -245,7 +248,9 @@ const char* const kScript = R"JS(
   // #sort=COLUMN or #sort=-COLUMN (descending) sorts on opening, e.g. #sort=-start_s
   const m = /^#sort=(-?)(.+)$/.exec(decodeURIComponent(location.hash));
   if (m) { const i = cols.findIndex(c => c[0] === m[2]); if (i >= 0) sortBy(i, m[1] ? -1 : 1); }
-  document.getElementById('status').textContent = 'ready';
+  const status = document.getElementById('status');
+  status.textContent = '';
+  status.setAttribute('data-state', 'ready');
 })();
 )JS";
 
@@ -277,6 +282,13 @@ std::string html_page(const std::vector<Row>& rows, const std::vector<size_t>& r
         const CodeInfo& c = code_info(static_cast<Code>(i));
         out += i ? ",\n" : "\n";
         out += json_string(c.name) + ":" + json_string(c.fix);
+    }
+    // The catalogue's severity of each code (0 chat .. 3 error): a failed connection's bar takes the
+    // colour of its most severe diagnosis.
+    out += "},\n\"severity\":{";
+    for (size_t i = 0; i < kCodeCount; ++i) {
+        const CodeInfo& c = code_info(static_cast<Code>(i));
+        out += (i ? "," : "") + json_string(c.name) + ":" + std::to_string(static_cast<int>(c.severity));
     }
     out += "},\n\"rows\":[";
     for (size_t i = 0; i < rows.size(); ++i) {
