@@ -179,10 +179,11 @@ TEST_CASE("The CSV, its reading back and the Statistics menu's cells come from o
     r.server_version = "SQL Server 2019 (15.0.4123)";
     r.client_version = "ODBC, (17.10.1)";  // quoted in the CSV
     r.failed_step = tdsdiag::Step::Login;
+    r.start_time = "2026-01-31T23:59:59.123456Z";
     const std::string line = tdsdiag::csv_line(r);
     // New columns only at the end: the others keep their places.
     CHECK(line == "3,\"a,\"\"b\"\"\",s:1433,1.500000,4,2.300,,,0.440,,,,full,TLS 1.2,X,client,rst,failed,x y,sha1,,,,,"
-                  "SQL Server 2019 (15.0.4123),\"ODBC, (17.10.1)\",4\n");
+                  "SQL Server 2019 (15.0.4123),\"ODBC, (17.10.1)\",4,2026-01-31T23:59:59.123456Z\n");
     std::istringstream in(tdsdiag::csv_header() + line);
     std::vector<tdsdiag::Row> back;
     std::string error;
