@@ -549,11 +549,11 @@ std::string utc_time(int64_t ns) {
     const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
     const int64_t day = doy - (153 * mp + 2) / 5 + 1, month = mp < 10 ? mp + 3 : mp - 9;
     const int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-    char buf[48];
-    std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%06lldZ", static_cast<long long>(year),
-                  static_cast<long long>(month), static_cast<long long>(day), static_cast<long long>(sod / 3600),
-                  static_cast<long long>(sod / 60 % 60), static_cast<long long>(sod % 60),
-                  static_cast<long long>(frac / 1000));
+    char buf[96];  // room for any int in each part
+    // Each part fits an int (years up to 2262 in 64-bit nanoseconds); %d prints alike on every C runtime.
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", static_cast<int>(year), static_cast<int>(month),
+                  static_cast<int>(day), static_cast<int>(sod / 3600), static_cast<int>(sod / 60 % 60),
+                  static_cast<int>(sod % 60), static_cast<int>(frac / 1000));
     return buf;
 }
 
