@@ -9,6 +9,8 @@ BUILD_PACKAGES=(build-essential cmake pkg-config libglib2.0-dev libwireshark-dev
 # debootstrap for the Debian 13 and unstable chroots (scripts/chroot), iproute2, curl and socat for the
 # real HTTP and bulk TCP traffic that the pre-filter test captures in a network namespace.
 TEST_PACKAGES=(python3 clang libclang-rt-14-dev debootstrap iproute2 curl socat)
+# ... and the browser that renders tdsdiag-report --html (test report_html_browser), on the host only.
+BROWSER_PACKAGES=(chromium)
 # ... and the Windows DLLs (scripts/build-windows-dll, scripts/check-windows-dll): meson and Debian's
 # glib2.0 source for a Windows glibconfig.h, dlltool for the import libraries, zip, clang's MSVC target
 # for the layout check, Wine for loading the DLLs (the compiler itself is in the Debian 13 chroot).

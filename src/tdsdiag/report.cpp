@@ -55,6 +55,7 @@ Row make_row(const Analyzer& analyzer, const Connection& c, int64_t capture_star
     r.client = endpoint(c.client_addr(), c.client_port());
     r.server = endpoint(c.server_addr(), c.server_port());
     r.start_s = static_cast<double>(c.start_ns() - capture_start_ns) / 1e9;
+    r.start_time = utc_time(c.start_ns());
     r.last_step = s.last_step;
     r.failed_step = s.failed_step;
     // A step lasts from its opening to the next opening, the last one to the connection's last frame.
@@ -105,6 +106,7 @@ Row make_lookup_row(const BrowserLookup& l, int64_t capture_start_ns) {
     r.client = endpoint(l.client_addr(), l.client_port());
     r.server = endpoint(l.server_addr(), kSsrpPort) + "/udp";
     r.start_s = static_cast<double>(l.start_ns() - capture_start_ns) / 1e9;
+    r.start_time = utc_time(l.start_ns());
     r.last_step = Step::Browser;
     for (const LookupFinding& f : l.findings(true)) add_diagnosis(r, f.diagnosis.code);
     r.outcome = r.diagnoses.empty() ? outcome_name(Outcome::Unknown) : outcome_name(Outcome::Failed);
@@ -335,6 +337,7 @@ constexpr Column kTable[] = {
     text_column<&Row::server_version>(nullptr, "server_version", nullptr),
     text_column<&Row::client_version>(nullptr, "client_version", nullptr),
     {nullptr, "failed_step", kNoGui, nullptr, put_step<&Row::failed_step>, read_step<&Row::failed_step>, nullptr},
+    text_column<&Row::start_time>(nullptr, "start_time", nullptr),
 };
 
 // Appends one row's cells to `out`, each ended by '\0', and widens `width` (one per column) to fit them.
@@ -534,6 +537,26 @@ std::string SummaryPage::text() const {
     return out;
 }
 
+std::string utc_time(int64_t ns) {
+    // Floor division, so that times before 1970 (a clock never set) still print.
+    int64_t s = ns / 1000000000, frac = ns % 1000000000;
+    if (frac < 0) frac += 1000000000, --s;
+    int64_t days = s / 86400, sod = s % 86400;
+    if (sod < 0) sod += 86400, --days;
+    // The civil date of a day count (proleptic Gregorian, eras of 400 years).
+    const int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+    const int64_t doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    const int64_t day = doy - (153 * mp + 2) / 5 + 1, month = mp < 10 ? mp + 3 : mp - 9;
+    const int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+    char buf[96];  // room for any int in each part
+    // Each part fits an int (years up to 2262 in 64-bit nanoseconds); %d prints alike on every C runtime.
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", static_cast<int>(year), static_cast<int>(month),
+                  static_cast<int>(day), static_cast<int>(sod / 3600), static_cast<int>(sod / 60 % 60),
+                  static_cast<int>(sod % 60), static_cast<int>(frac / 1000));
+    return buf;
+}
+
 std::string address_of(const std::string& endpoint) {
     if (!endpoint.empty() && endpoint[0] == '[') {
         const size_t close = endpoint.find(']');
@@ -614,6 +637,7 @@ bool parse_csv(std::istream& in, std::vector<Row>& rows, std::string& error) {
     constexpr size_t kCount = sizeof kTable / sizeof kTable[0];
     int at[kCount];  // where each column is in the header, -1 if not there
     std::fill(at, at + kCount, -1);
+    int file_at = -1;  // tdsdiag-batch's `file` column
     while (std::getline(in, line)) {
         ++lineno;
         if (line.empty() || line == "\r") continue;
@@ -628,6 +652,7 @@ bool parse_csv(std::istream& in, std::vector<Row>& rows, std::string& error) {
         if (is_header) {
             header = f;
             for (size_t i = 0; i < kCount; ++i) at[i] = kTable[i].csv != nullptr ? col(kTable[i].csv) : -1;
+            file_at = col("file");
             std::string missing;
             for (const char* name : kCsvRequired)
                 if (col(name) < 0) missing += std::string(missing.empty() ? "" : ", ") + name;
@@ -647,6 +672,7 @@ bool parse_csv(std::istream& in, std::vector<Row>& rows, std::string& error) {
         Row r;
         for (size_t i = 0; i < kCount; ++i)
             if (kTable[i].csv != nullptr) kTable[i].read(at[i] < 0 ? std::string() : f[static_cast<size_t>(at[i])], r);
+        if (file_at >= 0) r.file = f[static_cast<size_t>(file_at)];
         read.push_back(std::move(r));
     }
     if (header.empty()) {

@@ -19,6 +19,7 @@ struct Row {
     uint32_t stream = 0;
     std::string client, server;          // address:port ([v6]:port)
     double start_s = 0;                  // seconds since the capture's first frame
+    std::string start_time;              // when it started, UTC: "2026-01-31T23:59:59.123456Z" (tables across captures)
     std::optional<Step> last_step;
     std::optional<Step> failed_step;     // where a failed connection (or lookup) stopped (Summary::failed_step)
     std::optional<double> step_ms[8];    // time spent in each step (index = step), where it opened
@@ -31,6 +32,7 @@ struct Row {
     std::optional<double> handshake_rtt_ms;
     // The server's prelogin VERSION as release and build, the client's library and prelogin VERSION.
     std::string server_version, client_version;
+    std::string file;  // the capture file: the `file` column of tdsdiag-batch's merged table (parse_csv)
 };
 
 // The row of one connection.
@@ -105,6 +107,8 @@ struct ClientRate {
     double span_s = 0;
 };
 ClientRate client_rate(std::vector<double> starts_s);
+// Nanoseconds since 1970 (UTC) as ISO 8601 with microseconds: "2026-01-31T23:59:59.123456Z".
+std::string utc_time(int64_t ns);
 // "10.0.0.1:5000" -> "10.0.0.1", "[fe80::1]:5000" -> "fe80::1".
 std::string address_of(const std::string& endpoint);
 // The sustained rate past which TIME_WAIT likely holds a default ephemeral range of 16384 ports: 16384 /
@@ -132,7 +136,8 @@ private:
 };
 std::string summary_page(const std::vector<Row>& rows);
 
-// Reads rows back from csv_table() output, with any extra columns (the batch's `file`) ignored.
+// Reads rows back from csv_table() output, with the batch's `file` column into Row::file and any
+// other extra column ignored.
 // Returns false, adds no row and sets `error` on input that is not such a table: "line 3: ..." (a
 // header without a column the summary needs names it), or "empty: ..." when there is no header.
 bool parse_csv(std::istream& in, std::vector<Row>& rows, std::string& error);

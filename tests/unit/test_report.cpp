@@ -179,10 +179,11 @@ TEST_CASE("The CSV, its reading back and the Statistics menu's cells come from o
     r.server_version = "SQL Server 2019 (15.0.4123)";
     r.client_version = "ODBC, (17.10.1)";  // quoted in the CSV
     r.failed_step = tdsdiag::Step::Login;
+    r.start_time = "2026-01-31T23:59:59.123456Z";
     const std::string line = tdsdiag::csv_line(r);
     // New columns only at the end: the others keep their places.
     CHECK(line == "3,\"a,\"\"b\"\"\",s:1433,1.500000,4,2.300,,,0.440,,,,full,TLS 1.2,X,client,rst,failed,x y,sha1,,,,,"
-                  "SQL Server 2019 (15.0.4123),\"ODBC, (17.10.1)\",4\n");
+                  "SQL Server 2019 (15.0.4123),\"ODBC, (17.10.1)\",4,2026-01-31T23:59:59.123456Z\n");
     std::istringstream in(tdsdiag::csv_header() + line);
     std::vector<tdsdiag::Row> back;
     std::string error;
@@ -317,4 +318,26 @@ TEST_CASE("Browser lookups over UDP do not count toward a client's TCP connectio
     lookup.server = "10.0.0.2:1434/udp";
     const std::string page = tdsdiag::summary_page({lookup});
     CHECK(page.find("Clients (connections per second)\n  none\n") != std::string::npos);
+}
+
+TEST_CASE("start_time is the UTC civil time of the start, in microseconds, across leap years and before 1970",
+          "[report]") {
+    CHECK(tdsdiag::utc_time(0) == "1970-01-01T00:00:00.000000Z");
+    CHECK(tdsdiag::utc_time(951782400000000000LL + 123456789) == "2000-02-29T00:00:00.123456Z");  // leap day of a 400-year
+    CHECK(tdsdiag::utc_time(4107542399999999000LL) == "2100-02-28T23:59:59.999999Z");              // 2100: no leap day
+    CHECK(tdsdiag::utc_time(4107542400000000000LL) == "2100-03-01T00:00:00.000000Z");
+    CHECK(tdsdiag::utc_time(1798761599500000000LL) == "2026-12-31T23:59:59.500000Z");
+    CHECK(tdsdiag::utc_time(-1000) == "1969-12-31T23:59:59.999999Z");  // a clock never set
+}
+
+TEST_CASE("The batch's file column is read into the row; start_time goes out and back", "[report]") {
+    std::istringstream in("file,stream,server,outcome,diagnoses,start_time\n"
+                          "\"a,b.pcapng\",3,10.0.0.2:1433,failed,syn_rejected,2026-12-07T16:27:16.000001Z\n");
+    std::vector<tdsdiag::Row> rows;
+    std::string error;
+    REQUIRE(tdsdiag::parse_csv(in, rows, error));
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].file == "a,b.pcapng");
+    CHECK(rows[0].start_time == "2026-12-07T16:27:16.000001Z");
+    CHECK(tdsdiag::csv_line(rows[0]).find(",2026-12-07T16:27:16.000001Z\n") != std::string::npos);
 }
