@@ -112,6 +112,7 @@ const char* Describer::certificate_reason(bool weak) const {
     if (tls_.certificate_expired()) return " (expired at capture time)";
     if (weak) return " (weak hash)";
     if (tls_.cert->self_issued) return " (self-signed: untrusted)";
+    if (tls_.below_policy() & kPolicyRsaKey) return " (likely its RSA key, under 2048 bits)";
     // Issued by a CA, not expired, no weak hash: the capture cannot tell which check failed. ODBC Driver 18
     // and go-mssqldb both end like this for a CA the client does not trust and for a name mismatch.
     return " (CA-issued, not expired: likely an untrusted CA or no name matching the server name used)";
@@ -119,6 +120,8 @@ const char* Describer::certificate_reason(bool weak) const {
 
 std::string Describer::certificate_fix(bool weak) const {
     if (tls_.certificate_expired()) return kRenewFix;
+    if (!weak && tls_.cert && !tls_.cert->self_issued && (tls_.below_policy() & kPolicyRsaKey))
+        return "Replace the certificate with one whose RSA key has 2048 bits or more.";
     if (!weak && tls_.cert && !tls_.cert->self_issued)
         return "Trust the issuing CA on the client and connect with a name the certificate carries (or set "
                "HostNameInCertificate); TrustServerCertificate only as a stop-gap.";

@@ -656,6 +656,10 @@ TEST_CASE("The client's TLS policy: what the server's flight held below it, name
         CHECK(t.find("likely") != std::string::npos);
         CHECK(t.find("SHA-1") == std::string::npos);
         CHECK(find(run, 8, Code::ClientTlsPolicy)->text.size() <= tdsdiag::kMaxTextLength);
+        const auto* r = find(run, 8, Code::CertificateRejected);
+        REQUIRE(r != nullptr);
+        CHECK(r->text.find("likely its RSA key, under 2048 bits") != std::string::npos);
+        CHECK(r->text.find("untrusted CA") == std::string::npos);
     }
     SECTION("a 1024-bit DHE group with a sound certificate: client_tls_policy alone, no certificate blamed") {
         Run run(handshake_start() + std::initializer_list<Packet>{flight_with(sound_cert(), 0x009f, 1024), at(fin(true), 1795400000300)},
