@@ -1638,16 +1638,6 @@ policy_client() {
         *) die "PROBE_CLIENT: unknown client '$1'" ;;
     esac
 }
-# openssl_seclevel N: the clients started after it read an OpenSSL configuration whose
-# default security level is N (OPENSSL_CONF), as Ubuntu's OpenSSL (level 2) or RHEL 9's
-# DEFAULT crypto policy; Debian 12 sets none (level 1). The server, started before, keeps its own.
-openssl_seclevel() {
-    printf '%s\n' 'openssl_conf = openssl_init' '[openssl_init]' 'ssl_conf = ssl_sect' '[ssl_sect]' \
-        'system_default = system_default_sect' '[system_default_sect]' "CipherString = DEFAULT:@SECLEVEL=$1" \
-        > "$T/openssl-seclevel.cnf"
-    export OPENSSL_CONF=$T/openssl-seclevel.cnf
-    note "the client's OpenSSL at security level $1: OPENSSL_CONF with CipherString = DEFAULT:@SECLEVEL=$1 (Ubuntu's default level), set after the server started"
-}
 SCENARIOS+=(
 "tls-policy-probe|(probe, not in captures/: run by tests/lab/tls-policy-matrix) one client (PROBE_CLIENT) against one weakness of the server (PROBE_WEAK), certificate validation PROBE_VALIDATE on or off"
 )
@@ -1659,7 +1649,6 @@ sc_tls_policy_probe() {
     [ "$PROBE_WEAK" = md5-self ] && [ "$PROBE_CLIENT" = jdbc ] && [ "$PROBE_VALIDATE" = on ] && cp "$T/server.pem" "$T/ca.pem"
     [ "$PROBE_WEAK" = md5-self ] && [ "$PROBE_CLIENT" = jtds ] && [ "$PROBE_VALIDATE" = on ] && cp "$T/server.pem" "$T/ca.pem"
     [ "$PROBE_WEAK" = md5-self ] && [ "$PROBE_CLIENT" = odbc18 ] && [ "$PROBE_VALIDATE" = on ] && cp "$T/server.pem" "$T/ca.pem"
-    [ -n "${PROBE_SECLEVEL:-}" ] && openssl_seclevel "$PROBE_SECLEVEL"
     policy_client "$PROBE_CLIENT" "$PROBE_VALIDATE"
 }
 
