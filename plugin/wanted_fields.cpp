@@ -355,13 +355,14 @@ TDSDIAG_COLD void read_tls_alerts(proto_tree* tree, tdsdiag::Packet& p) {
 }
 
 // A TLS handshake record: message types, and from the hello messages' bytes their versions, cipher
-// suites and ALPN names (asking Wireshark for those fields cost more than reading them here:
+// suites and ALPN names, and the size of a ServerKeyExchange's DHE group (asking Wireshark for those fields cost more than reading them here:
 // a ClientHello lists dozens of suites); certificates.
 TDSDIAG_NOINLINE void read_tls_handshake(proto_tree* tree, tdsdiag::Packet& p) {
     each(tree, W_TLS_HANDSHAKE_TYPE, [&](field_info* fi) {
         const guint32 type = fvalue_get_uinteger(TDSDIAG_FVALUE(fi));
         p.tls_handshake_types.push_back(static_cast<uint8_t>(type));
-        if (type != tdsdiag::kHsClientHello && type != tdsdiag::kHsServerHello && type != tdsdiag::kHsEncryptedExtensions)
+        if (type != tdsdiag::kHsClientHello && type != tdsdiag::kHsServerHello && type != tdsdiag::kHsEncryptedExtensions &&
+            type != tdsdiag::kHsServerKeyExchange)
             return;
         // The type byte starts the message: a 3-byte length, then the body (as much as was captured).
         if (fi->ds_tvb == nullptr || fi->start < 0 || fi->length != 1 || !tvb_bytes_exist(fi->ds_tvb, fi->start, 4)) return;

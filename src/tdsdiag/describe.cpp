@@ -12,6 +12,19 @@ namespace tdsdiag {
 namespace {
 
 const char* kRenewFix = "Renew the server certificate and restart SQL Server.";
+// Which clients refuse each item below common TLS policy, as measured in the lab (docs/tls-policy.md).
+const char* kPolicyHashLibs =
+    "MD5 and SHA-1 signatures: OpenSSL 3 (ODBC Driver 18 on Linux, pytds, tedious), Go and GnuTLS (FreeTDS) refuse "
+    "them when they validate the certificate; Java and Go offer no MD5 at all. ";
+const char* kPolicyRsaLibs =
+    "RSA keys under 2048 bits: OpenSSL 3 as Debian and Ubuntu build it (ODBC Driver 18 on Linux, pytds) refuses them "
+    "when it validates; Node, Java, Go and GnuTLS accepted 1024 bits in the lab. ";
+const char* kPolicyDhLibs =
+    "DHE groups under 2048 bits: OpenSSL 3 as Debian and Ubuntu build it (ODBC Driver 18 on Linux, pytds) refuses "
+    "them even with TrustServerCertificate; Go offers no DHE suite. ";
+const char* kPolicyVersionLibs =
+    "TLS 1.0/1.1: OpenSSL 3 at its Debian and Ubuntu level refuses their key exchange signature even with "
+    "TrustServerCertificate; Java 17 and Go do not offer them. ";
 
 // What one finding says: the evidence and, unless empty, the fix.
 struct Words {
@@ -43,6 +56,7 @@ public:
 private:
     Words tls(const Finding& f) const;
     Words certificate(const Finding& f) const;
+    Words client_policy(const Finding& f) const;
     Words close(const Finding& f) const;
     Words attention(const AttentionRecord& a) const;
     Words redirect() const;
@@ -108,6 +122,7 @@ const char* Describer::certificate_reason(bool weak) const {
     if (tls_.certificate_expired()) return " (expired at capture time)";
     if (weak) return " (weak hash)";
     if (tls_.cert->self_issued) return " (self-signed: untrusted)";
+    if (tls_.below_policy() & kPolicyRsaKey) return " (likely its RSA key, under 2048 bits)";
     // Issued by a CA, not expired, no weak hash: the capture cannot tell which check failed. ODBC Driver 18
     // and go-mssqldb both end like this for a CA the client does not trust and for a name mismatch.
     return " (CA-issued, not expired: likely an untrusted CA or no name matching the server name used)";
@@ -115,6 +130,8 @@ const char* Describer::certificate_reason(bool weak) const {
 
 std::string Describer::certificate_fix(bool weak) const {
     if (tls_.certificate_expired()) return kRenewFix;
+    if (!weak && tls_.cert && !tls_.cert->self_issued && (tls_.below_policy() & kPolicyRsaKey))
+        return "Replace the certificate with one whose RSA key has 2048 bits or more.";
     if (!weak && tls_.cert && !tls_.cert->self_issued)
         return "Trust the issuing CA on the client and connect with a name the certificate carries (or set "
                "HostNameInCertificate); TrustServerCertificate only as a stop-gap.";
@@ -266,6 +283,7 @@ Words Describer::words(const Finding& f) const {
     case Code::TlsHandshakeIncomplete: return tls(f);
     case Code::WeakCertHash:
     case Code::CertificateRejected: return certificate(f);
+    case Code::ClientTlsPolicy: return client_policy(f);
     case Code::SynRejected:
     case Code::LoginTimeout:
     case Code::LoginAbandoned:
@@ -518,6 +536,35 @@ Words Describer::certificate(const Finding& f) const {
                        how(e), certificate_reason(false)),
                 certificate_fix(false), certificate_detail()};
     }
+}
+
+// The client left right after a server flight holding what TLS libraries refuse: each item with its
+// number, and in the detail which clients refused it in the lab (docs/tls-policy.md).
+Words Describer::client_policy(const Finding& f) const {
+    const Evidence& e = f.evidence;
+    const uint8_t items = tls_.below_policy();
+    std::string list, libs;
+    const auto add = [&](const std::string& item, const char* who_refuses) {
+        if (!list.empty()) list += ", ";
+        list += item;
+        libs += who_refuses;
+    };
+    if (items & kPolicyHash)
+        add(format("%s %s CA signature", signature_hash(tls_.cert->signature_oid) == "MD5" ? "an" : "a",
+                   signature_hash(tls_.cert->signature_oid).c_str()),
+            kPolicyHashLibs);
+    if (items & kPolicyRsaKey) add(format("a %d-bit RSA key", tls_.cert->rsa_bits), kPolicyRsaLibs);
+    if (items & kPolicyDhGroup) add(format("a %d-bit DHE group", tls_.dh_p_bits), kPolicyDhLibs);
+    if (items & kPolicyVersion) add(tls_version_name(*tls_.version), kPolicyVersionLibs);
+    const std::string how_left =
+        e.alert.level == 2 ? format("sent a fatal %s alert", tls_alert_name(e.alert.description)) : std::string(how(e));
+    std::string detail = libs;
+    if (tls_.cert) detail += " " + certificate_detail();
+    return {code_info(f.code).severity,
+            format("The client %s right after the server's flight, before its key exchange: likely its TLS library "
+                   "refused %s.",
+                   how_left.c_str(), list.c_str()),
+            fix_of(f.code), detail};
 }
 
 // The likely causes of a server's close, in order, by the step it interrupted, and how to tell them apart.

@@ -2,6 +2,7 @@
 
 #include "tdsdiag/text.hpp"
 #include "tdsdiag/version.hpp"
+#include "tdsdiag/x509.hpp"
 
 namespace tdsdiag {
 
@@ -212,6 +213,11 @@ void parse_tls_hello(uint8_t type, const uint8_t* body, size_t len, Packet& p) {
     Cursor c{body, len};
     if (type == kHsEncryptedExtensions) {
         read_extensions(c, type, p);
+        return;
+    }
+    if (type == kHsServerKeyExchange) {  // ServerDHParams: p, g, Ys (2-byte lengths); p comes first
+        Cursor prime{nullptr, 0};
+        if (c.vec(2, prime)) p.tls_dh_p_bits = bit_length(prime.d, prime.n);
         return;
     }
     if (type != kHsClientHello && type != kHsServerHello) return;

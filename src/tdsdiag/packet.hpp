@@ -104,7 +104,8 @@ LoginTokens walk_login_tokens(const uint8_t* data, size_t len);
 
 // Reads a ClientHello, ServerHello or EncryptedExtensions body (after the 4-byte handshake header)
 // into `p`, as Wireshark's TLS dissector would show it: the legacy version, the offered suites or
-// the chosen one, the supported_versions extension and the ALPN names. `len` is how much of the
+// the chosen one, the supported_versions extension and the ALPN names; of a ServerKeyExchange, the
+// size of its first parameter (DHE's p, tls_dh_p_bits). `len` is how much of the
 // body was captured; whatever does not fit whole is left out. Never reads past `len`.
 void parse_tls_hello(uint8_t type, const uint8_t* body, size_t len, struct Packet& p);
 
@@ -187,6 +188,9 @@ enum SmpFlag : uint8_t {
     PAYLOAD(std::vector<uint16_t>, tls_supported_versions) /* supported_versions extension */                  \
     PAYLOAD(std::vector<uint16_t>, tls_cipher_suites)      /* offered (ClientHello) or chosen (ServerHello) */ \
     PAYLOAD(std::vector<TlsAlert>, tls_alerts)                                                                 \
+    /* A ServerKeyExchange's first parameter read as DHE's p: its size in bits (0: none). Only */              \
+    /* meaningful when the ServerHello chose a TLS_DHE_* suite (ECDHE puts a curve there). */                  \
+    HEADER(int, tls_dh_p_bits, 0)                                                                              \
     PAYLOAD(std::vector<std::string>, alpn)                                                                    \
     /* DER of the server's own (leaf) certificate of each Certificate message */                               \
     PAYLOAD(std::vector<std::vector<uint8_t>>, certificates)

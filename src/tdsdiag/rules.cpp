@@ -147,6 +147,13 @@ void Connection::diagnose_tls(const Packet& p, bool client) {
             if (a.level == 2) handshake_explained_ = true;  // a fatal alert ends the handshake: its close adds nothing
             find(p, Code::TlsAlert, e);
         }
+        // The client's alert right after the server's flight, which held something below common policy.
+        if (client && a.level == 2 && a.description != 70 && tls_.server_hello_frame != 0 &&
+            !tls_.client_key_exchange && !tls_.certificate_expired() && (tls_.below_policy() & ~kPolicyVersion) != 0) {
+            handshake_explained_ = true;
+            e.variant = Variant::Plain;
+            find(p, Code::ClientTlsPolicy, e);
+        }
     }
 }
 
@@ -226,6 +233,17 @@ void Connection::diagnose_handshake_close(const Packet& p, bool client, Evidence
     } else if (client && t.server_hello_frame && t.version && t.offered_min && *t.version < t.offered_min) {
         e.variant = Variant::VersionBelowClientMin;
         find(p, Code::NoCommonTlsVersion, e);
+    } else if (client && t.server_hello_frame && !t.client_key_exchange && !t.certificate_expired() &&
+               (t.below_policy() & ~kPolicyVersion) != 0) {
+        // The client left right after the server's flight, which held a weak hash, a small RSA key or
+        // DHE group (TLS 1.0/1.1 alone is no_common_tls_version's; an expired certificate is cause enough,
+        // certificate_rejected's). When the certificate is among them,
+        // the client rejected it: certificate_rejected too; a small DHE group alone is no certificate's.
+        find(p, Code::ClientTlsPolicy, e);
+        if (t.certificate_frame && (t.below_policy() & (kPolicyHash | kPolicyRsaKey)) != 0) {
+            e.variant = Variant::RejectedAfterCertificate;
+            find(p, Code::CertificateRejected, e);
+        }
     } else if (client && t.server_hello_frame && t.version && *t.version < 0x0303 && t.offered_max >= 0x0303 &&
                !t.client_key_exchange && !t.certificate_expired() && !t.certificate_weak()) {
         // The server chose TLS 1.0/1.1 from a ClientHello that also offered 1.2 or later, and the client

@@ -113,6 +113,19 @@ void TcpTracker::learn_path(const Packet& p, bool client, int64_t idle_timeout_n
     last_ns = std::max(last_ns, p.time_ns);
 }
 
+uint8_t TlsTracker::below_policy() const {
+    uint8_t items = 0;
+    if (cert && !cert->self_issued) {
+        const std::string hash = signature_hash(cert->signature_oid);
+        if (hash == "MD5" || hash == "SHA-1") items |= kPolicyHash;
+    }
+    // A self-signed certificate is likelier refused as untrusted than for its key (certificate_rejected).
+    if (cert && !cert->self_issued && cert->rsa_bits > 0 && cert->rsa_bits < 2048) items |= kPolicyRsaKey;
+    if (dhe && dh_p_bits > 0 && dh_p_bits < 2048) items |= kPolicyDhGroup;
+    if (version && *version < 0x0303) items |= kPolicyVersion;
+    return items;
+}
+
 bool TlsTracker::certificate_weak() const {
     return cert && !cert->self_issued && is_weak_certificate_hash(signature_hash(cert->signature_oid));
 }
@@ -148,6 +161,7 @@ void TlsTracker::learn(const Packet& p, bool client, const Config& config, Serve
         cert = server.certificate(p.certificates.front());
         cert_seen_s = p.time_ns / 1000000000;
     }
+    if (!client && p.tls_dh_p_bits > 0 && dh_p_bits == 0) dh_p_bits = p.tls_dh_p_bits;
     if (client && has(hs, kHsClientKeyExchange)) client_key_exchange = true;
     if (!client && server_hello_frame != 0 && has(p.tls_content_types, kTlsChangeCipherSpec))
         server_finished = true;

@@ -211,12 +211,22 @@ struct TlsTracker {
     bool client_key_exchange = false;
     bool server_finished = false;       // the server's ChangeCipherSpec after its ServerHello
     bool alert_seen = false;
+    int dh_p_bits = 0;                  // the DHE group's size from the ServerKeyExchange (0: none)
     void learn(const Packet& p, bool client, const Config& config, ServerFacts& server);
 
     bool certificate_expired() const { return cert && cert->not_after < cert_seen_s; }
     // A CA-signed certificate signed with a hash TLS 1.2 logins on Windows refuse. Self-signed
     // certificates are not affected (the error-10054 article, scenario 4): their hash is not checked.
     bool certificate_weak() const;
+    // What the server's handshake showed below the policy of common TLS libraries (OpenSSL 3 at
+    // security level 2 and up, Java, Go, GnuTLS): PolicyItem bits, docs/tls-policy.md.
+    uint8_t below_policy() const;
+};
+enum PolicyItem : uint8_t {
+    kPolicyHash = 1,     // a CA-signed certificate signed with MD5 or SHA-1
+    kPolicyRsaKey = 2,   // an RSA key under 2048 bits
+    kPolicyDhGroup = 4,  // a DHE group under 2048 bits
+    kPolicyVersion = 8,  // TLS 1.0 or 1.1
 };
 
 // The login and its answer: what decides the connection's outcome.

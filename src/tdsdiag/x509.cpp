@@ -103,7 +103,36 @@ std::optional<int64_t> read_time(const Tlv& t) {
     return days_from_civil(year, mon, day) * 86400 + hh * 3600 + mm * 60 + ss;
 }
 
+// The modulus size of an RSA SubjectPublicKeyInfo: SEQUENCE { SEQUENCE { rsaEncryption, NULL },
+// BIT STRING { SEQUENCE { INTEGER modulus, INTEGER exponent } } }; 0 for any other key.
+int rsa_modulus_bits(const Tlv& spki) {
+    static const uint8_t kRsaEncryption[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01};
+    const uint8_t* p = spki.body;
+    Tlv alg, oid, bits, key, modulus;
+    if (!read_tlv(p, spki.end(), alg) || alg.tag != 0x30 || !read_tlv(p, spki.end(), bits) || bits.tag != 0x03)
+        return 0;
+    const uint8_t* q = alg.body;
+    if (!read_tlv(q, alg.end(), oid) || oid.tag != 0x06 || oid.len != sizeof kRsaEncryption ||
+        !std::equal(oid.body, oid.end(), kRsaEncryption))
+        return 0;
+    if (bits.len < 1 || bits.body[0] != 0) return 0;  // unused-bits byte
+    q = bits.body + 1;
+    if (!read_tlv(q, bits.end(), key) || key.tag != 0x30) return 0;
+    q = key.body;
+    if (!read_tlv(q, key.end(), modulus) || modulus.tag != 0x02) return 0;
+    return bit_length(modulus.body, modulus.len);
+}
+
 }  // namespace
+
+int bit_length(const uint8_t* b, size_t len) {
+    size_t i = 0;
+    while (i < len && b[i] == 0) ++i;
+    if (i == len) return 0;
+    int top = 0;
+    for (uint8_t v = b[i]; v != 0; v >>= 1) ++top;
+    return static_cast<int>((len - i - 1) * 8) + top;
+}
 
 std::optional<CertInfo> parse_certificate(const uint8_t* der, size_t len) {
     if (der == nullptr) return std::nullopt;
@@ -123,6 +152,8 @@ std::optional<CertInfo> parse_certificate(const uint8_t* der, size_t len) {
     if (!read_tlv(p, tbs.end(), issuer) || issuer.tag != 0x30) return std::nullopt;
     if (!read_tlv(p, tbs.end(), validity) || validity.tag != 0x30) return std::nullopt;
     if (!read_tlv(p, tbs.end(), subject) || subject.tag != 0x30) return std::nullopt;
+    Tlv spki;
+    const bool has_spki = read_tlv(p, tbs.end(), spki) && spki.tag == 0x30;
     q = validity.body;
     if (!read_tlv(q, validity.end(), nb) || !read_tlv(q, validity.end(), na)) return std::nullopt;
 
@@ -135,6 +166,7 @@ std::optional<CertInfo> parse_certificate(const uint8_t* der, size_t len) {
     if (!b || !a) return std::nullopt;
     info.not_before = *b;
     info.not_after = *a;
+    if (has_spki) info.rsa_bits = rsa_modulus_bits(spki);
     return info;
 }
 

@@ -16,6 +16,7 @@ struct CertInfo {
     bool self_issued = false;    // issuer and subject names are identical
     int64_t not_before = 0;      // seconds since 1970 (UTC)
     int64_t not_after = 0;
+    int rsa_bits = 0;            // the subject key's RSA modulus size in bits (0: not RSA, or unreadable)
 };
 
 std::optional<CertInfo> parse_certificate(const uint8_t* der, size_t len);
@@ -26,6 +27,8 @@ std::string signature_algorithm_name(const std::string& oid);
 std::string signature_hash(const std::string& oid);
 // Hashes that SQL Server's scenario 4 names as unusable for TLS 1.2 server certificates.
 bool is_weak_certificate_hash(const std::string& hash);
+// The bit length of a big-endian unsigned integer (leading zero bytes and bits left out).
+int bit_length(const uint8_t* b, size_t len);
 
 // "2026-11-22 01:02:03 UTC"
 std::string format_utc(int64_t seconds);

@@ -1589,3 +1589,89 @@ sc_go_cleartext() {
     server --encryption not_sup
     go_client "encrypt=disable"
 }
+
+# ---------------------------------------------------------------------------
+# ---- the clients' TLS policy (issue 28, item 3) -------------------------------
+# tls-policy-probe is not a capture of captures/: tests/lab/tls-policy-matrix runs
+# it once per client x weakness x validation (PROBE_CLIENT, PROBE_WEAK,
+# PROBE_VALIDATE=on|off) with TDSLAB_OUT elsewhere, and reads each capture.
+# Weaknesses: sha1, md5 (CA-signed leaf signed with that hash), md5-self (a
+# self-signed MD5 leaf; validation on trusts that very certificate), rsa1024 (a
+# CA-signed leaf with a 1024-bit RSA key), dhe1024 (DHE suites only, RFC 5114
+# 1024-bit group), tls10, tls11 (the server's only version), baseline (none).
+DHE_ONLY="DHE-RSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-SHA256:DHE-RSA-AES128-SHA256:DHE-RSA-AES256-SHA:DHE-RSA-AES128-SHA"
+policy_server_args() {  # WEAKNESS -> the server's flags for it
+    local base=(--encryption on --cert-ip "$SERVER_IP")
+    case $1 in
+        baseline) echo "${base[*]} --ca-signed" ;;
+        sha1|md5) echo "${base[*]} --ca-signed --cert-hash $1" ;;
+        md5-self) echo "${base[*]} --self-signed --cert-hash md5 --cert-out $T/server.pem" ;;
+        rsa1024) echo "${base[*]} --ca-signed --cert-key-bits 1024" ;;
+        dhe1024) echo "${base[*]} --ca-signed --dh-bits 1024 --ciphers $DHE_ONLY" ;;
+        tls10) echo "${base[*]} --ca-signed --tls-min 1.0 --tls-max 1.0" ;;
+        tls11) echo "${base[*]} --ca-signed --tls-min 1.1 --tls-max 1.1" ;;
+        *) die "PROBE_WEAK: unknown weakness '$1'" ;;
+    esac
+}
+# policy_client CLIENT on|off: the client with certificate validation on (the lab CA,
+# or for md5-self the server's own certificate, is its only trust) or off (trust any)
+policy_client() {
+    local trust=$T/ca.pem
+    [ "$PROBE_WEAK" = md5-self ] && trust=$T/server.pem
+    case $1/$2 in
+        pytds/on) pytds_client --cafile "$trust" --no-validate-host ;;
+        pytds/off) die "pytds has no TLS without a CA file (use odbc18 for OpenSSL 3 without validation)" ;;
+        odbc18/on) ODBC18_TRUST_LAB_CA=1 odbc18_client --set "HostNameInCertificate=$LAB_CN" --set Encrypt=yes ;;
+        odbc18/off) odbc18_client --set Encrypt=yes --set TrustServerCertificate=yes ;;
+        tedious/on) tedious_client "{\"encrypt\": true, \"trustServerCertificate\": false, \"ca\": \"$trust\"}" ;;
+        tedious/off) tedious_client '{"encrypt": true, "trustServerCertificate": true}' ;;
+        tsql/on) tsql_client require "ca file = $trust" "check certificate hostname = no" ;;
+        tsql/off) tsql_client require ;;
+        jdbc/on) jdbc_truststore; jdbc_client "$JDBC_URL;encrypt=true;trustStore=$T/ca.p12;trustStorePassword=changeit;hostNameInCertificate=$LAB_CN" ;;
+        jdbc/off) jdbc_client "$JDBC_URL;encrypt=true;trustServerCertificate=true" ;;
+        jtds/on) jdbc_truststore
+                 JDBC_JVM_ARGS="-Djavax.net.ssl.trustStore=$T/ca.p12 -Djavax.net.ssl.trustStorePassword=changeit" \
+                     jdbc_client "$JTDS_URL;ssl=authenticate" ;;
+        jtds/off) jdbc_client "$JTDS_URL;ssl=require" ;;
+        go/on) go_client "encrypt=true&certificate=$trust&hostNameInCertificate=$LAB_CN" ;;
+        go/off) go_client "encrypt=true&TrustServerCertificate=true" ;;
+        *) die "PROBE_CLIENT: unknown client '$1'" ;;
+    esac
+}
+SCENARIOS+=(
+"tls-policy-probe|(probe, not in captures/: run by tests/lab/tls-policy-matrix) one client (PROBE_CLIENT) against one weakness of the server (PROBE_WEAK), certificate validation PROBE_VALIDATE on or off"
+)
+sc_tls_policy_probe() {
+    : "${PROBE_CLIENT:?}" "${PROBE_WEAK:?}" "${PROBE_VALIDATE:?}"
+    EXPECT="probe: $PROBE_CLIENT, $PROBE_WEAK, validation $PROBE_VALIDATE"
+    # shellcheck disable=SC2046
+    server $(policy_server_args "$PROBE_WEAK")
+    [ "$PROBE_WEAK" = md5-self ] && [ "$PROBE_CLIENT" = jdbc ] && [ "$PROBE_VALIDATE" = on ] && cp "$T/server.pem" "$T/ca.pem"
+    [ "$PROBE_WEAK" = md5-self ] && [ "$PROBE_CLIENT" = jtds ] && [ "$PROBE_VALIDATE" = on ] && cp "$T/server.pem" "$T/ca.pem"
+    [ "$PROBE_WEAK" = md5-self ] && [ "$PROBE_CLIENT" = odbc18 ] && [ "$PROBE_VALIDATE" = on ] && cp "$T/server.pem" "$T/ca.pem"
+    policy_client "$PROBE_CLIENT" "$PROBE_VALIDATE"
+}
+
+# Captures of the distinct cases the probes found (docs/tls-policy.md): ODBC Driver 18 (its
+# OpenSSL 3 refuses a 1024-bit DHE group even without validation, and with validation a
+# 1024-bit RSA key and a SHA-1 signature).
+SCENARIOS+=(
+"policy-odbc18-dhe1024|ODBC Driver 18 with Encrypt=yes and TrustServerCertificate=yes (no validation), server with DHE suites only and a 1024-bit DHE group (RFC 5114): the driver's OpenSSL refuses the ServerKeyExchange ('dh key too small') and closes with FIN right after the server's flight, no alert"
+"policy-odbc18-rsa1024|ODBC Driver 18 with Encrypt=yes, the lab CA trusted and HostNameInCertificate, server with a lab-CA certificate (SHA-256) whose RSA key has 1024 bits: the driver's OpenSSL refuses it ('EE certificate key too weak') and closes with FIN right after the server's flight, no alert"
+"policy-odbc18-sha1|ODBC Driver 18 with Encrypt=yes, the lab CA trusted and HostNameInCertificate, server with a lab-CA certificate signed with SHA-1: the driver's OpenSSL refuses it ('CA signature digest algorithm too weak') and closes with FIN right after the server's flight, no alert"
+)
+sc_policy_odbc18_dhe1024() {
+    EXPECT="steps 1,2,3,7; a TLS_DHE suite with a 1024-bit group in the ServerKeyExchange; client FIN before its key exchange; diagnoses dhe_cipher, client_tls_policy (DHE group of 1024 bits), not certificate_rejected; outcome failed"
+    server --encryption off --ca-signed --dh-bits 1024 --ciphers "$DHE_ONLY"
+    odbc18_client --set Encrypt=yes --set TrustServerCertificate=yes
+}
+sc_policy_odbc18_rsa1024() {
+    EXPECT="steps 1,2,3,7; lab-CA certificate with a 1024-bit RSA key; client FIN before its key exchange; diagnoses client_tls_policy (RSA key of 1024 bits) and certificate_rejected; outcome failed"
+    server --encryption off --ca-signed --cert-key-bits 1024
+    odbc18_validated --set Encrypt=yes
+}
+sc_policy_odbc18_sha1() {
+    EXPECT="steps 1,2,3,7; lab-CA certificate signed with SHA-1; client FIN before its key exchange; diagnoses weak_cert_hash (warning, on the certificate), client_tls_policy (SHA-1) and certificate_rejected; outcome failed"
+    server --encryption off --ca-signed --cert-hash sha1
+    odbc18_validated --set Encrypt=yes
+}

@@ -119,8 +119,8 @@ def make_certificates(args, workdir):
     }[args.cert_hash]
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
 
-    def key():
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    def key(bits=2048):
+        return rsa.generate_private_key(public_exponent=65537, key_size=bits)
 
     ca_key = key()
     ca_name = x509.Name([
@@ -142,7 +142,7 @@ def make_certificates(args, workdir):
         .sign(ca_key, hashes.SHA256())
     )
 
-    leaf_key = key()
+    leaf_key = key(args.cert_key_bits)
     leaf_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, args.cert_cn)])
     if args.cert_expired:
         nb = now - datetime.timedelta(days=400)
@@ -184,10 +184,14 @@ def make_certificates(args, workdir):
     return certfile, keyfile, cafile
 
 
-def make_dh_params(workdir):
+def make_dh_params(workdir, bits=2048):
+    """DH parameters for the DHE suites: RFC 7919 ffdhe2048 by default; with
+    --dh-bits 1024 the RFC 5114 1024-bit MODP group (OpenSSL's dh_1024_160),
+    a group an old server may still use."""
     path = os.path.join(workdir, "dh.pem")
+    group = {2048: "ffdhe2048", 1024: "dh_1024_160"}[bits]
     subprocess.run(["openssl", "genpkey", "-genparam", "-algorithm", "DH",
-                    "-pkeyopt", "group:ffdhe2048", "-out", path],
+                    "-pkeyopt", "group:" + group, "-out", path],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return path
 
@@ -202,7 +206,7 @@ def make_ssl_contexts(args, workdir):
     if args.cert_out:
         with open(certfile, "rb") as src, open(args.cert_out, "wb") as dst:
             dst.write(src.read())
-    dh = make_dh_params(workdir)
+    dh = make_dh_params(workdir, args.dh_bits)
     # TLS 1.2 at most for TDS 7.x unless --tls-max says otherwise (TDS 7.x
     # clients hang on TLS 1.3; SQL Server offers 1.3 to TDS 8.0 only)
     tds7 = make_one_context(args, certfile, keyfile, dh, args.tls_max or "1.2", strict=False)
@@ -1411,6 +1415,10 @@ def main():
     g.add_argument("--self-signed", dest="cert_signer", action="store_const", const="self")
     g.add_argument("--ca-signed", dest="cert_signer", action="store_const", const="ca")
     g.add_argument("--cert-expired", action="store_true", help="certificate expired 30 days ago")
+    g.add_argument("--cert-key-bits", type=int, choices=[1024, 2048, 3072], default=2048,
+                   help="RSA key size of the server certificate (the lab CA keeps 2048)")
+    g.add_argument("--dh-bits", type=int, choices=[1024, 2048], default=2048,
+                   help="DHE group: 2048 RFC 7919 ffdhe2048 (default), 1024 the RFC 5114 1024-bit group")
     g.add_argument("--cert-cn", default="labsql.tdsdiag.test")
     g.add_argument("--cert-ip", action="append", default=[], help="IP SAN (repeatable)")
     g.add_argument("--ca-out", help="write the lab CA certificate here (for the clients' trust)")

@@ -367,10 +367,21 @@ TEST_CASE("Certificates: weak hash (scenario 4) and rejection", "[diagnoses]") {
         CHECK(d->text.size() <= tdsdiag::kMaxTextLength);
         CHECK(all.find("HostNameInCertificate") != std::string::npos);
     }
-    SECTION("an unknown_ca alert from the client is one diagnosis, certificate_rejected, naming the alert") {
+    SECTION("an unknown_ca alert from the client is certificate_rejected, naming the alert, and client_tls_policy "
+            "(the test certificate is CA-signed with MD5 and a 1024-bit RSA key); no tls_alert beside them") {
         Run run(handshake_start() + std::initializer_list<Packet>{cert_flight(), alert(true, 2, 48), fin(true)}, config());
-        CHECK(diagnoses(run)[8] == std::set<std::string>{"certificate_rejected"});
+        CHECK(diagnoses(run)[8] == std::set<std::string>{"certificate_rejected", "client_tls_policy"});
         CHECK(find(run, 8, Code::CertificateRejected)->text.find("with a fatal alert unknown_ca (48)") != std::string::npos);
+        const auto* d = find(run, 8, Code::ClientTlsPolicy);
+        REQUIRE(d != nullptr);
+        CHECK(d->text.find("sent a fatal unknown_ca alert") != std::string::npos);
+    }
+    SECTION("the same alert after a sound certificate is no policy matter") {
+        Packet flight = server_hello();
+        flight.certificates.emplace_back(kSha256CaSignedCert, kSha256CaSignedCert + kSha256CaSignedCertLen);
+        Run run(handshake_start() + std::initializer_list<Packet>{at(flight, 1800000000000), alert(true, 2, 48), fin(true)},
+                config());
+        CHECK(diagnoses(run)[8] == std::set<std::string>{"certificate_rejected"});
     }
     SECTION("the client closing right after a completed handshake, before its login, likely rejected the certificate") {
         Run run(handshake_start() + std::initializer_list<Packet>{cert_flight(), client_finished(), server_finished(), fin(true)},
@@ -626,6 +637,99 @@ TEST_CASE("Certificates are read from their DER bytes, and malformed ones are re
     CHECK(tdsdiag::format_utc(info->not_after) == "2026-12-22 01:03:26 UTC");
     SECTION("every truncation is refused without reading past the end") {
         for (unsigned len = 0; len < kMd5CertLen; len += 7) CHECK(!tdsdiag::parse_certificate(kMd5Cert, len));
+    }
+    SECTION("the RSA key's size comes from the subject's public key") {
+        CHECK(info->rsa_bits == 1024);
+        auto sound = tdsdiag::parse_certificate(kSha256CaSignedCert, kSha256CaSignedCertLen);
+        REQUIRE(sound);
+        CHECK(sound->rsa_bits == 2048);
+    }
+}
+
+namespace {
+// The CA-signed MD5 test certificate (RSA 1024) with its signature algorithm made sha256WithRSAEncryption.
+std::vector<uint8_t> sha256_rsa1024_cert() {
+    std::vector<uint8_t> der(kMd5CaSignedCert, kMd5CaSignedCert + kMd5CaSignedCertLen);
+    const uint8_t oid_md5[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x04};
+    for (auto it = der.begin(); (it = std::search(it, der.end(), std::begin(oid_md5), std::end(oid_md5))) != der.end();)
+        *(it += sizeof oid_md5 - 1) = 0x0b;
+    return der;
+}
+Packet flight_with(std::vector<uint8_t> der, uint16_t cipher = 0xc02f, int dh_bits = 0) {
+    Packet p = server_hello(0x0303, cipher);
+    p.certificates.push_back(std::move(der));
+    p.tls_dh_p_bits = dh_bits;
+    return at(p, 1795400000000);  // within the test certificates' validity
+}
+std::vector<uint8_t> sound_cert() { return {kSha256CaSignedCert, kSha256CaSignedCert + kSha256CaSignedCertLen}; }
+}  // namespace
+
+TEST_CASE("The client's TLS policy: what the server's flight held below it, named with its numbers", "[diagnoses]") {
+    const auto text_of = [](Run& run, int frame) {
+        const auto* d = find(run, frame, Code::ClientTlsPolicy);
+        return d ? d->text + " | " + d->detail : std::string("(none)");
+    };
+    SECTION("a CA-signed certificate with a 1024-bit RSA key, then the client's FIN: client_tls_policy and "
+            "certificate_rejected") {
+        Run run(handshake_start() + std::initializer_list<Packet>{flight_with(sha256_rsa1024_cert()), at(fin(true), 1795400000300)},
+                config());
+        CHECK(diagnoses(run)[8] == std::set<std::string>{"client_tls_policy", "certificate_rejected"});
+        const std::string t = text_of(run, 8);
+        CHECK(t.find("a 1024-bit RSA key") != std::string::npos);
+        CHECK(t.find("likely") != std::string::npos);
+        CHECK(t.find("SHA-1") == std::string::npos);
+        CHECK(find(run, 8, Code::ClientTlsPolicy)->text.size() <= tdsdiag::kMaxTextLength);
+        const auto* r = find(run, 8, Code::CertificateRejected);
+        REQUIRE(r != nullptr);
+        CHECK(r->text.find("likely its RSA key, under 2048 bits") != std::string::npos);
+        CHECK(r->text.find("untrusted CA") == std::string::npos);
+    }
+    SECTION("a 1024-bit DHE group with a sound certificate: client_tls_policy alone, no certificate blamed") {
+        Run run(handshake_start() + std::initializer_list<Packet>{flight_with(sound_cert(), 0x009f, 1024), at(fin(true), 1795400000300)},
+                config());
+        auto d = diagnoses(run);
+        CHECK(d[7] == std::set<std::string>{"dhe_cipher"});
+        CHECK(d[8] == std::set<std::string>{"client_tls_policy"});
+        CHECK(text_of(run, 8).find("a 1024-bit DHE group") != std::string::npos);
+        CHECK(text_of(run, 8).find("1024-bit RSA key") == std::string::npos);
+    }
+    SECTION("a 2048-bit DHE group is no policy matter: the close stays certificate_rejected") {
+        Run run(handshake_start() + std::initializer_list<Packet>{flight_with(sound_cert(), 0x009f, 2048), at(fin(true), 1795400000300)},
+                config());
+        CHECK(diagnoses(run)[8] == std::set<std::string>{"certificate_rejected"});
+    }
+    SECTION("an ECDHE flight's first parameter is no DHE group") {
+        Run run(handshake_start() + std::initializer_list<Packet>{flight_with(sound_cert(), 0xc02f, 776), at(fin(true), 1795400000300)},
+                config());
+        CHECK(diagnoses(run)[8] == std::set<std::string>{"certificate_rejected"});
+    }
+    SECTION("the client's fatal alert after a 1024-bit DHE group names the alert") {
+        Run run(handshake_start() + std::initializer_list<Packet>{flight_with(sound_cert(), 0x009f, 1024),
+                                                                  at(alert(true, 2, 40), 1795400000300), at(fin(true), 1795400000301)},
+                config());
+        CHECK(diagnoses(run)[8] == std::set<std::string>{"client_tls_policy", "tls_alert"});
+        CHECK(text_of(run, 8).find("sent a fatal handshake_failure alert") != std::string::npos);
+        CHECK(diagnoses(run).count(9) == 0);
+    }
+    SECTION("a CA-signed MD5 certificate rejected: weak_cert_hash stays the certificate's warning, the failure is "
+            "client_tls_policy and certificate_rejected") {
+        Run run(handshake_start() + std::initializer_list<Packet>{at(cert_flight(), 1795400000000), at(fin(true), 1795400000300)},
+                config());
+        auto d = diagnoses(run);
+        CHECK(d[7] == std::set<std::string>{"weak_cert_hash"});
+        CHECK(d[8] == std::set<std::string>{"client_tls_policy", "certificate_rejected"});
+        const std::string t = text_of(run, 8);
+        CHECK(t.find("refused an MD5 CA signature, a 1024-bit RSA key") != std::string::npos);
+    }
+    SECTION("a self-signed certificate's hash and key are not blamed: certificate_rejected (self-signed) alone") {
+        Run run(handshake_start() + std::initializer_list<Packet>{at(self_signed_flight(), 1795400000000), at(fin(true), 1795400000300)},
+                config());
+        CHECK(diagnoses(run)[8] == std::set<std::string>{"certificate_rejected"});
+    }
+    SECTION("a client that went on (its key exchange) refused nothing") {
+        Run run(handshake_start() + std::initializer_list<Packet>{flight_with(sha256_rsa1024_cert(), 0x009f, 1024), client_finished()},
+                config());
+        for (const auto& [frame, codes] : diagnoses(run)) CHECK(codes.count("client_tls_policy") == 0);
     }
 }
 

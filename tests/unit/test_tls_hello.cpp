@@ -112,6 +112,25 @@ TEST_CASE("A ServerHello gives the chosen suite and version", "[tls]") {
     }
 }
 
+TEST_CASE("A ServerKeyExchange gives the size of DHE's p, its first parameter", "[tls]") {
+    Bytes b;
+    put16(b, 128);  // p: 128 bytes, top bit set: 1024 bits
+    b.push_back(0xff);
+    b.insert(b.end(), 127, 0x11);
+    put16(b, 1);  // g
+    b.push_back(2);
+    CHECK(parse(tdsdiag::kHsServerKeyExchange, b, b.size()).tls_dh_p_bits == 1024);
+    SECTION("leading zero bits and bytes are not counted") {
+        Bytes z;
+        put16(z, 3);
+        z.insert(z.end(), {0x00, 0x01, 0xff});
+        CHECK(parse(tdsdiag::kHsServerKeyExchange, z, z.size()).tls_dh_p_bits == 9);
+    }
+    SECTION("a p longer than the bytes captured is not read") {
+        CHECK(parse(tdsdiag::kHsServerKeyExchange, b, 100).tls_dh_p_bits == 0);
+    }
+}
+
 TEST_CASE("TLS 1.3 EncryptedExtensions (decrypted with a key log) give the server's ALPN", "[tls]") {
     const Bytes b = with_extensions({}, {alpn("tds/8.0")});
     const tdsdiag::Packet p = parse(tdsdiag::kHsEncryptedExtensions, b, b.size());
