@@ -188,6 +188,7 @@ enum SmpFlag : uint8_t {
     PAYLOAD(std::vector<uint16_t>, tls_cipher_suites)      /* offered (ClientHello) or chosen (ServerHello) */ \
     PAYLOAD(std::vector<TlsAlert>, tls_alerts)                                                                 \
     PAYLOAD(std::vector<std::string>, alpn)                                                                    \
+    PAYLOAD(std::string, sni)                 /* the ClientHello's server_name (host_name entry) */            \
     /* DER of the server's own (leaf) certificate of each Certificate message */                               \
     PAYLOAD(std::vector<std::vector<uint8_t>>, certificates)
 
