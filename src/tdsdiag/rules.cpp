@@ -159,7 +159,8 @@ void Connection::diagnose_strict(const Packet& p, bool client, Message m, State 
         find(p, Code::StrictEncryptionMismatch, s);
         return;
     }
-    if (!strict_ && !client && close && prev == State::Prelogin && !prelogin_answered_ &&
+    // (prelogin_answered_ is already set by this very close: the server's silence is its payload.)
+    if (!strict_ && !client && close && prev == State::Prelogin && ends_[1].last_payload_ns == 0 &&
         ends_[0].prelogin_encryption >= 0 && !server_.plain_prelogin_answered &&
         (server_.prelogin_version < 0 || supports_tds8(unpack_version(server_.prelogin_version)))) {
         Evidence s = e;
