@@ -7,6 +7,7 @@
 #include <set>
 
 #include "builders.hpp"
+#include "diagnoses_lib.hpp"
 #include "cert_md5_ca.hpp"
 #include "cert_san.hpp"
 #include "tdsdiag/x509.hpp"
@@ -18,22 +19,6 @@ using tdsdiag::Severity;
 namespace {
 
 using D = std::map<int, std::set<std::string>>;
-D diagnoses(const Run& run) {
-    D m;
-    for (size_t i = 0; i < run.results.size(); ++i)
-        for (const auto& d : run.results[i].diagnoses) {
-            CHECK(d.text.size() <= tdsdiag::kMaxTextLength);
-            const auto frame = static_cast<uint32_t>(i + 1);
-            const auto* c = run.analyzer.find(0);
-            if (c && c->holds(frame, d.code)) m[static_cast<int>(frame)].insert(tdsdiag::code_info(d.code).name);
-        }
-    return m;
-}
-const tdsdiag::Diagnosis* find(const Run& run, int frame, Code code) {
-    for (const auto& d : run.results.at(static_cast<size_t>(frame - 1)).diagnoses)
-        if (d.code == code) return &d;
-    return nullptr;
-}
 std::vector<Packet> operator+(std::vector<Packet> a, std::initializer_list<Packet> b) {
     a.insert(a.end(), b.begin(), b.end());
     return a;
@@ -127,7 +112,7 @@ TEST_CASE("certificate_name_mismatch: a note when the client goes on, an error w
         REQUIRE(d);
         CHECK(d->severity == Severity::Error);
         CHECK(d->text.find("\"sqlprod01\"") != std::string::npos);
-        CHECK(d->text.find("Fix:") != std::string::npos || d->detail.find("Fix:") == 0);
+        CHECK((d->text.find("Fix:") != std::string::npos || d->detail.find("Fix:") == 0));
         // The single pass showed the note on the certificate first.
         CHECK(find(run, 7, Code::CertificateNameMismatch) != nullptr);
     }
