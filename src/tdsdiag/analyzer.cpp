@@ -213,7 +213,7 @@ void Analyzer::link_redirect(Connection& c) {
         if (from.client_addr() != c.client_addr() || to.port != c.server_port()) continue;
         if (is_ip_literal(to.server) ? to.server != c.server_addr() : c.server_addr() == from.server_addr()) continue;
         from.link_redirect_target(c.stream(), c.first_frame());
-        c.link_redirect_source(from.stream());
+        c.link_redirect_source(from.stream(), to.server);
         redirecting_.erase(it);
         return;
     }

@@ -180,6 +180,9 @@ void Connection::learn(const Packet& p, bool client, Message m, State prev) {
     if (p.prelogin_version >= 0 && sender.prelogin_version < 0 && m != Message::AppData &&
         (!client || has(p.tds_types, kTdsPrelogin)))
         sender.prelogin_version = p.prelogin_version;
+    if (!client && sender.prelogin_version >= 0) server_.prelogin_version = sender.prelogin_version;
+    if (!client && p.tls_content_types.empty() && (p.prelogin_version >= 0 || p.prelogin_encryption >= 0))
+        server_.plain_prelogin_answered = true;
     if (client && !p.login_library.empty() && sender.library.empty()) sender.library = p.login_library;
     if (client && !p.trace_id.empty() && login_.conn_id.empty())
         login_.conn_id = format_guid(p.trace_id.data(), p.trace_id.size());
@@ -233,6 +236,10 @@ void Connection::settle(const Packet& p, bool client, Message m) {
 }
 
 bool Connection::stands(const Finding& f) const {
+    // The note on the certificate gives way to the error where the client rejected it.
+    if (f.code == Code::CertificateNameMismatch && f.evidence.variant == Variant::NameNotValidated)
+        for (const Finding& g : findings_)
+            if (g.code == Code::CertificateNameMismatch && g.evidence.variant == Variant::NameRejected) return false;
     // A SYN sent again was answered after all: slow_accept tells it instead.
     if (f.code == Code::SynUnanswered) return !(tcp_.syn_ack_frame != 0 && tcp_.syn_ack_frame > f.frame);
     // A client that closes after a finished TLS handshake without its login, once the KDC refused the

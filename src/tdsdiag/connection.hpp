@@ -121,7 +121,21 @@ public:
         session_.redirect_stream = stream;
         session_.redirect_conn_frame = first_frame;
     }
-    void link_redirect_source(uint32_t stream) { session_.redirected_from = stream; }
+    void link_redirect_source(uint32_t stream, const std::string& target_name = {}) {
+        session_.redirected_from = stream;
+        session_.redirected_to_name = target_name;
+    }
+    // The name the client asked the server for, as far as the capture shows it: the ClientHello's SNI,
+    // else the routing target of the redirect this connection follows; "" if neither. `source` is set
+    // to "SNI" or "redirect target".
+    std::string asked_name(const char*& source) const {
+        source = "SNI";
+        if (!tls_.sni.empty()) return tls_.sni;
+        source = "redirect target";
+        return session_.redirected_to_name;
+    }
+    // Whether the server certificate is readable and holds none of the names of asked_name().
+    bool certificate_name_mismatch() const;
     // The earlier connection on the same ports this one's SYN came soon after (Analyzer::link_reuse).
     void link_earlier(const EarlierConnection& e) { earlier_ = e; }
     const std::optional<EarlierConnection>& earlier() const { return earlier_; }
@@ -146,6 +160,8 @@ private:
     void diagnose_handshake_close(const Packet& p, bool client, Evidence e);
     void diagnose_close(const Packet& p, bool client, Message m, State prev, const Evidence& e);
     void diagnose_auth(const Packet& p);
+    void diagnose_strict(const Packet& p, bool client, Message m, State prev, const Evidence& e);
+    void diagnose_name(const Packet& p);
     void diagnose_reuse(const Packet& p, bool client, Message m, State prev, const Evidence& e);
     // A finding of `code` on this frame (once per frame and code).
     TDSDIAG_COLD void find(const Packet& p, Code code, Evidence e = {});

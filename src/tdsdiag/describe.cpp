@@ -61,6 +61,11 @@ private:
     Words attention(const AttentionRecord& a) const;
     Words redirect() const;
     Words reuse(const Finding& f) const;
+    Words name_mismatch(const Finding& f) const;
+    Words strict(const Finding& f) const;
+    // " The server, SQL Server 2019 (15.0.4123), has no TDS 8.0." from its prelogin VERSION (this
+    // connection's or another's), "" if not known.
+    std::string server_tds8() const;
 
     std::string server_name() const { return c_.server_addr() + ":" + std::to_string(c_.server_port()); }
     std::string cipher_text(uint16_t suite) const {
@@ -122,6 +127,7 @@ const char* Describer::certificate_reason(bool weak) const {
     if (tls_.certificate_expired()) return " (expired at capture time)";
     if (weak) return " (weak hash)";
     if (tls_.cert->self_issued) return " (self-signed: untrusted)";
+    if (c_.certificate_name_mismatch()) return " (CA-issued, without the name the client asked for: certificate_name_mismatch)";
     if (tls_.below_policy() & kPolicyRsaKey) return " (likely its RSA key, under 2048 bits)";
     // Issued by a CA, not expired, no weak hash: the capture cannot tell which check failed. ODBC Driver 18
     // and go-mssqldb both end like this for a CA the client does not trust and for a name mismatch.
@@ -263,6 +269,8 @@ Words Describer::words(const Finding& f) const {
                 fix_of(code),
                 "The client had no credentials to pass on: e.g. a web server or linked server forwarding a "
                 "user's identity over NTLM, which cannot be delegated."};
+    case Code::CertificateNameMismatch: return name_mismatch(f);
+    case Code::StrictEncryptionMismatch: return strict(f);
     case Code::EncryptionNotSupported:
         return {sev,
                 e.variant == Variant::ServerLacksEncryption
@@ -565,6 +573,72 @@ Words Describer::client_policy(const Finding& f) const {
                    "refused %s.",
                    how_left.c_str(), list.c_str()),
             fix_of(f.code), detail};
+}
+
+Words Describer::name_mismatch(const Finding& f) const {
+    const char* source = "";
+    const std::string asked = c_.asked_name(source);
+    const std::string held = tls_.cert ? certificate_names(*tls_.cert) : std::string("?");
+    const std::string detail =
+        format("The client asked for \"%s\" (%s); the certificate holds %s (names compared as RFC 6125 says). ",
+               asked.c_str(), source, held.c_str()) +
+        certificate_detail();
+    if (f.evidence.variant == Variant::NameRejected)
+        return {Severity::Error,
+                format("The client rejected the certificate: it asked for \"%s\" (%s), and the certificate holds %s.",
+                       asked.c_str(), source, held.c_str()),
+                fix_of(f.code), detail};
+    return {code_info(f.code).severity,
+            format("The certificate holds %s, not \"%s\" (%s): a client that checks the name (ODBC Driver 18 by default, "
+                   "any strict client) refuses it; one that goes on did not check.",
+                   held.c_str(), asked.c_str(), source),
+            fix_of(f.code), detail};
+}
+
+std::string Describer::server_tds8() const {
+    int64_t packed = c_.server().prelogin_version;
+    if (packed < 0) packed = c_.server_facts().prelogin_version;
+    if (packed < 0) return "";
+    const ProductVersion v = unpack_version(packed);
+    return format(" The server, %s, %s TDS 8.0.", server_version_text(v).c_str(),
+                  supports_tds8(v) ? "has" : "has no");
+}
+
+Words Describer::strict(const Finding& f) const {
+    const Evidence& e = f.evidence;
+    const std::string version = server_tds8();
+    const std::string client_fix = fix_of(f.code);
+    switch (e.variant) {
+    case Variant::StrictAnsweredTds:
+        return {Severity::Error,
+                "The client opened with TLS for TDS 8.0 (Encrypt=strict, ALPN tds/8.0) and the server answered with TDS "
+                "bytes, not a ServerHello: it does not speak TDS 8.0." + version,
+                client_fix, offered_detail()};
+    case Variant::StrictServerClosed:
+        return {Severity::Error,
+                format("The client opened with TLS for TDS 8.0 (Encrypt=strict, ALPN tds/8.0) and the server %s the "
+                       "connection without a ServerHello: likely it does not speak TDS 8.0 (before SQL Server 2022).",
+                       how(e)) +
+                    version,
+                client_fix, offered_detail()};
+    case Variant::StrictServerSilent:
+        return {Severity::Error,
+                format("The client opened with TLS for TDS 8.0 (Encrypt=strict, ALPN tds/8.0), got no answer in %s and "
+                       "gave up: likely the server does not speak TDS 8.0 (before SQL Server 2022).",
+                       seconds(e.waited_ns).c_str()) +
+                    version,
+                client_fix, offered_detail()};
+    default:
+        return {code_info(f.code).alt_severity,
+                format("The server %s the connection right after the client's PRELOGIN, without answering it: likely it "
+                       "requires TDS 8.0 strict encryption (Force Strict Encryption), which this client did not use.",
+                       how(e)),
+                "Set Encrypt=strict on the client (its driver must have TDS 8.0), or turn off Force Strict Encryption on "
+                "the server.",
+                "A server with Force Strict Encryption (SQL Server 2022 or later) closes a PRELOGIN without a word; the "
+                "capture cannot show that setting: the SQL Server error log at that time names the reason." +
+                    version};
+    }
 }
 
 // The likely causes of a server's close, in order, by the step it interrupted, and how to tell them apart.

@@ -55,6 +55,14 @@ enum class Variant : uint8_t {
     // port_reuse
     ReuseAnsweredByAck,    // the SYN was answered by an ACK of the earlier connection
     ReuseAnsweredByReset,  // ... by a reset
+    // certificate_name_mismatch
+    NameNotValidated,      // on the certificate: the client may go on (it did not check the name)
+    NameRejected,          // on the client's rejection of the certificate
+    // strict_encryption_mismatch
+    StrictAnsweredTds,     // the server answered the strict ClientHello with bytes that are not TLS
+    StrictServerClosed,    // ... with a FIN or a reset
+    StrictServerSilent,    // ... with nothing until the client closed
+    StrictRequiredByServer,  // a PRELOGIN closed by the server without an answer (likely Force Strict Encryption)
 };
 
 // What the frame showed that the connection does not keep: the text of the diagnosis needs it as

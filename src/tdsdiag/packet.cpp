@@ -196,6 +196,13 @@ void read_extensions(Cursor& c, uint8_t type, Packet& p) {
                 uint16_t v = 0;
                 if (data.u16(v)) p.tls_supported_versions.push_back(v);
             }
+        } else if (ext == 0 && type == kHsClientHello) {  // server_name: the first host_name entry
+            Cursor list{nullptr, 0};
+            if (!data.vec(2, list)) continue;
+            uint8_t name_type = 0;
+            Cursor name{nullptr, 0};
+            while (list.n > 0 && list.u8(name_type) && list.vec(2, name))
+                if (name_type == 0 && p.sni.empty()) p.sni.assign(reinterpret_cast<const char*>(name.d), name.n);
         } else if (ext == 16) {  // application_layer_protocol_negotiation
             Cursor list{nullptr, 0};
             if (!data.vec(2, list)) continue;

@@ -192,6 +192,7 @@ enum SmpFlag : uint8_t {
     /* meaningful when the ServerHello chose a TLS_DHE_* suite (ECDHE puts a curve there). */                  \
     HEADER(int, tls_dh_p_bits, 0)                                                                              \
     PAYLOAD(std::vector<std::string>, alpn)                                                                    \
+    PAYLOAD(std::string, sni)                 /* the ClientHello's server_name (host_name entry) */            \
     /* DER of the server's own (leaf) certificate of each Certificate message */                               \
     PAYLOAD(std::vector<std::vector<uint8_t>>, certificates)
 

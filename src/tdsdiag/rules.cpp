@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "tdsdiag/connection.hpp"
+#include "tdsdiag/version.hpp"
 
 namespace tdsdiag {
 
@@ -97,6 +98,7 @@ void Connection::diagnose(const Packet& p, bool client, Message m, State prev) {
         find(p, Code::LoginFailed, e);
     }
 
+    if (m == Message::Fin || m == Message::Rst || (!client && p.tcp_len > 0)) diagnose_strict(p, client, m, prev, base);
     diagnose_tls(p, client);
     if (client && m == Message::Command && session_.attention_at(p.frame) != nullptr) find(p, Code::Attention, base);
     if (session_.redirect_frame == p.frame) find(p, Code::Redirected, base);
@@ -112,6 +114,58 @@ void Connection::diagnose(const Packet& p, bool client, Message m, State prev) {
             e.idle_frame = tcp_.idle_frame;
             find(p, Code::IdleReset, e);
         }
+    }
+    if (tls_.certificate_frame != 0) diagnose_name(p);
+}
+
+bool Connection::certificate_name_mismatch() const {
+    const char* source = nullptr;
+    const std::string name = asked_name(source);
+    return tls_.cert && !name.empty() && !certificate_holds_name(*tls_.cert, name);
+}
+
+// The certificate against the name the client asked for: a note on the certificate (a client that does
+// not validate it goes on), an error where the client rejects the certificate.
+void Connection::diagnose_name(const Packet& p) {
+    if (!certificate_name_mismatch()) return;
+    if (tls_.certificate_frame == p.frame) find(p, Code::CertificateNameMismatch, variant(Variant::NameNotValidated));
+    for (size_t i = frame_findings_; i < findings_.size(); ++i)
+        if (findings_[i].code == Code::CertificateRejected) {
+            find(p, Code::CertificateNameMismatch, variant(Variant::NameRejected));
+            return;
+        }
+}
+
+// TDS 8.0 strict encryption wanted by one side only. (a) The client opened with a ClientHello offering
+// ALPN tds/8.0 and the server answered with anything but a ServerHello; (b) the server closed after a
+// PRELOGIN without answering it, which a server forcing strict encryption does (likely: the capture
+// cannot show its setting), unless its version shows it has no TDS 8.0. Once per connection.
+void Connection::diagnose_strict(const Packet& p, bool client, Message m, State prev, const Evidence& e) {
+    for (const Finding& f : findings_)
+        if (f.code == Code::StrictEncryptionMismatch) return;
+    const bool close = m == Message::Fin || m == Message::Rst;
+    if (strict_ && tls_.alpn_tds8 && tls_.client_hello_frame != 0 && tls_.server_hello_frame == 0 && !tls_.alert_seen) {
+        Evidence s = e;
+        if (!client && p.tcp_len > 0 && p.tls_content_types.empty())
+            s.variant = Variant::StrictAnsweredTds;
+        else if (!client && close && ends_[1].last_payload_ns == 0)
+            s.variant = Variant::StrictServerClosed;
+        else if (client && close && ends_[1].packets > 0 && ends_[1].last_payload_ns == 0)
+            s.variant = Variant::StrictServerSilent;
+        else
+            return;
+        s.waited_ns = p.time_ns - ends_[0].last_payload_ns;
+        handshake_explained_ = true;
+        find(p, Code::StrictEncryptionMismatch, s);
+        return;
+    }
+    // (prelogin_answered_ is already set by this very close: the server's silence is its payload.)
+    if (!strict_ && !client && close && prev == State::Prelogin && ends_[1].last_payload_ns == 0 &&
+        ends_[0].prelogin_encryption >= 0 && !server_.plain_prelogin_answered &&
+        (server_.prelogin_version < 0 || supports_tds8(unpack_version(server_.prelogin_version)))) {
+        Evidence s = e;
+        s.variant = Variant::StrictRequiredByServer;
+        find(p, Code::StrictEncryptionMismatch, s);
     }
 }
 

@@ -136,6 +136,8 @@ void TlsTracker::learn(const Packet& p, bool client, const Config& config, Serve
     if (client && client_hello_frame == 0 && has(hs, kHsClientHello)) {
         client_hello_frame = p.frame;
         offered_suites = p.tls_cipher_suites;
+        sni = p.sni;
+        alpn_tds8 = std::find(p.alpn.begin(), p.alpn.end(), "tds/8.0") != p.alpn.end();
         for (uint16_t v : p.tls_supported_versions.empty() ? p.tls_handshake_versions : p.tls_supported_versions) {
             if ((v & 0x0f0f) == 0x0a0a) continue;  // GREASE
             offered_max = std::max(offered_max, v);

@@ -51,6 +51,10 @@ struct ServerFacts {
     static constexpr size_t kSeenCerts = 16;
     std::array<SeenCert, kSeenCerts> certs;
     size_t next_cert = 0;  // the slot the next new certificate takes (the oldest)
+    // The VERSION of this server's latest prelogin answer (pack_version), -1 if none seen: tells a
+    // connection that saw none (a strict client's) whether the server has TDS 8.0.
+    int64_t prelogin_version = -1;
+    bool plain_prelogin_answered = false;  // it answered a PRELOGIN in clear: it does not force strict encryption
     // The certificate `der` as read, parsed only if none of the recent ones is the same.
     std::shared_ptr<const CertInfo> certificate(const std::vector<uint8_t>& der);
 };
@@ -200,6 +204,8 @@ struct TlsTracker {
     uint32_t client_hello_frame = 0;    // the first ClientHello
     uint16_t offered_max = 0, offered_min = 0;  // the versions it offered (GREASE left out)
     std::vector<uint16_t> offered_suites;
+    std::string sni;                    // its server_name, "" if none
+    bool alpn_tds8 = false;             // its ALPN offered tds/8.0
     uint32_t server_hello_frame = 0;    // the first ServerHello
     std::optional<uint16_t> version;    // chosen by the ServerHello
     std::optional<uint16_t> cipher;
@@ -289,6 +295,7 @@ struct SessionTracker {
     std::optional<uint32_t> redirect_stream;  // the connection that followed the redirect
     uint32_t redirect_conn_frame = 0;
     std::optional<uint32_t> redirected_from;  // the connection whose redirect this one follows
+    std::string redirected_to_name;           // ... and the server name its routing named
     bool smp_seen = false;
     void learn(const Packet& p, bool client, bool command, bool close, Endpoint& sender);
     const AttentionRecord* attention_at(uint32_t frame) const {

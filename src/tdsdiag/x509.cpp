@@ -1,6 +1,7 @@
 #include "tdsdiag/x509.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 
 namespace tdsdiag {
@@ -123,6 +124,76 @@ int rsa_modulus_bits(const Tlv& spki) {
     return bit_length(modulus.body, modulus.len);
 }
 
+// The subjectAltName (2.5.29.17) entries of the TBS's extensions ([3] EXPLICIT SEQUENCE OF Extension):
+// dNSName [2] and iPAddress [7]; others are skipped. At most 64 of each are kept.
+void read_alt_names(const Tlv& extensions, CertInfo& info) {
+    const uint8_t* p = extensions.body;
+    Tlv list, ext, oid, value, names, gn;
+    if (!read_tlv(p, extensions.end(), list) || list.tag != 0x30) return;
+    p = list.body;
+    while (p < list.end() && read_tlv(p, list.end(), ext)) {
+        const uint8_t* q = ext.body;
+        if (ext.tag != 0x30 || !read_tlv(q, ext.end(), oid) || oid.tag != 0x06) continue;
+        if (oid_to_string(oid.body, oid.len) != "2.5.29.17") continue;
+        if (!read_tlv(q, ext.end(), value)) continue;
+        if (value.tag == 0x01 && !read_tlv(q, ext.end(), value)) continue;  // critical
+        if (value.tag != 0x04) continue;
+        const uint8_t* r = value.body;
+        if (!read_tlv(r, value.end(), names) || names.tag != 0x30) continue;
+        r = names.body;
+        while (r < names.end() && read_tlv(r, names.end(), gn)) {
+            if (gn.tag == 0x82 && info.dns_names.size() < 64)
+                info.dns_names.emplace_back(reinterpret_cast<const char*>(gn.body), gn.len);
+            else if (gn.tag == 0x87 && (gn.len == 4 || gn.len == 16) && info.ip_addresses.size() < 64)
+                info.ip_addresses.emplace_back(gn.body, gn.end());
+        }
+    }
+}
+
+std::string lower_host(std::string s) {
+    for (char& ch : s)
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    if (!s.empty() && s.back() == '.') s.pop_back();
+    return s;
+}
+
+// RFC 6125 6.4.3: a presented identifier (`pattern`, from the certificate) against the name asked for,
+// both lower case. The wildcard may only be in the left-most label and matches one whole label or the
+// rest of it around a fixed prefix and suffix; a wildcard label that is an A-label matches nothing.
+bool host_matches(const std::string& pattern, const std::string& name) {
+    if (pattern.empty() || name.empty()) return false;
+    const size_t star = pattern.find('*');
+    if (star == std::string::npos) return pattern == name;
+    const size_t pdot = pattern.find('.');
+    if (pdot == std::string::npos || star > pdot || pattern.find('*', star + 1) != std::string::npos) return false;
+    if (pattern.compare(0, 4, "xn--") == 0) return false;  // no wildcard inside an internationalized label
+    const size_t ndot = name.find('.');
+    if (ndot == std::string::npos || ndot == 0) return false;
+    if (pattern.compare(pdot, std::string::npos, name, ndot, std::string::npos) != 0) return false;  // the rest, exactly
+    const std::string prefix = pattern.substr(0, star), suffix = pattern.substr(star + 1, pdot - star - 1);
+    const std::string label = name.substr(0, ndot);
+    if (label.size() < prefix.size() + suffix.size()) return false;
+    if (!prefix.empty() || !suffix.empty()) {
+        if (label.compare(0, 4, "xn--") == 0) return false;
+    }
+    return label.compare(0, prefix.size(), prefix) == 0 &&
+           label.compare(label.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string ip_text(const std::vector<uint8_t>& b) {
+    char buf[48];
+    if (b.size() == 4) {
+        std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+        return buf;
+    }
+    std::string s;
+    for (size_t i = 0; i + 1 < b.size(); i += 2) {
+        std::snprintf(buf, sizeof buf, "%s%x", i ? ":" : "", static_cast<unsigned>(b[i] << 8 | b[i + 1]));
+        s += buf;
+    }
+    return s;
+}
+
 }  // namespace
 
 int bit_length(const uint8_t* b, size_t len) {
@@ -132,6 +203,93 @@ int bit_length(const uint8_t* b, size_t len) {
     int top = 0;
     for (uint8_t v = b[i]; v != 0; v >>= 1) ++top;
     return static_cast<int>((len - i - 1) * 8) + top;
+}
+
+std::vector<uint8_t> ip_literal_bytes(const std::string& s) {
+    std::vector<uint8_t> out;
+    if (s.find(':') == std::string::npos) {  // IPv4: four decimal parts, each 0-255
+        unsigned part = 0;
+        int digits_in_part = 0;
+        for (size_t i = 0; i <= s.size(); ++i) {
+            if (i == s.size() || s[i] == '.') {
+                if (digits_in_part == 0 || part > 255) return {};
+                out.push_back(static_cast<uint8_t>(part));
+                part = 0;
+                digits_in_part = 0;
+            } else if (s[i] >= '0' && s[i] <= '9' && digits_in_part < 3) {
+                part = part * 10 + static_cast<unsigned>(s[i] - '0');
+                ++digits_in_part;
+            } else {
+                return {};
+            }
+        }
+        return out.size() == 4 ? out : std::vector<uint8_t>{};
+    }
+    // IPv6: hex groups separated by ':', one '::' at most (no embedded IPv4, no zone).
+    std::vector<uint16_t> head, tail;
+    bool gap = false;
+    std::vector<uint16_t>* cur = &head;
+    size_t i = 0;
+    if (s.compare(0, 2, "::") == 0) {
+        gap = true;
+        cur = &tail;
+        i = 2;
+    }
+    while (i < s.size()) {
+        unsigned v = 0;
+        int n = 0;
+        while (i < s.size() && n < 5 && std::isxdigit(static_cast<unsigned char>(s[i]))) {
+            const char ch = static_cast<char>(std::tolower(static_cast<unsigned char>(s[i])));
+            v = v * 16 + static_cast<unsigned>(ch <= '9' ? ch - '0' : ch - 'a' + 10);
+            ++n;
+            ++i;
+        }
+        if (n == 0 || n > 4) return {};
+        cur->push_back(static_cast<uint16_t>(v));
+        if (i == s.size()) break;
+        if (s[i] != ':') return {};
+        ++i;
+        if (i < s.size() && s[i] == ':') {
+            if (gap) return {};
+            gap = true;
+            cur = &tail;
+            ++i;
+        } else if (i == s.size()) {
+            return {};
+        }
+    }
+    const size_t groups = head.size() + tail.size();
+    if (gap ? groups > 7 : groups != 8) return {};
+    head.resize(8 - tail.size(), 0);
+    head.insert(head.end(), tail.begin(), tail.end());
+    for (uint16_t g : head) {
+        out.push_back(static_cast<uint8_t>(g >> 8));
+        out.push_back(static_cast<uint8_t>(g & 0xff));
+    }
+    return out;
+}
+
+bool certificate_holds_name(const CertInfo& cert, const std::string& name) {
+    const std::vector<uint8_t> ip = ip_literal_bytes(name);
+    if (!ip.empty()) {
+        for (const auto& a : cert.ip_addresses)
+            if (a == ip) return true;
+        return ip_literal_bytes(cert.subject_cn) == ip;
+    }
+    const std::string want = lower_host(name);
+    for (const std::string& d : cert.dns_names)
+        if (host_matches(lower_host(d), want)) return true;
+    return host_matches(lower_host(cert.subject_cn), want);
+}
+
+std::string certificate_names(const CertInfo& cert) {
+    std::string s;
+    for (const std::string& d : cert.dns_names) s += (s.empty() ? "" : ", ") + d;
+    for (const auto& a : cert.ip_addresses) s += (s.empty() ? "" : ", ") + ip_text(a);
+    if (s.empty() || (!cert.subject_cn.empty() && std::find(cert.dns_names.begin(), cert.dns_names.end(),
+                                                             cert.subject_cn) == cert.dns_names.end()))
+        s = cert.subject_cn.empty() ? s : (s.empty() ? "CN " + cert.subject_cn : "CN " + cert.subject_cn + ", " + s);
+    return s;
 }
 
 std::optional<CertInfo> parse_certificate(const uint8_t* der, size_t len) {
@@ -166,7 +324,13 @@ std::optional<CertInfo> parse_certificate(const uint8_t* der, size_t len) {
     if (!b || !a) return std::nullopt;
     info.not_before = *b;
     info.not_after = *a;
-    if (has_spki) info.rsa_bits = rsa_modulus_bits(spki);
+    if (has_spki) {
+        info.rsa_bits = rsa_modulus_bits(spki);
+        // after subjectPublicKeyInfo: [1] issuerUniqueID, [2] subjectUniqueID, [3] extensions
+        Tlv rest;
+        while (p < tbs.end() && read_tlv(p, tbs.end(), rest))
+            if (rest.tag == 0xa3) read_alt_names(rest, info);
+    }
     return info;
 }
 

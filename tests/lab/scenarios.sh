@@ -1674,4 +1674,42 @@ sc_policy_odbc18_sha1() {
     EXPECT="steps 1,2,3,7; lab-CA certificate signed with SHA-1; client FIN before its key exchange; diagnoses weak_cert_hash (warning, on the certificate), client_tls_policy (SHA-1) and certificate_rejected; outcome failed"
     server --encryption off --ca-signed --cert-hash sha1
     odbc18_validated --set Encrypt=yes
+# ---- TDS 8.0 strict on one side only (issue 28, item 2) -----------------------
+# Our script plays a server without TDS 8.0 (--server-version 15.0.4123: SQL Server 2019, no --strict):
+# a strict client's ClientHello is read as a TDS packet that is not a PRELOGIN, then closed (FIN) or,
+# with --non-prelogin-answer prelogin-reply, answered with a TDS PRELOGIN response. And a server
+# requiring strict encryption (--strict, like Force Strict Encryption) closes a PRELOGIN with FIN.
+SCENARIOS+=(
+"odbc18-strict-old-server|ODBC Driver 18 with Encrypt=strict (lab CA trusted, HostNameInCertificate=labsql.tdsdiag.test) against tds_server.py playing SQL Server 2019 without TDS 8.0 (--server-version 15.0.4123): the TLS ClientHello (ALPN tds/8.0) right after the TCP handshake; the server reads it as a TDS packet that is not a PRELOGIN and closes with FIN"
+"go-strict-old-server-tds-answer|go-mssqldb with encrypt=strict (lab CA, hostNameInCertificate) against tds_server.py playing SQL Server 2019 without TDS 8.0 (--server-version 15.0.4123 --non-prelogin-answer prelogin-reply): the server answers the TLS ClientHello with a TDS PRELOGIN response (VERSION 15.0.4123), which the client's TLS cannot read"
+"jdbc-strict-old-server-silent|Microsoft JDBC Driver 13.2 with encrypt=strict (trustStore = the lab CA, hostNameInCertificate) against tds_server.py playing SQL Server 2019 without TDS 8.0 (--server-version 15.0.4123 --non-prelogin-answer prelogin-reply): the script reads the 454-byte TLS record as a TDS header announcing 769 bytes and waits for the rest, so the server stays silent; the driver waits too, and the lab's 40 s client timeout stops it (FIN from the client's kernel)"
+"odbc18-server-requires-strict|ODBC Driver 18 with Encrypt=yes (TDS 7.x: PRELOGIN first) against tds_server.py --strict (TDS 8.0 only, like Force Strict Encryption): the server closes with FIN right after the PRELOGIN without answering it"
+"go-server-requires-strict|go-mssqldb with encrypt=true (TDS 7.x: PRELOGIN first) against tds_server.py --strict (TDS 8.0 only, like Force Strict Encryption): the server closes with FIN right after the PRELOGIN without answering it"
+)
+
+sc_odbc18_strict_old_server() {
+    EXPECT="steps 1,3,7: ClientHello with ALPN tds/8.0 right after the TCP handshake, no ServerHello, server FIN; diagnosis strict_encryption_mismatch; outcome failed"
+    server --server-version 15.0.4123 --ca-signed
+    odbc18_validated --set Encrypt=strict
+}
+sc_go_strict_old_server_tds_answer() {
+    EXPECT="steps 1,3,...: ClientHello with ALPN tds/8.0 right after the TCP handshake, answered by a TDS PRELOGIN response (VERSION 15.0.4123) instead of a ServerHello; diagnosis strict_encryption_mismatch naming SQL Server 2019 without TDS 8.0; outcome failed"
+    server --server-version 15.0.4123 --ca-signed --non-prelogin-answer prelogin-reply --idle-limit 10
+    go_validated "encrypt=strict"
+}
+sc_jdbc_strict_old_server_silent() {
+    EXPECT="steps 1,3,7: ClientHello with ALPN tds/8.0 right after the TCP handshake, no answer from the server, the client's FIN after about 34 s; diagnosis strict_encryption_mismatch (silence, likely); outcome failed"
+    server --server-version 15.0.4123 --ca-signed --non-prelogin-answer prelogin-reply --idle-limit 10
+    jdbc_truststore
+    jdbc_client "$JDBC_URL;encrypt=strict;trustStore=$T/ca.p12;trustStorePassword=changeit;hostNameInCertificate=labsql.tdsdiag.test"
+}
+sc_odbc18_server_requires_strict() {
+    EXPECT="steps 1,2,7: PRELOGIN, then the server's FIN without an answer; diagnosis strict_encryption_mismatch (likely, server_requires_strict); outcome failed"
+    server --strict --ca-signed
+    odbc18_validated --set Encrypt=yes
+}
+sc_go_server_requires_strict() {
+    EXPECT="steps 1,2,7: PRELOGIN, then the server's FIN without an answer; diagnosis strict_encryption_mismatch (likely, server_requires_strict); outcome failed"
+    server --strict --ca-signed
+    go_validated "encrypt=true"
 }

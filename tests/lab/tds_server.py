@@ -1076,6 +1076,12 @@ class Connection(Mars):
         else:
             if typ != PKT_PRELOGIN:
                 self.log("first packet is type 0x%02x, not PRELOGIN" % typ)
+                if a.non_prelogin_answer == "prelogin-reply":
+                    # what a server without TDS 8.0 may do with a strict client's ClientHello:
+                    # answer it as if it were a PRELOGIN, in TDS, then wait for the client to leave
+                    self.send_message(PKT_RESPONSE, self.prelogin_reply(ENC[a.encryption]))
+                    self.log("answered it with a PRELOGIN response (--non-prelogin-answer prelogin-reply)")
+                    self.wait_for_peer_close(a.idle_limit)
                 self.abort("fin", "no PRELOGIN")
             self.prelogin_and_tls(data, strict)
             # ---- step 4: Login7
@@ -1445,6 +1451,11 @@ def main():
                         "script, not by OpenSSL) and close")
     g.add_argument("--login-delay", type=float, default=0.0, help="seconds before the login response")
     g.add_argument("--login-no-answer", action="store_true", help="never answer the Login7")
+    g.add_argument("--non-prelogin-answer", choices=["fin", "prelogin-reply"], default="fin",
+                   help="a first packet that is neither a PRELOGIN nor (with --strict/--accept-strict) a TLS "
+                        "ClientHello, e.g. a TDS 8.0 (strict) client's ClientHello sent to a server without "
+                        "TDS 8.0: fin (default) closes; prelogin-reply answers it with a TDS PRELOGIN "
+                        "response, then waits for the client to close")
     g.add_argument("--login7-first", action="store_true",
                    help="accept a Login7 as the client's first packet, without PRELOGIN (a TDS 7.0 "
                         "client, e.g. FreeTDS with tds version = 7.0): no TLS, login in clear; "

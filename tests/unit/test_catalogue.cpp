@@ -132,7 +132,8 @@ TEST_CASE("catalogue: second expert entries have unique qualifiers and another s
         REQUIRE(info.alt_when != nullptr);
         CHECK(std::strncmp(info.alt_when, "if ", 3) == 0);
     }
-    CHECK(n == 4);  // weak_cert_hash.failed, tls_alert.fatal, attention.unacknowledged, port_reuse.never_accepted
+    CHECK(n == 6);  // weak_cert_hash.failed, tls_alert.fatal, attention.unacknowledged, port_reuse.never_accepted,
+                    // certificate_name_mismatch.rejected, strict_encryption_mismatch.server_requires_strict
     CHECK(std::string(tdsdiag::code_info(Code::TlsAlert).alt_qualifier) == "fatal");
     CHECK(tdsdiag::code_info(Code::TlsAlert).alt_group == tdsdiag::ExpertGroup::Sequence);
     CHECK(tdsdiag::code_info(Code::WeakCertHash).alt_group == tdsdiag::ExpertGroup::ResponseCode);
