@@ -49,6 +49,8 @@ FrameResult Connection::on_packet(const Packet& p) {
     frame_findings_ = findings_.size();
     tcp_.learn_path(p, client, config_.idle_timeout_ns);
     tcp_.learn_health(p, client);
+    // issue 31: full-size segments sent again and again, never acknowledged, while smaller ones pass
+    if (pmtu_.learn(p, client)) find_black_hole(p, client);
 
     // A refused SYN sent again on the same port pair: one more attempt of the same connection. Windows
     // sends the very same SYN again (its sequence number unchanged) about 0.5 s and 1 s after a reset,

@@ -13,6 +13,7 @@
 #include "tdsdiag/finding.hpp"
 #include "tdsdiag/model.hpp"
 #include "tdsdiag/packet.hpp"
+#include "tdsdiag/pmtu.hpp"
 #include "tdsdiag/state.hpp"
 #include "tdsdiag/text.hpp"
 #include "tdsdiag/trackers.hpp"
@@ -81,6 +82,7 @@ public:
     uint16_t client_port() const { return ends_[0].port; }
     uint16_t server_port() const { return ends_[1].port; }
     const TcpTracker& tcp() const { return tcp_; }
+    const PmtuTracker& pmtu() const { return pmtu_; }
     const TlsTracker& tls() const { return tls_; }
     const LoginTracker& login() const { return login_; }
     const AuthTracker& auth() const { return auth_; }
@@ -167,6 +169,7 @@ private:
     TDSDIAG_COLD void find(const Packet& p, Code code, Evidence e = {});
     Evidence evidence(const Packet& p, bool client, State prev) const;
     void relabel_split_login(const Packet& p);
+    TDSDIAG_COLD void find_black_hole(const Packet& p, bool client);  // issue 31 (pmtu.cpp)
 
     const Config& config_;
     ServerFacts& server_;
@@ -180,6 +183,7 @@ private:
     int64_t last_ns_ = 0;
     Endpoint ends_[2];  // [client, server]
     TcpTracker tcp_;
+    PmtuTracker pmtu_;  // issue 31: path-MTU black holes (pmtu.hpp)
     TlsTracker tls_;
     LoginTracker login_;
     AuthTracker auth_;

@@ -4,6 +4,7 @@
 // detail adds the rest of the evidence.
 #include <cstdio>
 
+#include "tdsdiag/pmtu.hpp"
 #include "tdsdiag/connection.hpp"
 #include "tdsdiag/text.hpp"
 #include "tdsdiag/version.hpp"
@@ -353,6 +354,10 @@ Words Describer::words(const Finding& f) const {
                        "costs the time from its segment's first copy to its last.",
                        seconds(std::max<int64_t>(0, e.waited_ns - n.lost_ns())).c_str(),
                        milliseconds(c_.config().slow_login_ns).c_str())};
+    }
+    case Code::PathMtuBlackHole: {  // issue 31: text made in pmtu.cpp
+        PmtuWords w = pmtu_words(e, c_, complete_);
+        return {sev, std::move(w.what), std::move(w.fix), std::move(w.detail)};
     }
     default: break;
     }

@@ -83,6 +83,11 @@ struct Evidence {
     int16_t usual_ttl = -1;
     uint32_t idle_frame = 0;             // idle_reset: the first packet after the silence
     NetCost net;                         // slow_network: what the network cost during the wait
+    // path_mtu_black_hole (issue 31): the size sent again and again, the largest of that side that
+    // got through (both TCP payload bytes), and the first copy's frame; waited_ns: first copy to this one
+    uint32_t lost_len = 0;
+    uint32_t passed_len = 0;
+    uint32_t lost_frame = 0;
 };
 
 struct Finding {

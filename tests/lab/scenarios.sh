@@ -1674,6 +1674,8 @@ sc_policy_odbc18_sha1() {
     EXPECT="steps 1,2,3,7; lab-CA certificate signed with SHA-1; client FIN before its key exchange; diagnoses weak_cert_hash (warning, on the certificate), client_tls_policy (SHA-1) and certificate_rejected; outcome failed"
     server --encryption off --ca-signed --cert-hash sha1
     odbc18_validated --set Encrypt=yes
+}
+
 # ---- TDS 8.0 strict on one side only (issue 28, item 2) -----------------------
 # Our script plays a server without TDS 8.0 (--server-version 15.0.4123: SQL Server 2019, no --strict):
 # a strict client's ClientHello is read as a TDS packet that is not a PRELOGIN, then closed (FIN) or,
@@ -1712,4 +1714,134 @@ sc_go_server_requires_strict() {
     EXPECT="steps 1,2,7: PRELOGIN, then the server's FIN without an answer; diagnosis strict_encryption_mismatch (likely, server_requires_strict); outcome failed"
     server --strict --ca-signed
     go_validated "encrypt=true"
+}
+
+# ---- before and beneath the connection (issue 31): name resolution, listeners with several
+# addresses, path MTU.  lab_resolver (from a setup_ function): Debian's dnsmasq in the server
+# namespace on an address of its own, RESOLVER_IP, authoritative for lab.test (--local=/lab.test/:
+# a name it has no record of gets NXDOMAIN, never forwarded); the client namespace's resolv.conf
+# (/etc/netns/<client namespace>/, bind-mounted by ip netns exec) names it, its hosts file only
+# localhost; glibc's stub resolver in the clients asks it (A and AAAA in parallel, timeout 5 s).
+# Extra records: RESOLVER_RECORDS ("name,address" host-record lines, several for one name give
+# several addresses). The capture filter adds port 53 of the resolver.
+RESOLVER_IP=10.10.10.53
+LAB_NAME=sql.lab.test
+lab_resolver() {
+    command -v dnsmasq >/dev/null || die "dnsmasq missing: apt-get install dnsmasq-base"
+    ip -n "$NSS" addr add "$RESOLVER_IP/24" dev eth0 || return 1
+    local rec args=()
+    for rec in ${RESOLVER_RECORDS:-$LAB_NAME,$SERVER_IP}; do args+=(--host-record="$rec"); done
+    in_server dnsmasq --keep-in-foreground --no-resolv --no-hosts --no-poll --bind-interfaces \
+        --listen-address="$RESOLVER_IP" --except-interface=lo --local=/lab.test/ --log-queries \
+        --log-facility="$T/dnsmasq.log" --pid-file="$T/dnsmasq.pid" --user=root \
+        --cache-size=0 "${args[@]}" >>"$T/server.log" 2>&1 &
+    mkdir -p "/etc/netns/$NSC"
+    echo "nameserver $RESOLVER_IP" > "/etc/netns/$NSC/resolv.conf"
+    # localhost and the machine's own name (the JVM looks it up): only lab.test goes to the resolver
+    printf '127.0.0.1 localhost\n127.0.1.1 %s\n' "$(hostname)" > "/etc/netns/$NSC/hosts"
+    local i
+    for i in $(seq 1 50); do
+        in_client getent ahostsv4 "$LAB_NAME" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    in_client getent ahostsv4 "$LAB_NAME" >/dev/null 2>&1 || return 1
+    CAP_FILTER="((host $SERVER_IP${EXTRA_HOSTS:+ or host ${EXTRA_HOSTS// / or host }}) and (tcp port $PORT or udp port 1434 or icmp)) or (host $RESOLVER_IP and port 53)"
+    note "resolver: dnsmasq $(dnsmasq --version | awk 'NR==1 {print $3}') (Debian) on $RESOLVER_IP:53 in the server namespace, --local=/lab.test/ --no-resolv --cache-size=0, records ${RESOLVER_RECORDS:-$LAB_NAME,$SERVER_IP}; client namespace: resolv.conf 'nameserver $RESOLVER_IP' and a hosts file with localhost and the machine's own name only (/etc/netns/<client namespace>/)"
+}
+
+SCENARIOS+=(
+"dns-nxdomain|tsql with host = sqlx.lab.test (a typo of sql.lab.test): glibc's resolver asks dnsmasq (the lab's resolver, authoritative for lab.test) for A and AAAA, both answered NXDOMAIN (No such name); tsql fails without any TCP connection"
+"dns-aaaa-stall|tsql with host = sql.lab.test; iptables in the server namespace drops the first AAAA query that reaches the resolver (u32 match on the query type 28, statistic nth): glibc sends A and AAAA in parallel, the A answer comes at once, the AAAA answer only after glibc's 5 s timeout and its second try; then a cleartext login, select 1, FIN"
+"dns-two-addresses-one-dead|the resolver gives two addresses for sql.lab.test, 10.10.10.121 and 10.10.10.120; nftables in the server namespace drops every packet to 10.10.10.121 (the listener's address in a failed subnet); tsql (FreeTDS 1.3 connects to all addresses of a name at once, non-blocking) sends a SYN to each within a millisecond; 10.10.10.120 answers and tsql logs in (cleartext, select 1, FIN), the SYN to 10.10.10.121 stays unanswered and FreeTDS drops that attempt without a packet"
+"pmtu-black-hole|a router namespace between client and server whose link to the server has MTU 1200 (router's eth1; the server's eth0 stays at 1500) and whose nftables drop every ICMP it would send (no fragmentation needed ever reaches the client): tsql (cleartext) logs in with small segments, then sends a 6 KB SQL batch in full-size segments (1448 bytes of payload, MSS 1460 on both ends); those are dropped by the router and retransmitted again and again without acknowledgement until tsql is stopped"
+)
+
+setup_dns_nxdomain() { lab_resolver; }
+sc_dns_nxdomain() {
+    EXPECT="no TCP connection: DNS queries A and AAAA for sqlx.lab.test answered NXDOMAIN; tsql fails; diagnosis dns_failed on the answers"
+    NO_SERVER="only the resolver answers: the client never reaches a TDS server"
+    SERVER_ARGS=""
+    tsql_client off "host = sqlx.lab.test"
+    tsql_report "host = sqlx.lab.test, port = 1433, encryption = off, tds version = 7.4"
+}
+
+setup_dns_aaaa_stall() { lab_resolver; }
+sc_dns_aaaa_stall() {
+    EXPECT="DNS A answered at once, AAAA answered about 5 s later (first AAAA query dropped, glibc's second try answered); then steps 1,2,4,5,6,7 cleartext; diagnosis dns_slow (AAAA) + cleartext_login; outcome connected"
+    in_server iptables -A INPUT -d "$RESOLVER_IP" -p udp --dport 53 -m u32 --u32 "0>>22&0x3C@32&0xFFFF=28" \
+        -m statistic --mode nth --every 1000 --packet 0 -j DROP || die "iptables failed"
+    note "iptables -A INPUT -d $RESOLVER_IP -p udp --dport 53 -m u32 --u32 '0>>22&0x3C@32&0xFFFF=28' -m statistic --mode nth --every 1000 --packet 0 -j DROP in the server namespace (the first query of type AAAA for a name of the length of sql.lab.test is dropped)"
+    server --encryption not_sup
+    tsql_client off "host = $LAB_NAME"
+    tsql_report "host = $LAB_NAME, port = 1433, encryption = off, tds version = 7.4"
+}
+
+setup_dns_two_addresses_one_dead() {
+    EXTRA_HOSTS=10.10.10.121
+    RESOLVER_RECORDS="$LAB_NAME,10.10.10.121 $LAB_NAME,$SERVER_IP"
+    lab_resolver || return 1
+    ip -n "$NSS" addr add 10.10.10.121/24 dev eth0 || return 1
+    in_server nft -f - <<'NFT' || return 1
+table ip lab {
+    chain input {
+        type filter hook input priority 0; policy accept;
+        ip daddr 10.10.10.121 drop
+    }
+}
+NFT
+    note "10.10.10.121/24 added to the server namespace; nft table ip lab, chain input: ip daddr 10.10.10.121 drop"
+}
+sc_dns_two_addresses_one_dead() {
+    EXPECT="DNS A answer with 10.10.10.121 and 10.10.10.120; SYNs to both at once; the one to 10.10.10.121 unanswered (a parallel attempt whose sibling to the name's other address answered: not a failure of the application); steps 1,2,4,5,6,7 to 10.10.10.120, cleartext; outcome connected"
+    server --encryption not_sup
+    tsql_client off "host = $LAB_NAME" "connect timeout = 4"
+    tsql_report "host = $LAB_NAME, port = 1433, encryption = off, tds version = 7.4, connect timeout = 4"
+}
+
+setup_pmtu_black_hole() {
+    lab_router || return 1
+    in_router ip link set eth1 mtu 1200 || return 1
+    # TSO/GSO off on the client: the capture shows the segments as they leave
+    in_client ethtool -K eth0 tso off gso off >/dev/null 2>&1 || true
+    in_router nft -f - <<'NFT' || return 1
+table ip lab {
+    chain output {
+        type filter hook output priority 0; policy accept;
+        ip protocol icmp drop
+    }
+}
+NFT
+    note "in the router: its link to the server (eth1) at MTU 1200, the server's own eth0 at 1500 (MSS 1460 both ways); nft table ip lab, chain output: ip protocol icmp drop (the router's fragmentation-needed messages never leave); client: ethtool -K eth0 tso off gso off"
+}
+sc_pmtu_black_hole() {
+    EXPECT="steps 1,2,4,5,6 cleartext: login and select 1 in small segments; then a SQL batch of about 6 KB sent in 1448-byte segments, none acknowledged, retransmitted until tsql is stopped; diagnosis path_mtu_black_hole (largest size through: the login's, fix MSS clamping / Packet Size / MTU)"
+    server --encryption not_sup
+    local pad i
+    pad=$(for i in 1 2 3 4 5 6; do printf "'%s' as c$i, " "$(head -c 1000 /dev/zero | tr '\0' x)"; done)
+    CLIENT_TIMEOUT=12 TSQL_PAUSE=1 TSQL_QUERY_AFTER="select ${pad}1 as c0\ngo\n" tsql_client off
+    note "tsql: select 1, then 1 s later a select of six 1000-character literals (about 6 KB)"
+    tsql_report "host = $SERVER_IP, port = 1433, encryption = off, tds version = 7.4"
+    sed -i "s/^error: (none, connected)$/error: (none: tsql waited for the batch's answer until stopped by timeout ${CLIENT_TIMEOUT:-12} s after its start)/" "$T/report"
+}
+
+# tsql_report "freetds.conf lines": driver:, connection: and error: lines for the last tsql run
+# (error: tsql's messages verbatim, lines joined with " | "; "(none, connected)" without them)
+tsql_report() {
+    local err
+    err=$(tr -d '\r' < "$T/clients.log" | tac | sed '/^--- tsql (/q' | tac \
+        | grep -vE '^(--- tsql|locale is|locale charset|using default charset|[0-9]+> |\([0-9]+ rows? affected\)|[0-9]+$|$)' \
+        | sed 's/^[[:space:]]*//' | paste -sd'|' | sed 's/|/ | /g')
+    provenance_line driver "$(v_tsql)"
+    provenance_line connection "tsql -S lab -U sa -P ***, freetds.conf [lab]: $1"
+    provenance_line error "${err:-(none, connected)}"
+}
+
+SCENARIOS+=(
+"jdbc-multisubnet-failover|as dns-two-addresses-one-dead (sql.lab.test resolves to 10.10.10.121, dropped by nftables, and 10.10.10.120) with Microsoft JDBC Driver 13.2, multiSubnetFailover=true, encrypt=false: the driver opens connections to both addresses in parallel; 10.10.10.120 answers and the driver logs in on it (login-only TLS, select 1), the attempt to 10.10.10.121 is abandoned"
+)
+setup_jdbc_multisubnet_failover() { setup_dns_two_addresses_one_dead; }
+sc_jdbc_multisubnet_failover() {
+    EXPECT="DNS A answer with 10.10.10.121 and 10.10.10.120; SYNs to both at once; the one to 10.10.10.121 unanswered (a parallel attempt, the name's other address answered); steps 1-7 to 10.10.10.120, login-only TLS; outcome connected"
+    server --encryption off
+    jdbc_client "jdbc:sqlserver://$LAB_NAME:$PORT;encrypt=false;multiSubnetFailover=true"
 }

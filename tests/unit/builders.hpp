@@ -135,4 +135,12 @@ struct Run {
     }
 };
 
+// How many diagnoses `code` the run's frames carried (single pass).
+inline size_t count(const Run& run, tdsdiag::Code code) {
+    size_t n = 0;
+    for (const auto& r : run.results)
+        for (const auto& d : r.diagnoses) n += d.code == code;
+    return n;
+}
+
 }  // namespace test

@@ -49,12 +49,6 @@ const tdsdiag::Diagnosis* in(const std::vector<tdsdiag::Diagnosis>& ds, Code cod
     return nullptr;
 }
 
-size_t count(const Run& run, Code code) {
-    size_t n = 0;
-    for (const auto& r : run.results)
-        for (const auto& d : r.diagnoses) n += d.code == code;
-    return n;
-}
 
 }  // namespace
 
