@@ -1,10 +1,12 @@
 // The statistics over the tdsdiag tap, which carries each frame of ours (FrameData): the reports
 // (tshark -z tdsdiag,conv|csv|summary[,filter]), the table of Wireshark's Statistics menu (and
-// tshark -z tdsdiag,connections).
+// tshark -z tdsdiag,connections), and the Flow Graph's sequence analysis (tshark -z flow,tdsdiag).
 // Every row comes from the core (report.hpp); the taps only mark which connections a filter kept.
 #include "statistics.hpp"
 
 #include <epan/packet.h>
+#include <epan/epan_dissect.h>
+#include <epan/proto.h>
 #include <epan/stat_tap_ui.h>
 #include <epan/tap.h>
 
@@ -19,7 +21,10 @@
 #include "tdsdiag/analyzer.hpp"
 #include "tdsdiag/report.hpp"
 #include "file_state.hpp"
+#include "registration.hpp"
+#include "sequence_analysis_compat.hpp"
 #include "version_compat.hpp"
+#include "wanted_fields.hpp"
 
 namespace tdsdiag_plugin {
 
@@ -229,6 +234,175 @@ tap_packet_status conn_table_packet(void* data, packet_info*, epan_dissect_t*, c
 }
 
 
+// ---- the Flow Graph (Statistics > Flow Graph, tshark -z flow,tdsdiag,standard) ----------------
+// One arrow per frame of a SQL Server connection: what the frame is on the arrow, its step and
+// diagnoses as the comment. Runs only when the dialog or -z flow asks: its tap listener asks for the
+// protocol tree, and the frame's names are read from it then.
+
+// The fields the labels are made from, looked up on the first use.
+struct FlowFields {
+    bool looked = false;
+    int tds_type = -1, tds_loginack = -1, tds_error = -1, tls_handshake = -1, tls_alert = -1,
+        tls_content = -1;
+};
+FlowFields g_flow;
+
+void look_up_flow_fields() {
+    if (g_flow.looked) return;
+    g_flow.looked = true;
+    g_flow.tds_type = proto_registrar_get_id_byname("tds.type");
+    g_flow.tds_loginack = proto_registrar_get_id_byname("tds.loginack");
+    g_flow.tds_error = proto_registrar_get_id_byname("tds.error.number");
+    g_flow.tls_handshake = proto_registrar_get_id_byname("tls.handshake.type");
+    g_flow.tls_alert = proto_registrar_get_id_byname("tls.alert_message.desc");
+    g_flow.tls_content = proto_registrar_get_id_byname("tls.record.content_type");
+}
+
+// The values of a field in the frame's tree, in order (none without a tree or the field).
+GPtrArray* finfos(proto_tree* tree, int hf) {
+    return (tree == nullptr || hf < 0) ? nullptr : proto_find_finfo(tree, hf);
+}
+guint32 uint_of(field_info* fi) { return fvalue_get_uinteger(TDSDIAG_FVALUE(fi)); }
+
+const char* tls_handshake_name(guint32 type) {
+    switch (type) {
+    case 1: return "ClientHello";
+    case 2: return "ServerHello";
+    case 4: return "NewSessionTicket";
+    case 8: return "EncryptedExtensions";
+    case 11: return "Certificate";
+    case 12: return "ServerKeyExchange";
+    case 13: return "CertificateRequest";
+    case 14: return "ServerHelloDone";
+    case 15: return "CertificateVerify";
+    case 16: return "ClientKeyExchange";
+    case 20: return "Finished";
+    }
+    return nullptr;
+}
+
+const char* tds_type_name(guint32 type) {
+    switch (type) {
+    case 0x01: return "SQL batch";
+    case 0x03: return "RPC";
+    case 0x06: return "Attention";
+    case 0x07: return "Bulk load";
+    case 0x0e: return "Transaction manager";
+    case 0x10: return "Login7";
+    case 0x11: return "SSPI";
+    case 0x12: return "PRELOGIN";
+    }
+    return nullptr;
+}
+
+// What the frame is, from its tree: "SYN", "PRELOGIN", "ClientHello", "Login7", "LOGINACK",
+// "Error 18456", "FIN", "RST"... (g_malloc'd).
+gchar* flow_label(proto_tree* tree, guint32 tcp_flags, guint8 step) {
+    look_up_flow_fields();
+    GString* label = g_string_new(nullptr);
+    const auto add = [label](const char* what) {
+        if (label->len != 0) g_string_append(label, ", ");
+        g_string_append(label, what);
+    };
+    guint32 flags = tcp_flags;
+    if (flags & 0x04) add("RST");
+    if ((flags & 0x02) && (flags & 0x10)) add("SYN/ACK");
+    else if (flags & 0x02) add("SYN");
+    if (GPtrArray* a = finfos(tree, g_flow.tls_handshake)) {
+        for (guint i = 0; i < a->len; ++i) {
+            const char* name = tls_handshake_name(uint_of(static_cast<field_info*>(g_ptr_array_index(a, i))));
+            if (name != nullptr) add(name);
+        }
+        g_ptr_array_free(a, TRUE);
+    }
+    if (GPtrArray* a = finfos(tree, g_flow.tls_alert)) {
+        if (a->len != 0) {
+            gchar* alert = g_strdup_printf("TLS alert %u", uint_of(static_cast<field_info*>(g_ptr_array_index(a, 0))));
+            add(alert);
+            g_free(alert);
+        }
+        g_ptr_array_free(a, TRUE);
+    }
+    bool answered = false;
+    if (GPtrArray* a = finfos(tree, g_flow.tds_error)) {
+        for (guint i = 0; i < a->len; ++i) {
+            gchar* error = g_strdup_printf("Error %u", uint_of(static_cast<field_info*>(g_ptr_array_index(a, i))));
+            add(error);
+            g_free(error);
+            answered = true;
+        }
+        g_ptr_array_free(a, TRUE);
+    }
+    if (GPtrArray* a = finfos(tree, g_flow.tds_loginack)) {
+        if (a->len != 0) {
+            add("LOGINACK");
+            answered = true;
+        }
+        g_ptr_array_free(a, TRUE);
+    }
+    if (GPtrArray* a = finfos(tree, g_flow.tds_type)) {
+        if (a->len != 0) {
+            const guint32 type = uint_of(static_cast<field_info*>(g_ptr_array_index(a, 0)));
+            const char* name = tds_type_name(type);
+            // A TLS handshake in PRELOGIN packets (TDS 7.x) is named by its TLS messages.
+            if (name != nullptr && !(type == 0x12 && label->len != 0)) add(name);
+            else if (type == 0x04 && !answered) add(step == 2 ? "PRELOGIN response" : "Response");
+        }
+        g_ptr_array_free(a, TRUE);
+    }
+    if (label->len == 0) {
+        bool tls_data = false;
+        if (GPtrArray* a = finfos(tree, g_flow.tls_content)) {
+            tls_data = a->len != 0;
+            g_ptr_array_free(a, TRUE);
+        }
+        if (tls_data) add("TLS data");
+    }
+    if (flags & 0x01) add("FIN");
+    if (label->len == 0) add((flags & 0x10) ? "ACK" : "data");
+    return g_string_free(label, FALSE);
+}
+
+// The frame's step and diagnoses, as the Flow Graph's comment (g_malloc'd).
+gchar* flow_comment(guint32 frame, const FrameData* fd) {
+    GString* comment = g_string_new(nullptr);
+    if (fd->step != kNoStep)
+        g_string_append_printf(comment, "Step %u %s", fd->step, tdsdiag::step_name(static_cast<tdsdiag::Step>(fd->step)));
+    if (fd->n_diags != 0 && g_file != nullptr) {
+        try {
+            if (const tdsdiag::Connection* c = g_file->analyzer.find(fd->stream)) {
+                const char* sep = comment->len != 0 ? ": " : "";
+                for (const tdsdiag::Diagnosis& d : c->diagnoses_on(frame, true)) {
+                    g_string_append_printf(comment, "%s%s", sep, tdsdiag::code_info(d.code).name);
+                    sep = ", ";
+                }
+            }
+        } catch (const std::exception&) {
+            // Out of memory: the comment names the step only.
+        }
+    }
+    return g_string_free(comment, FALSE);
+}
+
+tap_packet_status flow_packet(void* data, packet_info* pinfo, epan_dissect_t* edt, const void* frame, tap_flags_t) {
+    auto* sainfo = static_cast<TDSDIAG_SEQ_INFO*>(data);
+    const auto* fd = static_cast<const FrameData*>(frame);
+    if (fd->kind != kTcpFrame) return TAP_PACKET_DONT_REDRAW;  // SQL Server connections only
+    TDSDIAG_SEQ_ITEM* sai = sequence_analysis_create_sai_with_addresses(pinfo, sainfo);
+    if (sai == nullptr) return TAP_PACKET_DONT_REDRAW;
+    sai->frame_number = pinfo->num;
+    sai->port_src = static_cast<guint16>(pinfo->srcport);
+    sai->port_dst = static_cast<guint16>(pinfo->destport);
+    tdsdiag::TcpHeaderAt h;
+    const guint32 flags = edt != nullptr && locate_tcp(edt->tvb, pinfo, h) ? h.flags : 0;
+    sai->frame_label = flow_label(edt != nullptr ? edt->tree : nullptr, flags, fd->step);
+    sai->comment = flow_comment(pinfo->num, fd);
+    sai->conv_num = static_cast<guint16>(fd->stream);
+    sai->display = TRUE;
+    g_queue_push_tail(sainfo->items, sai);
+    return TAP_PACKET_REDRAW;
+}
+
 }  // namespace
 
 void register_statistics() {
@@ -258,6 +432,9 @@ void register_statistics() {
                                               nullptr,
                                               0};
     register_stat_tap_table_ui(&conn_table_ui);
+    // The Flow Graph's own sequence analysis; the tree is built only while it listens.
+    register_seq_analysis("tdsdiag", "SQL Server connections (tdsdiag)", proto_tdsdiag, "tdsdiag",
+                          TL_REQUIRES_PROTO_TREE, flow_packet);
 }
 
 }  // namespace tdsdiag_plugin

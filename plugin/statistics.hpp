@@ -6,7 +6,8 @@ namespace tdsdiag_plugin {
 // The tdsdiag tap: frames.cpp queues each frame of ours (its FrameData, file_state.hpp) on it.
 extern int tdsdiag_tap;
 
-// Registers the tap, the -z tdsdiag,... reports and the Statistics menu's table.
+// Registers the tap, the -z tdsdiag,... reports, the Statistics menu's table and the Flow Graph's
+// sequence analysis.
 void register_statistics();
 
 }  // namespace tdsdiag_plugin
