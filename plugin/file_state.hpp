@@ -31,6 +31,13 @@ struct DiagData {
 
 enum FrameKind : guint8 { kTcpFrame = 0, kBrowserFrame = 1, kKerberosFrame = 2 };
 
+// What a TCP frame is, for the Flow Graph's label (statistics.cpp), read on the first pass (later
+// passes do not prime the fields): `flow_flags` holds the TCP flags FIN, SYN, RST, PSH, ACK (0x1f) and
+// the marks below; `flow_what` the first TLS handshake type | kFlowTls, else the first TDS packet type,
+// else kFlowTlsData for TLS records without a handshake, else 0.
+constexpr guint8 kFlowLoginAck = 0x20, kFlowError = 0x40, kFlowTlsAlert = 0x80;
+constexpr guint8 kFlowTls = 0x80, kFlowTlsData = 0x7f;
+
 // What the first pass found for one frame; lives in file scope. Also what the tdsdiag tap carries.
 struct FrameData {
     guint8 kind;     // FrameKind
@@ -41,6 +48,7 @@ struct FrameData {
     nstime_t delta;
     guint n_diags;    // the diagnoses the first pass found on the frame
     DiagData* diags;  // on the first pass only (packet scope); later passes ask the core again
+    guint8 flow_flags, flow_what;  // what the frame is (see kFlowLoginAck), TCP frames only
 };
 
 // The frame's absolute time in nanoseconds.
@@ -67,6 +75,8 @@ public:
         k.stream = fd.stream;
         k.step = fd.step;
         k.kind = static_cast<guint8>(fd.kind | kKnown);
+        k.flow_flags = fd.flow_flags;
+        k.flow_what = fd.flow_what;
         k.extra = 0;
         if (fd.first || fd.has_delta || fd.n_diags != 0) {
             Extra e;
@@ -87,6 +97,8 @@ public:
         fd->kind = static_cast<guint8>(k.kind & ~kKnown);
         fd->stream = k.stream;
         fd->step = k.step;
+        fd->flow_flags = k.flow_flags;
+        fd->flow_what = k.flow_what;
         if (k.extra != 0) {
             const Extra& e = extras_[k.extra - 1];
             fd->first = (e.flags & kFirst) != 0;
@@ -109,7 +121,9 @@ private:
         guint32 extra;  // 0, or the index + 1 of the frame's FrameData in extras_
         guint8 step;
         guint8 kind;    // FrameKind, with kKnown set for frames of ours
+        guint8 flow_flags, flow_what;  // in what would be padding: still 12 bytes
     };
+    static_assert(sizeof(Kept) == 12, "a frame's Kept grew");
     static constexpr guint8 kKnown = 0x80;
     static constexpr unsigned kPageBits = 16;
     static constexpr guint32 kPageMask = (1u << kPageBits) - 1;

@@ -104,6 +104,21 @@ FrameData* to_frame_data(packet_info* pinfo, const tdsdiag::FrameResult& r, Fram
     return fd;
 }
 
+// What a TCP frame is, for the Flow Graph (file_state.hpp: kFlowLoginAck...).
+void flow_marks(const tdsdiag::Packet& p, FrameData* fd) {
+    guint8 flags = static_cast<guint8>(p.tcp_flags & 0x1f);
+    if (p.login_ack) flags |= kFlowLoginAck;
+    if (!p.errors.empty()) flags |= kFlowError;
+    if (!p.tls_alerts.empty()) flags |= kFlowTlsAlert;
+    fd->flow_flags = flags;
+    if (!p.tls_handshake_types.empty())
+        fd->flow_what = static_cast<guint8>(p.tls_handshake_types.front() | kFlowTls);
+    else if (!p.tds_types.empty())
+        fd->flow_what = p.tds_types.front();
+    else if (!p.tls_content_types.empty())
+        fd->flow_what = kFlowTlsData;
+}
+
 // The frame's TCP stream index (tcp.stream): Wireshark's TCP conversation is asked once per
 // connection, and again at each SYN (the only segment that can start a new stream on the same
 // addresses and ports); other frames take it from the file's tcp_streams (`known`: found there, and `stream`
@@ -188,6 +203,7 @@ TDSDIAG_NOINLINE FrameData* analyze_frame(tvbuff_t* tvb, packet_info* pinfo, pro
         tdsdiag::StreamStart start;
         const bool late = !tracked && !could_start && stream_start(pinfo, start);
         FrameData* fd = to_frame_data(pinfo, g_file->analyzer.on_packet(p, late ? &start : nullptr), kTcpFrame, p.stream);
+        if (fd != nullptr) flow_marks(p, fd);
         g_file->packet_dirty = p.has_payload_fields();
         if (late && fd != nullptr) tdsdiag_plugin::claim_for_tds(pinfo);
         return fd;

@@ -5,7 +5,6 @@
 #include "statistics.hpp"
 
 #include <epan/packet.h>
-#include <epan/epan_dissect.h>
 #include <epan/proto.h>
 #include <epan/stat_tap_ui.h>
 #include <epan/tap.h>
@@ -19,12 +18,12 @@
 #include <vector>
 
 #include "tdsdiag/analyzer.hpp"
+#include "tdsdiag/packet.hpp"
 #include "tdsdiag/report.hpp"
 #include "file_state.hpp"
 #include "registration.hpp"
 #include "sequence_analysis_compat.hpp"
 #include "version_compat.hpp"
-#include "wanted_fields.hpp"
 
 namespace tdsdiag_plugin {
 
@@ -236,33 +235,8 @@ tap_packet_status conn_table_packet(void* data, packet_info*, epan_dissect_t*, c
 
 // ---- the Flow Graph (Statistics > Flow Graph, tshark -z flow,tdsdiag,standard) ----------------
 // One arrow per frame of a SQL Server connection: what the frame is on the arrow, its step and
-// diagnoses as the comment. Runs only when the dialog or -z flow asks: its tap listener asks for the
-// protocol tree, and the frame's names are read from it then.
-
-// The fields the labels are made from, looked up on the first use.
-struct FlowFields {
-    bool looked = false;
-    int tds_type = -1, tds_loginack = -1, tds_error = -1, tls_handshake = -1, tls_alert = -1,
-        tls_content = -1;
-};
-FlowFields g_flow;
-
-void look_up_flow_fields() {
-    if (g_flow.looked) return;
-    g_flow.looked = true;
-    g_flow.tds_type = proto_registrar_get_id_byname("tds.type");
-    g_flow.tds_loginack = proto_registrar_get_id_byname("tds.loginack");
-    g_flow.tds_error = proto_registrar_get_id_byname("tds.error.number");
-    g_flow.tls_handshake = proto_registrar_get_id_byname("tls.handshake.type");
-    g_flow.tls_alert = proto_registrar_get_id_byname("tls.alert_message.desc");
-    g_flow.tls_content = proto_registrar_get_id_byname("tls.record.content_type");
-}
-
-// The values of a field in the frame's tree, in order (none without a tree or the field).
-GPtrArray* finfos(proto_tree* tree, int hf) {
-    return (tree == nullptr || hf < 0) ? nullptr : proto_find_finfo(tree, hf);
-}
-guint32 uint_of(field_info* fi) { return fvalue_get_uinteger(TDSDIAG_FVALUE(fi)); }
+// diagnoses as the comment. Runs only when the dialog or -z flow asks, from the two bytes a frame the
+// first pass keeps (FrameData::flow_flags, flow_what): later passes do not prime the fields.
 
 const char* tls_handshake_name(guint32 type) {
     switch (type) {
@@ -295,108 +269,100 @@ const char* tds_type_name(guint32 type) {
     return nullptr;
 }
 
-// What the frame is, from its tree: "SYN", "PRELOGIN", "ClientHello", "Login7", "LOGINACK",
-// "Error 18456", "FIN", "RST"... (g_malloc'd).
-gchar* flow_label(proto_tree* tree, guint32 tcp_flags, guint8 step) {
-    look_up_flow_fields();
+// The server's error number on the frame, from the login_failed finding there; 0 if none.
+guint32 error_number(const tdsdiag::Connection* c, guint32 frame) {
+    if (c == nullptr) return 0;
+    for (const tdsdiag::Finding& f : c->findings())
+        if (f.frame == frame && f.evidence.error) return f.evidence.error->number;
+    return 0;
+}
+
+// What the frame is, from the marks its first pass kept: "SYN", "PRELOGIN", "ClientHello", "Login7",
+// "LOGINACK", "Error 18456", "FIN", "RST"... (g_malloc'd).
+gchar* flow_label(const FrameData* fd, const tdsdiag::Connection* c, guint32 frame) {
     GString* label = g_string_new(nullptr);
     const auto add = [label](const char* what) {
         if (label->len != 0) g_string_append(label, ", ");
         g_string_append(label, what);
     };
-    guint32 flags = tcp_flags;
-    if (flags & 0x04) add("RST");
-    if ((flags & 0x02) && (flags & 0x10)) add("SYN/ACK");
-    else if (flags & 0x02) add("SYN");
-    if (GPtrArray* a = finfos(tree, g_flow.tls_handshake)) {
-        for (guint i = 0; i < a->len; ++i) {
-            const char* name = tls_handshake_name(uint_of(static_cast<field_info*>(g_ptr_array_index(a, i))));
-            if (name != nullptr) add(name);
-        }
-        g_ptr_array_free(a, TRUE);
+    const guint8 flags = fd->flow_flags;
+    const guint8 what = fd->flow_what;
+    if (flags & tdsdiag::kRst) add("RST");
+    if ((flags & tdsdiag::kSyn) && (flags & tdsdiag::kAck)) add("SYN/ACK");
+    else if (flags & tdsdiag::kSyn) add("SYN");
+    if (what & kFlowTls) {
+        const char* name = tls_handshake_name(what & ~kFlowTls);
+        add(name != nullptr ? name : "TLS handshake");
     }
-    if (GPtrArray* a = finfos(tree, g_flow.tls_alert)) {
-        if (a->len != 0) {
-            gchar* alert = g_strdup_printf("TLS alert %u", uint_of(static_cast<field_info*>(g_ptr_array_index(a, 0))));
-            add(alert);
-            g_free(alert);
-        }
-        g_ptr_array_free(a, TRUE);
-    }
-    bool answered = false;
-    if (GPtrArray* a = finfos(tree, g_flow.tds_error)) {
-        for (guint i = 0; i < a->len; ++i) {
-            gchar* error = g_strdup_printf("Error %u", uint_of(static_cast<field_info*>(g_ptr_array_index(a, i))));
+    if (flags & kFlowTlsAlert) add("TLS alert");
+    if (flags & kFlowError) {
+        const guint32 number = error_number(c, frame);
+        if (number != 0) {
+            gchar* error = g_strdup_printf("Error %u", number);
             add(error);
             g_free(error);
-            answered = true;
+        } else {
+            add("Error");
         }
-        g_ptr_array_free(a, TRUE);
     }
-    if (GPtrArray* a = finfos(tree, g_flow.tds_loginack)) {
-        if (a->len != 0) {
-            add("LOGINACK");
-            answered = true;
+    if (flags & kFlowLoginAck) add("LOGINACK");
+    if (!(what & kFlowTls) && what != 0) {
+        if (what == kFlowTlsData) {
+            if (label->len == 0) add("TLS data");
+        } else if (const char* name = tds_type_name(what)) {
+            add(name);
+        } else if (what == tdsdiag::kTdsResponse && !(flags & (kFlowError | kFlowLoginAck))) {
+            add(fd->step == static_cast<guint8>(tdsdiag::Step::Prelogin) ? "PRELOGIN response" : "Response");
         }
-        g_ptr_array_free(a, TRUE);
     }
-    if (GPtrArray* a = finfos(tree, g_flow.tds_type)) {
-        if (a->len != 0) {
-            const guint32 type = uint_of(static_cast<field_info*>(g_ptr_array_index(a, 0)));
-            const char* name = tds_type_name(type);
-            // A TLS handshake in PRELOGIN packets (TDS 7.x) is named by its TLS messages.
-            if (name != nullptr && !(type == 0x12 && label->len != 0)) add(name);
-            else if (type == 0x04 && !answered) add(step == 2 ? "PRELOGIN response" : "Response");
-        }
-        g_ptr_array_free(a, TRUE);
-    }
-    if (label->len == 0) {
-        bool tls_data = false;
-        if (GPtrArray* a = finfos(tree, g_flow.tls_content)) {
-            tls_data = a->len != 0;
-            g_ptr_array_free(a, TRUE);
-        }
-        if (tls_data) add("TLS data");
-    }
-    if (flags & 0x01) add("FIN");
-    if (label->len == 0) add((flags & 0x10) ? "ACK" : "data");
+    if (flags & tdsdiag::kFin) add("FIN");
+    if (label->len == 0) add((flags & tdsdiag::kAck) ? "ACK" : "TCP");
     return g_string_free(label, FALSE);
 }
 
-// The frame's step and diagnoses, as the Flow Graph's comment (g_malloc'd).
-gchar* flow_comment(guint32 frame, const FrameData* fd) {
+// The frame's step and diagnoses, as the Flow Graph's comment (g_malloc'd): what the frame's tree
+// shows (frames.cpp), i.e. the first pass's diagnoses while the file is read, the core's current ones
+// afterwards, and the better step of a split Login7's first segments.
+gchar* flow_comment(packet_info* pinfo, const FrameData* fd) {
     GString* comment = g_string_new(nullptr);
-    if (fd->step != kNoStep)
-        g_string_append_printf(comment, "Step %u %s", fd->step, tdsdiag::step_name(static_cast<tdsdiag::Step>(fd->step)));
-    if (fd->n_diags != 0 && g_file != nullptr) {
-        try {
-            if (const tdsdiag::Connection* c = g_file->analyzer.find(fd->stream)) {
-                const char* sep = comment->len != 0 ? ": " : "";
-                for (const tdsdiag::Diagnosis& d : c->diagnoses_on(frame, true)) {
-                    g_string_append_printf(comment, "%s%s", sep, tdsdiag::code_info(d.code).name);
-                    sep = ", ";
-                }
+    try {
+        const tdsdiag::Connection* c = g_file != nullptr ? g_file->analyzer.find(fd->stream) : nullptr;
+        const bool visited = PINFO_FD_VISITED(pinfo);
+        const tdsdiag::Relabel* r = visited && c != nullptr ? c->relabel(pinfo->num) : nullptr;
+        const guint8 step = r != nullptr ? static_cast<guint8>(r->step) : fd->step;
+        if (step != kNoStep)
+            g_string_append_printf(comment, "Step %u %s", step, tdsdiag::step_name(static_cast<tdsdiag::Step>(step)));
+        const char* sep = comment->len != 0 ? ": " : "";
+        if (!visited) {
+            for (guint i = 0; i < fd->n_diags && fd->diags != nullptr; ++i) {
+                g_string_append_printf(comment, "%s%s",
+                                       sep, tdsdiag::code_info(static_cast<tdsdiag::Code>(fd->diags[i].code)).name);
+                sep = ", ";
             }
-        } catch (const std::exception&) {
-            // Out of memory: the comment names the step only.
+        } else if (fd->n_diags != 0 && c != nullptr) {
+            for (const tdsdiag::Diagnosis& d : c->diagnoses_on(pinfo->num, true)) {
+                g_string_append_printf(comment, "%s%s", sep, tdsdiag::code_info(d.code).name);
+                sep = ", ";
+            }
         }
+    } catch (const std::exception&) {
+        // Out of memory: the comment says what it has.
     }
     return g_string_free(comment, FALSE);
 }
 
-tap_packet_status flow_packet(void* data, packet_info* pinfo, epan_dissect_t* edt, const void* frame, tap_flags_t) {
+tap_packet_status flow_packet(void* data, packet_info* pinfo, epan_dissect_t*, const void* frame, tap_flags_t) {
     auto* sainfo = static_cast<TDSDIAG_SEQ_INFO*>(data);
     const auto* fd = static_cast<const FrameData*>(frame);
     if (fd->kind != kTcpFrame) return TAP_PACKET_DONT_REDRAW;  // SQL Server connections only
     TDSDIAG_SEQ_ITEM* sai = sequence_analysis_create_sai_with_addresses(pinfo, sainfo);
     if (sai == nullptr) return TAP_PACKET_DONT_REDRAW;
+    const tdsdiag::Connection* c = g_file != nullptr ? g_file->analyzer.find(fd->stream) : nullptr;
     sai->frame_number = pinfo->num;
     sai->port_src = static_cast<guint16>(pinfo->srcport);
     sai->port_dst = static_cast<guint16>(pinfo->destport);
-    tdsdiag::TcpHeaderAt h;
-    const guint32 flags = edt != nullptr && locate_tcp(edt->tvb, pinfo, h) ? h.flags : 0;
-    sai->frame_label = flow_label(edt != nullptr ? edt->tree : nullptr, flags, fd->step);
-    sai->comment = flow_comment(pinfo->num, fd);
+    sai->frame_label = flow_label(fd, c, pinfo->num);
+    sai->comment = flow_comment(pinfo, fd);
     sai->conv_num = static_cast<guint16>(fd->stream);
     sai->display = TRUE;
     g_queue_push_tail(sainfo->items, sai);
@@ -432,9 +398,9 @@ void register_statistics() {
                                               nullptr,
                                               0};
     register_stat_tap_table_ui(&conn_table_ui);
-    // The Flow Graph's own sequence analysis; the tree is built only while it listens.
+    // The Flow Graph's own sequence analysis: it needs no tree, only what the first pass kept.
     register_seq_analysis("tdsdiag", "SQL Server connections (tdsdiag)", proto_tdsdiag, "tdsdiag",
-                          TL_REQUIRES_PROTO_TREE, flow_packet);
+                          TL_REQUIRES_NOTHING, flow_packet);
 }
 
 }  // namespace tdsdiag_plugin
