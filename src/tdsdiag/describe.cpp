@@ -1,11 +1,13 @@
-// The texts of the TCP connections' diagnoses: one pure function of a finding and what its connection
-// knows now. Each text (shown as expert info, so under 240 bytes) states the evidence, says "likely"
-// where it infers, and ends with the fix, which is the catalogue's unless a case needs its own; its
-// detail adds the rest of the evidence.
+// The texts of the diagnoses. For a TCP connection, one pure function of a finding and what its
+// connection knows now; for an SQL Browser lookup, one function per case (end of file). Each text
+// (shown as expert info, so under 240 bytes) states the evidence, says "likely" where it infers, and
+// ends with the fix, which is the catalogue's unless a case needs its own; its detail adds the rest
+// of the evidence.
 #include <cstdio>
 
 #include "tdsdiag/pmtu.hpp"
 #include "tdsdiag/connection.hpp"
+#include "tdsdiag/ssrp.hpp"
 #include "tdsdiag/text.hpp"
 #include "tdsdiag/version.hpp"
 
@@ -856,6 +858,112 @@ std::optional<Diagnosis> describe(const Finding& f, const Connection& c, bool ca
             d.answer_delay_ns = a->ack_ns - a->ns;
         }
     return d;
+}
+
+// ---- the SQL Browser lookups' texts (ssrp.hpp) ------------------------------------------------
+
+namespace {
+
+std::string icmp_name(const BrowserPacket& p) {
+    if (p.icmpv6) {
+        if (p.icmp_type == 1) {
+            switch (p.icmp_code) {
+            case 1: return "ICMPv6 destination unreachable (administratively prohibited)";
+            case 3: return "ICMPv6 address unreachable";
+            case 4: return "ICMPv6 port unreachable";
+            default: break;
+            }
+        }
+        return format("ICMPv6 error (type %u, code %u)", p.icmp_type, p.icmp_code);
+    }
+    if (p.icmp_type == 3) {
+        switch (p.icmp_code) {
+        case 0: return "ICMP network unreachable";
+        case 1: return "ICMP host unreachable";
+        case 3: return "ICMP port unreachable";
+        case 9:
+        case 10:
+        case 13: return "ICMP destination unreachable (administratively prohibited)";
+        default: break;
+        }
+    }
+    return format("ICMP error (type %u, code %u)", p.icmp_type, p.icmp_code);
+}
+
+// A lookup's texts stay under Wireshark's limit whatever the names in the packet: the last resort cuts.
+Diagnosis lookup_diagnosis(Code code, std::string text, std::string detail = {}) {
+    if (text.size() > kMaxTextLength) {
+        detail = text + (detail.empty() ? "" : " ") + detail;
+        text = text.substr(0, kMaxTextLength - 3) + "...";
+    }
+    return Diagnosis{code, code_info(code).severity, std::move(text), std::move(detail), 0, 0};
+}
+
+// A list short enough for an expert text; the whole list goes to the detail.
+std::string shown_list(const std::string& list) { return list.size() > 60 ? list.substr(0, 57) + "..." : list; }
+
+}  // namespace
+
+Diagnosis browser_icmp_diagnosis(const BrowserPacket& p, const std::string& server, const std::string& what,
+                                 bool port_unreachable, uint32_t request_frame, int64_t after_ns) {
+    return lookup_diagnosis(Code::BrowserUnanswered,
+                            format("%s from %s answered the SQL Browser %s: %s. Fix: start the SQL Browser service or open UDP 1434, or "
+                                   "connect with an explicit port (server,port).",
+                                   icmp_name(p).c_str(), server.c_str(), what.c_str(),
+                                   port_unreachable ? "nothing listens on UDP 1434 (SQL Browser stopped or absent)"
+                                                    : "a router or firewall rejects UDP 1434"),
+                            format("Request frame %u, error %s after it.", request_frame, seconds(after_ns).c_str()));
+}
+
+Diagnosis browser_retry_diagnosis(const std::string& what, int64_t after_ns, const std::string& server) {
+    return lookup_diagnosis(Code::BrowserUnanswered,
+                            format("The client sent the SQL Browser %s again after %s without an answer from %s: the SQL Browser is "
+                                   "stopped or UDP 1434 is blocked. Fix: start the SQL Browser or open UDP 1434, or "
+                                   "connect with an explicit port.",
+                                   what.c_str(), seconds(after_ns).c_str(), server.c_str()),
+                            "If an answer follows, this diagnosis is withdrawn.");
+}
+
+Diagnosis browser_slow_diagnosis(const std::string& server, const std::string& what, int64_t delay_ns, int64_t slow_ns) {
+    return lookup_diagnosis(Code::BrowserSlow,
+                            format("The SQL Browser on %s answered %s after %s (threshold %s): each named-instance connection "
+                                   "waits that long before its TCP handshake. Likely a busy server or a slow path.",
+                                   server.c_str(), what.c_str(), seconds(delay_ns).c_str(), seconds(slow_ns).c_str()),
+                            "Clients give up after about 1 s per try and retry; connecting with an explicit port skips the "
+                            "lookup.");
+}
+
+Diagnosis browser_no_instance_diagnosis(const std::string& server, const std::string& requested,
+                                        const std::string& instances) {
+    return lookup_diagnosis(Code::BrowserInstanceMissing,
+                            format("The SQL Browser on %s has no instance %s; it lists %s. Fix: check the instance name "
+                                   "(SELECT @@SERVICENAME on the server) or connect with an explicit port.",
+                                   server.c_str(), requested.c_str(), shown_list(instances).c_str()),
+                            "Instances listed: " + instances + ".");
+}
+
+Diagnosis browser_silence_diagnosis(const std::string& what, const std::string& server, bool named_instance) {
+    return lookup_diagnosis(Code::BrowserUnanswered,
+                            format("The SQL Browser %s to %s got no answer in the capture: the SQL Browser is "
+                                   "stopped or UDP 1434 is blocked%s. Fix: start it or open UDP 1434, or connect "
+                                   "with an explicit port.",
+                                   what.c_str(), server.c_str(),
+                                   named_instance ? ", or (likely only if it runs) it has no such instance" : ""),
+                            named_instance ? "The SQL Browser does not answer a request for an instance it does not know, "
+                                             "so silence can also mean a wrong instance name."
+                                           : "");
+}
+
+Diagnosis browser_unused_list_diagnosis(const std::string& server, const std::string& instances, SsrpType request) {
+    return lookup_diagnosis(Code::BrowserInstanceMissing,
+                            format("The SQL Browser on %s listed %s, and the client then opened no connection to it "
+                                   "in the capture: the instance it wanted is likely not in the list. Fix: check the "
+                                   "instance name.",
+                                   server.c_str(), shown_list(instances).c_str()),
+                            format("Instances listed: %s. The request (%s) does not name the instance the client "
+                                   "wants, so this rests on the missing connection; a client that only lists "
+                                   "instances looks the same.",
+                                   instances.c_str(), ssrp_type_name(request)));
 }
 
 }  // namespace tdsdiag

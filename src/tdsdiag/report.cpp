@@ -48,6 +48,27 @@ void add_diagnosis(Row& r, Code code) {
 
 }  // namespace
 
+SummaryText summary_text(const Summary& s, const Config& config) {
+    SummaryText t;
+    t.outcome = outcome_name(s.outcome);
+    t.encryption = encryption_name(s.encryption);
+    if (s.tls_version) t.tls_version = tls_version_name(*s.tls_version);
+    if (s.cipher) {
+        const char* name = config.cipher_name ? config.cipher_name(*s.cipher) : nullptr;
+        if (name != nullptr) {
+            t.cipher = name;
+        } else {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "0x%04x", *s.cipher);
+            t.cipher = hex;
+        }
+    }
+    t.close_by = side_name(s.close_by);
+    t.close_kind = close_kind_name(s.close_kind);
+    t.capture_point = side_name(s.capture_point);
+    return t;
+}
+
 Row make_row(const Analyzer& analyzer, const Connection& c, int64_t capture_start_ns) {
     const Summary s = c.summary(true);
     Row r;
@@ -67,21 +88,13 @@ Row make_row(const Analyzer& analyzer, const Connection& c, int64_t capture_star
         const int64_t end = i + 1 < opened.size() ? opened[i + 1].first : c.last_ns();
         r.step_ms[opened[i].second] = static_cast<double>(end - opened[i].first) / 1e6;
     }
-    r.encryption = encryption_name(s.encryption);
-    if (s.tls_version) r.tls_version = tls_version_name(*s.tls_version);
-    if (s.cipher) {
-        const char* name = analyzer.config().cipher_name ? analyzer.config().cipher_name(*s.cipher) : nullptr;
-        if (name != nullptr) {
-            r.cipher = name;
-        } else {
-            char hex[8];
-            std::snprintf(hex, sizeof hex, "0x%04x", *s.cipher);
-            r.cipher = hex;
-        }
-    }
-    r.close_by = side_name(s.close_by);
-    r.close_kind = close_kind_name(s.close_kind);
-    r.outcome = outcome_name(s.outcome);
+    SummaryText t = summary_text(s, analyzer.config());
+    r.encryption = std::move(t.encryption);
+    r.tls_version = std::move(t.tls_version);
+    r.cipher = std::move(t.cipher);
+    r.close_by = std::move(t.close_by);
+    r.close_kind = std::move(t.close_kind);
+    r.outcome = std::move(t.outcome);
     r.cert_signature = s.cert_signature;
     r.retransmissions = s.retransmissions;
     r.dup_acks = s.dup_acks;

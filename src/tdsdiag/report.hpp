@@ -35,6 +35,14 @@ struct Row {
     std::string file;  // the capture file: the `file` column of tdsdiag-batch's merged table (parse_csv)
 };
 
+// A connection summary's values as text, formatted in one place for everything that shows them: the
+// tdsdiag.conn.* fields and the rows of the report. "" where the capture has no value.
+struct SummaryText {
+    std::string outcome, encryption, tls_version, cipher, close_by, close_kind, capture_point;
+};
+// `cipher_name` names a suite (Config::cipher_name); without a name the suite shows as 0x%04x.
+SummaryText summary_text(const Summary& s, const Config& config);
+
 // The row of one connection.
 Row make_row(const Analyzer& analyzer, const Connection& c, int64_t capture_start_ns);
 // The row of an SQL Browser lookup that no connection followed (server "address:1434/udp", last step 0).

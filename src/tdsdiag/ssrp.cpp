@@ -176,49 +176,11 @@ std::string BrowserLookup::instance_list() const {
 
 namespace {
 
-std::string icmp_name(const BrowserPacket& p) {
-    if (p.icmpv6) {
-        if (p.icmp_type == 1) {
-            switch (p.icmp_code) {
-            case 1: return "ICMPv6 destination unreachable (administratively prohibited)";
-            case 3: return "ICMPv6 address unreachable";
-            case 4: return "ICMPv6 port unreachable";
-            default: break;
-            }
-        }
-        return format("ICMPv6 error (type %u, code %u)", p.icmp_type, p.icmp_code);
-    }
-    if (p.icmp_type == 3) {
-        switch (p.icmp_code) {
-        case 0: return "ICMP network unreachable";
-        case 1: return "ICMP host unreachable";
-        case 3: return "ICMP port unreachable";
-        case 9:
-        case 10:
-        case 13: return "ICMP destination unreachable (administratively prohibited)";
-        default: break;
-        }
-    }
-    return format("ICMP error (type %u, code %u)", p.icmp_type, p.icmp_code);
-}
-
 bool has_finding(const std::vector<LookupFinding>& findings, Code code) {
     for (const LookupFinding& f : findings)
         if (f.diagnosis.code == code) return true;
     return false;
 }
-
-// Expert texts stay under Wireshark's limit whatever the names in the packet: the last resort cuts.
-Diagnosis make(Code code, std::string text, std::string detail = {}) {
-    if (text.size() > kMaxTextLength) {
-        detail = text + (detail.empty() ? "" : " ") + detail;
-        text = text.substr(0, kMaxTextLength - 3) + "...";
-    }
-    return Diagnosis{code, code_info(code).severity, std::move(text), std::move(detail), 0, 0};
-}
-
-// A list short enough for an expert text; the whole list goes to the detail.
-std::string shown_list(const std::string& list) { return list.size() > 60 ? list.substr(0, 57) + "..." : list; }
 
 }  // namespace
 
@@ -239,14 +201,8 @@ FrameResult BrowserLookup::on_packet(const BrowserPacket& p) {
         icmp_frame_ = p.frame;
         const bool port_unreachable = (!p.icmpv6 && p.icmp_type == 3 && p.icmp_code == 3) ||
                                       (p.icmpv6 && p.icmp_type == 1 && p.icmp_code == 4);
-        add(make(Code::BrowserUnanswered,
-                 format("%s from %s answered the SQL Browser %s: %s. Fix: start the SQL Browser service or open UDP 1434, or "
-                        "connect with an explicit port (server,port).",
-                        icmp_name(p).c_str(), server_addr_.c_str(), what.substr(4).c_str(),
-                        port_unreachable ? "nothing listens on UDP 1434 (SQL Browser stopped or absent)"
-                                         : "a router or firewall rejects UDP 1434"),
-                 format("Request frame %u, error %s after it.", last_request_frame_,
-                        seconds(p.time_ns - start_ns_).c_str())));
+        add(browser_icmp_diagnosis(p, server_addr_, what.substr(4), port_unreachable, last_request_frame_,
+                                   p.time_ns - start_ns_));
         return r;
     }
 
@@ -262,12 +218,7 @@ FrameResult BrowserLookup::on_packet(const BrowserPacket& p) {
         // Asked again 0.5 s or more later without an answer: the first try went unanswered.
         if (requests_ >= 2 && answer_frame_ == 0 && icmp_frame_ == 0 && p.time_ns - start_ns_ >= 500000000) {
             if (!has_finding(findings_, Code::BrowserUnanswered))
-                add(make(Code::BrowserUnanswered,
-                         format("The client sent the SQL Browser %s again after %s without an answer from %s: the SQL Browser is "
-                                "stopped or UDP 1434 is blocked. Fix: start the SQL Browser or open UDP 1434, or "
-                                "connect with an explicit port.",
-                                what.substr(4).c_str(), seconds(p.time_ns - start_ns_).c_str(), server_addr_.c_str()),
-                         "If an answer follows, this diagnosis is withdrawn."));
+                add(browser_retry_diagnosis(what.substr(4), p.time_ns - start_ns_, server_addr_));
         }
         return r;
     }
@@ -297,18 +248,9 @@ FrameResult BrowserLookup::on_packet(const BrowserPacket& p) {
     if (requests_ == 0) return r;  // the capture missed the request: nothing to measure
     const int64_t delay = p.time_ns - start_ns_;
     if (delay > slow_ns_)
-        add(make(Code::BrowserSlow,
-                 format("The SQL Browser on %s answered %s after %s (threshold %s): each named-instance connection "
-                        "waits that long before its TCP handshake. Likely a busy server or a slow path.",
-                        server_addr_.c_str(), what.c_str(), seconds(delay).c_str(), seconds(slow_ns_).c_str()),
-                 "Clients give up after about 1 s per try and retry; connecting with an explicit port skips the "
-                 "lookup."));
+        add(browser_slow_diagnosis(server_addr_, what, delay, slow_ns_));
     if (request_type_ == SsrpType::UnicastInst && !instance_found_)
-        add(make(Code::BrowserInstanceMissing,
-                 format("The SQL Browser on %s has no instance %s; it lists %s. Fix: check the instance name "
-                        "(SELECT @@SERVICENAME on the server) or connect with an explicit port.",
-                        server_addr_.c_str(), requested_.c_str(), shown_list(instance_list()).c_str()),
-                 "Instances listed: " + instance_list() + "."));
+        add(browser_no_instance_diagnosis(server_addr_, requested_, instance_list()));
     return r;
 }
 
@@ -318,33 +260,14 @@ std::vector<LookupFinding> BrowserLookup::findings(bool capture_complete) const 
     if (answer_frame_ == 0 && icmp_frame_ == 0) {
         if (!has_finding(out, Code::BrowserUnanswered)) {
             const std::string what = requested_.empty() ? std::string("request") : "request for instance " + requested_;
-            const bool inst = request_type_ == SsrpType::UnicastInst;
             out.push_back({last_request_frame_,
-                           make(Code::BrowserUnanswered,
-                                format("The SQL Browser %s to %s got no answer in the capture: the SQL Browser is "
-                                       "stopped or UDP 1434 is blocked%s. Fix: start it or open UDP 1434, or connect "
-                                       "with an explicit port.",
-                                       what.c_str(), server_addr_.c_str(),
-                                       inst ? ", or (likely only if it runs) it has no such instance" : ""),
-                                inst ? "The SQL Browser does not answer a request for an instance it does not know, "
-                                       "so silence can also mean a wrong instance name."
-                                     : ""),
+                           browser_silence_diagnosis(what, server_addr_, request_type_ == SsrpType::UnicastInst),
                            true});
         }
     } else if (answer_frame_ != 0 && !linked_stream &&
                (request_type_ == SsrpType::BroadcastEx || request_type_ == SsrpType::UnicastEx)) {
         // The request named no instance: only the absence of a connection afterwards hints at a miss.
-        out.push_back({answer_frame_,
-                       make(Code::BrowserInstanceMissing,
-                            format("The SQL Browser on %s listed %s, and the client then opened no connection to it "
-                                   "in the capture: the instance it wanted is likely not in the list. Fix: check the "
-                                   "instance name.",
-                                   server_addr_.c_str(), shown_list(instance_list()).c_str()),
-                            format("Instances listed: %s. The request (%s) does not name the instance the client "
-                                   "wants, so this rests on the missing connection; a client that only lists "
-                                   "instances looks the same.",
-                                   instance_list().c_str(), ssrp_type_name(request_type_))),
-                       true});
+        out.push_back({answer_frame_, browser_unused_list_diagnosis(server_addr_, instance_list(), request_type_), true});
     }
     return out;
 }

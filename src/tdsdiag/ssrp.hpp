@@ -81,6 +81,23 @@ struct LookupFinding {
     bool at_capture_end;  // known only once the whole capture has been read
 };
 
+// The texts of a lookup's diagnoses, written where every other text is (describe.cpp). `what` is
+// "request" or "request for instance NAME"; times are in nanoseconds.
+// The ICMP error `p` answered the request sent in `request_frame`, `after_ns` before it.
+Diagnosis browser_icmp_diagnosis(const BrowserPacket& p, const std::string& server, const std::string& what,
+                                 bool port_unreachable, uint32_t request_frame, int64_t after_ns);
+// The client asked again `after_ns` after its first request, with no answer yet.
+Diagnosis browser_retry_diagnosis(const std::string& what, int64_t after_ns, const std::string& server);
+// The answer came `delay_ns` after the request, past the threshold `slow_ns`. Here `what` begins with "the ".
+Diagnosis browser_slow_diagnosis(const std::string& server, const std::string& what, int64_t delay_ns, int64_t slow_ns);
+// The answer lists `instances` (BrowserLookup::instance_list), without the instance `requested`.
+Diagnosis browser_no_instance_diagnosis(const std::string& server, const std::string& requested,
+                                        const std::string& instances);
+// No answer and no ICMP error by the end of the capture; `named_instance`: a CLNT_UCAST_INST request.
+Diagnosis browser_silence_diagnosis(const std::string& what, const std::string& server, bool named_instance);
+// A request of type `request` (naming no instance) was answered with `instances`, and no connection followed.
+Diagnosis browser_unused_list_diagnosis(const std::string& server, const std::string& instances, SsrpType request);
+
 // One SQL Browser lookup: a client socket's requests to one server, their answer or ICMP error.
 class BrowserLookup {
 public:

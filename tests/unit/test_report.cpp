@@ -341,3 +341,38 @@ TEST_CASE("The batch's file column is read into the row; start_time goes out and
     CHECK(rows[0].start_time == "2026-12-07T16:27:16.000001Z");
     CHECK(tdsdiag::csv_line(rows[0]).find(",2026-12-07T16:27:16.000001Z\n") != std::string::npos);
 }
+
+TEST_CASE("A summary's text values are formatted once, for the tdsdiag.conn fields and the report rows alike",
+          "[report]") {
+    tdsdiag::Summary s;
+    tdsdiag::Config config;
+    // Nothing known: every text empty (the fields then add no item, the rows leave the cell empty).
+    tdsdiag::SummaryText t = tdsdiag::summary_text(s, config);
+    CHECK(t.outcome.empty());
+    CHECK(t.encryption.empty());
+    CHECK(t.tls_version.empty());
+    CHECK(t.cipher.empty());
+    CHECK(t.close_by.empty());
+    CHECK(t.close_kind.empty());
+    CHECK(t.capture_point.empty());
+
+    s.outcome = tdsdiag::Outcome::LoginFailed;
+    s.encryption = tdsdiag::Encryption::Full;
+    s.tls_version = 0x0303;
+    s.cipher = 0xc030;
+    s.close_by = tdsdiag::Side::Server;
+    s.close_kind = tdsdiag::CloseKind::Rst;
+    s.capture_point = tdsdiag::Side::Client;
+    t = tdsdiag::summary_text(s, config);
+    CHECK(t.outcome == "login_failed");
+    CHECK(t.encryption == "full");
+    CHECK(t.tls_version == "TLS 1.2");
+    CHECK(t.cipher == "0xc030");  // no name without Config::cipher_name
+    CHECK(t.close_by == "server");
+    CHECK(t.close_kind == "rst");
+    CHECK(t.capture_point == "client");
+    config.cipher_name = [](uint16_t suite) -> const char* {
+        return suite == 0xc030 ? "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384" : nullptr;
+    };
+    CHECK(tdsdiag::summary_text(s, config).cipher == "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384");
+}
