@@ -118,10 +118,14 @@ void Connection::diagnose(const Packet& p, bool client, Message m, State prev) {
     if (tls_.certificate_frame != 0) diagnose_name(p);
 }
 
+// No claim for a self-signed certificate, such as the one SQL Server makes for itself when none is
+// configured (CN SSL_Self_Signed_Fallback, which holds no host name at all): a validating client refuses it
+// as untrusted before any name matters (certificate_rejected says so), and a client that trusts it
+// (TrustServerCertificate, a pinned certificate) does not check the name.
 bool Connection::certificate_name_mismatch() const {
     const char* source = nullptr;
     const std::string name = asked_name(source);
-    return tls_.cert && !name.empty() && !certificate_holds_name(*tls_.cert, name);
+    return tls_.cert && !tls_.cert->self_issued && !name.empty() && !certificate_holds_name(*tls_.cert, name);
 }
 
 // The certificate against the name the client asked for: a note on the certificate (a client that does

@@ -9,6 +9,7 @@
 #include "builders.hpp"
 #include "diagnoses_lib.hpp"
 #include "cert_md5_ca.hpp"
+#include "cert_md5.hpp"
 #include "cert_san.hpp"
 #include "tdsdiag/x509.hpp"
 
@@ -115,6 +116,15 @@ TEST_CASE("certificate_name_mismatch: a note when the client goes on, an error w
         CHECK((d->text.find("Fix:") != std::string::npos || d->detail.find("Fix:") == 0));
         // The single pass showed the note on the certificate first.
         CHECK(find(run, 7, Code::CertificateNameMismatch) != nullptr);
+    }
+    SECTION("a self-signed certificate (as SQL Server's own fallback) without the name: no claim, going on or not") {
+        Packet flight = server_hello();
+        flight.certificates.emplace_back(kMd5Cert, kMd5Cert + kMd5CertLen);  // self-signed, CN sqlprod01.lab.test
+        Run went_on(start() + std::initializer_list<Packet>{hello_for("localhost"), flight, client_finished(),
+                                                            server_finished()});
+        CHECK(diagnoses(went_on).empty());
+        Run closed(start() + std::initializer_list<Packet>{hello_for("localhost"), flight, fin(true)});
+        CHECK(diagnoses(closed) == D{{8, {"certificate_rejected"}}});
     }
     SECTION("an alert 42-49 rejecting it: an error on the alert, and no tls_alert beside the diagnoses it explains") {
         Packet a = tls(true, {21});
