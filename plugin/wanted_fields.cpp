@@ -200,6 +200,16 @@ TDSDIAG_NOINLINE void read_sspi(field_info* fi, guint32 type, tdsdiag::Packet& p
     }
 }
 
+// The segment's bytes as a whole TDS packet, if it starts like a tabular-result packet (see
+// tdsdiag::parse_raw_prelogin_answer).
+TDSDIAG_NOINLINE void read_raw_prelogin(tvbuff_t* frame, const tdsdiag::TcpHeaderAt& header, tdsdiag::Packet& p) {
+    const gint start = static_cast<gint>(header.offset + header.header_len);
+    const gint len = static_cast<gint>(p.tcp_len);
+    if (len <= 8 || !tvb_bytes_exist(frame, start, 1) || tvb_get_guint8(frame, start) != tdsdiag::kTdsResponse) return;
+    if (!tvb_bytes_exist(frame, start, len)) return;
+    tdsdiag::parse_raw_prelogin_answer(tvb_get_ptr(frame, start, len), static_cast<size_t>(len), p);
+}
+
 }  // namespace
 
 GArray* resolve_wanted_fields() {
@@ -483,6 +493,9 @@ bool read_packet(proto_tree* tree, tvbuff_t* frame, const tdsdiag::TcpHeaderAt* 
     read_uints(tree, W_TLS_OPAQUE_TYPE, p.tls_content_types);
     if (p.tds_types.empty() && p.tls_content_types.empty()) {
         read_uints(tree, W_SMP_FLAGS, p.smp_flags);  // an SMP packet without TDS (MARS FIN, ACK)
+        // A PRELOGIN answer to a TDS 8.0 ClientHello is claimed by the TLS dissector, which shows no
+        // record: its VERSION names the server that does not speak TDS 8.0. One byte read on other frames.
+        if (header != nullptr && p.smp_flags.empty()) read_raw_prelogin(frame, *header, p);
         return true;
     }
     // Each group of fields is looked up only in frames that can hold it.

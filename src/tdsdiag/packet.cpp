@@ -275,4 +275,11 @@ bool parse_prelogin(const uint8_t* d, size_t len, Packet& p) {
     return true;
 }
 
+bool parse_raw_prelogin_answer(const uint8_t* d, size_t len, Packet& p) {
+    constexpr size_t kHeader = 8;  // type, status, length (big-endian), SPID, packet id, window
+    if (d == nullptr || len <= kHeader || d[0] != kTdsResponse || (d[1] & 0x01) == 0) return false;
+    if (static_cast<size_t>(d[2] << 8 | d[3]) != len) return false;
+    return parse_prelogin(d + kHeader, len - kHeader, p);
+}
+
 }  // namespace tdsdiag

@@ -116,6 +116,12 @@ void parse_tls_hello(uint8_t type, const uint8_t* body, size_t len, struct Packe
 // that is not a prelogin answer, or TLS carried in a prelogin packet, is not).
 bool parse_prelogin(const uint8_t* data, size_t len, struct Packet& p);
 
+// Reads a whole TDS packet that no dissector took for TDS (a server answering a TDS 8.0 ClientHello
+// with a PRELOGIN response, which Wireshark's TLS dissector claims): a tabular-result packet (type 4)
+// that is the last of its message and exactly `len` bytes long, holding a prelogin answer, goes to
+// parse_prelogin. False, and `p` untouched, for anything else.
+bool parse_raw_prelogin_answer(const uint8_t* data, size_t len, struct Packet& p);
+
 // SMP (MC-SMP, MARS) header flags.
 enum SmpFlag : uint8_t {
     kSmpSyn = 0x01,

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tdsdiag/packet.hpp"
+#include "tdsdiag/version.hpp"
 
 namespace {
 
@@ -194,5 +195,40 @@ TEST_CASE("A PRELOGIN gives its encryption, trace id and MARS options; anything 
         CHECK_FALSE(tdsdiag::parse_prelogin(done.data(), done.size(), q));
         CHECK_FALSE(tdsdiag::parse_prelogin(tls.data(), tls.size(), q));
         CHECK(q.prelogin_encryption == -1);
+    }
+}
+
+TEST_CASE("A whole TDS packet no dissector took gives its prelogin answer, and nothing else does", "[prelogin]") {
+    // A server's PRELOGIN answer (SQL Server 2019, 15.0.4123) as tds_server.py sends it to a TDS 8.0
+    // ClientHello: an 8-byte header (type 4, end of message, length 0x002f) and VERSION, ENCRYPTION,
+    // INSTOPT, THREADID, MARS options.
+    Bytes b{0x04, 0x01, 0x00, 0x2f, 0x00, 0x00, 0x01, 0x00,
+            0x00, 0x00, 0x1a, 0x00, 0x06, 0x01, 0x00, 0x20, 0x00, 0x01, 0x02, 0x00, 0x21, 0x00, 0x01,
+            0x03, 0x00, 0x22, 0x00, 0x04, 0x04, 0x00, 0x26, 0x00, 0x01, 0xff,
+            0x0f, 0x00, 0x10, 0x1b, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+    REQUIRE(b.size() == 0x2f);
+    tdsdiag::Packet p;
+    REQUIRE(tdsdiag::parse_raw_prelogin_answer(b.data(), b.size(), p));
+    const tdsdiag::ProductVersion v = tdsdiag::unpack_version(p.prelogin_version);
+    CHECK(v.major == 15);
+    CHECK(v.build == 4123);
+    CHECK(p.prelogin_encryption == 0);
+
+    SECTION("another packet type, a packet that is not the message's last, or a length that is not the segment's") {
+        Bytes q = b;
+        const int which = GENERATE(0, 1, 2, 3);
+        if (which == 0) q[0] = 0x12;      // a client's PRELOGIN packet type
+        if (which == 1) q[1] = 0x00;      // more packets follow
+        if (which == 2) q.push_back(0);   // the segment is longer than the packet
+        if (which == 3) q.resize(20);     // cut short
+        tdsdiag::Packet r;
+        CHECK_FALSE(tdsdiag::parse_raw_prelogin_answer(q.data(), q.size(), r));
+        CHECK(r.prelogin_version == -1);
+    }
+    SECTION("TLS bytes are not a TDS packet") {
+        const Bytes tls{0x16, 0x03, 0x03, 0x00, 0x2a, 0x02, 0x00, 0x00, 0x26, 0x03, 0x03, 0x00};
+        tdsdiag::Packet r;
+        CHECK_FALSE(tdsdiag::parse_raw_prelogin_answer(tls.data(), tls.size(), r));
+        CHECK_FALSE(tdsdiag::parse_raw_prelogin_answer(nullptr, 40, r));
     }
 }
