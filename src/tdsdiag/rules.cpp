@@ -17,12 +17,14 @@ Evidence variant(Variant v) {
 
 // What a Login7 in clear gives away. The password field decides: Windows authentication leaves it
 // empty (its SSPI data stands for it), whatever fIntSecurity says; a Login7 read only in part (its
-// password field unknown) is judged by fIntSecurity.
-Variant cleartext_variant(const Packet& p) {
+// password field unknown) is judged by fIntSecurity. A password login right after the TCP handshake,
+// with no PRELOGIN before it, is a client that never offered encryption.
+Variant cleartext_variant(const Packet& p, State prev) {
     const bool sspi = p.login7_integrated == 1 || !p.auth_tokens.empty();
-    if (p.login7_password_chars > 0) return Variant::Plain;
+    const Variant password = prev == State::Established ? Variant::NoPreloginInClear : Variant::Plain;
+    if (p.login7_password_chars > 0) return password;
     if (p.login7_password_chars == 0) return sspi ? Variant::WindowsAuthInClear : Variant::EmptyPasswordInClear;
-    return p.login7_integrated == 1 ? Variant::WindowsAuthInClear : Variant::Plain;
+    return p.login7_integrated == 1 ? Variant::WindowsAuthInClear : password;
 }
 }  // namespace
 
@@ -63,9 +65,7 @@ void Connection::diagnose(const Packet& p, bool client, Message m, State prev) {
     }
 
     if (m == Message::Login7 && client && p.tls_content_types.empty()) {
-        Variant v = cleartext_variant(p);
-        if (v == Variant::Plain && prev == State::Established) v = Variant::NoPreloginInClear;  // no PRELOGIN after the handshake
-        find(p, Code::CleartextLogin, variant(v));
+        find(p, Code::CleartextLogin, variant(cleartext_variant(p, prev)));
     }
 
     if (prev == State::Login && state_ == State::LoginResponse && login_.sent_ns >= 0) {
