@@ -161,10 +161,46 @@ bool frame_tuple(const packet_info* pinfo, tdsdiag::TcpTuple& tuple) {
     return true;
 }
 
+// First pass of an ICMP or ICMPv6 error quoting a segment of a known connection (issue 31): Wireshark
+// reports the error's own addresses for the frame, so the quoted segment's come from its bytes.
+TDSDIAG_COLD FrameData* analyze_icmp_frame(packet_info* pinfo, proto_tree* tree) {
+    try {
+        tdsdiag_plugin::IcmpQuote q;
+        tdsdiag::QuotedSegment s;
+        if (!tdsdiag_plugin::read_icmp_quote(tree, q) || !tdsdiag::parse_quoted_segment(q.data, q.len, s)) return nullptr;
+        guint32 stream = 0;
+        if (!g_file->tcp_streams.find(tdsdiag::TcpTuple::of(s.src, s.dst, s.addr_len, s.src_port, s.dst_port), stream))
+            return nullptr;
+        tdsdiag::Packet& p = g_file->packet;
+        p.clear();
+        g_file->packet_dirty = true;
+        p.stream = stream;
+        p.frame = pinfo->num;
+        p.time_ns = frame_time_ns(pinfo);
+        p.src_port = s.src_port;
+        p.dst_port = s.dst_port;
+        address src, dst;
+        const address_type at = s.addr_len == 4 ? AT_IPv4 : AT_IPv6;
+        set_address(&src, at, s.addr_len, s.src);
+        set_address(&dst, at, s.addr_len, s.dst);
+        addresses_text(pinfo, &src, &dst, p.src_addr, p.dst_addr);
+        p.tcp_seq = s.seq;
+        p.tcp_len = s.payload;
+        p.icmp_error = true;
+        p.icmp_mtu = q.mtu;
+        p.icmp_overhead = s.overhead;
+        return to_frame_data(pinfo, g_file->analyzer.on_packet(p, nullptr), kTcpFrame, stream);
+    } catch (const std::exception&) {
+        return nullptr;
+    }
+}
+
 TDSDIAG_NOINLINE FrameData* analyze_frame(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree) {
     if (g_file == nullptr || tree == nullptr) return nullptr;
     tdsdiag::TcpTuple tuple;
     if (!frame_tuple(pinfo, tuple)) return nullptr;
+    // A TCP frame with ICMP in it is an error quoting a segment (pinfo has the error's own addresses).
+    if (tdsdiag_plugin::is_icmp(tree)) return analyze_icmp_frame(pinfo, tree);
     const auto src_port = static_cast<uint16_t>(pinfo->srcport);
     const auto dst_port = static_cast<uint16_t>(pinfo->destport);
     try {

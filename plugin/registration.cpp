@@ -75,6 +75,8 @@ guint pref_idle_timeout_s = 240;
 guint pref_kerberos_window_ms = 10000;
 guint pref_zero_window_stall_ms = 1000;
 guint pref_time_wait_s = 240;
+guint pref_pmtu_min_segment = 1000;
+guint pref_pmtu_copies = 4;
 
 ConnValue text(const char* s) { return {(s == nullptr || *s == '\0') ? nullptr : s, FALSE, 0, 0}; }
 ConnValue text(const std::string& s) { return text(s.c_str()); }  // lives while the summary is kept (frames.cpp)
@@ -180,6 +182,13 @@ ConnField conn_fields[] = {
      "Library name of the client's Login7 (where readable) and the VERSION option of its prelogin, "
      "e.g. ODBC (17.10.1)",
      &hf_attention_ack_time, [](const ConnSource& c) { return text(c.s.client_version); }},
+    {"Packet size asked", "tdsdiag.conn.packet_size_asked", FT_UINT32, BASE_DEC, nullptr,
+     "TDS packet size (bytes) the client's Login7 asks for (its PacketSize; 0 means the server's default), "
+     "where the Login7 is in clear or decrypted with the TLS key log",
+     &hf_attention_ack_time, [](const ConnSource& c) { return number(c.s.packet_size_asked); }},
+    {"Packet size granted", "tdsdiag.conn.packet_size_granted", FT_UINT32, BASE_DEC, nullptr,
+     "TDS packet size (bytes) the login response sets (ENVCHANGE type 4, packet size), where readable",
+     &hf_attention_ack_time, [](const ConnSource& c) { return number(c.s.packet_size_granted); }},
 };
 
 const size_t kConnFieldCount = G_N_ELEMENTS(conn_fields);
@@ -209,6 +218,8 @@ tdsdiag::Config make_config() {
     c.idle_timeout_ns = static_cast<int64_t>(pref_idle_timeout_s) * 1000000000;
     c.kerberos_window_ns = static_cast<int64_t>(pref_kerberos_window_ms) * 1000000;
     c.zero_window_stall_ns = static_cast<int64_t>(pref_zero_window_stall_ms) * 1000000;
+    c.pmtu_min_segment = pref_pmtu_min_segment;
+    c.pmtu_copies = pref_pmtu_copies < 2 ? 2 : static_cast<int>(MIN(pref_pmtu_copies, 1000u));
     c.time_wait_ns = static_cast<int64_t>(pref_time_wait_s) * 1000000000;
     c.cipher_name = [](uint16_t suite) { return tdsdiag_plugin::cipher_suite_name(suite); };
     return c;
@@ -385,6 +396,16 @@ extern "C" void proto_register_tdsdiag(void) {
                                    "A receive window that stays at 0 for at least this many milliseconds is diagnosed "
                                    "as slow_network (the receiver stopped reading)",
                                    10, &pref_zero_window_stall_ms);
+    prefs_register_uint_preference(module, "pmtu_min_segment", "Path-MTU black hole: smallest full-size segment (bytes)",
+                                   "path_mtu_black_hole takes a segment for a full-size one lost on the path only "
+                                   "from this many bytes of TCP payload on (smaller lost segments are ordinary loss)",
+                                   10, &pref_pmtu_min_segment);
+    prefs_register_uint_preference(module, "pmtu_copies", "Path-MTU black hole: copies that prove it",
+                                   "path_mtu_black_hole needs a full-size segment sent this many times (the first copy "
+                                   "and its retransmissions) with no acknowledgement; in its ICMP form, this many "
+                                   "minus one too-large retransmissions after the ICMP fragmentation-needed / "
+                                   "packet-too-big message (at least 2)",
+                                   10, &pref_pmtu_copies);
     prefs_register_uint_preference(module, "time_wait_s", "TIME_WAIT of the server (s)",
                                    "A client SYN on the ports of a connection that ended less than this many seconds "
                                    "before, answered by an ACK or a reset instead of a SYN/ACK, is diagnosed as "

@@ -67,6 +67,8 @@ const Wanted kWanted[W_COUNT] = {
     {W_ICMP_CODE, "icmp.code"},
     {W_ICMPV6_TYPE, "icmpv6.type"},
     {W_ICMPV6_CODE, "icmpv6.code"},
+    {W_ICMP_MTU, "icmp.mtu"},
+    {W_ICMPV6_MTU, "icmpv6.mtu"},
     // Kerberos (port 88): a TGS-REQ for a SQL Server SPN and the KRB-ERROR refusing it
     {W_KRB_MSG_TYPE, "kerberos.msg_type"},  // the first is the message's own (a TGS-REQ's AP-REQ follows)
     {W_KRB_ERROR_CODE, "kerberos.error_code"},
@@ -183,6 +185,7 @@ TDSDIAG_NOINLINE void read_sspi(field_info* fi, guint32 type, tdsdiag::Packet& p
     const guint8* b = tds_payload(fi, len);
     if (b == nullptr) return;
     if (type == tdsdiag::kTdsLogin7) {
+        p.login7_packet_size = tdsdiag::login7_packet_size(b, len);
         bool integrated = false;
         size_t off = 0, n = 0;
         if (!tdsdiag::login7_sspi(b, len, integrated, off, n)) return;
@@ -256,6 +259,30 @@ bool read_kerberos(proto_tree* tree, tdsdiag::KerberosPacket& out) {
     return true;
 }
 
+bool is_icmp(proto_tree* tree) { return present(tree, W_ICMP_TYPE) || present(tree, W_ICMPV6_TYPE); }
+
+bool read_icmp_quote(proto_tree* tree, IcmpQuote& q) {
+    gboolean v6 = FALSE;
+    if (!read_icmp(tree, q.type, q.code, v6)) return false;
+    q.v6 = v6;
+    q.mtu = 0;
+    guint32 mtu = 0;
+    if (v6 ? (q.type == 2 && first_uint(tree, W_ICMPV6_MTU, mtu)) : (q.type == 3 && q.code == 4 && first_uint(tree, W_ICMP_MTU, mtu)))
+        q.mtu = mtu;
+    // The quoted datagram follows the 8-byte ICMP header whose type field the first item is.
+    q.data = nullptr;
+    q.len = 0;
+    each(tree, v6 ? W_ICMPV6_TYPE : W_ICMP_TYPE, [&](field_info* fi) {
+        if (q.data != nullptr || fi->ds_tvb == nullptr || fi->start < 0) return;
+        const gint at = fi->start + 8;
+        const gint n = tvb_captured_length_remaining(fi->ds_tvb, at);
+        if (n <= 0) return;
+        q.data = tvb_get_ptr(fi->ds_tvb, at, n);  // all captured: cannot throw
+        q.len = static_cast<size_t>(n);
+    });
+    return q.data != nullptr;
+}
+
 bool read_icmp(proto_tree* tree, guint32& type, guint32& code, gboolean& v6) {
     if (first_uint(tree, W_ICMP_TYPE, type) && first_uint(tree, W_ICMP_CODE, code)) {
         v6 = FALSE;
@@ -302,8 +329,10 @@ __attribute__((cold)) void read_login_tokens(proto_tree* tree, tdsdiag::Packet& 
         for (auto& e : t.errors) all.errors.push_back(std::move(e));
         all.envchange_types.insert(all.envchange_types.end(), t.envchange_types.begin(), t.envchange_types.end());
         for (auto& r : t.routing) all.routing.push_back(std::move(r));
+        if (t.packet_size != 0) all.packet_size = t.packet_size;
     });
     if (!walked) return;
+    p.envchange_packet_size = all.packet_size;
     if (all.login_ack) p.login_ack = true;
     if (whole) {
         p.errors = std::move(all.errors);

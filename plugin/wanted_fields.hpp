@@ -48,6 +48,8 @@ enum WantedField : int {
     W_ICMP_CODE,
     W_ICMPV6_TYPE,
     W_ICMPV6_CODE,
+    W_ICMP_MTU,    // fragmentation needed: the next hop's MTU (issue 31)
+    W_ICMPV6_MTU,  // packet too big: the MTU
     W_KRB_MSG_TYPE,
     W_KRB_ERROR_CODE,
     W_KRB_SNAME,
@@ -76,6 +78,17 @@ bool read_packet(struct _proto_node* tree, struct tvbuff* frame, const tdsdiag::
 
 // The frame's UDP stream index (SQL Browser frames); false if absent.
 bool read_udp_stream(struct _proto_node* tree, guint32& stream);
+// Whether the frame holds an ICMP or ICMPv6 message (a TCP frame with one is an error quoting a segment).
+bool is_icmp(struct _proto_node* tree);
+// An ICMP or ICMPv6 error: type, code, the MTU of fragmentation needed / packet too big (0 for
+// others), and the captured bytes of the datagram it quotes (issue 31). False if absent.
+struct IcmpQuote {
+    guint32 type, code, mtu;
+    bool v6;
+    const guint8* data;
+    size_t len;
+};
+bool read_icmp_quote(struct _proto_node* tree, IcmpQuote& q);
 // The ICMP or ICMPv6 error's type and code (a frame quoting an SQL Browser request); false if absent.
 bool read_icmp(struct _proto_node* tree, guint32& type, guint32& code, gboolean& v6);
 

@@ -178,6 +178,7 @@ void Analyzer::link_earlier(Connection& c, const Packet& first) {
 FrameResult Analyzer::on_packet(const Packet& p, const StreamStart* start) {
     Connection* found = cached(p.stream);
     if (found == nullptr && (found = retried(p)) != nullptr) set_stream(p.stream, found);
+    if (found == nullptr && p.icmp_error) return {};  // an ICMP error quoting a segment of no connection known
     if (found == nullptr) {
         bool src_is_client = true;
         if (!starts_tracking(p, src_is_client)) return {};

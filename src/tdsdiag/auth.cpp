@@ -124,6 +124,11 @@ int login7_password_chars(const uint8_t* p, size_t len) {
     return le16(p + 46);  // ibPassword at 44, cchPassword at 46 (MS-TDS 2.2.6.4)
 }
 
+uint32_t login7_packet_size(const uint8_t* p, size_t len) {
+    if (p == nullptr || len < 12) return 0;
+    return le32(p + 8);
+}
+
 SspiResponse scan_sspi_response(const uint8_t* p, size_t len) {
     SspiResponse r;
     if (p == nullptr || len < 3 || p[0] != 0xed) return r;

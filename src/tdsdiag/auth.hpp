@@ -39,6 +39,9 @@ bool login7_sspi(const uint8_t* login7, size_t len, bool& integrated, size_t& of
 // flags say.
 int login7_password_chars(const uint8_t* login7, size_t len);
 
+// A Login7's PacketSize (bytes 8-11 after the TDS header, MS-TDS 2.2.6.4), 0 if cut short.
+uint32_t login7_packet_size(const uint8_t* login7, size_t len);
+
 // A server response (TDS type 4, bytes after the header) that starts with an SSPI token (0xED):
 // the blob's place, whether other tokens follow it, and whether one of them is a LOGINACK.
 struct SspiResponse {

@@ -19,6 +19,10 @@ struct Config {
     int64_t zero_window_stall_ns = 1000000000;  // a window at 0 this long or longer: slow_network
     int64_t time_wait_ns = 240000000000;      // a SYN this soon after the close of a connection on the same ports,
                                               // answered by an ACK or a reset: port_reuse (2 MSL, 240 s)
+    // path_mtu_black_hole (pmtu.hpp): segments smaller than this (TCP payload bytes) are not taken for
+    // full-size ones; copies of one segment (the first and its retransmissions) that make the proof.
+    uint32_t pmtu_min_segment = 1000;
+    int pmtu_copies = 4;
     // Name of a TLS cipher suite ("TLS_DHE_RSA_WITH_AES_256_GCM_SHA384"), or nullptr if unknown.
     const char* (*cipher_name)(uint16_t suite) = nullptr;
 };

@@ -43,6 +43,15 @@ FrameResult Connection::on_packet(const Packet& p) {
     FrameResult r;
     r.in_connection = true;
     const bool client = from_client(p);
+    if (p.icmp_error) {
+        // An ICMP error quoting one of the connection's segments (`client`: the quoted segment's sender):
+        // not a segment; fragmentation needed / packet too big tells that sender the path's MTU.
+        last_ns_ = std::max(last_ns_, p.time_ns);
+        frame_findings_ = findings_.size();
+        pmtu_.learn_icmp(p, client);
+        r.step = step_of(state_);
+        return r;
+    }
     if (state_ == State::Start) tcp_.midstream = !p.syn();
     last_ns_ = std::max(last_ns_, p.time_ns);
     ++ends_[client ? 0 : 1].packets;
@@ -50,7 +59,7 @@ FrameResult Connection::on_packet(const Packet& p) {
     tcp_.learn_path(p, client, config_.idle_timeout_ns);
     tcp_.learn_health(p, client);
     // issue 31: full-size segments sent again and again, never acknowledged, while smaller ones pass
-    if (pmtu_.learn(p, client)) find_black_hole(p, client);
+    if (pmtu_.learn(p, client, config_)) find_black_hole(p, client);
 
     // A refused SYN sent again on the same port pair: one more attempt of the same connection. Windows
     // sends the very same SYN again (its sequence number unchanged) about 0.5 s and 1 s after a reset,
@@ -207,6 +216,7 @@ void Connection::learn(const Packet& p, bool client, Message m, State prev) {
         }
     }
     if (p.login_ack) login_.acknowledged = true;
+    login_.learn_packet_sizes(p, client);
     if (state_ == State::LoginResponse && !client) {
         if (m == Message::Response) login_.clear_tds_after_login = true;
         if (m == Message::AppData) login_.appdata_after_login = true;
@@ -295,6 +305,8 @@ Summary Connection::summary(bool capture_complete) const {
     if (c.prelogin_mars >= 0 || sv.prelogin_mars >= 0) s.mars = c.prelogin_mars == 1 && sv.prelogin_mars == 1 ? "on" : "off";
     if (session_.redirect) s.redirect_to = session_.redirect->server + ":" + std::to_string(session_.redirect->port);
     s.redirect_stream = session_.redirect_stream;
+    if (login_.packet_size_asked != 0) s.packet_size_asked = login_.packet_size_asked;
+    if (login_.packet_size_granted != 0) s.packet_size_granted = login_.packet_size_granted;
     s.redirected_from = session_.redirected_from;
     s.attentions = static_cast<uint32_t>(session_.attentions.size()) + session_.attentions_dropped;
     s.auth = auth_.name();

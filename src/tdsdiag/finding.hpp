@@ -88,6 +88,9 @@ struct Evidence {
     uint32_t lost_len = 0;
     uint32_t passed_len = 0;
     uint32_t lost_frame = 0;
+    // ... its ICMP form: the ICMP fragmentation-needed / packet-too-big frame and its next-hop MTU (0: none)
+    uint32_t icmp_frame = 0;
+    uint32_t icmp_mtu = 0;
 };
 
 struct Finding {

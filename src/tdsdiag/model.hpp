@@ -84,6 +84,8 @@ struct Summary {
     std::optional<int64_t> handshake_rtt_ns;  // last SYN before the SYN/ACK to the client's ACK, as captured
     std::string server_version;  // the server's prelogin VERSION: "SQL Server 2019 (15.0.4123)", "" if not seen
     std::string client_version;  // the Login7's library name and the client's prelogin VERSION: "ODBC (17.10.1)"
+    std::optional<uint32_t> packet_size_asked;    // the Login7's PacketSize, where the Login7 was readable
+    std::optional<uint32_t> packet_size_granted;  // the login response's ENVCHANGE packet size (type 4)
 };
 
 const char* step_name(Step s);

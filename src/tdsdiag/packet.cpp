@@ -88,6 +88,21 @@ size_t done_size(const uint8_t* b, size_t len, size_t pos, uint8_t version) {
     return 0;
 }
 
+// An ENVCHANGE's new value (B_VARCHAR: a character count, then UTF-16LE) read as a decimal number,
+// e.g. the packet size "4096"; 0 unless it is one of 1 to 9 digits.
+uint32_t envchange_number(const uint8_t* b, size_t n) {
+    if (n < 1) return 0;
+    const size_t chars = b[0];
+    if (chars == 0 || chars > 9 || 1 + 2 * chars > n) return 0;
+    uint32_t v = 0;
+    for (size_t i = 0; i < chars; ++i) {
+        const uint8_t lo = b[1 + 2 * i], hi = b[2 + 2 * i];
+        if (hi != 0 || lo < '0' || lo > '9') return 0;
+        v = v * 10 + static_cast<uint32_t>(lo - '0');
+    }
+    return v;
+}
+
 }  // namespace
 
 LoginTokens walk_login_tokens(const uint8_t* b, size_t len) {
@@ -111,6 +126,7 @@ LoginTokens walk_login_tokens(const uint8_t* b, size_t len) {
                 t.envchange_types.push_back(body[0]);
                 Routing r;
                 if (body[0] == 20 && parse_routing(body + 1, n - 1, r)) t.routing.push_back(std::move(r));
+                if (body[0] == 4) t.packet_size = envchange_number(body + 1, n - 1);
             }
             step = 3 + n;
         } else if (tok == 0xee) {  // FEDAUTHINFO: a 4-byte length

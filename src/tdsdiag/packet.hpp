@@ -99,6 +99,7 @@ struct LoginTokens {
     std::vector<TdsError> errors;
     std::vector<uint8_t> envchange_types;
     std::vector<Routing> routing;
+    uint32_t packet_size = 0;    // ENVCHANGE type 4 (packet size): the new value, 0 if none or not a number
 };
 LoginTokens walk_login_tokens(const uint8_t* data, size_t len);
 
@@ -155,6 +156,13 @@ enum SmpFlag : uint8_t {
     HEADER(int8_t, checksum_ok, -1)                                                                            \
     /* IPv4 TTL or IPv6 hop limit of the innermost IP header, -1 if not read */                                \
     HEADER(int16_t, ip_ttl, -1)                                                                                \
+    /* An ICMP or ICMPv6 error quoting a segment of the connection: not a segment itself; tcp_seq, */           \
+    /* tcp_len, ports and addresses are the quoted segment's. icmp_mtu: the next-hop MTU of an ICMP */          \
+    /* fragmentation needed (type 3 code 4) or ICMPv6 packet too big (type 2), 0 for other errors; */         \
+    /* icmp_overhead: the quoted segment's IP and TCP header bytes (IP options not counted). */                \
+    HEADER(bool, icmp_error, false)                                                                            \
+    HEADER(uint32_t, icmp_mtu, 0)                                                                              \
+    HEADER(uint16_t, icmp_overhead, 0)                                                                         \
     /* TDS, as dissected by Wireshark (one entry per TDS packet in the frame) */                               \
     PAYLOAD(std::vector<uint8_t>, tds_types)                                                                   \
     HEADER(int, prelogin_encryption, -1)      /* ENCRYPTION option value, -1 if absent */                      \
@@ -174,6 +182,10 @@ enum SmpFlag : uint8_t {
     HEADER(int, login7_integrated, -1)                                                                         \
     /* The Login7's password length in characters (cchPassword), -1 if not read. */                         \
     HEADER(int, login7_password_chars, -1)                                                                     \
+    /* The Login7's PacketSize (MS-TDS 2.2.6.4), read from its bytes; 0 if not read. */                         \
+    HEADER(uint32_t, login7_packet_size, 0)                                                                    \
+    /* The packet size a login response's ENVCHANGE type 4 grants (its new value), 0 if none. */             \
+    HEADER(uint32_t, envchange_packet_size, 0)                                                                 \
     PAYLOAD(std::vector<AuthToken>, auth_tokens)                                                               \
     HEADER(bool, sspi_only_response, false)                                                                    \
     /* How many TCP segments this frame's reassembled Login7 was made of (tcp.segment.count), 0 if */          \

@@ -4,6 +4,8 @@
 #include "tdsdiag/finding.hpp"
 #include "tdsdiag/text.hpp"
 
+#include <algorithm>
+
 namespace tdsdiag {
 
 namespace {
@@ -11,7 +13,20 @@ namespace {
 bool seq_le(uint32_t a, uint32_t b) { return static_cast<int32_t>(b - a) >= 0; }
 }  // namespace
 
-bool PmtuTracker::learn(const Packet& p, bool client) {
+void PmtuTracker::learn_icmp(const Packet& p, bool client) {
+    Side& me = sides_[client ? 0 : 1];
+    if (p.icmp_mtu == 0 || p.icmp_mtu <= p.icmp_overhead) return;
+    const uint32_t fits = p.icmp_mtu - p.icmp_overhead;
+    if (me.icmp_frame != 0 && fits >= me.icmp_fits) return;  // the smallest MTU counts
+    me.icmp_frame = p.frame;
+    me.icmp_mtu = p.icmp_mtu;
+    me.icmp_fits = fits;
+    me.icmp_seq = p.tcp_seq;
+    me.icmp_len = p.tcp_len;
+    me.icmp_ns = p.time_ns;
+}
+
+bool PmtuTracker::learn(const Packet& p, bool client, const Config& config) {
     if (p.syn() || p.rst()) return false;
     Side& me = sides_[client ? 0 : 1];
     Side& peer = sides_[client ? 1 : 0];
@@ -33,13 +48,28 @@ bool PmtuTracker::learn(const Packet& p, bool client) {
 
     if (p.tcp_len == 0) return false;
     if (p.tcp_len > me.largest_sent) me.largest_sent = p.tcp_len;
+    // The ICMP form: data sent again after the message, too large for its MTU, or the quoted segment's
+    // data in segments that fit (path MTU discovery at work).
+    if (me.icmp_frame != 0 && p.retransmission && !me.icmp_honoured) {
+        if (p.tcp_len <= me.icmp_fits) {
+            if (seq_le(me.icmp_seq, p.tcp_seq) && !seq_le(me.icmp_seq + std::max<uint32_t>(me.icmp_len, 1), p.tcp_seq))
+                me.icmp_honoured = true;
+        } else {
+            me.icmp_largest = std::max(me.icmp_largest, p.tcp_len);
+            if (++me.icmp_too_big >= config.pmtu_copies - 1 && !found_) {
+                found_ = true;
+                found_client_ = client;
+                return true;
+            }
+        }
+    }
     if (!p.retransmission) {
         me.pending_end[me.pending_next] = p.tcp_seq + p.tcp_len;
         me.pending_len[me.pending_next] = p.tcp_len;
         me.pending_next = static_cast<uint8_t>((me.pending_next + 1) % me.pending_end.size());
         if (me.stuck_copies == 0 || me.stuck_seq != p.tcp_seq) {
             // a first copy: the candidate for being sent again, if it is full-size
-            if (p.tcp_len >= kMinFullSize && p.tcp_len == me.largest_sent && me.stuck_copies == 0) {
+            if (p.tcp_len >= config.pmtu_min_segment && p.tcp_len == me.largest_sent && me.stuck_copies == 0) {
                 me.stuck_seq = p.tcp_seq;
                 me.stuck_len = p.tcp_len;
                 me.stuck_copies = 1;
@@ -56,7 +86,7 @@ bool PmtuTracker::learn(const Packet& p, bool client) {
     } else {
         return false;
     }
-    if (found_ || me.stuck_copies < kMinCopies) return false;
+    if (found_ || me.stuck_copies < config.pmtu_copies) return false;
     if (me.stuck_len < me.largest_sent || me.largest_acked == 0 || me.largest_acked >= me.stuck_len) return false;
     found_ = true;
     found_client_ = client;
@@ -67,18 +97,61 @@ bool PmtuTracker::learn(const Packet& p, bool client) {
 void Connection::find_black_hole(const Packet& p, bool client) {
     const PmtuTracker::Side& s = pmtu_.side(client);
     Evidence e = evidence(p, client, state_);
-    e.lost_len = s.stuck_len;
     e.passed_len = s.largest_acked;
-    e.lost_frame = s.stuck_frame;
-    e.retries = s.stuck_copies - 1;
-    e.waited_ns = p.time_ns - s.stuck_ns;
+    if (s.icmp_frame != 0 && !s.icmp_honoured && s.icmp_too_big > 0) {
+        // The ICMP form: the sender was told the MTU and sent too-large segments again.
+        e.icmp_frame = s.icmp_frame;
+        e.icmp_mtu = s.icmp_mtu;
+        e.lost_len = s.icmp_largest;
+        e.lost_frame = s.icmp_frame;
+        e.retries = s.icmp_too_big;
+        e.waited_ns = p.time_ns - s.icmp_ns;
+    } else {
+        e.lost_len = s.stuck_len;
+        e.lost_frame = s.stuck_frame;
+        e.retries = s.stuck_copies - 1;
+        e.waited_ns = p.time_ns - s.stuck_ns;
+    }
     find(p, Code::PathMtuBlackHole, e);
 }
+
+namespace {
+// The login's TDS packet sizes, as far as the capture shows them: "" when neither is known.
+std::string packet_sizes(const Connection& c) {
+    const LoginTracker& l = c.login();
+    if (l.packet_size_asked != 0 && l.packet_size_granted != 0)
+        return format(" The login asked for TDS packet size %u and the server granted %u.", l.packet_size_asked,
+                      l.packet_size_granted);
+    if (l.packet_size_asked != 0) return format(" The login asked for TDS packet size %u.", l.packet_size_asked);
+    if (l.packet_size_granted != 0) return format(" The server granted TDS packet size %u.", l.packet_size_granted);
+    return "";
+}
+}  // namespace
 
 PmtuWords pmtu_words(const Evidence& e, const Connection& c, bool complete) {
     const bool client = e.from == Side::Client;
     const char* who = client ? "client" : "server";
+    const std::string sizes = packet_sizes(c);
     PmtuWords w;
+    const PmtuTracker::Side& s = c.pmtu().side(client);
+    if (e.icmp_frame != 0) {
+        // The ICMP form. Worst case (10-digit numbers, a long wait) fits kMaxTextLength: the unit test checks it.
+        const uint32_t fits = s.icmp_mtu == e.icmp_mtu ? s.icmp_fits : 0;
+        w.what = format("An ICMP too-big message (frame %u) gave the %s a path MTU of %u bytes, yet it sent %d more "
+                        "segments of up to %u bytes in %s: likely a firewall drops that ICMP, a path-MTU black hole.",
+                        e.icmp_frame, who, e.icmp_mtu, e.retries, e.lost_len, seconds(e.waited_ns).c_str());
+        w.fix = format("Let ICMP fragmentation-needed / packet-too-big reach the %s (its host firewall, or one before "
+                       "it), or clamp the TCP MSS on the router with the %u-byte MTU; as a stop-gap, a Packet Size "
+                       "below %u bytes.",
+                       who, e.icmp_mtu, fits != 0 ? fits : e.icmp_mtu);
+        w.detail = format("The ICMP fragmentation-needed (IPv4 type 3 code 4) or packet-too-big (ICMPv6 type 2) "
+                          "message quotes the %s's segment: a segment fits the %u-byte MTU with up to %u bytes of TCP "
+                          "payload. After it the %s sent data again in segments of up to %u bytes, none fitting, "
+                          "and no segment that fits: it never acted on the message (the capture shows the message on "
+                          "the path, not whether it arrived).%s",
+                          who, e.icmp_mtu, fits, who, e.lost_len, sizes.c_str());
+        return w;
+    }
     // Worst case (10-digit frame and sizes, a long wait) still fits kMaxTextLength: the unit test checks it.
     w.what = format("The %s sent a %u-byte segment (frame %u) %d more times in %s, never acknowledged, while its "
                     "segments up to %u bytes were: likely a path-MTU black hole (ICMP fragmentation-needed dropped).",
@@ -86,17 +159,16 @@ PmtuWords pmtu_words(const Evidence& e, const Connection& c, bool complete) {
     w.fix = format("Clamp the TCP MSS on the router or VPN with the smaller MTU (or let its ICMP fragmentation-needed "
                    "through), or set the path's MTU on the hosts; as a stop-gap, a Packet Size below %u bytes.",
                    e.passed_len);
-    const PmtuTracker::Side& s = c.pmtu().side(client);
     if (complete && s.stuck_acked && s.stuck_len == e.lost_len)
         w.detail = format("TCP payload sizes. That segment was acknowledged later in the capture (the sender likely "
-                          "lowered its segment size: TCP MTU probing or PMTU discovery). Largest %s segment sent: %u bytes.",
-                          who, s.largest_sent);
+                          "lowered its segment size: TCP MTU probing or PMTU discovery). Largest %s segment sent: %u bytes.%s",
+                          who, s.largest_sent, sizes.c_str());
     else
         w.detail = format("TCP payload sizes; the largest segment that got through is %u bytes (%u with the IPv4 and TCP "
                           "headers, without options): the path's MTU likely lies between %u and %u. Nothing in the "
-                          "capture acknowledges the lost segment%s.",
+                          "capture acknowledges the lost segment%s.%s",
                           e.passed_len, e.passed_len + 40, e.passed_len + 40, e.lost_len + 40 + 12,
-                          complete ? "" : " so far");
+                          complete ? "" : " so far", sizes.c_str());
     return w;
 }
 

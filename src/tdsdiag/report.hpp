@@ -32,6 +32,8 @@ struct Row {
     std::optional<double> handshake_rtt_ms;
     // The server's prelogin VERSION as release and build, the client's library and prelogin VERSION.
     std::string server_version, client_version;
+    // The TDS packet size the Login7 asked for and the login response granted (ENVCHANGE type 4).
+    std::optional<uint32_t> packet_size_asked, packet_size_granted;
     std::string file;  // the capture file: the `file` column of tdsdiag-batch's merged table (parse_csv)
 };
 

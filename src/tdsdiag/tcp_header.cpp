@@ -110,6 +110,41 @@ bool find_tcp_header(const uint8_t* frame, size_t captured, size_t reported, con
     return false;
 }
 
+bool parse_quoted_segment(const uint8_t* b, size_t len, QuotedSegment& out) {
+    if (b == nullptr || len < 1) return false;
+    auto be16 = [&](size_t at) { return static_cast<uint32_t>(b[at] << 8 | b[at + 1]); };
+    size_t ip = 0;
+    uint32_t ip_payload = 0;  // bytes after the IP header(s)
+    if ((b[0] >> 4) == 4) {
+        ip = static_cast<size_t>(b[0] & 0x0f) * 4;
+        if (ip < 20 || len < ip || b[9] != 6 || (be16(6) & 0x1fff) != 0) return false;
+        const uint32_t total = be16(2);
+        if (total < ip) return false;
+        ip_payload = total - static_cast<uint32_t>(ip);
+        out.addr_len = 4;
+        memcpy(out.src, b + 12, 4);
+        memcpy(out.dst, b + 16, 4);
+    } else if ((b[0] >> 4) == 6) {
+        ip = 40;
+        if (len < ip || b[6] != 6) return false;
+        ip_payload = be16(4);
+        out.addr_len = 16;
+        memcpy(out.src, b + 8, 16);
+        memcpy(out.dst, b + 24, 16);
+    } else {
+        return false;
+    }
+    if (len < ip + 8) return false;
+    out.src_port = static_cast<uint16_t>(be16(ip));
+    out.dst_port = static_cast<uint16_t>(be16(ip + 2));
+    out.seq = be16(ip + 4) << 16 | be16(ip + 6);
+    uint32_t tcp = 20;
+    if (len > ip + 12 && (b[ip + 12] >> 4) >= 5) tcp = static_cast<uint32_t>(b[ip + 12] >> 4) * 4;
+    out.payload = ip_payload > tcp ? ip_payload - tcp : 0;
+    out.overhead = static_cast<uint16_t>(ip + tcp);
+    return true;
+}
+
 TcpTuple TcpTuple::of(const uint8_t* src, const uint8_t* dst, size_t addr_len, uint16_t src_port, uint16_t dst_port) {
     TcpTuple t;
     if (addr_len > sizeof t.addr[0]) addr_len = sizeof t.addr[0];

@@ -33,6 +33,21 @@ struct TcpHeaderAt {
 bool find_tcp_header(const uint8_t* frame, size_t captured, size_t reported, const uint8_t* src, const uint8_t* dst,
                      size_t addr_len, uint16_t src_port, uint16_t dst_port, TcpHeaderAt& out);
 
+// The TCP segment an ICMP or ICMPv6 error quotes (issue 31: fragmentation needed, packet too big).
+struct QuotedSegment {
+    uint8_t addr_len = 0;  // 4 or 16
+    uint8_t src[16] = {}, dst[16] = {};
+    uint16_t src_port = 0, dst_port = 0;
+    uint32_t seq = 0;
+    uint32_t payload = 0;   // the segment's payload length, from the quoted IP length and TCP data offset
+    uint16_t overhead = 0;  // its IP and TCP header bytes (20 TCP bytes where the quote stops before the offset)
+};
+// Reads the quoted IP header (IPv4, or IPv6 without extension headers) and the first bytes of its TCP
+// header from `quote`, the `len` captured bytes after the ICMP header. False unless they are the
+// first fragment of a TCP segment with at least its ports and sequence number (RFC 792 quotes 8 bytes
+// of the datagram's data). Never reads past `len`.
+bool parse_quoted_segment(const uint8_t* quote, size_t len, QuotedSegment& out);
+
 // A TCP connection's addresses and ports, the same whichever way a segment goes.
 struct TcpTuple {
     uint8_t addr_len = 0;  // 4 or 16

@@ -170,6 +170,11 @@ void TlsTracker::learn(const Packet& p, bool client, const Config& config, Serve
     if (!p.tls_alerts.empty()) alert_seen = true;
 }
 
+void LoginTracker::learn_packet_sizes(const Packet& p, bool client) {
+    if (client && p.login7_packet_size != 0 && packet_size_asked == 0) packet_size_asked = p.login7_packet_size;
+    if (!client && p.envchange_packet_size != 0 && packet_size_granted == 0) packet_size_granted = p.envchange_packet_size;
+}
+
 void AuthTracker::learn(const Packet& p, bool client) {
     if (client && p.login7_integrated >= 0) login7_integrated = p.login7_integrated;
     if (client && has(p.tds_types, kTdsFedAuthToken)) federated = true;

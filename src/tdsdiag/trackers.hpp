@@ -251,6 +251,9 @@ struct LoginTracker {
     bool prelogin_answered = false;
     std::string conn_id;              // the prelogin's TRACEID connection GUID
     NetCost net_at_sent;              // the network's cost when the login step began
+    uint32_t packet_size_asked = 0;   // the Login7's PacketSize (in clear or decrypted), 0 if not read
+    uint32_t packet_size_granted = 0; // the login response's ENVCHANGE type 4, 0 if not seen
+    void learn_packet_sizes(const Packet& p, bool client);
 };
 
 // Windows authentication and the names a login showed.

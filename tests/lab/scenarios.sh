@@ -1754,6 +1754,8 @@ SCENARIOS+=(
 "dns-aaaa-stall|tsql with host = sql.lab.test; iptables in the server namespace drops the first AAAA query that reaches the resolver (u32 match on the query type 28, statistic nth): glibc sends A and AAAA in parallel, the A answer comes at once, the AAAA answer only after glibc's 5 s timeout and its second try; then a cleartext login, select 1, FIN"
 "dns-two-addresses-one-dead|the resolver gives two addresses for sql.lab.test, 10.10.10.121 and 10.10.10.120; nftables in the server namespace drops every packet to 10.10.10.121 (the listener's address in a failed subnet); tsql (FreeTDS 1.3 connects to all addresses of a name at once, non-blocking) sends a SYN to each within a millisecond; 10.10.10.120 answers and tsql logs in (cleartext, select 1, FIN), the SYN to 10.10.10.121 stays unanswered and FreeTDS drops that attempt without a packet"
 "pmtu-black-hole|a router namespace between client and server whose link to the server has MTU 1200 (router's eth1; the server's eth0 stays at 1500) and whose nftables drop every ICMP it would send (no fragmentation needed ever reaches the client): tsql (cleartext) logs in with small segments, then sends a 6 KB SQL batch in full-size segments (1448 bytes of payload, MSS 1460 on both ends); those are dropped by the router and retransmitted again and again without acknowledgement until tsql is stopped"
+"pmtu-icmp-dropped-by-sender|a router namespace between client and server whose link to the client has MTU 1200 (router's eth0); tsql (cleartext) logs in and asks for a large result (2,000 rows, --result-rows): the server's 1448-byte segments do not fit, the router answers each with ICMP fragmentation needed (type 3 code 4, next-hop MTU 1200), but nftables in the server's own namespace (input chain) drop that ICMP, so the server sends the same full-size segment again and again until tsql is stopped; captured in the router on its link to the server (eth1), where the ICMP is seen before the server's firewall drops it"
+"pmtu-icmp-honoured|as pmtu-icmp-dropped-by-sender without the server's firewall: the router's ICMP fragmentation needed (next-hop MTU 1200) reaches the server, whose kernel lowers the connection's segment size (path MTU discovery) and resends the data in 1148-byte segments; the client gets the whole result; no failure"
 )
 
 setup_dns_nxdomain() { lab_resolver; }
@@ -1822,6 +1824,47 @@ sc_pmtu_black_hole() {
     note "tsql: select 1, then 1 s later a select of six 1000-character literals (about 6 KB)"
     tsql_report "host = $SERVER_IP, port = 1433, encryption = off, tds version = 7.4"
     sed -i "s/^error: (none, connected)$/error: (none: tsql waited for the batch's answer until stopped by timeout ${CLIENT_TIMEOUT:-12} s after its start)/" "$T/report"
+}
+
+# The ICMP form (issue 31): the router sends its fragmentation-needed messages; whether the server's
+# own firewall lets them in decides between a black hole and path MTU discovery at work. The capture
+# runs in the router, on its link to the server (eth1): the ICMP is there before the server drops it.
+pmtu_icmp_path() {
+    lab_router || return 1
+    in_router ip link set eth0 mtu 1200 || return 1
+    # TSO/GSO off on the server and GRO off on the router: the capture shows the segments as sent
+    in_server ethtool -K eth0 tso off gso off >/dev/null 2>&1 || true
+    in_router ethtool -K eth1 gro off >/dev/null 2>&1 || true
+    CAP_NS=$NSR; CAP_NS_WHAT=router; CAP_IFACE=eth1
+    note "in the router: its link to the client (eth0) at MTU 1200, the client's own eth0 and the server's at 1500 (MSS 1460 both ways); the router's ICMP is not filtered; server: ethtool -K eth0 tso off gso off; router: ethtool -K eth1 gro off; capture in the router namespace on eth1 (its link to the server)"
+}
+setup_pmtu_icmp_dropped_by_sender() {
+    pmtu_icmp_path || return 1
+    in_server nft -f - <<'NFT' || return 1
+table ip lab {
+    chain input {
+        type filter hook input priority 0; policy accept;
+        icmp type destination-unreachable icmp code frag-needed drop
+    }
+}
+NFT
+    note "server namespace: nft table ip lab, chain input: icmp type destination-unreachable icmp code frag-needed drop (the server's host firewall never lets the router's message in)"
+}
+sc_pmtu_icmp_dropped_by_sender() {
+    EXPECT="steps 1,2,4,5,6 cleartext: login and select 1 in small segments; then select n answered by 2,000 rows: the server's 1448-byte segments are answered by the router's ICMP fragmentation needed (MTU 1200), which the server's firewall drops: the same segment is sent again and again without acknowledgement until tsql is stopped; diagnosis path_mtu_black_hole (ICMP form, MTU 1200)"
+    server --encryption not_sup --result-rows 2000
+    CLIENT_TIMEOUT=12 TSQL_PAUSE=1 TSQL_QUERY_AFTER="select n\ngo\n" tsql_client off
+    note "tsql: select 1, then 1 s later select n (2,000 rows of one INT column, --result-rows 2000)"
+    tsql_report "host = $SERVER_IP, port = 1433, encryption = off, tds version = 7.4"
+    sed -i "s/^error: (none, connected)$/error: (none: tsql waited for the result until stopped by timeout ${CLIENT_TIMEOUT:-12} s after its start)/" "$T/report"
+}
+setup_pmtu_icmp_honoured() { pmtu_icmp_path; }
+sc_pmtu_icmp_honoured() {
+    EXPECT="steps 1,2,4,5,6,7 cleartext: login and select 1; then select n answered by 2,000 rows: the first 1448-byte segment is answered by the router's ICMP fragmentation needed (MTU 1200), the server resends in 1148-byte segments (path MTU discovery), tsql gets every row and closes; no failure"
+    server --encryption not_sup --result-rows 2000
+    TSQL_PAUSE=1 TSQL_QUERY_AFTER="select n\ngo\n" tsql_client off
+    note "tsql: select 1, then 1 s later select n (2,000 rows of one INT column, --result-rows 2000)"
+    tsql_report "host = $SERVER_IP, port = 1433, encryption = off, tds version = 7.4"
 }
 
 # tsql_report "freetds.conf lines": driver:, connection: and error: lines for the last tsql run

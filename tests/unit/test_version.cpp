@@ -178,11 +178,12 @@ TEST_CASE("The connection's summary, CSV row and summary page name both sides' v
     CHECK(rows[0].server_version == "SQL Server 2022 (16.0.1000)");
     const std::string csv = tdsdiag::csv_table(rows);
     const std::string header = csv.substr(0, csv.find('\n'));
-    const std::string tail = ",server_version,client_version,failed_step,start_time";  // failed_step, start_time came after them
+    // failed_step, start_time and the packet sizes came after them
+    const std::string tail = ",server_version,client_version,failed_step,start_time,packet_size_asked,packet_size_granted";
     CHECK(header.size() > tail.size());
     CHECK(header.compare(header.size() - tail.size(), tail.size(), tail) == 0);
-    CHECK(csv.find(",SQL Server 2022 (16.0.1000),DB-Library (7.4.0),," + rows[0].start_time + "\n") !=
-          std::string::npos);  // connected: no failed_step
+    CHECK(csv.find(",SQL Server 2022 (16.0.1000),DB-Library (7.4.0),," + rows[0].start_time + ",,\n") !=
+          std::string::npos);  // connected: no failed_step; no packet sizes in these packets
     CHECK(rows[0].start_time.size() == 27);  // 2026-01-31T23:59:59.123456Z
     std::istringstream in(csv);
     std::vector<tdsdiag::Row> back;
