@@ -1845,3 +1845,25 @@ sc_jdbc_multisubnet_failover() {
     server --encryption off
     jdbc_client "jdbc:sqlserver://$LAB_NAME:$PORT;encrypt=false;multiSubnetFailover=true"
 }
+
+# ---- several addresses and the name asked through DNS (issues 28 and 31) ----------------------
+SCENARIOS+=(
+"dns-cert-name-mismatch-rejected|tsql with host = sql.lab.test, resolved by the lab's dnsmasq to 10.10.10.120, encryption = require, ca file = the lab CA (FreeTDS then checks the certificate's names against the host name): the scripted server presents a certificate issued by the lab CA for sqlprod.corp.example only (CN and SAN); FreeTDS sends no SNI, so the name the client asked is only in the DNS query before the connection; tsql rejects the certificate after the server's flight"
+"dns-cert-name-mismatch|as dns-cert-name-mismatch-rejected without ca file: tsql (encryption = require, no validation) accepts the certificate for sqlprod.corp.example although it asked for sql.lab.test, logs in inside TLS and runs select 1"
+)
+setup_dns_cert_name_mismatch_rejected() { lab_resolver; }
+sc_dns_cert_name_mismatch_rejected() {
+    EXPECT="DNS A answer sql.lab.test -> 10.10.10.120; ClientHello without SNI; steps 1,2,3,7: the client closes after the server's Certificate (names sqlprod.corp.example only); diagnosis certificate_rejected and certificate_name_mismatch (name from the DNS query: sql.lab.test); outcome failed"
+    server --encryption on --ca-signed --cert-cn "${MISMATCH_CN:-sqlprod.corp.example}"  # MISMATCH_CN=sql.lab.test: the control run
+    tsql_client require "host = $LAB_NAME" "ca file = $T/ca.pem" "check certificate hostname = yes"
+    tsql_report "host = $LAB_NAME, port = 1433, encryption = require, tds version = 7.4, ca file = (the lab CA), check certificate hostname = yes"
+    provenance_line checked "the ClientHello carries no server_name extension (tshark: tls.handshake.extensions_server_name empty), the DNS query for sql.lab.test is the only place the name asked appears; a control run with the certificate for sql.lab.test (MISMATCH_CN=sql.lab.test, not kept) connected with the same freetds.conf, so the rejection is the name's"
+}
+setup_dns_cert_name_mismatch() { lab_resolver; }
+sc_dns_cert_name_mismatch() {
+    EXPECT="DNS A answer sql.lab.test -> 10.10.10.120; ClientHello without SNI; steps 1-7 inside TLS; the certificate names sqlprod.corp.example only; diagnosis certificate_name_mismatch as a note (name from the DNS query: the client did not validate); outcome connected"
+    server --encryption on --ca-signed --cert-cn "${MISMATCH_CN:-sqlprod.corp.example}"  # MISMATCH_CN=sql.lab.test: the control run
+    tsql_client require "host = $LAB_NAME"
+    tsql_report "host = $LAB_NAME, port = 1433, encryption = require, tds version = 7.4"
+    provenance_line checked "the ClientHello carries no server_name extension (tshark: tls.handshake.extensions_server_name empty); the certificate names sqlprod.corp.example only (CN and SAN)"
+}
