@@ -19,6 +19,11 @@ struct Config {
     int64_t zero_window_stall_ns = 1000000000;  // a window at 0 this long or longer: slow_network
     int64_t time_wait_ns = 240000000000;      // a SYN this soon after the close of a connection on the same ports,
                                               // answered by an ACK or a reset: port_reuse (2 MSL, 240 s)
+    // Connections of one client to one server port at different server addresses whose SYNs came this
+    // near each other: parallel attempts at the addresses of one name (MultiSubnetFailover, FreeTDS, which
+    // open them within milliseconds); the client abandons all but one, which is no failure. Farther
+    // apart, a later one after an unanswered SYN is the client trying the addresses in turn.
+    int64_t parallel_window_ns = 300000000;
     // Name of a TLS cipher suite ("TLS_DHE_RSA_WITH_AES_256_GCM_SHA384"), or nullptr if unknown.
     const char* (*cipher_name)(uint16_t suite) = nullptr;
 };

@@ -1876,7 +1876,7 @@ sc_dns_cert_name_mismatch() {
 SCENARIOS+=(
 "several-addresses-in-turn|sql.lab.test resolves to 10.10.10.121 (first in the answer, dropped by nftables) and 10.10.10.120; tedious (Node) without multiSubnetFailover connects to the addresses one after the other: its SYN to 10.10.10.121 is retransmitted until the client namespace's kernel gives up (tcp_syn_retries=2, about 7 s), then it connects to 10.10.10.120 and logs in (cleartext, select 1)"
 "several-addresses-first-only-jdbc|as several-addresses-in-turn with Microsoft JDBC Driver 13.2, multiSubnetFailover=false and transparentNetworkIPResolution=false, encrypt=false, loginTimeout=20: the driver connects to the first address only (10.10.10.121); its SYN is retransmitted until the kernel gives up (about 7 s) and the driver fails with 'Connection timed out' without ever trying 10.10.10.120"
-"several-addresses-in-turn-odbc18|as several-addresses-in-turn with Microsoft ODBC Driver 18 through mssql-python, MultiSubnetFailover=No (the default), Encrypt=no, login timeout 20 s"
+"several-addresses-in-turn-odbc18|as several-addresses-in-turn with Microsoft ODBC Driver 18 through mssql-python, MultiSubnetFailover=No (the default), Encrypt=no, login timeout 20 s: the driver connects to the first address (10.10.10.121) alone and waits until the kernel gives up on it (about 7 s); then it asks the resolver again and opens connections to both addresses at once (10.10.10.120, now first in the answer, and 10.10.10.121 0.7 ms later); it logs in on 10.10.10.120 (login-only TLS, select 1), the second SYN to 10.10.10.121 stays unanswered"
 )
 setup_several_addresses_in_turn() {
     setup_dns_two_addresses_one_dead || return 1
@@ -1901,7 +1901,7 @@ sc_several_addresses_first_only_jdbc() {
     jdbc_client "jdbc:sqlserver://$LAB_NAME:$PORT;encrypt=false;multiSubnetFailover=false;transparentNetworkIPResolution=false;loginTimeout=20"
 }
 sc_several_addresses_in_turn_odbc18() {
-    EXPECT="as several-addresses-in-turn, if the driver tries the second address at all"
+    EXPECT="as several-addresses-in-turn, if the driver tries the second address at all (it did: after the first address failed, both at once); diagnoses: syn_unanswered on the first connection naming 10.10.10.120 (stream 1) tried 7.2 s later, parallel_attempt on the second SYN to 10.10.10.121"
     server --encryption off
     SERVER_IP=$LAB_NAME odbc18_client --set Encrypt=no --login-timeout 20
 }
@@ -1935,7 +1935,7 @@ sc_several_addresses_parallel_close_freetds() {
 }
 # Microsoft JDBC's default (multiSubnetFailover=false, transparentNetworkIPResolution=true)
 SCENARIOS+=(
-"several-addresses-tnir-jdbc|as several-addresses-in-turn with Microsoft JDBC Driver 13.2 and its defaults (multiSubnetFailover=false, transparentNetworkIPResolution=true), encrypt=false, loginTimeout=20"
+"several-addresses-tnir-jdbc|as several-addresses-in-turn with Microsoft JDBC Driver 13.2 and its defaults (multiSubnetFailover=false, transparentNetworkIPResolution=true), encrypt=false, loginTimeout=20: the driver sends a SYN to the first address (10.10.10.121) alone, and 0.59 s later (Transparent Network IP Resolution: a short first timeout) opens connections to both addresses at once; 10.10.10.120 answers and the driver logs in on it (login-only TLS, select 1); neither SYN to 10.10.10.121 is answered, and the driver gives them up without a retransmission"
 )
 setup_several_addresses_tnir_jdbc() { setup_several_addresses_in_turn; }
 sc_several_addresses_tnir_jdbc() {
