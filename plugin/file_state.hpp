@@ -51,6 +51,13 @@ struct FrameData {
     guint8 flow_flags, flow_what;  // what the frame is (see kFlowLoginAck), TCP frames only
 };
 
+// Whether a later pass should ask the core for the frame's diagnoses: those the first pass found, and
+// a connection's opening SYN, which may get one later (issue 31: a parallel attempt the client
+// abandoned, known only once another attempt went on).
+inline bool diagnoses_may_change(const FrameData* fd) {
+    return fd->n_diags != 0 || (fd->first && fd->step == 1 /* Step::TcpHandshake */);
+}
+
 // The frame's absolute time in nanoseconds.
 inline int64_t frame_time_ns(const packet_info* pinfo) {
     return static_cast<int64_t>(pinfo->abs_ts.secs) * 1000000000 + pinfo->abs_ts.nsecs;

@@ -411,7 +411,7 @@ ConnValue conn_value(const ConnField& f, const ConnSource& source) {
 // them again from its findings, since later frames may have changed what they say.
 guint diagnoses_now(packet_info* pinfo, const FrameData* fd, const DiagData*& diags) {
     diags = nullptr;
-    if (!PINFO_FD_VISITED(pinfo) || fd->n_diags == 0 || g_file == nullptr) {
+    if (!PINFO_FD_VISITED(pinfo) || !diagnoses_may_change(fd) || g_file == nullptr) {
         diags = fd->diags;
         return diags != nullptr ? fd->n_diags : 0;
     }

@@ -77,6 +77,7 @@ guint pref_zero_window_stall_ms = 1000;
 guint pref_time_wait_s = 240;
 guint pref_pmtu_min_segment = 1000;
 guint pref_pmtu_copies = 4;
+guint pref_parallel_window_ms = 300;
 
 ConnValue text(const char* s) { return {(s == nullptr || *s == '\0') ? nullptr : s, FALSE, 0, 0}; }
 ConnValue text(const std::string& s) { return text(s.c_str()); }  // lives while the summary is kept (frames.cpp)
@@ -221,6 +222,7 @@ tdsdiag::Config make_config() {
     c.pmtu_min_segment = pref_pmtu_min_segment;
     c.pmtu_copies = pref_pmtu_copies < 2 ? 2 : static_cast<int>(MIN(pref_pmtu_copies, 1000u));
     c.time_wait_ns = static_cast<int64_t>(pref_time_wait_s) * 1000000000;
+    c.parallel_window_ns = static_cast<int64_t>(pref_parallel_window_ms) * 1000000;
     c.cipher_name = [](uint16_t suite) { return tdsdiag_plugin::cipher_suite_name(suite); };
     return c;
 }
@@ -411,6 +413,12 @@ extern "C" void proto_register_tdsdiag(void) {
                                    "before, answered by an ACK or a reset instead of a SYN/ACK, is diagnosed as "
                                    "port_reuse (240 s is 2 MSL, the longest TIME_WAIT a stack keeps by default)",
                                    10, &pref_time_wait_s);
+    prefs_register_uint_preference(module, "parallel_window_ms", "Parallel connection attempts window (ms)",
+                                   "Connections of one client to one server port at different addresses whose SYNs "
+                                   "came within this many milliseconds of each other are parallel attempts at the "
+                                   "addresses of one name (MultiSubnetFailover, FreeTDS): the ones the client "
+                                   "abandons are parallel_attempt notes, not failures",
+                                   10, &pref_parallel_window_ms);
 
     tdsdiag_handle = create_dissector_handle(dissect_tdsdiag, proto_tdsdiag);
     tdsdiag_plugin::register_tds8(proto_tdsdiag);

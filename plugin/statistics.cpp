@@ -339,7 +339,7 @@ gchar* flow_comment(packet_info* pinfo, const FrameData* fd) {
                                        sep, tdsdiag::code_info(static_cast<tdsdiag::Code>(fd->diags[i].code)).name);
                 sep = ", ";
             }
-        } else if (fd->n_diags != 0 && c != nullptr) {
+        } else if (diagnoses_may_change(fd) && c != nullptr) {
             for (const tdsdiag::Diagnosis& d : c->diagnoses_on(pinfo->num, true)) {
                 g_string_append_printf(comment, "%s%s", sep, tdsdiag::code_info(d.code).name);
                 sep = ", ";

@@ -192,6 +192,7 @@ FrameResult Analyzer::on_packet(const Packet& p, const StreamStart* start) {
         if (!redirecting_.empty()) link_redirect(*conn);
         if (kerberos_.refusal_count() != 0) link_kerberos(*conn);
         link_earlier(*conn, p);
+        if (src_is_client && p.syn() && !p.ack() && !p.rst()) link_attempts(*conn);
         found = conn.get();
         add_connection(p.stream, std::move(conn));
     }
@@ -203,6 +204,23 @@ FrameResult Analyzer::on_packet(const Packet& p, const StreamStart* start) {
     if (!was_refused && c.tcp().turned_away())
         refused_[port_pair(c.client_addr(), c.client_port(), c.server_addr(), c.server_port())] = &c;
     return r;
+}
+
+void Analyzer::link_attempts(Connection& c, const std::vector<std::string>* name_addresses) {
+    // The latest connections only (a bounded look back: a busy client opens many), newest first.
+    size_t looked = 0;
+    for (auto it = order_.rbegin(); it != order_.rend() && looked < kAttemptLookBack; ++it, ++looked) {
+        Connection& e = *const_cast<Connection*>(it->conn);  // (order_ holds the connections owned_ owns)
+        const int64_t gap = c.start_ns() - e.start_ns();
+        if (gap > kInTurnWindowNs) break;
+        if (gap < 0 || e.tcp().midstream || !other_address_of_server(e, c, name_addresses)) continue;
+        if (gap <= config_.parallel_window_ns) {
+            e.link_parallel(c);
+            c.link_parallel(e);
+        } else if (e.tcp().syn_ack_frame == 0 && e.close().kind == CloseKind::None && !e.client_sent_payload()) {
+            e.link_next_attempt(c);  // in turn: the client went on while this SYN had no answer
+        }
+    }
 }
 
 void Analyzer::link_redirect(Connection& c) {

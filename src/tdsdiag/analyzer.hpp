@@ -74,6 +74,14 @@ private:
     void link_browser(Connection& c);
     // Ties a new connection to a KDC refusal of a ticket its client asked for just before.
     void link_kerberos(Connection& c);
+    // Issue 31 item 2: ties a new connection (begun with the client's SYN) to the client's recent
+    // connections to the same server port at other addresses (attempts.hpp): started within
+    // Config::parallel_window_ns, parallel attempts; later, after an earlier SYN still unanswered, the
+    // next address tried in turn. `name_addresses`: the hook for DNS (issue 31 item 1): the addresses the
+    // name the client asked resolved to, which narrows the tie to that name's addresses.
+    void link_attempts(Connection& c, const std::vector<std::string>* name_addresses = nullptr);
+    static constexpr size_t kAttemptLookBack = 32;          // connections looked at, newest first
+    static constexpr int64_t kInTurnWindowNs = 180000000000;  // a SYN given up after at most about 2 min (Linux: 127 s)
     // Links a new connection to the earlier one whose login response redirected the client to it.
     void link_redirect(Connection& c);
     // Whether an untracked stream should be tracked from this frame on, and which side is the client.

@@ -23,6 +23,11 @@ struct Config {
     // full-size ones; copies of one segment (the first and its retransmissions) that make the proof.
     uint32_t pmtu_min_segment = 1000;
     int pmtu_copies = 4;
+    // Connections of one client to one server port at different server addresses whose SYNs came this
+    // near each other: parallel attempts at the addresses of one name (MultiSubnetFailover, FreeTDS, which
+    // open them within milliseconds); the client abandons all but one, which is no failure. Farther
+    // apart, a later one after an unanswered SYN is the client trying the addresses in turn.
+    int64_t parallel_window_ns = 300000000;
     // Name of a TLS cipher suite ("TLS_DHE_RSA_WITH_AES_256_GCM_SHA384"), or nullptr if unknown.
     const char* (*cipher_name)(uint16_t suite) = nullptr;
 };

@@ -253,7 +253,11 @@ bool Connection::stands(const Finding& f) const {
         for (const Finding& g : findings_)
             if (g.code == Code::CertificateNameMismatch && g.evidence.variant == Variant::NameRejected) return false;
     // A SYN sent again was answered after all: slow_accept tells it instead.
-    if (f.code == Code::SynUnanswered) return !(tcp_.syn_ack_frame != 0 && tcp_.syn_ack_frame > f.frame);
+    // Issue 31: a parallel attempt the client gave up while another address answered is no failure.
+    if (f.code == Code::SynUnanswered)
+        return !(tcp_.syn_ack_frame != 0 && tcp_.syn_ack_frame > f.frame) && !abandoned_attempt(true);
+    if (f.code == Code::ClientReset) return !abandoned_attempt(false);
+    if (f.code == Code::ParallelAttempt) return abandoned_attempt(f.evidence.variant == Variant::AttemptUnanswered);
     // A client that closes after a finished TLS handshake without its login, once the KDC refused the
     // ticket it asked for during this connection: the missing ticket explains the close
     // (kerberos_spn_missing, kerberos_clock_skew), not the certificate.

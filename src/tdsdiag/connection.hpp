@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "tdsdiag/attempts.hpp"
 #include "tdsdiag/config.hpp"
 #include "tdsdiag/finding.hpp"
 #include "tdsdiag/model.hpp"
@@ -141,6 +142,23 @@ public:
     // The earlier connection on the same ports this one's SYN came soon after (Analyzer::link_reuse).
     void link_earlier(const EarlierConnection& e) { earlier_ = e; }
     const std::optional<EarlierConnection>& earlier() const { return earlier_; }
+    // Issue 31: the client's attempts at this server's other addresses (Analyzer::link_attempts; attempts.cpp).
+    const AddressAttempts& attempts() const { return attempts_; }
+    // `other` started within Config::parallel_window_ns of this one; if this one's SYN has no answer yet,
+    // its first frame gets a parallel_attempt finding that stands once another attempt goes on.
+    void link_parallel(const Connection& other);
+    void link_next_attempt(const Connection& next) {
+        if (attempts_.next == nullptr) attempts_.next = &next;
+    }
+    // The parallel attempt the client went on with (answered and carrying the client's TDS; with
+    // `or_open`, also one answered and not closed), or nullptr.
+    const Connection* attempt_kept(bool or_open) const;
+    // Whether the client sent any TDS (or TLS) payload on this connection.
+    bool client_sent_payload() const { return ends_[0].last_payload_ns > 0; }
+    // Whether this connection is a parallel attempt the client abandoned (parallel_attempt): `unanswered`,
+    // its SYN got no answer while another attempt went on; else, the client closed it (FIN or reset)
+    // before any TDS while another attempt was answered.
+    bool abandoned_attempt(bool unanswered) const;
     // The step of `frame` as known once the capture has been read, where it differs from the first pass.
     const Relabel* relabel(uint32_t frame) const {
         for (const Relabel& r : relabels_)
@@ -196,6 +214,7 @@ private:
     uint32_t kerberos_frame_ = 0;
     Code kerberos_code_ = Code::KerberosSpnMissing;
     std::optional<EarlierConnection> earlier_;
+    AddressAttempts attempts_;  // issue 31 (attempts.hpp)
     bool handshake_explained_ = false;  // a rule has named why the TLS handshake failed
     bool server_fatal_alert_ = false;   // the server sent a fatal TLS alert: its FIN after it is the alert's close
 

@@ -176,6 +176,7 @@ Words Describer::words(const Finding& f) const {
     const Severity sev = code_info(code).severity;
     switch (code) {
     case Code::SynUnanswered:
+        if (auto w = in_turn_words(e, c_)) return {sev, std::move(w->what), std::move(w->fix), std::move(w->detail)};
         return {sev,
                 format("The SYN got no answer for %s and was sent again: a firewall, a wrong address or port, or a "
                        "listener too busy to accept.",
@@ -356,6 +357,10 @@ Words Describer::words(const Finding& f) const {
                        "costs the time from its segment's first copy to its last.",
                        seconds(std::max<int64_t>(0, e.waited_ns - n.lost_ns())).c_str(),
                        milliseconds(c_.config().slow_login_ns).c_str())};
+    }
+    case Code::ParallelAttempt: {  // issue 31: text made in attempts.cpp
+        AttemptWords w = parallel_attempt_words(c_);
+        return {sev, std::move(w.what), std::move(w.fix), std::move(w.detail)};
     }
     case Code::PathMtuBlackHole: {  // issue 31: text made in pmtu.cpp
         PmtuWords w = pmtu_words(e, c_, complete_);

@@ -63,6 +63,9 @@ enum class Variant : uint8_t {
     StrictServerClosed,    // ... with a FIN or a reset
     StrictServerSilent,    // ... with nothing until the client closed
     StrictRequiredByServer,  // a PRELOGIN closed by the server without an answer (likely Force Strict Encryption)
+    // parallel_attempt (issue 31)
+    AttemptUnanswered,     // on the SYN of an attempt that got no answer
+    AttemptClosed,         // on the client's close or reset of an answered attempt before any TDS
 };
 
 // What the frame showed that the connection does not keep: the text of the diagnosis needs it as

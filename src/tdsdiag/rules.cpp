@@ -226,6 +226,10 @@ void Connection::diagnose_close(const Packet& p, bool client, Message m, State p
         return;
     }
 
+    // Issue 31: an answered attempt the client closes before any TDS, one of several it opened at once.
+    if (client && !attempts_.parallel.empty() && !client_sent_payload() && close_.by == Side::Client)
+        find(p, Code::ParallelAttempt, variant(Variant::AttemptClosed));
+
     // Steps 2 to 4: the client gave up waiting for the server.
     // In TLS 1.3 the client's first encrypted record after the server's flight ends the handshake on its
     // side (its Finished, or an alert): the server owes no further handshake message.

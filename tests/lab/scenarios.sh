@@ -1888,3 +1888,101 @@ sc_jdbc_multisubnet_failover() {
     server --encryption off
     jdbc_client "jdbc:sqlserver://$LAB_NAME:$PORT;encrypt=false;multiSubnetFailover=true"
 }
+
+# ---- several addresses and the name asked through DNS (issues 28 and 31) ----------------------
+SCENARIOS+=(
+"dns-cert-name-mismatch-rejected|tsql with host = sql.lab.test, resolved by the lab's dnsmasq to 10.10.10.120, encryption = require, ca file = the lab CA (FreeTDS then checks the certificate's names against the host name): the scripted server presents a certificate issued by the lab CA for sqlprod.corp.example only (CN and SAN); FreeTDS sends no SNI, so the name the client asked is only in the DNS query before the connection; tsql rejects the certificate after the server's flight"
+"dns-cert-name-mismatch|as dns-cert-name-mismatch-rejected without ca file: tsql (encryption = require, no validation) accepts the certificate for sqlprod.corp.example although it asked for sql.lab.test, logs in inside TLS and runs select 1"
+)
+setup_dns_cert_name_mismatch_rejected() { lab_resolver; }
+sc_dns_cert_name_mismatch_rejected() {
+    EXPECT="DNS A answer sql.lab.test -> 10.10.10.120; ClientHello without SNI; steps 1,2,3,7: the client closes after the server's Certificate (names sqlprod.corp.example only); diagnosis certificate_rejected and certificate_name_mismatch (name from the DNS query: sql.lab.test); outcome failed"
+    server --encryption on --ca-signed --cert-cn "${MISMATCH_CN:-sqlprod.corp.example}"  # MISMATCH_CN=sql.lab.test: the control run
+    tsql_client require "host = $LAB_NAME" "ca file = $T/ca.pem" "check certificate hostname = yes"
+    tsql_report "host = $LAB_NAME, port = 1433, encryption = require, tds version = 7.4, ca file = (the lab CA), check certificate hostname = yes"
+    provenance_line checked "the ClientHello carries no server_name extension (tshark: tls.handshake.extensions_server_name empty), the DNS query for sql.lab.test is the only place the name asked appears; a control run with the certificate for sql.lab.test (MISMATCH_CN=sql.lab.test, not kept) connected with the same freetds.conf, so the rejection is the name's"
+}
+setup_dns_cert_name_mismatch() { lab_resolver; }
+sc_dns_cert_name_mismatch() {
+    EXPECT="DNS A answer sql.lab.test -> 10.10.10.120; ClientHello without SNI; steps 1-7 inside TLS; the certificate names sqlprod.corp.example only; diagnosis certificate_name_mismatch as a note (name from the DNS query: the client did not validate); outcome connected"
+    server --encryption on --ca-signed --cert-cn "${MISMATCH_CN:-sqlprod.corp.example}"  # MISMATCH_CN=sql.lab.test: the control run
+    tsql_client require "host = $LAB_NAME"
+    tsql_report "host = $LAB_NAME, port = 1433, encryption = require, tds version = 7.4"
+    provenance_line checked "the ClientHello carries no server_name extension (tshark: tls.handshake.extensions_server_name empty); the certificate names sqlprod.corp.example only (CN and SAN)"
+}
+
+# several-addresses-*: sql.lab.test resolves to 10.10.10.121 (first in dnsmasq's answer, every
+# packet to it dropped by nftables, as dns-two-addresses-one-dead) and 10.10.10.120.  In turn:
+# the client namespace's net.ipv4.tcp_syn_retries=2 makes the kernel give up a SYN unanswered
+# after about 7 s (SYN, retransmissions at 1 s and 3 s) instead of about 2 minutes, so that a
+# client that waits for the kernel's verdict reaches the second address within its login timeout.
+SCENARIOS+=(
+"several-addresses-in-turn|sql.lab.test resolves to 10.10.10.121 (first in the answer, dropped by nftables) and 10.10.10.120; tedious (Node) without multiSubnetFailover connects to the addresses one after the other: its SYN to 10.10.10.121 is retransmitted until the client namespace's kernel gives up (tcp_syn_retries=2, about 7 s), then it connects to 10.10.10.120 and logs in (cleartext, select 1)"
+"several-addresses-first-only-jdbc|as several-addresses-in-turn with Microsoft JDBC Driver 13.2, multiSubnetFailover=false and transparentNetworkIPResolution=false, encrypt=false, loginTimeout=20: the driver connects to the first address only (10.10.10.121); its SYN is retransmitted until the kernel gives up (about 7 s) and the driver fails with 'Connection timed out' without ever trying 10.10.10.120"
+"several-addresses-in-turn-odbc18|as several-addresses-in-turn with Microsoft ODBC Driver 18 through mssql-python, MultiSubnetFailover=No (the default), Encrypt=no, login timeout 20 s: the driver connects to the first address (10.10.10.121) alone and waits until the kernel gives up on it (about 7 s); then it asks the resolver again and opens connections to both addresses at once (10.10.10.120, now first in the answer, and 10.10.10.121 0.7 ms later); it logs in on 10.10.10.120 (login-only TLS, select 1), the second SYN to 10.10.10.121 stays unanswered"
+)
+setup_several_addresses_in_turn() {
+    setup_dns_two_addresses_one_dead || return 1
+    ip netns exec "$NSC" sysctl -qw net.ipv4.tcp_syn_retries=2 || return 1
+    note "client namespace: sysctl net.ipv4.tcp_syn_retries=2 (a connect() to an address that never answers fails after about 7 s)"
+}
+setup_several_addresses_first_only_jdbc() { setup_several_addresses_in_turn; }
+setup_several_addresses_in_turn_odbc18() { setup_several_addresses_in_turn; }
+sc_several_addresses_in_turn() {
+    EXPECT="DNS A answer with 10.10.10.121 first, then 10.10.10.120; a SYN to 10.10.10.121 retransmitted, never answered; only after the client gave up on it, a connection to 10.10.10.120: steps 1,2,4,5,6,7; syn_unanswered on the first connection naming the time lost before 10.10.10.120 was tried and that it answered; outcome connected"
+    server --encryption not_sup
+    tedious_client "{\"server\": \"$LAB_NAME\", \"encrypt\": false, \"connectTimeout\": 30000}"
+    provenance_line driver "$(v_tedious)"
+    provenance_line connection "tedious Connection: server $LAB_NAME, port 1433, encrypt false, connectTimeout 30000 ms, multiSubnetFailover not set (false)"
+    local err
+    err=$(grep -E '^(error|Error|ConnectionError|tedious: .*(error|failed))' "$T/clients.log" | paste -sd'|' | sed 's/|/ | /g')
+    provenance_line error "${err:-(none, connected)}"
+}
+sc_several_addresses_first_only_jdbc() {
+    EXPECT="DNS A answer with 10.10.10.121 first, then 10.10.10.120; a SYN to 10.10.10.121 retransmitted, never answered; no connection to 10.10.10.120; diagnosis syn_unanswered; outcome failed"
+    server --encryption off
+    jdbc_client "jdbc:sqlserver://$LAB_NAME:$PORT;encrypt=false;multiSubnetFailover=false;transparentNetworkIPResolution=false;loginTimeout=20"
+}
+sc_several_addresses_in_turn_odbc18() {
+    EXPECT="as several-addresses-in-turn, if the driver tries the second address at all (it did: after the first address failed, both at once); diagnoses: syn_unanswered on the first connection naming 10.10.10.120 (stream 1) tried 7.2 s later, parallel_attempt on the second SYN to 10.10.10.121"
+    server --encryption off
+    SERVER_IP=$LAB_NAME odbc18_client --set Encrypt=no --login-timeout 20
+}
+
+# several-addresses-parallel-*: sql.lab.test resolves to 10.10.10.121 and 10.10.10.120, both live
+# (one scripted server listening on both); a client that connects to all addresses at once keeps
+# the first that answers and closes or resets the other.
+SCENARIOS+=(
+"several-addresses-parallel-close-jdbc|sql.lab.test resolves to 10.10.10.121 and 10.10.10.120, both answered by one scripted server listening on both; Microsoft JDBC Driver 13.2 with multiSubnetFailover=true opens connections to both at once, keeps the one that completes first and closes the other (FIN, no RST) right after its handshake; it logs in on the kept one (login-only TLS, select 1)"
+"several-addresses-parallel-close-freetds|as several-addresses-parallel-close-jdbc with tsql (FreeTDS 1.3 connects to all addresses of a name at once): it keeps one connection and closes the other (FIN, no RST) right after its handshake; cleartext login, select 1"
+)
+setup_several_addresses_parallel_close_jdbc() {
+    EXTRA_HOSTS=10.10.10.121
+    RESOLVER_RECORDS="$LAB_NAME,10.10.10.121 $LAB_NAME,$SERVER_IP"
+    lab_resolver || return 1
+    ip -n "$NSS" addr add 10.10.10.121/24 dev eth0 || return 1
+    note "10.10.10.121/24 added to the server namespace; the scripted server listens on 0.0.0.0 (both addresses)"
+}
+setup_several_addresses_parallel_close_freetds() { setup_several_addresses_parallel_close_jdbc; }
+sc_several_addresses_parallel_close_jdbc() {
+    EXPECT="DNS A answer with 10.10.10.121 and 10.10.10.120; SYNs to both at once, both answered; one connection closed (FIN or RST) by the client right after its handshake without TDS; the other: steps 1-7, login-only TLS; no client_reset on the abandoned one (a parallel attempt); outcome connected"
+    server --encryption off --listen 0.0.0.0
+    jdbc_client "jdbc:sqlserver://$LAB_NAME:$PORT;encrypt=false;multiSubnetFailover=true"
+    provenance_line checked "the driver does not always open the second attempt: when the first completes within about a millisecond it may keep it alone (one run of three showed a single connection); the capture kept shows both, the loser closed by the client with a FIN right after its handshake"
+}
+sc_several_addresses_parallel_close_freetds() {
+    EXPECT="DNS A answer with 10.10.10.121 and 10.10.10.120; SYNs to both at once, both answered; one connection closed by the client right after its handshake without TDS; the other: steps 1,2,4,5,6,7 cleartext; no failure on the abandoned one (a parallel attempt); outcome connected"
+    server --encryption not_sup --listen 0.0.0.0
+    tsql_client off "host = $LAB_NAME" "connect timeout = 4"
+    tsql_report "host = $LAB_NAME, port = 1433, encryption = off, tds version = 7.4, connect timeout = 4"
+}
+# Microsoft JDBC's default (multiSubnetFailover=false, transparentNetworkIPResolution=true)
+SCENARIOS+=(
+"several-addresses-tnir-jdbc|as several-addresses-in-turn with Microsoft JDBC Driver 13.2 and its defaults (multiSubnetFailover=false, transparentNetworkIPResolution=true), encrypt=false, loginTimeout=20: the driver sends a SYN to the first address (10.10.10.121) alone, and 0.59 s later (Transparent Network IP Resolution: a short first timeout) opens connections to both addresses at once; 10.10.10.120 answers and the driver logs in on it (login-only TLS, select 1); neither SYN to 10.10.10.121 is answered, and the driver gives them up without a retransmission"
+)
+setup_several_addresses_tnir_jdbc() { setup_several_addresses_in_turn; }
+sc_several_addresses_tnir_jdbc() {
+    EXPECT="DNS A answer with 10.10.10.121 first, then 10.10.10.120; a first SYN to 10.10.10.121 alone, then (Transparent Network IP Resolution) connections to both addresses; 10.10.10.120 answers; steps 1-7 on it, login-only TLS; outcome connected"
+    server --encryption off
+    jdbc_client "jdbc:sqlserver://$LAB_NAME:$PORT;encrypt=false;loginTimeout=20"
+}
