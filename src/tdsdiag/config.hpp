@@ -19,6 +19,8 @@ struct Config {
     int64_t zero_window_stall_ns = 1000000000;  // a window at 0 this long or longer: slow_network
     int64_t time_wait_ns = 240000000000;      // a SYN this soon after the close of a connection on the same ports,
                                               // answered by an ACK or a reset: port_reuse (2 MSL, 240 s)
+    int64_t dns_window_ns = 10000000000;      // a DNS answer this long before a connection of its client: tied to it
+    int64_t dns_slow_ns = 1000000000;         // DNS first query to answer beyond this: dns_slow
     // Name of a TLS cipher suite ("TLS_DHE_RSA_WITH_AES_256_GCM_SHA384"), or nullptr if unknown.
     const char* (*cipher_name)(uint16_t suite) = nullptr;
 };

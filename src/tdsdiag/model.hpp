@@ -84,6 +84,8 @@ struct Summary {
     std::optional<int64_t> handshake_rtt_ns;  // last SYN before the SYN/ACK to the client's ACK, as captured
     std::string server_version;  // the server's prelogin VERSION: "SQL Server 2019 (15.0.4123)", "" if not seen
     std::string client_version;  // the Login7's library name and the client's prelogin VERSION: "ODBC (17.10.1)"
+    std::string dns_name;        // the name of the DNS lookup tied to the connection, "" if none
+    std::optional<int64_t> dns_time_ns;  // from the name's first query to its last answer before the connection
 };
 
 const char* step_name(Step s);

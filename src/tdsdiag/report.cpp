@@ -102,6 +102,8 @@ Row make_row(const Analyzer& analyzer, const Connection& c, int64_t capture_star
     if (s.handshake_rtt_ns) r.handshake_rtt_ms = static_cast<double>(*s.handshake_rtt_ns) / 1e6;
     r.server_version = s.server_version;
     r.client_version = s.client_version;
+    r.dns_name = s.dns_name;
+    if (s.dns_time_ns) r.dns_time_ms = static_cast<double>(*s.dns_time_ns) / 1e6;
     // The SQL Browser lookup that gave the connection its port came first.
     if (c.browser_lookup())
         if (const BrowserLookup* l = analyzer.lookup(*c.browser_lookup()))
@@ -351,6 +353,12 @@ constexpr Column kTable[] = {
     text_column<&Row::client_version>(nullptr, "client_version", nullptr),
     {nullptr, "failed_step", kNoGui, nullptr, put_step<&Row::failed_step>, read_step<&Row::failed_step>, nullptr},
     text_column<&Row::start_time>(nullptr, "start_time", nullptr),
+    text_column<&Row::dns_name>(nullptr, "dns_name", nullptr),
+    {nullptr, "dns_time_ms", kNoGui, nullptr,
+     [](const Row& r, std::string& out) {
+         if (r.dns_time_ms) out += fixed(*r.dns_time_ms, 3);
+     },
+     [](const std::string& cell, Row& r) { r.dns_time_ms = number(cell); }, nullptr},
 };
 
 // Appends one row's cells to `out`, each ended by '\0', and widens `width` (one per column) to fit them.

@@ -32,6 +32,9 @@ struct Row {
     std::optional<double> handshake_rtt_ms;
     // The server's prelogin VERSION as release and build, the client's library and prelogin VERSION.
     std::string server_version, client_version;
+    // The name of the DNS lookup tied to the connection and the time spent resolving it (issue 31).
+    std::string dns_name;
+    std::optional<double> dns_time_ms;
     std::string file;  // the capture file: the `file` column of tdsdiag-batch's merged table (parse_csv)
 };
 

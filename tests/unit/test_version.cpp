@@ -178,10 +178,11 @@ TEST_CASE("The connection's summary, CSV row and summary page name both sides' v
     CHECK(rows[0].server_version == "SQL Server 2022 (16.0.1000)");
     const std::string csv = tdsdiag::csv_table(rows);
     const std::string header = csv.substr(0, csv.find('\n'));
-    const std::string tail = ",server_version,client_version,failed_step,start_time";  // failed_step, start_time came after them
+    // failed_step, start_time, dns_name and dns_time_ms came after them
+    const std::string tail = ",server_version,client_version,failed_step,start_time,dns_name,dns_time_ms";
     CHECK(header.size() > tail.size());
     CHECK(header.compare(header.size() - tail.size(), tail.size(), tail) == 0);
-    CHECK(csv.find(",SQL Server 2022 (16.0.1000),DB-Library (7.4.0),," + rows[0].start_time + "\n") !=
+    CHECK(csv.find(",SQL Server 2022 (16.0.1000),DB-Library (7.4.0),," + rows[0].start_time + ",,\n") !=
           std::string::npos);  // connected: no failed_step
     CHECK(rows[0].start_time.size() == 27);  // 2026-01-31T23:59:59.123456Z
     std::istringstream in(csv);
