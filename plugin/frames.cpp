@@ -520,6 +520,11 @@ namespace {
 
 // The frame's tree items, expert infos and Info column text, from its kept result.
 TDSDIAG_NOINLINE int render_frame(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, const FrameData* fd) {
+    // A DNS frame shows only its diagnoses: one without any gets no tdsdiag item.
+    const gboolean dns = fd->kind == kDnsFrame;
+    const DiagData* dns_diags = nullptr;
+    const guint n_dns = dns ? dns_diagnoses(pinfo, fd->stream, dns_diags) : 0;
+    if (dns && n_dns == 0) return tvb_captured_length(tvb);
     proto_item* ti = nullptr;
     proto_tree* st = nullptr;
     proto_item* it = nullptr;
@@ -549,10 +554,8 @@ TDSDIAG_NOINLINE int render_frame(tvbuff_t* tvb, packet_info* pinfo, proto_tree*
     const gboolean kerberos = fd->kind == kKerberosFrame;
     const BrowserView bv = browser ? view_browser(pinfo, fd->stream) : BrowserView{};
     const KerberosView kv = kerberos ? view_kerberos(pinfo, fd->stream) : KerberosView{};
-    const gboolean dns = fd->kind == kDnsFrame;
-    const DiagData* diags = browser ? bv.diags : kv.diags;
-    const guint n_diags = browser ? bv.n_diags : kerberos ? kv.n_diags : dns ? dns_diagnoses(pinfo, fd->stream, diags)
-                                                                               : diagnoses_now(pinfo, fd, diags);
+    const DiagData* diags = browser ? bv.diags : dns ? dns_diags : kv.diags;
+    const guint n_diags = browser ? bv.n_diags : kerberos ? kv.n_diags : dns ? n_dns : diagnoses_now(pinfo, fd, diags);
     for (guint i = 0; i < n_diags; ++i) {
         const DiagData& d = diags[i];
         const tdsdiag::CodeInfo& info = tdsdiag::code_info(static_cast<tdsdiag::Code>(d.code));
