@@ -29,7 +29,7 @@ struct DiagData {
     gint64 answer_delay_ns;
 };
 
-enum FrameKind : guint8 { kTcpFrame = 0, kBrowserFrame = 1, kKerberosFrame = 2 };
+enum FrameKind : guint8 { kTcpFrame = 0, kBrowserFrame = 1, kKerberosFrame = 2, kDnsFrame = 3 };
 
 // What a TCP frame is, for the Flow Graph's label (statistics.cpp), read on the first pass (later
 // passes do not prime the fields): `flow_flags` holds the TCP flags FIN, SYN, RST, PSH, ACK (0x1f) and
@@ -41,7 +41,7 @@ constexpr guint8 kFlowTls = 0x80, kFlowTlsData = 0x7f;
 // What the first pass found for one frame; lives in file scope. Also what the tdsdiag tap carries.
 struct FrameData {
     guint8 kind;     // FrameKind
-    guint32 stream;  // TCP stream, the SQL Browser lookup's id, or the Kerberos refusal's id
+    guint32 stream;  // TCP stream, the SQL Browser lookup's id, the Kerberos refusal's id, or the DNS lookup's id
     guint8 step;  // kNoStep when the capture cannot tell
     gboolean first;
     gboolean has_delta;

@@ -302,6 +302,41 @@ TDSDIAG_COLD FrameData* analyze_kerberos_frame(packet_info* pinfo, proto_tree* t
     }
 }
 
+// First pass of a DNS frame (port 53): an A or AAAA query or answer becomes a frame of ours, its
+// lookup's id kept as its stream.
+TDSDIAG_COLD FrameData* analyze_dns_frame(packet_info* pinfo, proto_tree* tree) {
+    if (g_file == nullptr || tree == nullptr) return nullptr;
+    try {
+        tdsdiag::DnsPacket d;
+        guint32 type = 0, code = 0;
+        gboolean v6 = FALSE;
+        if (tdsdiag_plugin::read_icmp(tree, type, code, v6)) return nullptr;  // an ICMP error quoting a query
+        if (!tdsdiag_plugin::read_dns(tree, pinfo, d)) return nullptr;
+        if (d.type != tdsdiag::kDnsTypeA && d.type != tdsdiag::kDnsTypeAaaa) return nullptr;
+        d.frame = pinfo->num;
+        d.time_ns = frame_time_ns(pinfo);
+        addresses_text(pinfo, &pinfo->src, &pinfo->dst, d.src_addr, d.dst_addr);
+        uint32_t id = 0;
+        const tdsdiag::FrameResult r = g_file->analyzer.on_dns(d, &id);
+        return to_frame_data(pinfo, r, kDnsFrame, id);
+    } catch (const std::exception&) {
+        return nullptr;
+    }
+}
+
+// The diagnoses of a DNS lookup's frame as known now (packet scope); a later pass knows the whole capture.
+guint dns_diagnoses(packet_info* pinfo, guint32 id, const DiagData*& diags) {
+    diags = nullptr;
+    if (g_file == nullptr) return 0;
+    try {
+        const std::vector<tdsdiag::Diagnosis> now = g_file->analyzer.dns_diagnoses_on(id, pinfo->num, PINFO_FD_VISITED(pinfo));
+        diags = copy_diagnoses(pinfo->pool, now);
+        return static_cast<guint>(now.size());
+    } catch (const std::exception&) {
+        return 0;
+    }
+}
+
 // The frame's step as shown: the first pass's, or, once the capture has been read, a better one
 // (the first segments of a split Login7 belong to step 4).
 struct StepView {
@@ -489,6 +524,8 @@ int dissect_tdsdiag(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, void*) 
     if (fd == nullptr && !PINFO_FD_VISITED(pinfo)) {
         if (pinfo->srcport == tdsdiag::kKerberosPort || pinfo->destport == tdsdiag::kKerberosPort) {
             fd = analyze_kerberos_frame(pinfo, tree);
+        } else if (pinfo->ptype == PT_UDP && (pinfo->srcport == tdsdiag::kDnsPort || pinfo->destport == tdsdiag::kDnsPort)) {
+            fd = analyze_dns_frame(pinfo, tree);
         } else {
             const tdsdiag_plugin::SsrpFrame* sf = pinfo->ptype == PT_TCP ? nullptr : tdsdiag_plugin::ssrp_frame(pinfo);
             fd = sf != nullptr ? analyze_browser_frame(pinfo, tree, sf) : analyze_frame(tvb, pinfo, tree);
@@ -520,6 +557,11 @@ namespace {
 
 // The frame's tree items, expert infos and Info column text, from its kept result.
 TDSDIAG_NOINLINE int render_frame(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree, const FrameData* fd) {
+    // A DNS frame shows only its diagnoses: one without any gets no tdsdiag item.
+    const gboolean dns = fd->kind == kDnsFrame;
+    const DiagData* dns_diags = nullptr;
+    const guint n_dns = dns ? dns_diagnoses(pinfo, fd->stream, dns_diags) : 0;
+    if (dns && n_dns == 0) return tvb_captured_length(tvb);
     proto_item* ti = nullptr;
     proto_tree* st = nullptr;
     proto_item* it = nullptr;
@@ -549,8 +591,8 @@ TDSDIAG_NOINLINE int render_frame(tvbuff_t* tvb, packet_info* pinfo, proto_tree*
     const gboolean kerberos = fd->kind == kKerberosFrame;
     const BrowserView bv = browser ? view_browser(pinfo, fd->stream) : BrowserView{};
     const KerberosView kv = kerberos ? view_kerberos(pinfo, fd->stream) : KerberosView{};
-    const DiagData* diags = browser ? bv.diags : kv.diags;
-    const guint n_diags = browser ? bv.n_diags : kerberos ? kv.n_diags : diagnoses_now(pinfo, fd, diags);
+    const DiagData* diags = browser ? bv.diags : dns ? dns_diags : kv.diags;
+    const guint n_diags = browser ? bv.n_diags : kerberos ? kv.n_diags : dns ? n_dns : diagnoses_now(pinfo, fd, diags);
     for (guint i = 0; i < n_diags; ++i) {
         const DiagData& d = diags[i];
         const tdsdiag::CodeInfo& info = tdsdiag::code_info(static_cast<tdsdiag::Code>(d.code));
@@ -589,6 +631,7 @@ TDSDIAG_NOINLINE int render_frame(tvbuff_t* tvb, packet_info* pinfo, proto_tree*
         }
         return tvb_captured_length(tvb);
     }
+    if (dns) return tvb_captured_length(tvb);
     if (kerberos) {
         if (!kv.known) return tvb_captured_length(tvb);
         proto_item* ki = proto_tree_add_item(st, hf_kerberos, tvb, 0, 0, ENC_NA);

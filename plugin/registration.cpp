@@ -78,6 +78,8 @@ guint pref_time_wait_s = 240;
 guint pref_pmtu_min_segment = 1000;
 guint pref_pmtu_copies = 4;
 guint pref_parallel_window_ms = 300;
+guint pref_dns_window_s = 10;
+guint pref_dns_slow_ms = 1000;
 
 ConnValue text(const char* s) { return {(s == nullptr || *s == '\0') ? nullptr : s, FALSE, 0, 0}; }
 ConnValue text(const std::string& s) { return text(s.c_str()); }  // lives while the summary is kept (frames.cpp)
@@ -190,6 +192,14 @@ ConnField conn_fields[] = {
     {"Packet size granted", "tdsdiag.conn.packet_size_granted", FT_UINT32, BASE_DEC, nullptr,
      "TDS packet size (bytes) the login response sets (ENVCHANGE type 4, packet size), where readable",
      &hf_attention_ack_time, [](const ConnSource& c) { return number(c.s.packet_size_granted); }},
+    {"DNS name", "tdsdiag.conn.dns_name", FT_STRING, BASE_NONE, nullptr,
+     "Name of the client's DNS lookup tied to the connection: its answer held the server's address, or it is the "
+     "name of the ClientHello's SNI (within tdsdiag.dns_window_s before the connection)",
+     &hf_attention_ack_time, [](const ConnSource& c) { return text(c.s.dns_name); }},
+    {"DNS time", "tdsdiag.conn.dns_time", FT_RELATIVE_TIME, BASE_NONE, nullptr,
+     "Time the client spent resolving tdsdiag.conn.dns_name: from the name's first query (A or AAAA) to its last "
+     "answer before the connection",
+     &hf_attention_ack_time, [](const ConnSource& c) { return duration(c.s.dns_time_ns); }},
 };
 
 const size_t kConnFieldCount = G_N_ELEMENTS(conn_fields);
@@ -223,6 +233,8 @@ tdsdiag::Config make_config() {
     c.pmtu_copies = pref_pmtu_copies < 2 ? 2 : static_cast<int>(MIN(pref_pmtu_copies, 1000u));
     c.time_wait_ns = static_cast<int64_t>(pref_time_wait_s) * 1000000000;
     c.parallel_window_ns = static_cast<int64_t>(pref_parallel_window_ms) * 1000000;
+    c.dns_window_ns = static_cast<int64_t>(pref_dns_window_s) * 1000000000;
+    c.dns_slow_ns = static_cast<int64_t>(pref_dns_slow_ms) * 1000000;
     c.cipher_name = [](uint16_t suite) { return tdsdiag_plugin::cipher_suite_name(suite); };
     return c;
 }
@@ -419,6 +431,15 @@ extern "C" void proto_register_tdsdiag(void) {
                                    "addresses of one name (MultiSubnetFailover, FreeTDS): the ones the client "
                                    "abandons are parallel_attempt notes, not failures",
                                    10, &pref_parallel_window_ms);
+    prefs_register_uint_preference(module, "dns_window_s", "DNS window (s)",
+                                   "A DNS answer (A or AAAA) is tied to a SQL connection of the same client that "
+                                   "starts at most this many seconds after it, to its server address or its SNI name; "
+                                   "the queries of one name within it are one lookup for dns_failed",
+                                   10, &pref_dns_window_s);
+    prefs_register_uint_preference(module, "dns_slow_ms", "Slow DNS threshold (ms)",
+                                   "A DNS answer later than this many milliseconds after the first query of its name "
+                                   "and type is diagnosed as dns_slow",
+                                   10, &pref_dns_slow_ms);
 
     tdsdiag_handle = create_dissector_handle(dissect_tdsdiag, proto_tdsdiag);
     tdsdiag_plugin::register_tds8(proto_tdsdiag);

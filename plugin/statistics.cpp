@@ -61,7 +61,9 @@ tap_packet_status tap_packet(void* data, packet_info*, epan_dissect_t*, const vo
     auto* ctx = static_cast<TapContext*>(data);
     const auto* fd = static_cast<const FrameData*>(frame);
     try {
-        if (fd->kind == kKerberosFrame) {
+        if (fd->kind == kDnsFrame) {
+            // A DNS lookup has no row of its own (its connection shows its name and time).
+        } else if (fd->kind == kKerberosFrame) {
             // A refusal counts for the connection tied to it (it has no row of its own).
             const std::optional<tdsdiag::KdcRefusal> r = g_file ? g_file->analyzer.refusal_now(fd->stream) : std::nullopt;
             if (r && r->conn_stream) ctx->streams->mark(*r->conn_stream);

@@ -9,6 +9,9 @@ extern "C" {
 
 #include <algorithm>
 
+#include <epan/to_str.h>
+
+#include "tdsdiag/dns.hpp"
 #include "tdsdiag/kerberos.hpp"
 #include "tdsdiag/packet.hpp"
 #include "tdsdiag/portable.hpp"
@@ -78,6 +81,13 @@ const Wanted kWanted[W_COUNT] = {
     {W_KRB_CNAME, "kerberos.CNameString"},  // the client principal (AS-REQ, KRB-ERROR)
     {W_KRB_CREALM, "kerberos.crealm"},
     {W_KRB_SUSEC, "kerberos.susec"},
+    // DNS (port 53): the header is read from the bytes dns.id starts (flags, rcode), the question and
+    // the answers' addresses from their fields (issue 31). The same names from Wireshark 4.0 to 4.6.
+    {W_DNS_ID, "dns.id"},
+    {W_DNS_QRY_NAME, "dns.qry.name"},
+    {W_DNS_QRY_TYPE, "dns.qry.type"},
+    {W_DNS_A, "dns.a"},
+    {W_DNS_AAAA, "dns.aaaa"},
 };
 
 // Some names carry several hfids (tls.handshake.type and tls.handshake.version have two).
@@ -281,6 +291,34 @@ bool read_icmp_quote(proto_tree* tree, IcmpQuote& q) {
         q.len = static_cast<size_t>(n);
     });
     return q.data != nullptr;
+}
+
+bool read_dns(proto_tree* tree, packet_info* pinfo, tdsdiag::DnsPacket& out) {
+    bool header = false;
+    each(tree, W_DNS_ID, [&](field_info* fi) {
+        if (header || fi->ds_tvb == nullptr || fi->start < 0 || fi->length != 2 || !tvb_bytes_exist(fi->ds_tvb, fi->start, 12))
+            return;
+        const guint8* h = tvb_get_ptr(fi->ds_tvb, fi->start, 12);
+        out.id = static_cast<uint16_t>(h[0] << 8 | h[1]);
+        out.response = (h[2] & 0x80) != 0;
+        out.rcode = static_cast<uint8_t>(h[3] & 0x0f);
+        header = true;
+    });
+    if (!header) return false;
+    first_string(tree, W_DNS_QRY_NAME, out.name);
+    guint32 type = 0;
+    if (first_uint(tree, W_DNS_QRY_TYPE, type)) out.type = static_cast<uint16_t>(type);
+    if (!out.response) return true;
+    auto add = [&](field_info* fi, address_type at, gint len) {
+        if (fi->ds_tvb == nullptr || fi->start < 0 || fi->length != len || !tvb_bytes_exist(fi->ds_tvb, fi->start, len)) return;
+        address a;
+        set_address(&a, at, len, tvb_get_ptr(fi->ds_tvb, fi->start, len));
+        const char* text = address_to_str(pinfo->pool, &a);
+        if (text != nullptr) out.addresses.emplace_back(text);
+    };
+    each(tree, W_DNS_A, [&](field_info* fi) { add(fi, AT_IPv4, 4); });
+    each(tree, W_DNS_AAAA, [&](field_info* fi) { add(fi, AT_IPv6, 16); });
+    return true;
 }
 
 bool read_icmp(proto_tree* tree, guint32& type, guint32& code, gboolean& v6) {

@@ -8,6 +8,7 @@
 namespace tdsdiag {
 struct Packet;
 struct KerberosPacket;
+struct DnsPacket;
 struct TcpHeaderAt;
 }
 
@@ -58,6 +59,11 @@ enum WantedField : int {
     W_KRB_CNAME,
     W_KRB_CREALM,
     W_KRB_SUSEC,
+    W_DNS_ID,
+    W_DNS_QRY_NAME,
+    W_DNS_QRY_TYPE,
+    W_DNS_A,
+    W_DNS_AAAA,
     W_COUNT
 };
 
@@ -96,6 +102,11 @@ bool read_icmp(struct _proto_node* tree, guint32& type, guint32& code, gboolean&
 // the KDC's time into `out`
 // (addresses, frame and time are the caller's); false if the frame carries none.
 bool read_kerberos(struct _proto_node* tree, tdsdiag::KerberosPacket& out);
+
+// A DNS message (port 53): the header (id, response flag, rcode) from the bytes where dns.id is, the
+// first question's name and type, and the answers' addresses as text (packet scope while converted)
+// into `out` (addresses of the frame, frame and time are the caller's); false if the frame carries none.
+bool read_dns(struct _proto_node* tree, struct _packet_info* pinfo, tdsdiag::DnsPacket& out);
 
 // Whether the frame carries TDS.
 bool has_tds(struct _proto_node* tree);

@@ -7,7 +7,23 @@
 
 namespace tdsdiag {
 
-Analyzer::Analyzer(Config config) : config_(std::move(config)), kerberos_(config_.kerberos_window_ns) {}
+Analyzer::Analyzer(Config config)
+    : config_(std::move(config)), kerberos_(config_.kerberos_window_ns), dns_(config_.dns_window_ns, config_.dns_slow_ns) {}
+
+void Analyzer::link_dns(Connection& c) {
+    const DnsLookup* l = dns_.resolving(c.client_addr(), c.server_addr(), c.start_ns());
+    if (l == nullptr) return;
+    c.link_dns(l, dns_.resolve_time_ns(*l, c.start_ns()));
+    dns_.reached(c.client_addr(), l->name, c.start_ns());
+}
+
+void Analyzer::link_dns_name(Connection& c, const Packet& p) {
+    const DnsLookup* l = dns_.latest_for(c.client_addr(), p.sni, c.start_ns());
+    if (l == nullptr) return;
+    // The latest answer for the name does not hold the address the client connected to.
+    c.link_dns(l, dns_.resolve_time_ns(*l, c.start_ns()), l->holds(c.server_addr()) ? 0 : p.frame);
+    dns_.reached(c.client_addr(), l->name, c.start_ns());
+}
 
 SqlConnRef Analyzer::ref_of(const Connection& c) {
     SqlConnRef r;
@@ -191,14 +207,18 @@ FrameResult Analyzer::on_packet(const Packet& p, const StreamStart* start) {
         if (!lookups_.empty()) link_browser(*conn);
         if (!redirecting_.empty()) link_redirect(*conn);
         if (kerberos_.refusal_count() != 0) link_kerberos(*conn);
+        if (dns_.lookup_count() != 0) link_dns(*conn);
         link_earlier(*conn, p);
-        if (src_is_client && p.syn() && !p.ack() && !p.rst()) link_attempts(*conn);
+        // A name's other addresses, where the capture shows the lookup: only those are its siblings.
+        if (src_is_client && p.syn() && !p.ack() && !p.rst())
+            link_attempts(*conn, conn->dns_lookup() != nullptr ? &conn->dns_lookup()->addresses : nullptr);
         found = conn.get();
         add_connection(p.stream, std::move(conn));
     }
     Connection& c = *found;
     const bool had_redirect = c.redirect().has_value();
     const bool was_refused = c.tcp().turned_away();
+    if (!p.sni.empty() && dns_.lookup_count() != 0 && c.dns_lookup() == nullptr) link_dns_name(c, p);
     FrameResult r = c.on_packet(p);
     if (!had_redirect && c.redirect()) redirecting_.push_back(&c);
     if (!was_refused && c.tcp().turned_away())

@@ -9,6 +9,7 @@
 
 #include "tdsdiag/config.hpp"
 #include "tdsdiag/connection.hpp"
+#include "tdsdiag/dns.hpp"
 #include "tdsdiag/kerberos.hpp"
 #include "tdsdiag/ssrp.hpp"
 
@@ -37,6 +38,17 @@ public:
     std::optional<KdcRefusal> refusal_now(uint32_t id) const;
     // The diagnoses of a refusal's frame, as known now.
     std::vector<Diagnosis> kerberos_diagnoses_on(uint32_t id, uint32_t frame) const;
+
+    // Feed a DNS frame (an A or AAAA query or answer). `lookup_id`, if given, receives the id of the
+    // lookup the frame belongs to (FrameResult::in_connection tells whether it belongs to one).
+    FrameResult on_dns(const DnsPacket& p, uint32_t* lookup_id = nullptr) { return dns_.on_packet(p, lookup_id); }
+    // The DNS lookups; a connection's own is Connection::dns_lookup(), its name and resolving time in
+    // its Summary (dns_name, dns_time_ns).
+    const DnsTracker& dns() const { return dns_; }
+    // The diagnoses of a DNS lookup's frame: on a later pass (capture_complete) as known at the end.
+    std::vector<Diagnosis> dns_diagnoses_on(uint32_t id, uint32_t frame, bool capture_complete) const {
+        return dns_.diagnoses_on(id, frame, capture_complete);
+    }
 
     const Connection* find(uint32_t stream) const;
     // Whether a frame of an untracked stream between these ports may start a connection without
@@ -82,6 +94,10 @@ private:
     void link_attempts(Connection& c, const std::vector<std::string>* name_addresses = nullptr);
     static constexpr size_t kAttemptLookBack = 32;          // connections looked at, newest first
     static constexpr int64_t kInTurnWindowNs = 180000000000;  // a SYN given up after at most about 2 min (Linux: 127 s)
+    // Ties a new connection to the DNS lookup whose answer held its server address (issue 31).
+    void link_dns(Connection& c);
+    // Ties a connection to the DNS lookup of the name its ClientHello's SNI names, if none is tied yet.
+    void link_dns_name(Connection& c, const Packet& p);
     // Links a new connection to the earlier one whose login response redirected the client to it.
     void link_redirect(Connection& c);
     // Whether an untracked stream should be tracked from this frame on, and which side is the client.
@@ -122,6 +138,7 @@ private:
     std::unordered_map<std::string, uint32_t> open_lookups_;  // "client|port|server" -> lookup id
     std::unordered_map<std::string, std::vector<uint16_t>> announced_;  // server address -> TCP ports
     KerberosTracker kerberos_;
+    DnsTracker dns_;
     static SqlConnRef ref_of(const Connection& c);
 };
 

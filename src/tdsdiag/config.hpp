@@ -28,6 +28,8 @@ struct Config {
     // open them within milliseconds); the client abandons all but one, which is no failure. Farther
     // apart, a later one after an unanswered SYN is the client trying the addresses in turn.
     int64_t parallel_window_ns = 300000000;
+    int64_t dns_window_ns = 10000000000;      // a DNS answer this long before a connection of its client: tied to it
+    int64_t dns_slow_ns = 1000000000;         // DNS first query to answer beyond this: dns_slow
     // Name of a TLS cipher suite ("TLS_DHE_RSA_WITH_AES_256_GCM_SHA384"), or nullptr if unknown.
     const char* (*cipher_name)(uint16_t suite) = nullptr;
 };

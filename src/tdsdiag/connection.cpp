@@ -1,4 +1,5 @@
 #include "tdsdiag/connection.hpp"
+#include "tdsdiag/dns.hpp"
 
 #include "tdsdiag/version.hpp"
 
@@ -318,6 +319,10 @@ Summary Connection::summary(bool capture_complete) const {
     s.dup_acks = tcp_.dup_acks;
     s.zero_windows = tcp_.zero_windows;
     s.handshake_rtt_ns = tcp_.handshake_rtt_ns();
+    if (dns_ != nullptr) {
+        s.dns_name = dns_->name;
+        s.dns_time_ns = dns_resolve_ns_;
+    }
 
     if (strict_)
         s.encryption = Encryption::Strict;

@@ -21,6 +21,8 @@
 
 namespace tdsdiag {
 
+struct DnsLookup;
+
 // The earlier connection of the capture on the same addresses and ports as a connection that began
 // with a SYN soon after it ended (or that never ended): the server may still hold it.
 struct EarlierConnection {
@@ -129,14 +131,20 @@ public:
         session_.redirected_to_name = target_name;
     }
     // The name the client asked the server for, as far as the capture shows it: the ClientHello's SNI,
-    // else the routing target of the redirect this connection follows; "" if neither. `source` is set
-    // to "SNI" or "redirect target".
-    std::string asked_name(const char*& source) const {
-        source = "SNI";
-        if (!tls_.sni.empty()) return tls_.sni;
-        source = "redirect target";
-        return session_.redirected_to_name;
+    // else the name of the DNS lookup tied to the connection, else the routing target of the redirect
+    // this connection follows; "" if none. `source` says where it came from ("SNI",
+    // "its DNS lookup, frame N", "redirect target").
+    std::string asked_name(std::string& source) const;
+    // The DNS lookup tied to this connection (Analyzer::link_dns): its answer held the server's
+    // address, or its name is the connection's SNI; `resolve_ns`: the time the client spent resolving
+    // the name; `stale_frame` (0: none): the ClientHello whose SNI named a lookup whose latest answer
+    // does not hold the server's address (dns_stale_address).
+    void link_dns(const DnsLookup* l, int64_t resolve_ns, uint32_t stale_frame = 0) {
+        dns_ = l;
+        dns_resolve_ns_ = resolve_ns;
+        dns_stale_frame_ = stale_frame;
     }
+    const DnsLookup* dns_lookup() const { return dns_; }
     // Whether the server certificate is readable and holds none of the names of asked_name().
     bool certificate_name_mismatch() const;
     // The earlier connection on the same ports this one's SYN came soon after (Analyzer::link_reuse).
@@ -215,6 +223,9 @@ private:
     Code kerberos_code_ = Code::KerberosSpnMissing;
     std::optional<EarlierConnection> earlier_;
     AddressAttempts attempts_;  // issue 31 (attempts.hpp)
+    const DnsLookup* dns_ = nullptr;  // issue 31 (dns.hpp): owned by the Analyzer's DnsTracker
+    int64_t dns_resolve_ns_ = 0;
+    uint32_t dns_stale_frame_ = 0;
     bool handshake_explained_ = false;  // a rule has named why the TLS handshake failed
     bool server_fatal_alert_ = false;   // the server sent a fatal TLS alert: its FIN after it is the alert's close
 

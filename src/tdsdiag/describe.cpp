@@ -7,6 +7,7 @@
 
 #include "tdsdiag/pmtu.hpp"
 #include "tdsdiag/connection.hpp"
+#include "tdsdiag/dns.hpp"
 #include "tdsdiag/ssrp.hpp"
 #include "tdsdiag/text.hpp"
 #include "tdsdiag/version.hpp"
@@ -274,6 +275,17 @@ Words Describer::words(const Finding& f) const {
                 "The client had no credentials to pass on: e.g. a web server or linked server forwarding a "
                 "user's identity over NTLM, which cannot be delegated."};
     case Code::CertificateNameMismatch: return name_mismatch(f);
+    case Code::DnsStaleAddress: {
+        const DnsLookup* l = c_.dns_lookup();
+        if (l == nullptr) return {sev, "The client connected to an address its latest DNS answer did not hold.", fix_of(code), ""};
+        std::string answered;
+        for (const std::string& a : l->addresses) answered += (answered.empty() ? "" : ", ") + a;
+        return Words{sev,
+                     format("The client connected to %s for %s, but the latest DNS answer for it (frame %u) held %s: "
+                            "likely a stale DNS cache or a hosts file entry.",
+                            c_.server_addr().c_str(), l->name.c_str(), l->answer_frame, answered.c_str()),
+                     fix_of(code), "The name is the ClientHello's SNI."};
+    }
     case Code::StrictEncryptionMismatch: return strict(f);
     case Code::EncryptionNotSupported:
         return {sev,
@@ -588,22 +600,22 @@ Words Describer::client_policy(const Finding& f) const {
 }
 
 Words Describer::name_mismatch(const Finding& f) const {
-    const char* source = "";
+    std::string source;
     const std::string asked = c_.asked_name(source);
     const std::string held = tls_.cert ? certificate_names(*tls_.cert) : std::string("?");
     const std::string detail =
         format("The client asked for \"%s\" (%s); the certificate holds %s (names compared as RFC 6125 says). ",
-               asked.c_str(), source, held.c_str()) +
+               asked.c_str(), source.c_str(), held.c_str()) +
         certificate_detail();
     if (f.evidence.variant == Variant::NameRejected)
         return {Severity::Error,
                 format("The client rejected the certificate: it asked for \"%s\" (%s), and the certificate holds %s.",
-                       asked.c_str(), source, held.c_str()),
+                       asked.c_str(), source.c_str(), held.c_str()),
                 fix_of(f.code), detail};
     return {code_info(f.code).severity,
             format("The certificate holds %s, not \"%s\" (%s): a client that checks the name (ODBC Driver 18 by default, "
                    "any strict client) refuses it; one that goes on did not check.",
-                   held.c_str(), asked.c_str(), source),
+                   held.c_str(), asked.c_str(), source.c_str()),
             fix_of(f.code), detail};
 }
 
@@ -969,6 +981,46 @@ Diagnosis browser_unused_list_diagnosis(const std::string& server, const std::st
                                    "wants, so this rests on the missing connection; a client that only lists "
                                    "instances looks the same.",
                                    instances.c_str(), ssrp_type_name(request)));
+}
+
+// ---- the DNS lookups' texts (dns.hpp) -------------------------------------------------------------
+
+Diagnosis dns_failed_diagnosis(const std::string& name, const std::string& types, const std::string& resolver,
+                               bool silent, bool complete) {
+    std::string detail =
+        format("Answers for %s from %s: %s. ", name.c_str(), resolver.c_str(), types.c_str()) +
+        "Check the name's spelling and the client's DNS suffix (a short name is completed with it), then that "
+        "the zone holds the name (for a private endpoint, the private DNS zone linked to the client's network) "
+        "and that the resolver answers.";
+    if (!complete) detail += " Said on the first pass: a later connection to the name would withdraw it.";
+    return lookup_diagnosis(
+        Code::DnsFailed,
+        silent ? format("The lookup of %s got no answer from the resolver %s (%s), and the client reached no server "
+                        "by that name. Fix: check the resolver and the path to it.",
+                        name.c_str(), resolver.c_str(), types.c_str())
+               : format("The resolver %s answered %s for %s, and the client reached no server by that name. Fix: "
+                        "check the name's spelling, the client's DNS suffix and the DNS zone.",
+                        resolver.c_str(), types.c_str(), name.c_str()),
+        detail);
+}
+
+Diagnosis dns_slow_diagnosis(const DnsLookup& l, int64_t first_query_ns, int64_t slow_ns) {
+    const std::string type = dns_type_name(l.type);
+    const int64_t delay = l.answer_ns - first_query_ns;
+    std::string text = format("The %s answer for %s came %s after its first query (frame %u, threshold %s)", type.c_str(),
+                              l.name.c_str(), seconds(delay).c_str(), l.query_frame, seconds(slow_ns).c_str());
+    std::string detail = format("%d queries sent to %s; the client waited before connecting. ", l.queries,
+                                l.resolver.c_str());
+    if (l.type == kDnsTypeAaaa) {
+        text += ": likely the resolver or a firewall dropped the AAAA query and the client asked again. Fix: fix the "
+                "resolver or firewall.";
+        detail += "AAAA stalls are common: glibc sends A and AAAA together and waits 5 s (its timeout) when one "
+                  "answer does not come; `options single-request` in resolv.conf, or an IPv4-only lookup in the "
+                  "client, avoids the wait while the resolver is fixed.";
+    } else {
+        text += ". Fix: look at the resolver's load and the path to it.";
+    }
+    return lookup_diagnosis(Code::DnsSlow, text, detail);
 }
 
 }  // namespace tdsdiag

@@ -86,6 +86,8 @@ struct Summary {
     std::string client_version;  // the Login7's library name and the client's prelogin VERSION: "ODBC (17.10.1)"
     std::optional<uint32_t> packet_size_asked;    // the Login7's PacketSize, where the Login7 was readable
     std::optional<uint32_t> packet_size_granted;  // the login response's ENVCHANGE packet size (type 4)
+    std::string dns_name;        // the name of the DNS lookup tied to the connection, "" if none
+    std::optional<int64_t> dns_time_ns;  // from the name's first query to its last answer before the connection
 };
 
 const char* step_name(Step s);

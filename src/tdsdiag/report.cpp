@@ -104,6 +104,8 @@ Row make_row(const Analyzer& analyzer, const Connection& c, int64_t capture_star
     r.client_version = s.client_version;
     r.packet_size_asked = s.packet_size_asked;
     r.packet_size_granted = s.packet_size_granted;
+    r.dns_name = s.dns_name;
+    if (s.dns_time_ns) r.dns_time_ms = static_cast<double>(*s.dns_time_ns) / 1e6;
     // The SQL Browser lookup that gave the connection its port came first.
     if (c.browser_lookup())
         if (const BrowserLookup* l = analyzer.lookup(*c.browser_lookup()))
@@ -355,6 +357,12 @@ constexpr Column kTable[] = {
     text_column<&Row::start_time>(nullptr, "start_time", nullptr),
     count_column<&Row::packet_size_asked>("packet_size_asked"),
     count_column<&Row::packet_size_granted>("packet_size_granted"),
+    text_column<&Row::dns_name>(nullptr, "dns_name", nullptr),
+    {nullptr, "dns_time_ms", kNoGui, nullptr,
+     [](const Row& r, std::string& out) {
+         if (r.dns_time_ms) out += fixed(*r.dns_time_ms, 3);
+     },
+     [](const std::string& cell, Row& r) { r.dns_time_ms = number(cell); }, nullptr},
 };
 
 // Appends one row's cells to `out`, each ended by '\0', and widens `width` (one per column) to fit them.

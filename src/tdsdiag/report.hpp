@@ -34,6 +34,9 @@ struct Row {
     std::string server_version, client_version;
     // The TDS packet size the Login7 asked for and the login response granted (ENVCHANGE type 4).
     std::optional<uint32_t> packet_size_asked, packet_size_granted;
+    // The name of the DNS lookup tied to the connection and the time spent resolving it (issue 31).
+    std::string dns_name;
+    std::optional<double> dns_time_ms;
     std::string file;  // the capture file: the `file` column of tdsdiag-batch's merged table (parse_csv)
 };
 

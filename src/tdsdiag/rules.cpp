@@ -4,6 +4,8 @@
 #include <algorithm>
 
 #include "tdsdiag/connection.hpp"
+#include "tdsdiag/dns.hpp"
+#include "tdsdiag/text.hpp"
 #include "tdsdiag/version.hpp"
 
 namespace tdsdiag {
@@ -116,6 +118,18 @@ void Connection::diagnose(const Packet& p, bool client, Message m, State prev) {
         }
     }
     if (tls_.certificate_frame != 0) diagnose_name(p);
+    if (dns_stale_frame_ == p.frame) find(p, Code::DnsStaleAddress, base);
+}
+
+std::string Connection::asked_name(std::string& source) const {
+    source = "SNI";
+    if (!tls_.sni.empty()) return tls_.sni;
+    if (dns_ != nullptr) {
+        source = format("its DNS lookup, frame %u", dns_->answer_frame);
+        return dns_->name;
+    }
+    source = "redirect target";
+    return session_.redirected_to_name;
 }
 
 // No claim for a self-signed certificate, such as the one SQL Server makes for itself when none is
@@ -123,7 +137,7 @@ void Connection::diagnose(const Packet& p, bool client, Message m, State prev) {
 // as untrusted before any name matters (certificate_rejected says so), and a client that trusts it
 // (TrustServerCertificate, a pinned certificate) does not check the name.
 bool Connection::certificate_name_mismatch() const {
-    const char* source = nullptr;
+    std::string source;
     const std::string name = asked_name(source);
     return tls_.cert && !tls_.cert->self_issued && !name.empty() && !certificate_holds_name(*tls_.cert, name);
 }

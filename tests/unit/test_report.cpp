@@ -182,10 +182,12 @@ TEST_CASE("The CSV, its reading back and the Statistics menu's cells come from o
     r.start_time = "2026-01-31T23:59:59.123456Z";
     r.packet_size_asked = 4096;
     r.packet_size_granted = 8000;
+    r.dns_name = "sql.lab.test";
+    r.dns_time_ms = 5021.0936;
     const std::string line = tdsdiag::csv_line(r);
     // New columns only at the end: the others keep their places.
     CHECK(line == "3,\"a,\"\"b\"\"\",s:1433,1.500000,4,2.300,,,0.440,,,,full,TLS 1.2,X,client,rst,failed,x y,sha1,,,,,"
-                  "SQL Server 2019 (15.0.4123),\"ODBC, (17.10.1)\",4,2026-01-31T23:59:59.123456Z,4096,8000\n");
+                  "SQL Server 2019 (15.0.4123),\"ODBC, (17.10.1)\",4,2026-01-31T23:59:59.123456Z,4096,8000,sql.lab.test,5021.094\n");
     std::istringstream in(tdsdiag::csv_header() + line);
     std::vector<tdsdiag::Row> back;
     std::string error;
@@ -194,6 +196,9 @@ TEST_CASE("The CSV, its reading back and the Statistics menu's cells come from o
     CHECK(tdsdiag::csv_line(back[0]) == line);
     CHECK(back[0].client == r.client);
     CHECK(back[0].diagnoses == r.diagnoses);
+    CHECK(back[0].dns_name == "sql.lab.test");
+    REQUIRE(back[0].dns_time_ms);
+    CHECK(*back[0].dns_time_ms == Approx(5021.094));
     CHECK(back[0].client_version == r.client_version);
     CHECK(back[0].failed_step == tdsdiag::Step::Login);
     CHECK(back[0].packet_size_asked == 4096u);
@@ -343,7 +348,7 @@ TEST_CASE("The batch's file column is read into the row; start_time goes out and
     REQUIRE(rows.size() == 1);
     CHECK(rows[0].file == "a,b.pcapng");
     CHECK(rows[0].start_time == "2026-12-07T16:27:16.000001Z");
-    CHECK(tdsdiag::csv_line(rows[0]).find(",2026-12-07T16:27:16.000001Z,,\n") != std::string::npos);
+    CHECK(tdsdiag::csv_line(rows[0]).find(",2026-12-07T16:27:16.000001Z,,,,\n") != std::string::npos);
 }
 
 TEST_CASE("A summary's text values are formatted once, for the tdsdiag.conn fields and the report rows alike",

@@ -178,12 +178,13 @@ TEST_CASE("The connection's summary, CSV row and summary page name both sides' v
     CHECK(rows[0].server_version == "SQL Server 2022 (16.0.1000)");
     const std::string csv = tdsdiag::csv_table(rows);
     const std::string header = csv.substr(0, csv.find('\n'));
-    // failed_step, start_time and the packet sizes came after them
-    const std::string tail = ",server_version,client_version,failed_step,start_time,packet_size_asked,packet_size_granted";
+    // failed_step, start_time, the packet sizes, dns_name and dns_time_ms came after them
+    const std::string tail =
+        ",server_version,client_version,failed_step,start_time,packet_size_asked,packet_size_granted,dns_name,dns_time_ms";
     CHECK(header.size() > tail.size());
     CHECK(header.compare(header.size() - tail.size(), tail.size(), tail) == 0);
-    CHECK(csv.find(",SQL Server 2022 (16.0.1000),DB-Library (7.4.0),," + rows[0].start_time + ",,\n") !=
-          std::string::npos);  // connected: no failed_step; no packet sizes in these packets
+    CHECK(csv.find(",SQL Server 2022 (16.0.1000),DB-Library (7.4.0),," + rows[0].start_time + ",,,,\n") !=
+          std::string::npos);  // connected: no failed_step; no packet sizes or DNS in these packets
     CHECK(rows[0].start_time.size() == 27);  // 2026-01-31T23:59:59.123456Z
     std::istringstream in(csv);
     std::vector<tdsdiag::Row> back;
