@@ -218,7 +218,7 @@ TDSDIAG_NOINLINE void read_sspi(field_info* fi, guint32 type, tdsdiag::Packet& p
 TDSDIAG_NOINLINE void read_raw_prelogin(tvbuff_t* frame, const tdsdiag::TcpHeaderAt& header, tdsdiag::Packet& p) {
     const gint start = static_cast<gint>(header.offset + header.header_len);
     const gint len = static_cast<gint>(p.tcp_len);
-    if (len <= 8 || !tvb_bytes_exist(frame, start, 1) || tvb_get_guint8(frame, start) != tdsdiag::kTdsResponse) return;
+    if (len <= 8 || !tvb_bytes_exist(frame, start, 1) || TDSDIAG_TVB_GET_U8(frame, start) != tdsdiag::kTdsResponse) return;
     if (!tvb_bytes_exist(frame, start, len)) return;
     tdsdiag::parse_raw_prelogin_answer(tvb_get_ptr(frame, start, len), static_cast<size_t>(len), p);
 }
