@@ -203,10 +203,10 @@ TDSDIAG_NOINLINE FrameData* analyze_frame(tvbuff_t* tvb, packet_info* pinfo, pro
     const auto dst_port = static_cast<uint16_t>(pinfo->destport);
     try {
         guint32 stream = 0;
+        // A TCP frame with ICMP in it is an error quoting a segment, read from the quoted bytes: which
+        // addresses pinfo holds then differs between releases (4.0: the error's own; 4.4: the quoted ones).
+        if (tdsdiag_plugin::is_icmp(tree)) return analyze_icmp_frame(pinfo, tree);
         const bool known = g_file->tcp_streams.find(tuple, stream);
-        // A TCP frame with ICMP in it is an error quoting a segment: pinfo has the error's own addresses,
-        // which are never a known connection's, so frames of known connections skip the look.
-        if (!known && tdsdiag_plugin::is_icmp(tree)) return analyze_icmp_frame(pinfo, tree);
         // Other traffic costs a lookup here and one in the tree: a connection not seen before, between
         // other ports, carrying no TDS.
         const bool could_start = g_file->analyzer.could_start(src_port, dst_port);
