@@ -197,15 +197,15 @@ TDSDIAG_COLD FrameData* analyze_icmp_frame(packet_info* pinfo, proto_tree* tree)
 
 TDSDIAG_NOINLINE FrameData* analyze_frame(tvbuff_t* tvb, packet_info* pinfo, proto_tree* tree) {
     if (g_file == nullptr || tree == nullptr) return nullptr;
+    // An ICMP error quoting a segment is read from the quoted bytes: what pinfo holds after it differs
+    // between releases (4.0: the error's addresses and the quoted ports; 4.4: ICMP restores its own, no TCP).
+    if (tdsdiag_plugin::is_icmp(tree)) return analyze_icmp_frame(pinfo, tree);
     tdsdiag::TcpTuple tuple;
     if (!frame_tuple(pinfo, tuple)) return nullptr;
     const auto src_port = static_cast<uint16_t>(pinfo->srcport);
     const auto dst_port = static_cast<uint16_t>(pinfo->destport);
     try {
         guint32 stream = 0;
-        // A TCP frame with ICMP in it is an error quoting a segment, read from the quoted bytes: which
-        // addresses pinfo holds then differs between releases (4.0: the error's own; 4.4: the quoted ones).
-        if (tdsdiag_plugin::is_icmp(tree)) return analyze_icmp_frame(pinfo, tree);
         const bool known = g_file->tcp_streams.find(tuple, stream);
         // Other traffic costs a lookup here and one in the tree: a connection not seen before, between
         // other ports, carrying no TDS.
