@@ -307,10 +307,8 @@ TDSDIAG_COLD FrameData* analyze_kerberos_frame(packet_info* pinfo, proto_tree* t
 TDSDIAG_COLD FrameData* analyze_dns_frame(packet_info* pinfo, proto_tree* tree) {
     if (g_file == nullptr || tree == nullptr) return nullptr;
     try {
+        if (tdsdiag_plugin::is_icmp(tree)) return nullptr;  // an ICMP error quoting a query
         tdsdiag::DnsPacket d;
-        guint32 type = 0, code = 0;
-        gboolean v6 = FALSE;
-        if (tdsdiag_plugin::read_icmp(tree, type, code, v6)) return nullptr;  // an ICMP error quoting a query
         if (!tdsdiag_plugin::read_dns(tree, pinfo, d)) return nullptr;
         if (d.type != tdsdiag::kDnsTypeA && d.type != tdsdiag::kDnsTypeAaaa) return nullptr;
         d.frame = pinfo->num;
