@@ -106,7 +106,8 @@ ConnField conn_fields[] = {
      &hf_conn, [](const ConnSource& c) { return number(c.s.failed_step); }},
     {"Outcome", "tdsdiag.conn.outcome", FT_STRING, BASE_NONE, nullptr,
      "connected, login_failed, failed (ended before the login completed), open (capture ended "
-     "before the login completed) or unknown (the capture cannot show the login's result)",
+     "before the login completed), unknown (the capture cannot show the login's result) or abandoned (a "
+     "parallel attempt the client gave up because another address of the name answered: no failure)",
      &hf_conn, [](const ConnSource& c) { return text(c.t.outcome); }},
     {"Encryption", "tdsdiag.conn.encryption", FT_STRING, BASE_NONE, nullptr,
      "none, login_only, full, or strict (TDS 8.0)", &hf_conn,

@@ -49,7 +49,7 @@ namespace {
 
 const char* const kStyle = R"CSS(
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1em 2em; color: #222; }
-h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 1.6em; } h3 { font-size: 1em; margin: 1em 0 .2em; }
+h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 1.6em; } h3 { font-size: 1em; margin: 1em 0 .2em; } .in-name { margin-left: 2em; }
 table { border-collapse: collapse; } th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: left; vertical-align: top; }
 th { background: #f0f0f0; } td.n { text-align: right; }
 #connections th { cursor: pointer; user-select: none; } #connections th[aria-sort=ascending]::after { content: " \25B2"; }
@@ -140,46 +140,63 @@ const char* const kScript = R"JS(
     legend.appendChild(s);
   }
   if (rows.length) sv.appendChild(legend); else sv.appendChild(el('p', {}, 'No connections.'));
-  const servers = {};
-  for (const r of rows) (servers[r.server] = servers[r.server] || []).push(r);
+  // the servers of the rows with a DNS name (the name the client looked up) grouped under it, after
+  // the servers of the rows without one; an abandoned parallel attempt is counted apart, not failed
+  const groups = {};  // DNS name ('' for none) -> server -> rows
+  for (const r of rows) {
+    const g = groups[r.dns_name || ''] = groups[r.dns_name || ''] || {};
+    (g[r.server] = g[r.server] || []).push(r);
+  }
+  const abandoned = list => list.filter(r => r.outcome === 'abandoned').length;
   const order = ['ok', ...codes, 'failed'];
-  for (const name of Object.keys(servers).sort()) {
-    const list = servers[name];
-    const div = el('div', {class: 'server', 'data-server': name});
-    const h = el('h3', {}, name + ': ');
-    h.appendChild(el('span', {class: 'server-connections'}, list.length));
-    h.appendChild(document.createTextNode(' connection(s), '));
-    h.appendChild(el('span', {class: 'server-failed'}, list.filter(failed).length));
-    h.appendChild(document.createTextNode(' failed'));
-    div.appendChild(h);
-    const counts = [];  // per bin: kind -> connections
-    for (let b = 0; b < bins; ++b) counts.push({});
-    for (const r of list) { const c = counts[binOf(r)], k = kindOf(r); c[k] = (c[k] || 0) + 1; }
-    let peak = 1;
-    for (const c of counts) peak = Math.max(peak, Object.values(c).reduce((a, b) => a + b, 0));
-    const W = 900, H = 140, left = 40, bottom = 20, bw = (W - left) / bins;
-    const svg = svgEl('svg', {width: W, height: H + bottom, role: 'img'});
-    svg.appendChild(svgEl('line', {x1: left, y1: H, x2: W, y2: H, stroke: '#999'}));
-    const top = svgEl('text', {x: 2, y: 12}); top.textContent = peak; svg.appendChild(top);
-    const t0 = svgEl('text', {x: left, y: H + 14}); t0.textContent = label(first); svg.appendChild(t0);
-    const t1 = svgEl('text', {x: W, y: H + 14, 'text-anchor': 'end'}); t1.textContent = label(first + bins * interval); svg.appendChild(t1);
-    counts.forEach((c, b) => {
-      let y = H;
-      for (const k of order) {
-        if (!c[k]) continue;
-        const hgt = c[k] / peak * (H - 16);
-        y -= hgt;
-        const rect = svgEl('rect', {x: left + b * bw + 0.5, y: y, width: Math.max(bw - 1, 1), height: hgt, fill: colourOf(k),
-                                    class: 'bar', 'data-kind': k, 'data-count': c[k], 'data-bin': b});
-        const tip = svgEl('title', {});
-        tip.textContent = label(first + b * interval) + ' + ' + human(interval) + ': ' + c[k] + ' ' +
-                          (k === 'ok' ? 'not failed' : k === 'failed' ? 'failed, no diagnosis' : 'failed: ' + k);
-        rect.appendChild(tip);
-        svg.appendChild(rect);
-      }
-    });
-    div.appendChild(svg);
-    sv.appendChild(div);
+  for (const dns of Object.keys(groups).sort()) {
+    const servers = groups[dns];
+    if (dns) {
+      const all = [].concat(...Object.values(servers));
+      const n = abandoned(all);
+      sv.appendChild(el('h3', {class: 'dns-name', 'data-name': dns}, dns + ' (DNS name, ' + Object.keys(servers).length +
+                           ' address(es)): ' + all.length + ' connection(s), ' + all.filter(failed).length + ' failed' +
+                           (n ? ', ' + n + ' abandoned' : '')));
+    }
+    for (const name of Object.keys(servers).sort()) {
+      const list = servers[name];
+      const div = el('div', dns ? {class: 'server in-name', 'data-server': name, 'data-name': dns}
+                                : {class: 'server', 'data-server': name});
+      const h = el('h3', {}, name + ': ');
+      h.appendChild(el('span', {class: 'server-connections'}, list.length));
+      h.appendChild(document.createTextNode(' connection(s), '));
+      h.appendChild(el('span', {class: 'server-failed'}, list.filter(failed).length));
+      h.appendChild(document.createTextNode(' failed' + (abandoned(list) ? ', ' + abandoned(list) + ' abandoned' : '')));
+      div.appendChild(h);
+      const counts = [];  // per bin: kind -> connections
+      for (let b = 0; b < bins; ++b) counts.push({});
+      for (const r of list) { const c = counts[binOf(r)], k = kindOf(r); c[k] = (c[k] || 0) + 1; }
+      let peak = 1;
+      for (const c of counts) peak = Math.max(peak, Object.values(c).reduce((a, b) => a + b, 0));
+      const W = 900, H = 140, left = 40, bottom = 20, bw = (W - left) / bins;
+      const svg = svgEl('svg', {width: W, height: H + bottom, role: 'img'});
+      svg.appendChild(svgEl('line', {x1: left, y1: H, x2: W, y2: H, stroke: '#999'}));
+      const top = svgEl('text', {x: 2, y: 12}); top.textContent = peak; svg.appendChild(top);
+      const t0 = svgEl('text', {x: left, y: H + 14}); t0.textContent = label(first); svg.appendChild(t0);
+      const t1 = svgEl('text', {x: W, y: H + 14, 'text-anchor': 'end'}); t1.textContent = label(first + bins * interval); svg.appendChild(t1);
+      counts.forEach((c, b) => {
+        let y = H;
+        for (const k of order) {
+          if (!c[k]) continue;
+          const hgt = c[k] / peak * (H - 16);
+          y -= hgt;
+          const rect = svgEl('rect', {x: left + b * bw + 0.5, y: y, width: Math.max(bw - 1, 1), height: hgt, fill: colourOf(k),
+                                      class: 'bar', 'data-kind': k, 'data-count': c[k], 'data-bin': b});
+          const tip = svgEl('title', {});
+          tip.textContent = label(first + b * interval) + ' + ' + human(interval) + ': ' + c[k] + ' ' +
+                            (k === 'ok' ? 'not failed' : k === 'failed' ? 'failed, no diagnosis' : 'failed: ' + k);
+          rect.appendChild(tip);
+          svg.appendChild(rect);
+        }
+      });
+      div.appendChild(svg);
+      sv.appendChild(div);
+    }
   }
 
   // ---- outcomes and diagnoses
@@ -307,7 +324,7 @@ std::string html_page(const std::vector<Row>& rows, const std::vector<size_t>& r
                json_string(r.failed_step ? std::to_string(static_cast<int>(*r.failed_step)) + " " +
                                                step_name(*r.failed_step)
                                          : std::string()) +
-               ",\"diagnoses\":[";
+               ",\"dns_name\":" + json_string(r.dns_name) + ",\"diagnoses\":[";
         for (size_t d = 0; d < r.diagnoses.size(); ++d) out += (d ? "," : "") + json_string(r.diagnoses[d]);
         out += "]}";
     }

@@ -24,7 +24,8 @@ namespace {
 
 const char* const kUsage =
     "usage: tdsdiag-report [--html PAGE.html] [FILE.csv|-]...\n"
-    "The summary (outcomes, failed connections per step, diagnoses with their fix, servers, client rates)\n"
+    "The summary (outcomes, failed connections per step, diagnoses with their fix, servers grouped by the\n"
+    "DNS name looked up, client rates)\n"
     "over connection tables: the CSV of tshark -q -z tdsdiag,csv, or the merged table of tdsdiag-batch -o.\n"
     "  FILE.csv    a table; several are summarised together (e.g. one per host)\n"
     "  -           standard input (read by default when it is not a terminal)\n"

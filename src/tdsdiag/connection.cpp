@@ -363,6 +363,15 @@ Summary Connection::summary(bool capture_complete) const {
         // So did one whose SYN was answered by an ACK of an older connection, and never by a SYN/ACK.
         s.outcome = state_ == State::SynSent && (tcp_.syn_retransmissions > 0 || tcp_.syn_bounces > 0) ? Outcome::Failed
                                                                                                     : Outcome::Open;
+    // A parallel attempt the client gave up, its unanswered SYN or its close right after the handshake,
+    // because its attempt at another address of the name answered and went on: abandoned, not failed
+    // (nor open: the client has moved on). parallel_attempt stands exactly then (abandoned_attempt).
+    if (s.outcome == Outcome::Failed || s.outcome == Outcome::Open)
+        for (const Finding& f : findings_)
+            if (f.code == Code::ParallelAttempt && stands(f)) {
+                s.outcome = Outcome::Abandoned;
+                break;
+            }
     if (s.outcome == Outcome::LoginFailed) {
         s.failed_step = Step::LoginResponse;  // the login response carried the error
     } else if (s.outcome == Outcome::Failed) {

@@ -26,6 +26,7 @@ const char* outcome_name(Outcome o) {
     case Outcome::Failed: return "failed";
     case Outcome::Open: return "open";
     case Outcome::Unknown: return "unknown";
+    case Outcome::Abandoned: return "abandoned";
     }
     return "";
 }

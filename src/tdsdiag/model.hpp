@@ -30,6 +30,9 @@ enum class Outcome : uint8_t {
     Failed,       // the connection ended before the login completed
     Open,         // the capture ended before the login completed
     Unknown,      // the capture cannot show the login's result
+    // A parallel attempt (parallel_attempt stands on it) the client gave up because its attempt at another
+    // address of the same name answered and went on: not a failure.
+    Abandoned,
 };
 
 enum class Encryption : uint8_t {

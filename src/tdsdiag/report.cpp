@@ -501,11 +501,14 @@ void SummaryPage::add(const Row& r) {
     for (const auto& d : r.diagnoses) codes_[d]++;
     const bool udp_lookup = r.server.size() >= 4 && r.server.compare(r.server.size() - 4, 4, "/udp") == 0;
     if (!r.client.empty() && !udp_lookup) client_starts_[address_of(r.client)].push_back(r.start_s);
-    Server& s = servers_[r.server];
+    // Older tables have no dns_name column: their rows read with it empty and stay ungrouped.
+    Server& s = r.dns_name.empty() ? servers_[r.server] : names_[r.dns_name][r.server];
     s.connections++;
     if (r.outcome == "failed" || r.outcome == "login_failed") {
         s.failures++;
         failed_steps_[r.failed_step ? static_cast<int>(*r.failed_step) : -1]++;
+    } else if (r.outcome == "abandoned") {
+        s.abandoned++;
     }
     if (!r.tls_version.empty()) s.tls.insert(r.tls_version);
     if (!r.cipher.empty()) s.ciphers.insert(r.cipher);
@@ -532,15 +535,32 @@ std::string SummaryPage::text() const {
         out += "  " + k + ": " + std::to_string(n) + (*fix ? std::string(" - fix: ") + fix : std::string()) + "\n";
     }
     out += "\nServers\n";
-    for (const auto& [name, s] : servers_) {
-        out += "  " + name + ": " + std::to_string(s.connections) + " connection(s), " + std::to_string(s.failures) +
-               " failed";
+    // "N connection(s), F failed[, A abandoned]": abandoned parallel attempts are counted apart, not as failures.
+    const auto counts = [](const Server& s) {
+        return std::to_string(s.connections) + " connection(s), " + std::to_string(s.failures) + " failed" +
+               (s.abandoned ? ", " + std::to_string(s.abandoned) + " abandoned" : std::string());
+    };
+    const auto server_line = [&](const char* indent, const std::string& name, const Server& s) {
+        out += indent + name + ": " + counts(s);
         if (!s.tls.empty()) out += "; TLS " + join({s.tls.begin(), s.tls.end()}, ", ");
         if (!s.ciphers.empty()) out += "; suites " + join({s.ciphers.begin(), s.ciphers.end()}, ", ");
         if (!s.certs.empty()) out += "; certificate signed with " + join({s.certs.begin(), s.certs.end()}, ", ");
         if (!s.versions.empty()) out += "; version " + join({s.versions.begin(), s.versions.end()}, ", ");
         if (!s.clients.empty()) out += "; clients " + join({s.clients.begin(), s.clients.end()}, ", ");
         out += "\n";
+    };
+    for (const auto& [name, s] : servers_) server_line("  ", name, s);
+    // A name the clients looked up: its totals, then each of its addresses the connections went to.
+    for (const auto& [name, addresses] : names_) {
+        Server total;
+        for (const auto& [addr, s] : addresses) {
+            total.connections += s.connections;
+            total.failures += s.failures;
+            total.abandoned += s.abandoned;
+        }
+        out += "  " + name + " (DNS name, " + std::to_string(addresses.size()) + " address(es)): " + counts(total) +
+               "\n";
+        for (const auto& [addr, s] : addresses) server_line("    ", addr, s);
     }
     out += "\nClients (connections per second)\n";
     if (client_starts_.empty()) out += "  none\n";

@@ -129,8 +129,8 @@ std::string address_of(const std::string& endpoint);
 // Linux 60 s).
 constexpr double kExhaustionRatePerS = 16384.0 / 240.0;
 
-// The summary page (-z tdsdiag,summary): outcomes, failed connections per step, diagnoses, servers and
-// clients, counted row by row.
+// The summary page (-z tdsdiag,summary): outcomes, failed connections per step, diagnoses, servers (the
+// addresses of one DNS name grouped under it) and clients, counted row by row.
 class SummaryPage {
 public:
     void add(const Row& r);
@@ -138,13 +138,15 @@ public:
 
 private:
     struct Server {
-        int connections = 0, failures = 0;
+        int connections = 0, failures = 0, abandoned = 0;  // abandoned: outcome abandoned, no failure
         std::set<std::string> tls, ciphers, certs, versions, clients;
     };
     size_t rows_ = 0;
     std::map<std::string, int> outcomes_, codes_;
     std::map<int, int> failed_steps_;  // failed_step of the failed rows (-1: a table without it)
-    std::map<std::string, Server> servers_;
+    std::map<std::string, Server> servers_;  // by server endpoint, the rows without a dns_name
+    // The rows with a dns_name (issue 31): by the name the client looked up, then by server endpoint.
+    std::map<std::string, std::map<std::string, Server>> names_;
     std::map<std::string, std::vector<double>> client_starts_;  // client address (no port) -> start_s
 };
 std::string summary_page(const std::vector<Row>& rows);

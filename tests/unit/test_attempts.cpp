@@ -33,6 +33,14 @@ std::vector<tdsdiag::Diagnosis> later(const Run& run, uint32_t stream, uint32_t 
     return run.analyzer.find(stream)->diagnoses_on(frame, true);
 }
 
+// The connection's outcome once the capture is read, and whether it has a failed_step.
+tdsdiag::Outcome outcome(const Run& run, uint32_t stream) {
+    return run.analyzer.find(stream)->summary(true).outcome;
+}
+bool has_failed_step(const Run& run, uint32_t stream) {
+    return run.analyzer.find(stream)->summary(true).failed_step.has_value();
+}
+
 bool has(const std::vector<tdsdiag::Diagnosis>& ds, Code code) {
     for (const auto& d : ds)
         if (d.code == code) return true;
@@ -71,6 +79,16 @@ TEST_CASE("Parallel attempts at a name's addresses", "[diagnoses][attempts]") {
         CHECK(first[0].text.size() <= tdsdiag::kMaxTextLength);
         // The kept connection gets no note.
         CHECK(later(run, 1, 2).empty());
+        // Given up, not failed: outcome abandoned, no failed step; the kept one is untouched.
+        CHECK(outcome(run, 0) == tdsdiag::Outcome::Abandoned);
+        CHECK(std::string(tdsdiag::outcome_name(outcome(run, 0))) == "abandoned");
+        CHECK_FALSE(has_failed_step(run, 0));
+        CHECK(outcome(run, 1) != tdsdiag::Outcome::Abandoned);
+    }
+    SECTION("an unanswered parallel SYN never sent again is abandoned, not open") {
+        Run run(std::vector<Packet>{at(syn(), 0, 0, kDead)} + live(1, 1));
+        CHECK(outcome(run, 0) == tdsdiag::Outcome::Abandoned);
+        CHECK_FALSE(has_failed_step(run, 0));
     }
     SECTION("an answered attempt the client resets before any TDS is a parallel_attempt, not client_reset") {
         Run run(std::vector<Packet>{at(syn(), 0, 0, kDead), at(synack(), 0, 1, kDead), at(ack(true), 0, 1, kDead)} +
@@ -84,6 +102,16 @@ TEST_CASE("Parallel attempts at a name's addresses", "[diagnoses][attempts]") {
         CHECK(two[0].code == Code::ParallelAttempt);
         CHECK(two[0].text.find("closed before any TDS") != std::string::npos);
         CHECK(later(run, 0, 1).empty());  // answered: no note on its SYN
+        CHECK(outcome(run, 0) == tdsdiag::Outcome::Abandoned);
+        CHECK_FALSE(has_failed_step(run, 0));
+    }
+    SECTION("an answered attempt closed while its sibling got no answer is a failure, not abandoned") {
+        // Nothing of the other address went on: no parallel_attempt, and the close is the failure it looks.
+        Run run({at(syn(), 0, 0, kDead), at(synack(), 0, 1, kDead), at(ack(true), 0, 1, kDead), at(syn(), 1, 2, kLive),
+                 at(rst(true), 0, 10, kDead), at(retrans(syn()), 1, 1002, kLive)});
+        CHECK_FALSE(has(later(run, 0, 5), Code::ParallelAttempt));
+        CHECK(outcome(run, 0) == tdsdiag::Outcome::Failed);
+        CHECK(has_failed_step(run, 0));
     }
     SECTION("both addresses dead: syn_unanswered stands on both") {
         Run run({at(syn(), 0, 0, kDead), at(syn(), 1, 1, kLive), at(retrans(syn()), 0, 1000, kDead),
@@ -91,6 +119,9 @@ TEST_CASE("Parallel attempts at a name's addresses", "[diagnoses][attempts]") {
         CHECK(has(later(run, 0, 3), Code::SynUnanswered));
         CHECK(has(later(run, 1, 4), Code::SynUnanswered));
         CHECK(later(run, 0, 1).empty());
+        CHECK(outcome(run, 0) == tdsdiag::Outcome::Failed);
+        CHECK(outcome(run, 1) == tdsdiag::Outcome::Failed);
+        CHECK(has_failed_step(run, 0));
     }
     SECTION("attempts farther apart than the window are not parallel") {
         tdsdiag::Config config;
@@ -100,6 +131,7 @@ TEST_CASE("Parallel attempts at a name's addresses", "[diagnoses][attempts]") {
                 config);
         CHECK(has(run.results[9 - 1].diagnoses, Code::ClientReset));
         CHECK_FALSE(has(run.results[9 - 1].diagnoses, Code::ParallelAttempt));
+        CHECK(outcome(run, 0) == tdsdiag::Outcome::Failed);
     }
     SECTION("another client, or another port, is no sibling") {
         Packet other = at(syn(), 1, 1, kLive);

@@ -321,6 +321,74 @@ TEST_CASE("The summary warns of likely port exhaustion only where a client susta
     CHECK(page.find("warning: 10.0.0.3") == std::string::npos);
 }
 
+TEST_CASE("The summary's Servers section groups the addresses of one DNS name, and abandoned attempts are no failures",
+          "[report]") {
+    std::vector<tdsdiag::Row> rows;
+    auto add = [&](const std::string& server, const std::string& name, const std::string& outcome) {
+        tdsdiag::Row r;
+        r.stream = static_cast<uint32_t>(rows.size());
+        r.client = "10.0.0.1:" + std::to_string(40000 + rows.size());
+        r.server = server;
+        r.dns_name = name;
+        r.outcome = outcome;
+        if (outcome == "failed") r.failed_step = tdsdiag::Step::TcpHandshake;
+        if (outcome == "connected") r.tls_version = "TLS 1.2";
+        if (outcome == "abandoned") r.diagnoses = {"parallel_attempt"};
+        rows.push_back(r);
+    };
+    add("10.0.0.20:1433", "sql.lab.test", "connected");
+    add("10.0.0.21:1433", "sql.lab.test", "abandoned");
+    add("10.0.0.20:1433", "sql.lab.test", "connected");
+    add("10.0.0.21:1433", "sql.lab.test", "failed");
+    add("10.0.0.20:1433", "", "failed");  // the same address, its name not seen: apart, as before
+    add("10.0.0.30:1433", "other.lab.test", "abandoned");
+    const std::string page = tdsdiag::summary_page(rows);
+    const size_t servers = page.find("\nServers\n");
+    REQUIRE(servers != std::string::npos);
+    const std::string section = page.substr(servers, page.find("\nClients") - servers);
+    CHECK(section ==
+          "\nServers\n"
+          "  10.0.0.20:1433: 1 connection(s), 1 failed\n"
+          "  other.lab.test (DNS name, 1 address(es)): 1 connection(s), 0 failed, 1 abandoned\n"
+          "    10.0.0.30:1433: 1 connection(s), 0 failed, 1 abandoned\n"
+          "  sql.lab.test (DNS name, 2 address(es)): 4 connection(s), 1 failed, 1 abandoned\n"
+          "    10.0.0.20:1433: 2 connection(s), 0 failed; TLS TLS 1.2\n"
+          "    10.0.0.21:1433: 2 connection(s), 1 failed, 1 abandoned\n");
+    // Abandoned is an outcome of its own, not among the failed connections by step.
+    CHECK(page.find("Outcomes\n  abandoned: 2\n  connected: 2\n  failed: 2\n") != std::string::npos);
+    CHECK(page.find("Failed connections by step (the step in progress when each ended)\n  1 TCP handshake: 2\n\n") !=
+          std::string::npos);
+
+    SECTION("a table of an earlier release, without dns_name, reads and keeps its servers ungrouped") {
+        std::string csv = tdsdiag::csv_table(rows);
+        // Drop the last two columns (dns_name, dns_time_ms), as tables before issue 31 lack them.
+        std::string old;
+        std::istringstream lines(csv);
+        std::string line;
+        while (std::getline(lines, line)) {
+            for (int k = 0; k < 2; ++k) line.erase(line.rfind(','));
+            old += line + "\n";
+        }
+        const std::string header = old.substr(0, old.find('\n'));
+        REQUIRE(header.size() > 20);
+        REQUIRE(header.compare(header.size() - 20, 20, ",packet_size_granted") == 0);
+        std::istringstream in(old);
+        std::vector<tdsdiag::Row> back;
+        std::string error;
+        REQUIRE(tdsdiag::parse_csv(in, back, error));
+        REQUIRE(back.size() == rows.size());
+        const std::string flat = tdsdiag::summary_page(back);
+        CHECK(flat.find("DNS name") == std::string::npos);
+        CHECK(flat.find("  10.0.0.20:1433: 3 connection(s), 1 failed; TLS TLS 1.2\n") != std::string::npos);
+        CHECK(flat.find("  10.0.0.21:1433: 2 connection(s), 1 failed, 1 abandoned\n") != std::string::npos);
+        // With the column, the table reads back to the same page.
+        std::istringstream full(csv);
+        back.clear();
+        REQUIRE(tdsdiag::parse_csv(full, back, error));
+        CHECK(tdsdiag::summary_page(back) == page);
+    }
+}
+
 TEST_CASE("Browser lookups over UDP do not count toward a client's TCP connection rate", "[report]") {
     tdsdiag::Row lookup;
     lookup.client = "10.0.0.1:50000";
