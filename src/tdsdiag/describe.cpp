@@ -5,6 +5,7 @@
 // of the evidence.
 #include <cstdio>
 
+#include "tdsdiag/attempts.hpp"
 #include "tdsdiag/pmtu.hpp"
 #include "tdsdiag/connection.hpp"
 #include "tdsdiag/dns.hpp"
@@ -370,11 +371,11 @@ Words Describer::words(const Finding& f) const {
                        seconds(std::max<int64_t>(0, e.waited_ns - n.lost_ns())).c_str(),
                        milliseconds(c_.config().slow_login_ns).c_str())};
     }
-    case Code::ParallelAttempt: {  // issue 31: text made in attempts.cpp
+    case Code::ParallelAttempt: {  // issue 31: text below (parallel_attempt_words)
         AttemptWords w = parallel_attempt_words(c_);
         return {sev, std::move(w.what), std::move(w.fix), std::move(w.detail)};
     }
-    case Code::PathMtuBlackHole: {  // issue 31: text made in pmtu.cpp
+    case Code::PathMtuBlackHole: {  // issue 31: text below (pmtu_words)
         PmtuWords w = pmtu_words(e, c_, complete_);
         return {sev, std::move(w.what), std::move(w.fix), std::move(w.detail)};
     }
@@ -1021,6 +1022,116 @@ Diagnosis dns_slow_diagnosis(const DnsLookup& l, int64_t first_query_ns, int64_t
         text += ". Fix: look at the resolver's load and the path to it.";
     }
     return lookup_diagnosis(Code::DnsSlow, text, detail);
+}
+
+// ---- texts of the links between connections and of the path (issue 31) ------------------------------
+// Declared in attempts.hpp and pmtu.hpp, next to the trackers that find them; written here with every
+// other text of the core.
+
+namespace {
+// " sql.lab.test resolved to 10.10.10.121, 10.10.10.120 (DNS answer, frame 2)." where the capture shows
+// the lookup that gave the connection its address, else "".
+std::string name_addresses(const Connection& c) {
+    const DnsLookup* l = c.dns_lookup();
+    if (l == nullptr || l->addresses.empty()) return "";
+    std::string list;
+    for (const std::string& a : l->addresses) list += (list.empty() ? "" : ", ") + a;
+    return format(" %s resolved to %s (DNS answer, frame %u).", l->name.c_str(), list.c_str(), l->answer_frame);
+}
+}  // namespace
+
+AttemptWords parallel_attempt_words(const Connection& c) {
+    // Worst case (IPv6 addresses, a 10-digit stream) still fits kMaxTextLength: the unit test checks it.
+    AttemptWords w;
+    const Connection* kept = c.attempt_kept(true);
+    const bool answered = c.tcp().syn_ack_frame != 0;
+    const std::string other =
+        kept ? format("%s (stream %u)", kept->server_addr().c_str(), kept->stream()) : std::string("another address");
+    w.what = format("A parallel attempt at %s, abandoned because the one to %s answered: %s. Normal for a client "
+                    "trying a name's addresses at once.",
+                    c.server_addr().c_str(), other.c_str(),
+                    answered ? "closed before any TDS" : "its SYN got no answer");
+    w.detail = format("MultiSubnetFailover, FreeTDS and JDBC's Transparent Network IP Resolution open one connection per "
+                      "address of the name and keep the first that answers.%s%s",
+                      name_addresses(c).c_str(), answered ? "" : " If this address should answer (a listener's address in a subnet that is up), "
+                                      "check its firewall and routes.");
+    return w;
+}
+
+std::optional<AttemptWords> in_turn_words(const Evidence& e, const Connection& c) {
+    const Connection* next = c.attempts().next;
+    if (next == nullptr) return std::nullopt;
+    const int64_t lost = next->start_ns() - c.start_ns();
+    const bool answered = next->tcp().syn_ack_frame != 0;
+    AttemptWords w;
+    w.what = format("The SYN to %s got no answer (resent after %s); the client tried %s (stream %u) %s "
+                    "later %s.",
+                    c.server_addr().c_str(), seconds(e.waited_ns).c_str(), next->server_addr().c_str(), next->stream(),
+                    seconds(lost).c_str(),
+                    answered ? "and it answered: time lost on a dead address" : "and it got no answer either");
+    w.fix = answered ? std::string("Remove the dead address from the name or set MultiSubnetFailover=True.")
+                     : std::string("Check both addresses, the port and the firewalls.");
+    w.detail = format("Server %s:%u.%s A client that tries a name's addresses in turn waits on each that does not "
+                      "answer until its connect timeout or its TCP stack gives up.",
+                      c.server_addr().c_str(), c.server_port(), name_addresses(c).c_str());
+    return w;
+}
+
+namespace {
+// The login's TDS packet sizes, as far as the capture shows them: "" when neither is known.
+std::string packet_sizes(const Connection& c) {
+    const LoginTracker& l = c.login();
+    if (l.packet_size_asked != 0 && l.packet_size_granted != 0)
+        return format(" The login asked for TDS packet size %u and the server granted %u.", l.packet_size_asked,
+                      l.packet_size_granted);
+    if (l.packet_size_asked != 0) return format(" The login asked for TDS packet size %u.", l.packet_size_asked);
+    if (l.packet_size_granted != 0) return format(" The server granted TDS packet size %u.", l.packet_size_granted);
+    return "";
+}
+}  // namespace
+
+PmtuWords pmtu_words(const Evidence& e, const Connection& c, bool complete) {
+    const bool client = e.from == Side::Client;
+    const char* who = client ? "client" : "server";
+    const std::string sizes = packet_sizes(c);
+    PmtuWords w;
+    const PmtuTracker::Side& s = c.pmtu().side(client);
+    if (e.icmp_frame != 0) {
+        // The ICMP form. Worst case (10-digit numbers, a long wait) fits kMaxTextLength: the unit test checks it.
+        const uint32_t fits = s.icmp_mtu == e.icmp_mtu ? s.icmp_fits : 0;
+        w.what = format("An ICMP too-big message (frame %u) gave the %s a path MTU of %u bytes, yet it sent %d more "
+                        "segments of up to %u bytes in %s: likely a firewall drops that ICMP, a path-MTU black hole.",
+                        e.icmp_frame, who, e.icmp_mtu, e.retries, e.lost_len, seconds(e.waited_ns).c_str());
+        w.fix = format("Let ICMP fragmentation-needed / packet-too-big reach the %s (its host firewall, or one before "
+                       "it), or clamp the TCP MSS on the router with the %u-byte MTU; as a stop-gap, a Packet Size "
+                       "below %u bytes.",
+                       who, e.icmp_mtu, fits != 0 ? fits : e.icmp_mtu);
+        w.detail = format("The ICMP fragmentation-needed (IPv4 type 3 code 4) or packet-too-big (ICMPv6 type 2) "
+                          "message quotes the %s's segment: a segment fits the %u-byte MTU with up to %u bytes of TCP "
+                          "payload. After it the %s sent data again in segments of up to %u bytes, none fitting, "
+                          "and no segment that fits: it never acted on the message (the capture shows the message on "
+                          "the path, not whether it arrived).%s",
+                          who, e.icmp_mtu, fits, who, e.lost_len, sizes.c_str());
+        return w;
+    }
+    // Worst case (10-digit frame and sizes, a long wait) still fits kMaxTextLength: the unit test checks it.
+    w.what = format("The %s sent a %u-byte segment (frame %u) %d more times in %s, never acknowledged, while its "
+                    "segments up to %u bytes were: likely a path-MTU black hole (ICMP fragmentation-needed dropped).",
+                    who, e.lost_len, e.lost_frame, e.retries, seconds(e.waited_ns).c_str(), e.passed_len);
+    w.fix = format("Clamp the TCP MSS on the router or VPN with the smaller MTU (or let its ICMP fragmentation-needed "
+                   "through), or set the path's MTU on the hosts; as a stop-gap, a Packet Size below %u bytes.",
+                   e.passed_len);
+    if (complete && s.stuck_acked && s.stuck_len == e.lost_len)
+        w.detail = format("TCP payload sizes. That segment was acknowledged later in the capture (the sender likely "
+                          "lowered its segment size: TCP MTU probing or PMTU discovery). Largest %s segment sent: %u bytes.%s",
+                          who, s.largest_sent, sizes.c_str());
+    else
+        w.detail = format("TCP payload sizes; the largest segment that got through is %u bytes (%u with the IPv4 and TCP "
+                          "headers, without options): the path's MTU likely lies between %u and %u. Nothing in the "
+                          "capture acknowledges the lost segment%s.%s",
+                          e.passed_len, e.passed_len + 40, e.passed_len + 40, e.lost_len + 40 + 12,
+                          complete ? "" : " so far", sizes.c_str());
+    return w;
 }
 
 }  // namespace tdsdiag

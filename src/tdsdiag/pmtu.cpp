@@ -2,7 +2,6 @@
 
 #include "tdsdiag/connection.hpp"
 #include "tdsdiag/finding.hpp"
-#include "tdsdiag/text.hpp"
 
 #include <algorithm>
 
@@ -113,63 +112,6 @@ void Connection::find_black_hole(const Packet& p, bool client) {
         e.waited_ns = p.time_ns - s.stuck_ns;
     }
     find(p, Code::PathMtuBlackHole, e);
-}
-
-namespace {
-// The login's TDS packet sizes, as far as the capture shows them: "" when neither is known.
-std::string packet_sizes(const Connection& c) {
-    const LoginTracker& l = c.login();
-    if (l.packet_size_asked != 0 && l.packet_size_granted != 0)
-        return format(" The login asked for TDS packet size %u and the server granted %u.", l.packet_size_asked,
-                      l.packet_size_granted);
-    if (l.packet_size_asked != 0) return format(" The login asked for TDS packet size %u.", l.packet_size_asked);
-    if (l.packet_size_granted != 0) return format(" The server granted TDS packet size %u.", l.packet_size_granted);
-    return "";
-}
-}  // namespace
-
-PmtuWords pmtu_words(const Evidence& e, const Connection& c, bool complete) {
-    const bool client = e.from == Side::Client;
-    const char* who = client ? "client" : "server";
-    const std::string sizes = packet_sizes(c);
-    PmtuWords w;
-    const PmtuTracker::Side& s = c.pmtu().side(client);
-    if (e.icmp_frame != 0) {
-        // The ICMP form. Worst case (10-digit numbers, a long wait) fits kMaxTextLength: the unit test checks it.
-        const uint32_t fits = s.icmp_mtu == e.icmp_mtu ? s.icmp_fits : 0;
-        w.what = format("An ICMP too-big message (frame %u) gave the %s a path MTU of %u bytes, yet it sent %d more "
-                        "segments of up to %u bytes in %s: likely a firewall drops that ICMP, a path-MTU black hole.",
-                        e.icmp_frame, who, e.icmp_mtu, e.retries, e.lost_len, seconds(e.waited_ns).c_str());
-        w.fix = format("Let ICMP fragmentation-needed / packet-too-big reach the %s (its host firewall, or one before "
-                       "it), or clamp the TCP MSS on the router with the %u-byte MTU; as a stop-gap, a Packet Size "
-                       "below %u bytes.",
-                       who, e.icmp_mtu, fits != 0 ? fits : e.icmp_mtu);
-        w.detail = format("The ICMP fragmentation-needed (IPv4 type 3 code 4) or packet-too-big (ICMPv6 type 2) "
-                          "message quotes the %s's segment: a segment fits the %u-byte MTU with up to %u bytes of TCP "
-                          "payload. After it the %s sent data again in segments of up to %u bytes, none fitting, "
-                          "and no segment that fits: it never acted on the message (the capture shows the message on "
-                          "the path, not whether it arrived).%s",
-                          who, e.icmp_mtu, fits, who, e.lost_len, sizes.c_str());
-        return w;
-    }
-    // Worst case (10-digit frame and sizes, a long wait) still fits kMaxTextLength: the unit test checks it.
-    w.what = format("The %s sent a %u-byte segment (frame %u) %d more times in %s, never acknowledged, while its "
-                    "segments up to %u bytes were: likely a path-MTU black hole (ICMP fragmentation-needed dropped).",
-                    who, e.lost_len, e.lost_frame, e.retries, seconds(e.waited_ns).c_str(), e.passed_len);
-    w.fix = format("Clamp the TCP MSS on the router or VPN with the smaller MTU (or let its ICMP fragmentation-needed "
-                   "through), or set the path's MTU on the hosts; as a stop-gap, a Packet Size below %u bytes.",
-                   e.passed_len);
-    if (complete && s.stuck_acked && s.stuck_len == e.lost_len)
-        w.detail = format("TCP payload sizes. That segment was acknowledged later in the capture (the sender likely "
-                          "lowered its segment size: TCP MTU probing or PMTU discovery). Largest %s segment sent: %u bytes.%s",
-                          who, s.largest_sent, sizes.c_str());
-    else
-        w.detail = format("TCP payload sizes; the largest segment that got through is %u bytes (%u with the IPv4 and TCP "
-                          "headers, without options): the path's MTU likely lies between %u and %u. Nothing in the "
-                          "capture acknowledges the lost segment%s.%s",
-                          e.passed_len, e.passed_len + 40, e.passed_len + 40, e.lost_len + 40 + 12,
-                          complete ? "" : " so far", sizes.c_str());
-    return w;
 }
 
 }  // namespace tdsdiag

@@ -30,7 +30,8 @@ namespace tdsdiag {
 struct Evidence;
 class Connection;
 
-// The text of path_mtu_black_hole (describe.cpp calls it): the evidence, the fix, the detail.
+// The text of path_mtu_black_hole (written in describe.cpp, with every text of the core): the evidence,
+// the fix, the detail.
 struct PmtuWords {
     std::string what, fix, detail;
 };
