@@ -281,14 +281,19 @@ TEST_CASE("dns_name_of_server: the whole DNS name, or its first label, is the ma
 }
 
 TEST_CASE("A connection is tied to the lookup of the machine its SQL Browser answer names", "[dns][ssrp]") {
+    // The client's lookup of `name` answered `address` (frames 1, 2), the SQL Browser at 10.10.10.120
+    // asked and answering ServerName LABSQL (frames 3, 4) if `asked`, then a connection to 10.10.10.120.
+    auto connect = [](Run& run, const std::string& name, const std::string& address, bool asked) {
+        dns(run, query(0, 0, name, 1, 1));
+        dns(run, answer(0, 1, name, 1, 1, 0, {address}));
+        if (asked) browser(run, 2, kLabsql);
+        run.feed({syn(), synack(), ack(true)});
+        REQUIRE(run.analyzer.find(0) != nullptr);
+    };
     SECTION("the answer for the name holds another address: tied by the ServerName, dns_stale_address") {
         Run run({});
-        dns(run, query(0, 0, "labsql.lab.test", 1, 1));
-        dns(run, answer(0, 1, "labsql.lab.test", 1, 1, 0, {"10.10.10.130"}));
-        browser(run, 2, kLabsql);  // frames 3 and 4
-        run.feed({syn(), synack(), ack(true)});  // the SYN is frame 5
+        connect(run, "labsql.lab.test", "10.10.10.130", true);  // the SYN is frame 5
         const tdsdiag::Connection* c = run.analyzer.find(0);
-        REQUIRE(c != nullptr);
         REQUIRE(c->dns_lookup() != nullptr);
         CHECK(c->dns_browser_frame() == 4);
         CHECK(run.summary().dns_name == "labsql.lab.test");
@@ -302,10 +307,7 @@ TEST_CASE("A connection is tied to the lookup of the machine its SQL Browser ans
     }
     SECTION("the answer holds the server's address: the address tie, no note") {
         Run run({});
-        dns(run, query(0, 0, "labsql.lab.test", 1, 1));
-        dns(run, answer(0, 1, "labsql.lab.test", 1, 1, 0, {"10.10.10.120"}));
-        browser(run, 2, kLabsql);
-        run.feed({syn(), synack(), ack(true)});
+        connect(run, "labsql.lab.test", "10.10.10.120", true);
         REQUIRE(run.analyzer.find(0)->dns_lookup() != nullptr);
         CHECK(run.analyzer.find(0)->dns_browser_frame() == 0);
         CHECK(run.summary().dns_name == "labsql.lab.test");
@@ -313,19 +315,14 @@ TEST_CASE("A connection is tied to the lookup of the machine its SQL Browser ans
     }
     SECTION("a lookup of another machine's name is not tied") {
         Run run({});
-        dns(run, query(0, 0, "othersql.lab.test", 1, 1));
-        dns(run, answer(0, 1, "othersql.lab.test", 1, 1, 0, {"10.10.10.130"}));
-        browser(run, 2, kLabsql);
-        run.feed({syn(), synack(), ack(true)});
+        connect(run, "othersql.lab.test", "10.10.10.130", true);
         CHECK(run.analyzer.find(0)->dns_lookup() == nullptr);
         CHECK(run.summary().dns_name.empty());
         CHECK(find(run, 5, Code::DnsStaleAddress) == nullptr);
     }
     SECTION("without the SQL Browser, the same lookup is not tied (no SNI either)") {
         Run run({});
-        dns(run, query(0, 0, "labsql.lab.test", 1, 1));
-        dns(run, answer(0, 1, "labsql.lab.test", 1, 1, 0, {"10.10.10.130"}));
-        run.feed({syn(), synack(), ack(true)});
+        connect(run, "labsql.lab.test", "10.10.10.130", false);
         CHECK(run.summary().dns_name.empty());
     }
 }
