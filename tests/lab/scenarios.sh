@@ -2054,3 +2054,21 @@ sc_dns_stale_address_browser() {
     tsql_client request "host = $LAB_NAME" "instance = SQLEXPRESS"
     tsql_report "host = $LAB_NAME, instance = SQLEXPRESS, encryption = request, tds version = 7.4"
 }
+# The name is missing from DNS (NXDOMAIN) but in the client's hosts file: the DNS failure is not what
+# the application met. The resolver serves sql.lab.test only (lab_resolver checks that one resolves).
+SCENARIOS+=(
+"dns-nxdomain-hosts-browser|labsql.lab.test is not in DNS (the resolver answers NXDOMAIN) but the client namespace's hosts file maps it to 10.10.10.120; Debian's host command asks the resolver and gets NXDOMAIN; then tsql (host = labsql.lab.test, instance = SQLEXPRESS) resolves the name from the hosts file without any DNS query, asks the SQL Browser at 10.10.10.120 (answer: ServerName LABSQL, tcp 1433) and logs in there (login-only TLS, select 1)"
+)
+setup_dns_nxdomain_hosts_browser() {
+    lab_resolver || return 1
+    echo "$SERVER_IP labsql.lab.test" >> "/etc/netns/$NSC/hosts"
+    note "client namespace's hosts file: also '$SERVER_IP labsql.lab.test' (a name the resolver does not know)"
+}
+sc_dns_nxdomain_hosts_browser() {
+    EXPECT="DNS A query for labsql.lab.test answered NXDOMAIN (the host command's); no DNS query by tsql; step 0: SSRP request to 10.10.10.120 and its answer (ServerName LABSQL, tcp 1433); steps 1-7 login-only TLS; on the first pass dns_failed on the NXDOMAIN answer (the SQL Browser has not answered yet), withdrawn with -2 (the client reached the machine LABSQL); outcome connected"
+    server --encryption off --browser
+    dns_host_client labsql.lab.test
+    sleep 0.5
+    tsql_client request "host = labsql.lab.test" "instance = SQLEXPRESS"
+    tsql_report "host = labsql.lab.test, instance = SQLEXPRESS, encryption = request, tds version = 7.4"
+}
