@@ -19,7 +19,12 @@ void Analyzer::link_dns(Connection& c) {
 
 void Analyzer::link_dns_name(Connection& c, const Packet& p) {
     const DnsLookup* l = dns_.latest_for(c.client_addr(), p.sni, c.start_ns());
-    if (l == nullptr) return;
+    if (l == nullptr) {
+        // No answer with addresses for the name, yet the client reached a server by it (a hosts file):
+        // a failed lookup of the name was not what the client met.
+        dns_.reached(c.client_addr(), p.sni, c.start_ns());
+        return;
+    }
     // The latest answer for the name does not hold the address the client connected to.
     c.link_dns(l, dns_.resolve_time_ns(*l, c.start_ns()), l->holds(c.server_addr()) ? 0 : p.frame);
     dns_.reached(c.client_addr(), l->name, c.start_ns());

@@ -2072,3 +2072,18 @@ sc_dns_nxdomain_hosts_browser() {
     tsql_client request "host = labsql.lab.test" "instance = SQLEXPRESS"
     tsql_report "host = labsql.lab.test, instance = SQLEXPRESS, encryption = request, tds version = 7.4"
 }
+SCENARIOS+=(
+"dns-nxdomain-hosts-jdbc|as dns-nxdomain-hosts-browser with Microsoft JDBC Driver 13.2 (encrypt=false) and the name sql2.lab.test (not in DNS, in the client's hosts file as 10.10.10.120): host gets NXDOMAIN; the driver resolves the name from the hosts file without any DNS query and logs in on 10.10.10.120 (login-only TLS with SNI sql2.lab.test, select 1)"
+)
+setup_dns_nxdomain_hosts_jdbc() {
+    lab_resolver || return 1
+    echo "$SERVER_IP sql2.lab.test" >> "/etc/netns/$NSC/hosts"
+    note "client namespace's hosts file: also '$SERVER_IP sql2.lab.test' (a name the resolver does not know)"
+}
+sc_dns_nxdomain_hosts_jdbc() {
+    EXPECT="DNS A query for sql2.lab.test answered NXDOMAIN (the host command's); no DNS query by the driver; steps 1-7 to 10.10.10.120, login-only TLS, ClientHello with SNI sql2.lab.test; on the first pass dns_failed on the NXDOMAIN answer, withdrawn with -2 (the client reached a server by that name); no dns_stale_address (no answer gave addresses); outcome connected"
+    server --encryption off
+    dns_host_client sql2.lab.test
+    sleep 0.5
+    jdbc_client "jdbc:sqlserver://sql2.lab.test:$PORT;encrypt=false"
+}

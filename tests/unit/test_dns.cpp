@@ -240,6 +240,16 @@ TEST_CASE("dns_stale_address: the SNI's name was answered with other addresses",
     REQUIRE(run.analyzer.find(0) != nullptr);
     CHECK(run.analyzer.find(0)->holds(8, Code::DnsStaleAddress));
     CHECK(run.summary().dns_name == "sql.lab.test");
+    SECTION("the name answered NXDOMAIN: no note, and the dns_failed is withdrawn (the client reached it)") {
+        Run nx({});
+        const uint32_t id = dns(nx, query(0, 0, "sql.lab.test", 1, 1));
+        dns(nx, answer(0, 1, "sql.lab.test", 1, 1, 3));
+        CHECK(codes(nx.results[1].diagnoses) == V{"dns_failed"});
+        nx.feed({syn(), synack(), ack(true), prelogin(1), prelogin_response(1), hello});
+        CHECK(find(nx, 8, Code::DnsStaleAddress) == nullptr);
+        CHECK(nx.summary().dns_name.empty());
+        CHECK(nx.analyzer.dns_diagnoses_on(id, 2, true).empty());
+    }
     SECTION("the same name answered with the address used: no note") {
         Run ok({});
         dns(ok, query(0, 0, "sql.lab.test", 1, 1));
