@@ -195,7 +195,8 @@ ConnField conn_fields[] = {
      &hf_attention_ack_time, [](const ConnSource& c) { return number(c.s.packet_size_granted); }},
     {"DNS name", "tdsdiag.conn.dns_name", FT_STRING, BASE_NONE, nullptr,
      "Name of the client's DNS lookup tied to the connection: its answer held the server's address, or it is the "
-     "name of the ClientHello's SNI (within tdsdiag.dns_window_s before the connection)",
+     "name of the ClientHello's SNI, or its first label is the ServerName of the SQL Browser answer that gave the "
+     "connection its port (within tdsdiag.dns_window_s before the connection)",
      &hf_attention_ack_time, [](const ConnSource& c) { return text(c.s.dns_name); }},
     {"DNS time", "tdsdiag.conn.dns_time", FT_RELATIVE_TIME, BASE_NONE, nullptr,
      "Time the client spent resolving tdsdiag.conn.dns_name: from the name's first query (A or AAAA) to its last "
@@ -434,7 +435,8 @@ extern "C" void proto_register_tdsdiag(void) {
                                    10, &pref_parallel_window_ms);
     prefs_register_uint_preference(module, "dns_window_s", "DNS window (s)",
                                    "A DNS answer (A or AAAA) is tied to a SQL connection of the same client that "
-                                   "starts at most this many seconds after it, to its server address or its SNI name; "
+                                   "starts at most this many seconds after it, to its server address, its SNI name or "
+                                   "the ServerName of the SQL Browser answer that gave it its port; "
                                    "the queries of one name within it are one lookup for dns_failed",
                                    10, &pref_dns_window_s);
     prefs_register_uint_preference(module, "dns_slow_ms", "Slow DNS threshold (ms)",

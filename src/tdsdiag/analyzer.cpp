@@ -19,10 +19,28 @@ void Analyzer::link_dns(Connection& c) {
 
 void Analyzer::link_dns_name(Connection& c, const Packet& p) {
     const DnsLookup* l = dns_.latest_for(c.client_addr(), p.sni, c.start_ns());
-    if (l == nullptr) return;
+    if (l == nullptr) {
+        // No answer with addresses for the name, yet the client reached a server by it (a hosts file):
+        // a failed lookup of the name was not what the client met.
+        dns_.reached(c.client_addr(), p.sni, c.start_ns());
+        return;
+    }
     // The latest answer for the name does not hold the address the client connected to.
     c.link_dns(l, dns_.resolve_time_ns(*l, c.start_ns()), l->holds(c.server_addr()) ? 0 : p.frame);
     dns_.reached(c.client_addr(), l->name, c.start_ns());
+}
+
+void Analyzer::link_dns_server(Connection& c, const BrowserLookup& b) {
+    for (const std::string& server : b.server_names()) {
+        const DnsLookup* l = dns_.latest_for_server(c.client_addr(), server, b.start_ns());
+        if (l == nullptr) continue;
+        // The client asked the SQL Browser at an address the latest answer for the name did not hold:
+        // said on the connection's first frame.
+        c.link_dns(l, dns_.resolve_time_ns(*l, c.start_ns()), l->holds(c.server_addr()) ? 0 : c.first_frame(),
+                   b.answer_frame());
+        dns_.reached(c.client_addr(), l->name, c.start_ns());
+        return;
+    }
 }
 
 SqlConnRef Analyzer::ref_of(const Connection& c) {
@@ -204,10 +222,11 @@ FrameResult Analyzer::on_packet(const Packet& p, const StreamStart* start) {
         if (!facts) facts = std::make_unique<ServerFacts>();
         auto conn = std::make_unique<Connection>(p, src_is_client, config_, *facts);
         if (start != nullptr && src_is_client) conn->begin_at_handshake(*start, p.frame);
-        if (!lookups_.empty()) link_browser(*conn);
+        const BrowserLookup* browser = lookups_.empty() ? nullptr : link_browser(*conn);
         if (!redirecting_.empty()) link_redirect(*conn);
         if (kerberos_.refusal_count() != 0) link_kerberos(*conn);
         if (dns_.lookup_count() != 0) link_dns(*conn);
+        if (browser != nullptr && conn->dns_lookup() == nullptr && dns_.lookup_count() != 0) link_dns_server(*conn, *browser);
         link_earlier(*conn, p);
         // A name's other addresses, where the capture shows the lookup: only those are its siblings.
         if (src_is_client && p.syn() && !p.ack() && !p.rst())
@@ -258,7 +277,7 @@ void Analyzer::link_redirect(Connection& c) {
     }
 }
 
-void Analyzer::link_browser(Connection& c) {
+const BrowserLookup* Analyzer::link_browser(Connection& c) {
     // The latest answered lookup of this client for this server that named the connection's port.
     for (auto it = lookups_.rbegin(); it != lookups_.rend(); ++it) {
         BrowserLookup& l = **it;
@@ -268,8 +287,9 @@ void Analyzer::link_browser(Connection& c) {
         l.linked_stream = c.stream();
         l.linked_frame = c.first_frame();
         c.link_browser(l.id(), l.answer_frame());
-        return;
+        return &l;
     }
+    return nullptr;
 }
 
 FrameResult Analyzer::on_browser(const BrowserPacket& p, uint32_t* lookup_id) {
@@ -293,6 +313,10 @@ FrameResult Analyzer::on_browser(const BrowserPacket& p, uint32_t* lookup_id) {
         auto& ports = announced_[l->server_addr()];
         for (uint16_t port : l->ports())
             if (std::find(ports.begin(), ports.end(), port) == ports.end()) ports.push_back(port);
+        // A client that asked this server's SQL Browser itself (a request to its address seen, not a
+        // broadcast) reached the machine: its DNS names resolved for it, whatever an earlier DNS answer said.
+        if (l->request_seen() && l->request_type() != SsrpType::BroadcastEx && dns_.lookup_count() != 0)
+            for (const std::string& server : l->server_names()) dns_.reached_server(l->client_addr(), server, l->answer_ns());
     }
     return r;
 }

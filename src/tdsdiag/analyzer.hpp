@@ -82,8 +82,8 @@ private:
     bool is_sql_port(uint16_t port) const;
     // A port an SQL Browser answer named for this server address.
     bool announced(const std::string& server_addr, uint16_t port) const;
-    // Links a new connection to the SQL Browser answer that gave it its port.
-    void link_browser(Connection& c);
+    // Links a new connection to the SQL Browser answer that gave it its port; returns that lookup.
+    const BrowserLookup* link_browser(Connection& c);
     // Ties a new connection to a KDC refusal of a ticket its client asked for just before.
     void link_kerberos(Connection& c);
     // Issue 31 item 2: ties a new connection (begun with the client's SYN) to the client's recent
@@ -98,6 +98,9 @@ private:
     void link_dns(Connection& c);
     // Ties a connection to the DNS lookup of the name its ClientHello's SNI names, if none is tied yet.
     void link_dns_name(Connection& c, const Packet& p);
+    // Ties a new connection without a DNS lookup to the client's lookup of the machine name (ServerName)
+    // the SQL Browser answer `b` that gave it its port came in (dns_name_of_server), if one is in the window.
+    void link_dns_server(Connection& c, const BrowserLookup& b);
     // Links a new connection to the earlier one whose login response redirected the client to it.
     void link_redirect(Connection& c);
     // Whether an untracked stream should be tracked from this frame on, and which side is the client.

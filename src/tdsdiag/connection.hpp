@@ -137,14 +137,18 @@ public:
     std::string asked_name(std::string& source) const;
     // The DNS lookup tied to this connection (Analyzer::link_dns): its answer held the server's
     // address, or its name is the connection's SNI; `resolve_ns`: the time the client spent resolving
-    // the name; `stale_frame` (0: none): the ClientHello whose SNI named a lookup whose latest answer
-    // does not hold the server's address (dns_stale_address).
-    void link_dns(const DnsLookup* l, int64_t resolve_ns, uint32_t stale_frame = 0) {
+    // the name; `stale_frame` (0: none): the ClientHello whose SNI named a lookup (or the connection's
+    // first frame, for a lookup of the SQL Browser's server name) whose latest answer does not hold the
+    // server's address (dns_stale_address); `browser_frame` (0: none): the SQL Browser answer whose
+    // ServerName is the lookup's name (Analyzer::link_dns_server).
+    void link_dns(const DnsLookup* l, int64_t resolve_ns, uint32_t stale_frame = 0, uint32_t browser_frame = 0) {
         dns_ = l;
         dns_resolve_ns_ = resolve_ns;
         dns_stale_frame_ = stale_frame;
+        dns_browser_frame_ = browser_frame;
     }
     const DnsLookup* dns_lookup() const { return dns_; }
+    uint32_t dns_browser_frame() const { return dns_browser_frame_; }
     // Whether the server certificate is readable and holds none of the names of asked_name().
     bool certificate_name_mismatch() const;
     // The earlier connection on the same ports this one's SYN came soon after (Analyzer::link_reuse).
@@ -226,6 +230,7 @@ private:
     const DnsLookup* dns_ = nullptr;  // issue 31 (dns.hpp): owned by the Analyzer's DnsTracker
     int64_t dns_resolve_ns_ = 0;
     uint32_t dns_stale_frame_ = 0;
+    uint32_t dns_browser_frame_ = 0;
     bool handshake_explained_ = false;  // a rule has named why the TLS handshake failed
     bool server_fatal_alert_ = false;   // the server sent a fatal TLS alert: its FIN after it is the alert's close
 

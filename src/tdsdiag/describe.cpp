@@ -285,7 +285,12 @@ Words Describer::words(const Finding& f) const {
                      format("The client connected to %s for %s, but the latest DNS answer for it (frame %u) held %s: "
                             "likely a stale DNS cache or a hosts file entry.",
                             c_.server_addr().c_str(), l->name.c_str(), l->answer_frame, answered.c_str()),
-                     fix_of(code), "The name is the ClientHello's SNI."};
+                     fix_of(code),
+                     c_.dns_browser_frame() != 0
+                         ? format("The name is the DNS name of the machine the SQL Browser's answer names (frame "
+                                  "%u, its ServerName).",
+                                  c_.dns_browser_frame())
+                         : std::string("The name is the ClientHello's SNI.")};
     }
     case Code::StrictEncryptionMismatch: return strict(f);
     case Code::EncryptionNotSupported:

@@ -35,6 +35,13 @@ bool dns_same_name(const std::string& a, const std::string& b) {
     return true;
 }
 
+bool dns_name_of_server(const std::string& dns_name, const std::string& server) {
+    if (dns_same_name(dns_name, server)) return true;
+    const size_t dot = dns_name.find('.');
+    return dot != std::string::npos && dot > 0 && server.find('.') == std::string::npos &&
+           dns_same_name(dns_name.substr(0, dot), server);
+}
+
 namespace {
 // Whether `longer` is `shorter` with a search-list suffix appended ("sql.corp.example" of "sql").
 bool search_sibling(const std::string& a, const std::string& b) {
@@ -122,7 +129,7 @@ bool DnsTracker::name_reached(const DnsLookup& l, const std::vector<const DnsLoo
     }
     for (const Reach& r : reached_)
         if (r.client == l.client && r.ns >= l.query_ns && r.ns - l.query_ns <= window_ns_ && known(r.ns) &&
-            dns_same_name(r.name, l.name))
+            (r.server ? dns_name_of_server(l.name, r.name) : dns_same_name(r.name, l.name)))
             return true;
     return false;
 }
@@ -207,20 +214,36 @@ const DnsLookup* DnsTracker::resolving(const std::string& client, const std::str
     return nullptr;
 }
 
-const DnsLookup* DnsTracker::latest_for(const std::string& client, const std::string& name, int64_t start_ns) const {
+template <typename Match>
+const DnsLookup* DnsTracker::latest_matching(const std::string& client, int64_t start_ns, Match matches) const {
     for (size_t i = lookups_.size(); i-- > 0;) {
         const DnsLookup& o = lookups_[i];
         if (start_ns - o.query_ns > window_ns_) break;
         if (!o.answered() || o.answer_ns > start_ns || o.client != client || o.addresses.empty()) continue;
-        if (dns_same_name(o.name, name)) return &o;
+        if (matches(o.name)) return &o;
     }
     return nullptr;
 }
 
+const DnsLookup* DnsTracker::latest_for(const std::string& client, const std::string& name, int64_t start_ns) const {
+    return latest_matching(client, start_ns, [&](const std::string& n) { return dns_same_name(n, name); });
+}
+
+const DnsLookup* DnsTracker::latest_for_server(const std::string& client, const std::string& server,
+                                               int64_t start_ns) const {
+    return latest_matching(client, start_ns, [&](const std::string& n) { return dns_name_of_server(n, server); });
+}
+
 void DnsTracker::reached(const std::string& client, const std::string& name, int64_t ns) {
     for (const Reach& r : reached_)
-        if (r.client == client && r.ns == ns && dns_same_name(r.name, name)) return;
-    reached_.push_back({client, name, ns});
+        if (r.client == client && r.ns == ns && !r.server && dns_same_name(r.name, name)) return;
+    reached_.push_back({client, name, ns, false});
+}
+
+void DnsTracker::reached_server(const std::string& client, const std::string& server, int64_t ns) {
+    for (const Reach& r : reached_)
+        if (r.client == client && r.ns == ns && r.server && dns_same_name(r.name, server)) return;
+    reached_.push_back({client, server, ns, true});
 }
 
 }  // namespace tdsdiag

@@ -44,6 +44,9 @@ inline bool dns_rcode_failed(uint8_t rcode) {
 }
 // DNS names compare without case and without a final dot.
 bool dns_same_name(const std::string& a, const std::string& b);
+// Whether the DNS name `dns_name` names the machine `server` (an SQL Browser answer's ServerName, a
+// NetBIOS-style short name, or a full name): the whole name, or its first label, the same without case.
+bool dns_name_of_server(const std::string& dns_name, const std::string& server);
 
 // One lookup: a client's queries for one name and type (retries with the same id, or of the same name
 // and type while unanswered, included) and the first answer.
@@ -82,11 +85,17 @@ public:
     // The latest answered lookup of `client` for `name` within the window before `start_ns` that gave
     // addresses (the latest answer for the name); nullptr if none.
     const DnsLookup* latest_for(const std::string& client, const std::string& name, int64_t start_ns) const;
+    // As latest_for, for the lookups whose name is the machine name `server` (dns_name_of_server): an SQL
+    // Browser answer's ServerName.
+    const DnsLookup* latest_for_server(const std::string& client, const std::string& server, int64_t start_ns) const;
     // The time the client spent resolving `l`'s name before `start_ns`: from the first query of the
     // name (any type, within the window) to the last answer for it before `start_ns`.
     int64_t resolve_time_ns(const DnsLookup& l, int64_t start_ns) const;
     // A SQL connection of `client` that started at `ns` reached `name` (tied to one of its lookups).
     void reached(const std::string& client, const std::string& name, int64_t ns);
+    // An SQL Browser at `ns` answered `client` in the name of the machine `server` (its ServerName): the
+    // client reached every DNS name of that machine (dns_name_of_server).
+    void reached_server(const std::string& client, const std::string& server, int64_t ns);
 
     const DnsLookup* lookup(uint32_t id) const { return id < lookups_.size() ? &lookups_[id] : nullptr; }
     size_t lookup_count() const { return lookups_.size(); }
@@ -98,6 +107,7 @@ private:
     struct Reach {
         std::string client, name;
         int64_t ns;
+        bool server;  // `name` is a machine name (reached_server)
     };
     struct Kept {
         uint32_t frame;
@@ -112,11 +122,15 @@ private:
     // The lookups of `l`'s client for its name (any type) whose first query is within the window of `l`'s.
     std::vector<const DnsLookup*> group(const DnsLookup& l) const;
     // Whether the client reached `l`'s name: a lookup of its group gave addresses, a search-list
-    // sibling of the name resolved, or a connection was tied to the name (`complete`: the whole
-    // capture; else only what came before `before_ns`).
+    // sibling of the name resolved, a connection was tied to the name, or an SQL Browser answered in
+    // the name of its machine (`complete`: the whole capture; else only what came before `before_ns`).
     bool name_reached(const DnsLookup& l, const std::vector<const DnsLookup*>& g, int64_t before_ns, bool complete) const;
     std::optional<Diagnosis> failure(const DnsLookup& l, uint32_t frame, bool complete) const;
     std::optional<Diagnosis> slow(const DnsLookup& l, uint32_t frame) const;
+    // The latest answered lookup with addresses of `client` within the window before `start_ns` whose
+    // name `matches`.
+    template <typename Match>
+    const DnsLookup* latest_matching(const std::string& client, int64_t start_ns, Match matches) const;
 };
 
 // The texts (describe.cpp). `types` lists "A NXDOMAIN, AAAA NXDOMAIN"; `silent`: some query got no

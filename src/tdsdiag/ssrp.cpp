@@ -244,6 +244,9 @@ FrameResult BrowserLookup::on_packet(const BrowserPacket& p) {
         if (request_type_ == SsrpType::UnicastInst && wanted) instance_found_ = true;
         if (wanted && i.tcp_port && std::find(ports_.begin(), ports_.end(), *i.tcp_port) == ports_.end())
             ports_.push_back(*i.tcp_port);
+        if (wanted && !i.server.empty() &&
+            std::none_of(server_names_.begin(), server_names_.end(), [&](const std::string& n) { return iequal(n, i.server); }))
+            server_names_.push_back(i.server);
     }
     if (requests_ == 0) return r;  // the capture missed the request: nothing to measure
     const int64_t delay = p.time_ns - start_ns_;

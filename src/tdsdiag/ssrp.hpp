@@ -127,6 +127,10 @@ public:
     // TCP ports of the instance the client asked for (all instances for the _EX requests).
     const std::vector<uint16_t>& ports() const { return ports_; }
     std::string instance_list() const;  // "SQLEXPRESS (tcp 1433), MSSQL2 (tcp 50123)"
+    // The ServerName of the answer's instances the client asked for (all for the _EX requests), each once.
+    const std::vector<std::string>& server_names() const { return server_names_; }
+    int64_t answer_ns() const { return answer_ns_; }
+    bool request_seen() const { return requests_ != 0; }  // the capture holds the client's request
 
     // The TCP connection that used the answer (linked by the Analyzer).
     std::optional<uint32_t> linked_stream;
@@ -149,6 +153,7 @@ private:
     uint32_t icmp_frame_ = 0;
     std::vector<uint16_t> ports_;
     std::vector<std::string> instances_;  // "NAME (tcp PORT)"
+    std::vector<std::string> server_names_;
     bool instance_found_ = false;
     std::vector<LookupFinding> findings_;
 };

@@ -1986,3 +1986,104 @@ sc_several_addresses_tnir_jdbc() {
     server --encryption off
     jdbc_client "jdbc:sqlserver://$LAB_NAME:$PORT;encrypt=false;loginTimeout=20"
 }
+
+# ---- a stale address for the name (issue 31 item 1) ----------------------------------------------
+# "nslookup says B but the application goes to A": the resolver answers sql.lab.test with the name's
+# new address B, 10.10.10.121 (nothing listens there in the lab); the client namespace's own hosts
+# file (/etc/netns/<client namespace>/hosts, bind-mounted on /etc/hosts by ip netns exec) still maps
+# sql.lab.test to the old address A, 10.10.10.120, where the scripted server answers.  A real DNS
+# client (Debian's `host`, bind9-host) asks the resolver and gets B; then the driver, which reads the
+# hosts file first (nsswitch "files dns"), connects to A.
+STALE_NEW_IP=10.10.10.121
+SCENARIOS+=(
+"dns-stale-address-jdbc|sql.lab.test: the resolver (dnsmasq) answers 10.10.10.121 (the name's new address), the client namespace's hosts file still maps it to 10.10.10.120 (the old address, where the scripted server still answers); Debian's host command asks the resolver (A, AAAA, MX) and gets 10.10.10.121; then Microsoft JDBC Driver 13.2 (encrypt=false) connects to sql.lab.test, resolves it from the hosts file without any DNS query, and logs in on 10.10.10.120 (login-only TLS with SNI sql.lab.test, select 1)"
+)
+lab_stale_hosts() {  # after lab_resolver: the hosts file's old address for LAB_NAME
+    echo "$SERVER_IP $LAB_NAME" >> "/etc/netns/$NSC/hosts"
+    note "client namespace's hosts file: also '$SERVER_IP $LAB_NAME' (the name's old address, while the resolver answers $STALE_NEW_IP)"
+}
+# dns_host_client NAME: Debian's host (bind9-host) asks the resolver for NAME in the client namespace
+dns_host_client() {
+    command -v host >/dev/null || die "host missing: apt-get install bind9-host"
+    note_client "host $(dpkg-query -W -f='${Version}' bind9-host 2>/dev/null | sed 's/^[0-9]*://;s/-.*//;s/+.*//') (Debian bind9-host)"
+    echo "--- host $1" >> "$T/clients.log"
+    in_client timeout 10 host "$1" >> "$T/clients.log" 2>&1
+    echo "--- host exit $?" >> "$T/clients.log"
+    provenance_line dns "host $1 (asks the resolver of resolv.conf, not the hosts file): $(grep -E 'has (IPv6 )?address|not found|timed out' "$T/clients.log" | tail -3 | paste -sd';' | sed 's/;/; /g')"
+}
+setup_dns_stale_address_jdbc() {
+    EXTRA_HOSTS=$STALE_NEW_IP
+    RESOLVER_RECORDS="$LAB_NAME,$STALE_NEW_IP"
+    lab_resolver || return 1
+    lab_stale_hosts
+}
+sc_dns_stale_address_jdbc() {
+    EXPECT="DNS A answer sql.lab.test -> 10.10.10.121 (the host command's query; AAAA and MX without address); no DNS query by the driver; a connection to 10.10.10.120 whose ClientHello names sql.lab.test (SNI); steps 1-7, login-only TLS; note dns_stale_address on the ClientHello naming 10.10.10.121 and the answer's frame; the connection's dns_name sql.lab.test; outcome connected"
+    server --encryption off
+    dns_host_client "$LAB_NAME"
+    sleep 0.5
+    jdbc_client "jdbc:sqlserver://$LAB_NAME:$PORT;encrypt=false"
+}
+
+# ---- the SQL Browser asked by name (issue 31 item 1: a lookup tied by the SSRP answer's ServerName) ----
+# The scripted SQL Browser answers ServerName LABSQL (tds_server.py's SERVER_NAME): the name the
+# resolver serves is labsql.lab.test, whose first label is that machine name.
+SCENARIOS+=(
+"dns-browser-lookup|tsql with host = labsql.lab.test and instance = SQLEXPRESS: glibc's resolver asks dnsmasq (A and AAAA) and gets 10.10.10.120; tsql asks the SQL Browser there (SSRP CLNT_UCAST_INST, UDP 1434), whose answer names the machine LABSQL and tcp 1433, then logs in with login-only TLS and runs select 1"
+"dns-stale-address-browser|as dns-browser-lookup, but the resolver answers labsql.lab.test with 10.10.10.121 (the name's new address) while the client namespace's hosts file still maps it to 10.10.10.120 (the old address, where the scripted server and its SQL Browser still answer); Debian's host command asks the resolver (A, AAAA, MX) and gets 10.10.10.121; then tsql (instance = SQLEXPRESS) resolves the name from the hosts file without any DNS query, asks the SQL Browser at 10.10.10.120 (answer: ServerName LABSQL, tcp 1433) and logs in there (login-only TLS, select 1); FreeTDS sends no SNI"
+)
+setup_dns_browser_lookup() { LAB_NAME=labsql.lab.test; lab_resolver; }
+sc_dns_browser_lookup() {
+    EXPECT="DNS A answer labsql.lab.test -> 10.10.10.120 (AAAA without address); step 0: SSRP request for SQLEXPRESS and its answer (ServerName LABSQL, tcp 1433); steps 1-7 login-only TLS; the connection's dns_name labsql.lab.test (its server address is in the answer); outcome connected"
+    server --encryption off --browser
+    tsql_client request "host = $LAB_NAME" "instance = SQLEXPRESS"
+    tsql_report "host = $LAB_NAME, instance = SQLEXPRESS, encryption = request, tds version = 7.4"
+}
+setup_dns_stale_address_browser() {
+    LAB_NAME=labsql.lab.test
+    EXTRA_HOSTS=$STALE_NEW_IP
+    RESOLVER_RECORDS="$LAB_NAME,$STALE_NEW_IP"
+    lab_resolver || return 1
+    lab_stale_hosts
+}
+sc_dns_stale_address_browser() {
+    EXPECT="DNS A answer labsql.lab.test -> 10.10.10.121 (the host command's query; AAAA and MX without address); no DNS query by tsql; step 0: SSRP request to 10.10.10.120 and its answer (ServerName LABSQL, tcp 1433); steps 1-7 login-only TLS to 10.10.10.120, no SNI; the connection tied to the lookup of labsql.lab.test through the SQL Browser's ServerName (dns_name labsql.lab.test); note dns_stale_address on its first frame naming 10.10.10.121; outcome connected"
+    server --encryption off --browser
+    dns_host_client "$LAB_NAME"
+    sleep 0.5
+    tsql_client request "host = $LAB_NAME" "instance = SQLEXPRESS"
+    tsql_report "host = $LAB_NAME, instance = SQLEXPRESS, encryption = request, tds version = 7.4"
+}
+# The name is missing from DNS (NXDOMAIN) but in the client's hosts file: the DNS failure is not what
+# the application met. The resolver serves sql.lab.test only (lab_resolver checks that one resolves).
+SCENARIOS+=(
+"dns-nxdomain-hosts-browser|labsql.lab.test is not in DNS (the resolver answers NXDOMAIN) but the client namespace's hosts file maps it to 10.10.10.120; Debian's host command asks the resolver and gets NXDOMAIN; then tsql (host = labsql.lab.test, instance = SQLEXPRESS) resolves the name from the hosts file without any DNS query, asks the SQL Browser at 10.10.10.120 (answer: ServerName LABSQL, tcp 1433) and logs in there (login-only TLS, select 1)"
+)
+setup_dns_nxdomain_hosts_browser() {
+    lab_resolver || return 1
+    echo "$SERVER_IP labsql.lab.test" >> "/etc/netns/$NSC/hosts"
+    note "client namespace's hosts file: also '$SERVER_IP labsql.lab.test' (a name the resolver does not know)"
+}
+sc_dns_nxdomain_hosts_browser() {
+    EXPECT="DNS A query for labsql.lab.test answered NXDOMAIN (the host command's); no DNS query by tsql; step 0: SSRP request to 10.10.10.120 and its answer (ServerName LABSQL, tcp 1433); steps 1-7 login-only TLS; on the first pass dns_failed on the NXDOMAIN answer (the SQL Browser has not answered yet), withdrawn with -2 (the client reached the machine LABSQL); outcome connected"
+    server --encryption off --browser
+    dns_host_client labsql.lab.test
+    sleep 0.5
+    tsql_client request "host = labsql.lab.test" "instance = SQLEXPRESS"
+    tsql_report "host = labsql.lab.test, instance = SQLEXPRESS, encryption = request, tds version = 7.4"
+}
+SCENARIOS+=(
+"dns-nxdomain-hosts-jdbc|as dns-nxdomain-hosts-browser with Microsoft JDBC Driver 13.2 (encrypt=false) and the name sql2.lab.test (not in DNS, in the client's hosts file as 10.10.10.120): host gets NXDOMAIN; the driver resolves the name from the hosts file without any DNS query and logs in on 10.10.10.120 (login-only TLS with SNI sql2.lab.test, select 1)"
+)
+setup_dns_nxdomain_hosts_jdbc() {
+    lab_resolver || return 1
+    echo "$SERVER_IP sql2.lab.test" >> "/etc/netns/$NSC/hosts"
+    note "client namespace's hosts file: also '$SERVER_IP sql2.lab.test' (a name the resolver does not know)"
+}
+sc_dns_nxdomain_hosts_jdbc() {
+    EXPECT="DNS A query for sql2.lab.test answered NXDOMAIN (the host command's); no DNS query by the driver; steps 1-7 to 10.10.10.120, login-only TLS, ClientHello with SNI sql2.lab.test; on the first pass dns_failed on the NXDOMAIN answer, withdrawn with -2 (the client reached a server by that name); no dns_stale_address (no answer gave addresses); outcome connected"
+    server --encryption off
+    dns_host_client sql2.lab.test
+    sleep 0.5
+    jdbc_client "jdbc:sqlserver://sql2.lab.test:$PORT;encrypt=false"
+}

@@ -10,6 +10,7 @@
 #include "cert_san.hpp"
 #include "diagnoses_lib.hpp"
 #include "tdsdiag/dns.hpp"
+#include "tdsdiag/ssrp.hpp"
 
 using namespace test;
 using tdsdiag::Code;
@@ -59,6 +60,38 @@ uint32_t dns(Run& run, DnsPacket p) {
     run.results.push_back(run.analyzer.on_dns(p, &id));
     return id;
 }
+
+// Feeds an SQL Browser exchange into a Run's analyzer as its next two frames: the client's request
+// (CLNT_UCAST_INST for SQLEXPRESS, or CLNT_BCAST_EX) to `server` and the answer `text` from it.
+void browser(Run& run, int64_t ms, const std::string& text, bool broadcast = false,
+             const std::string& server = "10.10.10.120") {
+    tdsdiag::BrowserPacket q;
+    q.time_ns = ms * kMs;
+    q.src_addr = kClient;
+    q.dst_addr = server;
+    q.src_port = 40000;
+    q.dst_port = tdsdiag::kSsrpPort;
+    const std::string inst = "SQLEXPRESS";
+    std::vector<uint8_t> b{0x04};
+    b.insert(b.end(), inst.begin(), inst.end());
+    b.push_back(0);
+    if (broadcast) b = {0x02};
+    q.msg = tdsdiag::parse_ssrp(b.data(), b.size(), false);
+    REQUIRE(q.msg.valid);
+    tdsdiag::BrowserPacket a = q;
+    std::swap(a.src_addr, a.dst_addr);
+    std::swap(a.src_port, a.dst_port);
+    a.time_ns = (ms + 1) * kMs;
+    std::vector<uint8_t> r{0x05, static_cast<uint8_t>(text.size() & 0xff), static_cast<uint8_t>(text.size() >> 8)};
+    r.insert(r.end(), text.begin(), text.end());
+    a.msg = tdsdiag::parse_ssrp(r.data(), r.size(), true);
+    REQUIRE(a.msg.valid);
+    for (tdsdiag::BrowserPacket* p : {&q, &a}) {
+        p->frame = static_cast<uint32_t>(run.results.size() + 1);
+        run.results.push_back(run.analyzer.on_browser(*p));
+    }
+}
+const std::string kLabsql = "ServerName;LABSQL;InstanceName;SQLEXPRESS;IsClustered;No;Version;16.0.1000.6;tcp;1433;;";
 }  // namespace
 
 TEST_CASE("DNS names compare without case or final dot; types and rcodes are named", "[dns]") {
@@ -207,6 +240,16 @@ TEST_CASE("dns_stale_address: the SNI's name was answered with other addresses",
     REQUIRE(run.analyzer.find(0) != nullptr);
     CHECK(run.analyzer.find(0)->holds(8, Code::DnsStaleAddress));
     CHECK(run.summary().dns_name == "sql.lab.test");
+    SECTION("the name answered NXDOMAIN: no note, and the dns_failed is withdrawn (the client reached it)") {
+        Run nx({});
+        const uint32_t id = dns(nx, query(0, 0, "sql.lab.test", 1, 1));
+        dns(nx, answer(0, 1, "sql.lab.test", 1, 1, 3));
+        CHECK(codes(nx.results[1].diagnoses) == V{"dns_failed"});
+        nx.feed({syn(), synack(), ack(true), prelogin(1), prelogin_response(1), hello});
+        CHECK(find(nx, 8, Code::DnsStaleAddress) == nullptr);
+        CHECK(nx.summary().dns_name.empty());
+        CHECK(nx.analyzer.dns_diagnoses_on(id, 2, true).empty());
+    }
     SECTION("the same name answered with the address used: no note") {
         Run ok({});
         dns(ok, query(0, 0, "sql.lab.test", 1, 1));
@@ -231,5 +274,93 @@ TEST_CASE("certificate_name_mismatch: without SNI, the name the client looked up
         Run none({syn(), synack(), ack(true), prelogin(1), prelogin_response(1), client_hello(), flight,
                   client_finished(), server_finished()});
         CHECK(find(none, 7, Code::CertificateNameMismatch) == nullptr);
+    }
+}
+
+TEST_CASE("dns_name_of_server: the whole DNS name, or its first label, is the machine name", "[dns]") {
+    using tdsdiag::dns_name_of_server;
+    CHECK(dns_name_of_server("labsql.lab.test", "LABSQL"));
+    CHECK(dns_name_of_server("LabSql.lab.test.", "labsql"));
+    CHECK(dns_name_of_server("labsql", "LABSQL"));
+    CHECK(dns_name_of_server("labsql.lab.test", "LABSQL.lab.test"));
+    CHECK_FALSE(dns_name_of_server("labsql2.lab.test", "LABSQL"));
+    CHECK_FALSE(dns_name_of_server("lab.labsql.test", "LABSQL"));
+    CHECK_FALSE(dns_name_of_server("labsql.lab.test", "labsql.other.test"));  // a full name: all of it
+    CHECK_FALSE(dns_name_of_server(".lab.test", ""));
+    CHECK_FALSE(dns_name_of_server("", ""));
+}
+
+TEST_CASE("A connection is tied to the lookup of the machine its SQL Browser answer names", "[dns][ssrp]") {
+    // The client's lookup of `name` answered `address` (frames 1, 2), the SQL Browser at 10.10.10.120
+    // asked and answering ServerName LABSQL (frames 3, 4) if `asked`, then a connection to 10.10.10.120.
+    auto connect = [](Run& run, const std::string& name, const std::string& address, bool asked) {
+        dns(run, query(0, 0, name, 1, 1));
+        dns(run, answer(0, 1, name, 1, 1, 0, {address}));
+        if (asked) browser(run, 2, kLabsql);
+        run.feed({syn(), synack(), ack(true)});
+        REQUIRE(run.analyzer.find(0) != nullptr);
+    };
+    SECTION("the answer for the name holds another address: tied by the ServerName, dns_stale_address") {
+        Run run({});
+        connect(run, "labsql.lab.test", "10.10.10.130", true);  // the SYN is frame 5
+        const tdsdiag::Connection* c = run.analyzer.find(0);
+        REQUIRE(c->dns_lookup() != nullptr);
+        CHECK(c->dns_browser_frame() == 4);
+        CHECK(run.summary().dns_name == "labsql.lab.test");
+        const auto* d = find(run, 5, Code::DnsStaleAddress);
+        REQUIRE(d != nullptr);
+        CHECK(d->text.find("10.10.10.120") != std::string::npos);  // the address used
+        CHECK(d->text.find("10.10.10.130") != std::string::npos);  // the address answered
+        CHECK(d->text.find("frame 2") != std::string::npos);       // the answer
+        CHECK(d->detail.find("SQL Browser") != std::string::npos);
+        CHECK(d->detail.find("frame 4") != std::string::npos);
+    }
+    SECTION("the answer holds the server's address: the address tie, no note") {
+        Run run({});
+        connect(run, "labsql.lab.test", "10.10.10.120", true);
+        REQUIRE(run.analyzer.find(0)->dns_lookup() != nullptr);
+        CHECK(run.analyzer.find(0)->dns_browser_frame() == 0);
+        CHECK(run.summary().dns_name == "labsql.lab.test");
+        CHECK(find(run, 5, Code::DnsStaleAddress) == nullptr);
+    }
+    SECTION("a lookup of another machine's name is not tied") {
+        Run run({});
+        connect(run, "othersql.lab.test", "10.10.10.130", true);
+        CHECK(run.analyzer.find(0)->dns_lookup() == nullptr);
+        CHECK(run.summary().dns_name.empty());
+        CHECK(find(run, 5, Code::DnsStaleAddress) == nullptr);
+    }
+    SECTION("without the SQL Browser, the same lookup is not tied (no SNI either)") {
+        Run run({});
+        connect(run, "labsql.lab.test", "10.10.10.130", false);
+        CHECK(run.summary().dns_name.empty());
+    }
+}
+
+TEST_CASE("dns_failed: withdrawn when the machine's SQL Browser then answered the client", "[dns][ssrp]") {
+    SECTION("tracker: reached by the machine name, the first label of the name") {
+        DnsTracker t(10000 * kMs, 1000 * kMs);
+        t.on_packet(query(1, 0, "labsql.corp.example", 1, 1));
+        CHECK(codes(t.on_packet(answer(2, 1, "labsql.corp.example", 1, 1, 3)).diagnoses) == V{"dns_failed"});
+        t.reached_server(kClient, "OTHERSQL", 40 * kMs);
+        CHECK(codes(t.diagnoses_on(0, 2, true)) == V{"dns_failed"});
+        t.reached_server(kClient, "LabSql", 50 * kMs);
+        CHECK(t.diagnoses_on(0, 2, true).empty());
+        CHECK(codes(t.diagnoses_on(0, 2, false)) == V{"dns_failed"});  // what the first pass said
+    }
+    SECTION("analyzer: an SQL Browser answer in the machine's name after the NXDOMAIN") {
+        Run run({});
+        const uint32_t id = dns(run, query(0, 0, "labsql.lab.test", 1, 1));
+        dns(run, answer(0, 1, "labsql.lab.test", 1, 1, 3));
+        CHECK(codes(run.results[1].diagnoses) == V{"dns_failed"});
+        browser(run, 2, kLabsql);
+        CHECK(run.analyzer.dns_diagnoses_on(id, 2, true).empty());
+    }
+    SECTION("analyzer: a broadcast answered by that machine does not withdraw it") {
+        Run run({});
+        const uint32_t id = dns(run, query(0, 0, "labsql.lab.test", 1, 1));
+        dns(run, answer(0, 1, "labsql.lab.test", 1, 1, 3));
+        browser(run, 2, kLabsql, true);
+        CHECK(codes(run.analyzer.dns_diagnoses_on(id, 2, true)) == V{"dns_failed"});
     }
 }
