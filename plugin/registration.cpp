@@ -200,7 +200,7 @@ ConnField conn_fields[] = {
      &hf_attention_ack_time, [](const ConnSource& c) { return text(c.s.dns_name); }},
     {"DNS time", "tdsdiag.conn.dns_time", FT_RELATIVE_TIME, BASE_NONE, nullptr,
      "Time the client spent resolving tdsdiag.conn.dns_name: from the name's first query (A or AAAA) to its last "
-     "answer before the connection",
+     "answer before the connection; absent when that answer lacks the server's address (dns_stale_address)",
      &hf_attention_ack_time, [](const ConnSource& c) { return duration(c.s.dns_time_ns); }},
 };
 

@@ -321,7 +321,9 @@ Summary Connection::summary(bool capture_complete) const {
     s.handshake_rtt_ns = tcp_.handshake_rtt_ns();
     if (dns_ != nullptr) {
         s.dns_name = dns_->name;
-        s.dns_time_ns = dns_resolve_ns_;
+        // A stale tie (dns_stale_address): the address came from elsewhere (a cache, a hosts file), so the
+        // lookup's time was not spent on this connection.
+        if (dns_stale_frame_ == 0) s.dns_time_ns = dns_resolve_ns_;
     }
 
     if (strict_)

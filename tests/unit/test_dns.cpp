@@ -240,6 +240,7 @@ TEST_CASE("dns_stale_address: the SNI's name was answered with other addresses",
     REQUIRE(run.analyzer.find(0) != nullptr);
     CHECK(run.analyzer.find(0)->holds(8, Code::DnsStaleAddress));
     CHECK(run.summary().dns_name == "sql.lab.test");
+    CHECK_FALSE(run.summary().dns_time_ns);  // the address did not come from that lookup: no resolving time
     SECTION("the name answered NXDOMAIN: no note, and the dns_failed is withdrawn (the client reached it)") {
         Run nx({});
         const uint32_t id = dns(nx, query(0, 0, "sql.lab.test", 1, 1));
@@ -256,6 +257,7 @@ TEST_CASE("dns_stale_address: the SNI's name was answered with other addresses",
         dns(ok, answer(0, 1, "sql.lab.test", 1, 1, 0, {"10.10.10.120"}));
         ok.feed({syn(), synack(), ack(true), prelogin(1), prelogin_response(1), hello});
         CHECK(find(ok, 8, Code::DnsStaleAddress) == nullptr);
+        CHECK(ok.summary().dns_time_ns);
     }
 }
 
@@ -307,6 +309,7 @@ TEST_CASE("A connection is tied to the lookup of the machine its SQL Browser ans
         REQUIRE(c->dns_lookup() != nullptr);
         CHECK(c->dns_browser_frame() == 4);
         CHECK(run.summary().dns_name == "labsql.lab.test");
+        CHECK_FALSE(run.summary().dns_time_ns);
         const auto* d = find(run, 5, Code::DnsStaleAddress);
         REQUIRE(d != nullptr);
         CHECK(d->text.find("10.10.10.120") != std::string::npos);  // the address used
