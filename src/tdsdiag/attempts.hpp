@@ -32,12 +32,4 @@ struct AddressAttempts {
 bool other_address_of_server(const Connection& earlier, const Connection& later,
                              const std::vector<std::string>* name_addresses = nullptr);
 
-struct AttemptWords {
-    std::string what, fix, detail;
-};
-// parallel_attempt's text (written in describe.cpp, with every text of the core).
-AttemptWords parallel_attempt_words(const Connection& c);
-// syn_unanswered's text when the client went on to another address (Connection::attempts().next).
-std::optional<AttemptWords> in_turn_words(const Evidence& e, const Connection& c);
-
 }  // namespace tdsdiag

@@ -5,7 +5,6 @@
 // of the evidence.
 #include <cstdio>
 
-#include "tdsdiag/attempts.hpp"
 #include "tdsdiag/pmtu.hpp"
 #include "tdsdiag/connection.hpp"
 #include "tdsdiag/dns.hpp"
@@ -51,6 +50,57 @@ Diagnosis compose(Code code, Words w) {
 }
 
 std::string fix_of(Code code) { return code_info(code).fix; }
+
+// The texts of issue 31's attempts at a name's addresses: parallel_attempt, and syn_unanswered after
+// addresses tried in turn.
+
+// " sql.lab.test resolved to 10.10.10.121, 10.10.10.120 (DNS answer, frame 2)." where the capture shows
+// the lookup that gave the connection its address, else "".
+std::string name_addresses(const Connection& c) {
+    const DnsLookup* l = c.dns_lookup();
+    if (l == nullptr || l->addresses.empty()) return "";
+    std::string list;
+    for (const std::string& a : l->addresses) list += (list.empty() ? "" : ", ") + a;
+    return format(" %s resolved to %s (DNS answer, frame %u).", l->name.c_str(), list.c_str(), l->answer_frame);
+}
+
+Words parallel_attempt_words(const Connection& c) {
+    // Worst case (IPv6 addresses, a 10-digit stream) still fits kMaxTextLength: the unit test checks it.
+    Words w{code_info(Code::ParallelAttempt).severity, "", "", ""};
+    const Connection* kept = c.attempt_kept(true);
+    const bool answered = c.tcp().syn_ack_frame != 0;
+    const std::string other =
+        kept ? format("%s (stream %u)", kept->server_addr().c_str(), kept->stream()) : std::string("another address");
+    w.what = format("A parallel attempt at %s, abandoned because the one to %s answered: %s. Normal for a client "
+                    "trying a name's addresses at once.",
+                    c.server_addr().c_str(), other.c_str(),
+                    answered ? "closed before any TDS" : "its SYN got no answer");
+    w.detail = format("MultiSubnetFailover, FreeTDS and JDBC's Transparent Network IP Resolution open one connection per "
+                      "address of the name and keep the first that answers.%s%s",
+                      name_addresses(c).c_str(), answered ? "" : " If this address should answer (a listener's address in a subnet that is up), "
+                                      "check its firewall and routes.");
+    return w;
+}
+
+// syn_unanswered's text when the client went on to another address (Connection::attempts().next).
+std::optional<Words> in_turn_words(const Evidence& e, const Connection& c) {
+    const Connection* next = c.attempts().next;
+    if (next == nullptr) return std::nullopt;
+    const int64_t lost = next->start_ns() - c.start_ns();
+    const bool answered = next->tcp().syn_ack_frame != 0;
+    Words w{code_info(Code::SynUnanswered).severity, "", "", ""};
+    w.what = format("The SYN to %s got no answer (resent after %s); the client tried %s (stream %u) %s "
+                    "later %s.",
+                    c.server_addr().c_str(), seconds(e.waited_ns).c_str(), next->server_addr().c_str(), next->stream(),
+                    seconds(lost).c_str(),
+                    answered ? "and it answered: time lost on a dead address" : "and it got no answer either");
+    w.fix = answered ? std::string("Remove the dead address from the name or set MultiSubnetFailover=True.")
+                     : std::string("Check both addresses, the port and the firewalls.");
+    w.detail = format("Server %s:%u.%s A client that tries a name's addresses in turn waits on each that does not "
+                      "answer until its connect timeout or its TCP stack gives up.",
+                      c.server_addr().c_str(), c.server_port(), name_addresses(c).c_str());
+    return w;
+}
 
 // The context of one connection's texts.
 class Describer {
@@ -178,7 +228,7 @@ Words Describer::words(const Finding& f) const {
     const Severity sev = code_info(code).severity;
     switch (code) {
     case Code::SynUnanswered:
-        if (auto w = in_turn_words(e, c_)) return {sev, std::move(w->what), std::move(w->fix), std::move(w->detail)};
+        if (auto w = in_turn_words(e, c_)) return std::move(*w);
         return {sev,
                 format("The SYN got no answer for %s and was sent again: a firewall, a wrong address or port, or a "
                        "listener too busy to accept.",
@@ -376,10 +426,7 @@ Words Describer::words(const Finding& f) const {
                        seconds(std::max<int64_t>(0, e.waited_ns - n.lost_ns())).c_str(),
                        milliseconds(c_.config().slow_login_ns).c_str())};
     }
-    case Code::ParallelAttempt: {  // issue 31: text below (parallel_attempt_words)
-        AttemptWords w = parallel_attempt_words(c_);
-        return {sev, std::move(w.what), std::move(w.fix), std::move(w.detail)};
-    }
+    case Code::ParallelAttempt: return parallel_attempt_words(c_);  // issue 31
     case Code::PathMtuBlackHole: {  // issue 31: text below (pmtu_words)
         PmtuWords w = pmtu_words(e, c_, complete_);
         return {sev, std::move(w.what), std::move(w.fix), std::move(w.detail)};
@@ -1029,58 +1076,8 @@ Diagnosis dns_slow_diagnosis(const DnsLookup& l, int64_t first_query_ns, int64_t
     return lookup_diagnosis(Code::DnsSlow, text, detail);
 }
 
-// ---- texts of the links between connections and of the path (issue 31) ------------------------------
-// Declared in attempts.hpp and pmtu.hpp, next to the trackers that find them; written here with every
-// other text of the core.
-
-namespace {
-// " sql.lab.test resolved to 10.10.10.121, 10.10.10.120 (DNS answer, frame 2)." where the capture shows
-// the lookup that gave the connection its address, else "".
-std::string name_addresses(const Connection& c) {
-    const DnsLookup* l = c.dns_lookup();
-    if (l == nullptr || l->addresses.empty()) return "";
-    std::string list;
-    for (const std::string& a : l->addresses) list += (list.empty() ? "" : ", ") + a;
-    return format(" %s resolved to %s (DNS answer, frame %u).", l->name.c_str(), list.c_str(), l->answer_frame);
-}
-}  // namespace
-
-AttemptWords parallel_attempt_words(const Connection& c) {
-    // Worst case (IPv6 addresses, a 10-digit stream) still fits kMaxTextLength: the unit test checks it.
-    AttemptWords w;
-    const Connection* kept = c.attempt_kept(true);
-    const bool answered = c.tcp().syn_ack_frame != 0;
-    const std::string other =
-        kept ? format("%s (stream %u)", kept->server_addr().c_str(), kept->stream()) : std::string("another address");
-    w.what = format("A parallel attempt at %s, abandoned because the one to %s answered: %s. Normal for a client "
-                    "trying a name's addresses at once.",
-                    c.server_addr().c_str(), other.c_str(),
-                    answered ? "closed before any TDS" : "its SYN got no answer");
-    w.detail = format("MultiSubnetFailover, FreeTDS and JDBC's Transparent Network IP Resolution open one connection per "
-                      "address of the name and keep the first that answers.%s%s",
-                      name_addresses(c).c_str(), answered ? "" : " If this address should answer (a listener's address in a subnet that is up), "
-                                      "check its firewall and routes.");
-    return w;
-}
-
-std::optional<AttemptWords> in_turn_words(const Evidence& e, const Connection& c) {
-    const Connection* next = c.attempts().next;
-    if (next == nullptr) return std::nullopt;
-    const int64_t lost = next->start_ns() - c.start_ns();
-    const bool answered = next->tcp().syn_ack_frame != 0;
-    AttemptWords w;
-    w.what = format("The SYN to %s got no answer (resent after %s); the client tried %s (stream %u) %s "
-                    "later %s.",
-                    c.server_addr().c_str(), seconds(e.waited_ns).c_str(), next->server_addr().c_str(), next->stream(),
-                    seconds(lost).c_str(),
-                    answered ? "and it answered: time lost on a dead address" : "and it got no answer either");
-    w.fix = answered ? std::string("Remove the dead address from the name or set MultiSubnetFailover=True.")
-                     : std::string("Check both addresses, the port and the firewalls.");
-    w.detail = format("Server %s:%u.%s A client that tries a name's addresses in turn waits on each that does not "
-                      "answer until its connect timeout or its TCP stack gives up.",
-                      c.server_addr().c_str(), c.server_port(), name_addresses(c).c_str());
-    return w;
-}
+// ---- the text of path_mtu_black_hole (issue 31) -----------------------------------------------------
+// Declared in pmtu.hpp (tests/unit/test_pmtu.cpp reads it), written here with every other text of the core.
 
 namespace {
 // The login's TDS packet sizes, as far as the capture shows them: "" when neither is known.
