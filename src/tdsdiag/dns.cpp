@@ -234,16 +234,10 @@ const DnsLookup* DnsTracker::latest_for_server(const std::string& client, const 
     return latest_matching(client, start_ns, [&](const std::string& n) { return dns_name_of_server(n, server); });
 }
 
-void DnsTracker::reached(const std::string& client, const std::string& name, int64_t ns) {
+void DnsTracker::reach(const std::string& client, const std::string& name, int64_t ns, bool server) {
     for (const Reach& r : reached_)
-        if (r.client == client && r.ns == ns && !r.server && dns_same_name(r.name, name)) return;
-    reached_.push_back({client, name, ns, false});
-}
-
-void DnsTracker::reached_server(const std::string& client, const std::string& server, int64_t ns) {
-    for (const Reach& r : reached_)
-        if (r.client == client && r.ns == ns && r.server && dns_same_name(r.name, server)) return;
-    reached_.push_back({client, server, ns, true});
+        if (r.client == client && r.ns == ns && r.server == server && dns_same_name(r.name, name)) return;
+    reached_.push_back({client, name, ns, server});
 }
 
 }  // namespace tdsdiag

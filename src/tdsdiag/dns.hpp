@@ -92,10 +92,12 @@ public:
     // name (any type, within the window) to the last answer for it before `start_ns`.
     int64_t resolve_time_ns(const DnsLookup& l, int64_t start_ns) const;
     // A SQL connection of `client` that started at `ns` reached `name` (tied to one of its lookups).
-    void reached(const std::string& client, const std::string& name, int64_t ns);
+    void reached(const std::string& client, const std::string& name, int64_t ns) { reach(client, name, ns, false); }
     // An SQL Browser at `ns` answered `client` in the name of the machine `server` (its ServerName): the
     // client reached every DNS name of that machine (dns_name_of_server).
-    void reached_server(const std::string& client, const std::string& server, int64_t ns);
+    void reached_server(const std::string& client, const std::string& server, int64_t ns) {
+        reach(client, server, ns, true);
+    }
 
     const DnsLookup* lookup(uint32_t id) const { return id < lookups_.size() ? &lookups_[id] : nullptr; }
     size_t lookup_count() const { return lookups_.size(); }
@@ -109,6 +111,8 @@ private:
         int64_t ns;
         bool server;  // `name` is a machine name (reached_server)
     };
+    // Records a Reach once (`server`: `name` is a machine name).
+    void reach(const std::string& client, const std::string& name, int64_t ns, bool server);
     struct Kept {
         uint32_t frame;
         uint32_t lookup;
